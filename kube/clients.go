@@ -1,0 +1,24 @@
+// Package kube is everything that knows the cluster: connecting, watching,
+// the snapshot model, logs, metrics and writes. Analysis lives in its
+// subpackages, which do no I/O.
+package kube
+
+import (
+	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	"k8s.io/client-go/kubernetes"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+)
+
+// Clients are the typed clients ambx talks to a cluster through. The demo
+// cluster fills them with fake clientsets, so everything above this line
+// cannot tell the two apart.
+type Clients struct {
+	Kube    kubernetes.Interface
+	Istio   istioclient.Interface
+	Gateway gwclient.Interface
+	Metrics metricsclient.Interface
+	Context string // shown in the status bar
+	Server  string
+	Demo    bool
+}
