@@ -1,0 +1,100 @@
+// Package keymap declares every key binding ambx answers to, with its help
+// text, so the help overlay and the code that matches keys read one list.
+package keymap
+
+import "charm.land/bubbles/v2/key"
+
+func bind(help string, keys ...string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(keys[0], help))
+}
+
+func bindShown(shown, help string, keys ...string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(shown, help))
+}
+
+// GlobalKeys work in every pane.
+type GlobalKeys struct {
+	NextPane, PrevPane         key.Binding
+	Pane1, Pane2, Pane3, Pane4 key.Binding
+	Filter, Back, Help, Quit   key.Binding
+	Findings, Overhead         key.Binding
+}
+
+// Global is the set of global bindings.
+var Global = GlobalKeys{
+	NextPane: bind("next pane", "tab"),
+	PrevPane: bind("previous pane", "shift+tab"),
+	Pane1:    bind("namespaces", "1"),
+	Pane2:    bind("workloads", "2"),
+	Pane3:    bind("waypoints", "3"),
+	Pane4:    bind("policies", "4"),
+	Filter:   bind("filter the pane", "/"),
+	Back:     bind("clear filter / leave drill-down / close", "esc"),
+	Help:     bind("help", "?"),
+	Quit:     bindShown("q", "quit", "q", "ctrl+c"),
+	Findings: bind("findings", "!"),
+	Overhead: bind("mesh overhead", "o"),
+}
+
+// TableKeys move inside a table.
+type TableKeys struct {
+	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
+	Enter, Detail                           key.Binding
+}
+
+// Table is the set of table bindings.
+var Table = TableKeys{
+	Up:       bindShown("k/↑", "up", "k", "up"),
+	Down:     bindShown("j/↓", "down", "j", "down"),
+	Top:      bind("top", "g", "home"),
+	Bottom:   bind("bottom", "G", "end"),
+	PageUp:   bindShown("pgup", "page up", "pgup", "ctrl+b"),
+	PageDown: bindShown("pgdn", "page down", "pgdown", "ctrl+f"),
+	Enter:    bind("drill into namespace / open", "enter"),
+	Detail:   bind("details of the row", "d"),
+}
+
+// ActionKeys act on the selected row.
+type ActionKeys struct {
+	Logs, NetPol, Toggle, Restart, UseWaypoint key.Binding
+}
+
+// Action is the set of row actions.
+var Action = ActionKeys{
+	Logs:        bind("ztunnel logs of the workload / namespace", "l"),
+	NetPol:      bind("NetworkPolicy patch for HBONE", "n"),
+	Toggle:      bind("toggle ambient (namespace) / opt-out (pod)", "a"),
+	Restart:     bind("restart workloads after enrollment", "R"),
+	UseWaypoint: bind("set the Service's waypoint", "W"),
+}
+
+// DialogKeys answer a confirmation.
+type DialogKeys struct {
+	Yes, No, Left, Right, Confirm key.Binding
+}
+
+// Dialog is the set of dialog bindings.
+var Dialog = DialogKeys{
+	Yes:     bind("yes", "y"),
+	No:      bindShown("n/esc", "no", "n", "esc"),
+	Left:    bind("choose", "left", "h", "shift+tab"),
+	Right:   bind("choose", "right", "l", "tab"),
+	Confirm: bind("confirm the choice", "enter"),
+}
+
+// Section is a titled group of bindings for the help overlay.
+type Section struct {
+	Title    string
+	Bindings []key.Binding
+}
+
+// Help returns every section, in the order the overlay shows them.
+func Help() []Section {
+	return []Section{
+		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane, Global.Pane1, Global.Pane2, Global.Pane3, Global.Pane4}},
+		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown}},
+		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Back, Global.Findings, Global.Overhead}},
+		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},
+		{"Program", []key.Binding{Global.Help, Global.Quit}},
+	}
+}

@@ -1,0 +1,100 @@
+package kube
+
+import (
+	"fmt"
+	"net/http"
+
+	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+)
+
+// ConnectOptions pick the cluster the way kubectl does.
+type ConnectOptions struct {
+	Kubeconfig string // --kubeconfig; empty means KUBECONFIG (merged) or ~/.kube/config
+	Context    string // --context
+	Namespace  string // -n; empty means the context's namespace
+	// WrapTransport, when set, wraps the HTTP transport of every client (the
+	// read-only guard is installed through it).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+}
+
+// Connection is a resolved configuration before any request is made.
+type Connection struct {
+	Config    *rest.Config
+	Context   string
+	Namespace string
+}
+
+// Resolve reads the kubeconfig (or in-cluster config) without contacting
+// the server, so a broken kubeconfig is reported before the UI starts.
+func Resolve(o ConnectOptions) (*Connection, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if o.Kubeconfig != "" {
+		rules.ExplicitPath = o.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
+	if o.Namespace != "" {
+		overrides.Context.Namespace = o.Namespace
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		if clientcmd.IsEmptyConfig(err) {
+			return nil, ErrNoCluster
+		}
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		ns = "default"
+	}
+	name := o.Context
+	if raw, err := cc.RawConfig(); err == nil && name == "" {
+		name = raw.CurrentContext
+	}
+	if name == "" {
+		name = "in-cluster"
+	}
+	// Informers start with a burst of LISTs; client-go's default of 5 QPS
+	// would make start-up on a large cluster crawl.
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.UserAgent = "ambx"
+	if o.WrapTransport != nil {
+		cfg.Wrap(o.WrapTransport)
+	}
+	return &Connection{Config: cfg, Context: name, Namespace: ns}, nil
+}
+
+// Clients builds the typed clients for a connection.
+func (c *Connection) Clients() (*Clients, error) {
+	k, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	i, err := istioclient.NewForConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	g, err := gwclient.NewForConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	m, err := metricsclient.NewForConfig(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	return &Clients{Kube: k, Istio: i, Gateway: g, Metrics: m, Context: c.Context, Server: c.Config.Host}, nil
+}
+
+// Connect resolves the configuration and builds the clients.
+func Connect(o ConnectOptions) (*Clients, error) {
+	conn, err := Resolve(o)
+	if err != nil {
+		return nil, err
+	}
+	return conn.Clients()
+}

@@ -1,0 +1,325 @@
+// Package table is the scrolling, filterable table every pane is drawn with.
+// It renders only the rows that fit, so a pane of 10,000 rows costs the same
+// per frame as one of twenty.
+package table
+
+import (
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ambx/ambx/theme"
+)
+
+// Column describes one column.
+type Column struct {
+	Title string
+	Min   int // narrowest useful width
+	Max   int // widest it grows to (0 = no limit beyond content)
+	// Priority decides which columns go first when the pane is narrow:
+	// lower numbers stay longest. 0 is never hidden.
+	Priority int
+	Right    bool // right-align (numbers)
+}
+
+// Cell is one cell: text and the role it is drawn in.
+type Cell struct {
+	Text string
+	Tone theme.Tone
+}
+
+// Row is one row; Key identifies it across snapshots so the cursor stays on
+// the same object when rows change.
+type Row struct {
+	Key    string
+	Cells  []Cell
+	search string // lower-cased text the filter matches against
+}
+
+// Model is a table's state.
+type Model struct {
+	cols     []Column
+	rows     []Row
+	visible  []int // indexes into rows after the filter
+	filter   string
+	cursor   int // index into visible
+	offset   int // first visible row drawn
+	lines    int // rows that fit, set by SetHeight
+	contentW []int
+}
+
+// New returns an empty table with the given columns.
+func New(cols ...Column) Model {
+	return Model{cols: cols}
+}
+
+// SetRows replaces the rows, keeping the cursor on the row with the same key
+// when it still exists.
+func (m Model) SetRows(rows []Row) Model {
+	key := m.SelectedKey()
+	m.rows = rows
+	m.contentW = make([]int, len(m.cols))
+	for i := range m.cols {
+		m.contentW[i] = ansi.StringWidth(m.cols[i].Title)
+	}
+	for r := range m.rows {
+		var b strings.Builder
+		for i, c := range m.rows[r].Cells {
+			if i < len(m.contentW) {
+				if w := ansi.StringWidth(c.Text); w > m.contentW[i] {
+					m.contentW[i] = w
+				}
+			}
+			b.WriteString(strings.ToLower(c.Text))
+			b.WriteByte(' ')
+		}
+		m.rows[r].search = b.String()
+	}
+	m = m.refilter()
+	if key != "" {
+		m = m.SelectKey(key)
+	}
+	return m
+}
+
+// SetFilter keeps only rows containing s (case-insensitive).
+func (m Model) SetFilter(s string) Model {
+	key := m.SelectedKey()
+	m.filter = strings.ToLower(s)
+	m = m.refilter()
+	if key != "" {
+		m = m.SelectKey(key)
+	}
+	return m
+}
+
+// Filter returns the current filter.
+func (m Model) Filter() string { return m.filter }
+
+func (m Model) refilter() Model {
+	m.visible = m.visible[:0]
+	for i := range m.rows {
+		if m.filter == "" || strings.Contains(m.rows[i].search, m.filter) {
+			m.visible = append(m.visible, i)
+		}
+	}
+	m.cursor = clamp(m.cursor, 0, len(m.visible)-1)
+	return m.scroll()
+}
+
+// SetHeight tells the table how many rows fit below its header, so moving
+// the cursor can keep it on screen.
+func (m Model) SetHeight(lines int) Model {
+	m.lines = max(1, lines)
+	return m.scroll()
+}
+
+// scroll keeps the cursor inside the drawn window.
+func (m Model) scroll() Model {
+	lines := max(1, m.lines)
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+lines {
+		m.offset = m.cursor - lines + 1
+	}
+	m.offset = clamp(m.offset, 0, max(0, len(m.visible)-lines))
+	return m
+}
+
+// Len returns the number of rows shown (after the filter).
+func (m Model) Len() int { return len(m.visible) }
+
+// Total returns the number of rows before the filter.
+func (m Model) Total() int { return len(m.rows) }
+
+// Cursor returns the cursor's position among the shown rows.
+func (m Model) Cursor() int { return m.cursor }
+
+// SelectedKey returns the key of the row under the cursor, or "".
+func (m Model) SelectedKey() string {
+	if m.cursor < 0 || m.cursor >= len(m.visible) {
+		return ""
+	}
+	return m.rows[m.visible[m.cursor]].Key
+}
+
+// SelectKey moves the cursor to the row with key k, if shown.
+func (m Model) SelectKey(k string) Model {
+	for i, r := range m.visible {
+		if m.rows[r].Key == k {
+			m.cursor = i
+			return m.scroll()
+		}
+	}
+	return m
+}
+
+// Move moves the cursor by n rows (negative is up), clamped.
+func (m Model) Move(n int) Model {
+	m.cursor = clamp(m.cursor+n, 0, len(m.visible)-1)
+	return m.scroll()
+}
+
+// Top moves the cursor to the first row.
+func (m Model) Top() Model { m.cursor = 0; return m.scroll() }
+
+// Bottom moves the cursor to the last row.
+func (m Model) Bottom() Model { m.cursor = max(0, len(m.visible)-1); return m.scroll() }
+
+func clamp(v, lo, hi int) int {
+	if hi < lo {
+		return lo
+	}
+	return min(max(v, lo), hi)
+}
+
+// layout picks the columns that fit in width and their widths.
+func (m Model) layout(width int) (idx []int, widths []int) {
+	// Columns by priority; include while their minimums fit.
+	order := make([]int, len(m.cols))
+	for i := range order {
+		order[i] = i
+	}
+	// Stable insertion sort by priority: few columns.
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && m.cols[order[j]].Priority < m.cols[order[j-1]].Priority; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	include := make([]bool, len(m.cols))
+	used := 0
+	for _, i := range order {
+		need := m.cols[i].Min
+		if used > 0 {
+			need++ // separator
+		}
+		if used+need > width && m.cols[i].Priority > 0 {
+			continue
+		}
+		include[i] = true
+		used += need
+	}
+	for i := range m.cols {
+		if include[i] {
+			idx = append(idx, i)
+			widths = append(widths, m.cols[i].Min)
+		}
+	}
+	// Grow columns toward their content, then share what is left.
+	spare := width - used
+	for spare > 0 {
+		grown := false
+		for k, i := range idx {
+			want := m.want(i)
+			if widths[k] < want && spare > 0 {
+				widths[k]++
+				spare--
+				grown = true
+			}
+		}
+		if !grown {
+			break
+		}
+	}
+	return idx, widths
+}
+
+func (m Model) want(i int) int {
+	w := m.cols[i].Min
+	if i < len(m.contentW) && m.contentW[i] > w {
+		w = m.contentW[i]
+	}
+	if m.cols[i].Max > 0 && w > m.cols[i].Max {
+		w = m.cols[i].Max
+	}
+	return w
+}
+
+// View renders the header and the rows that fit in height lines (header
+// included), each exactly width cells wide. focused draws the cursor.
+func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
+	if width <= 0 || height <= 0 {
+		return ""
+	}
+	const gutter = 1 // cursor mark
+	idx, widths := m.layout(width - gutter)
+	var b strings.Builder
+	// Header.
+	b.WriteString(strings.Repeat(" ", gutter))
+	hdr := make([]string, len(idx))
+	for k, i := range idx {
+		hdr[k] = pad(m.cols[i].Title, widths[k], m.cols[i].Right)
+	}
+	b.WriteString(t.Header.Render(fit(strings.Join(hdr, " "), width-gutter)))
+	lines := height - 1
+	if lines <= 0 {
+		return b.String()
+	}
+	// The window SetHeight kept; re-clamped in case height differs.
+	m.lines = lines
+	m = m.scroll()
+	end := min(len(m.visible), m.offset+lines)
+	for v := m.offset; v < end; v++ {
+		b.WriteByte('\n')
+		row := m.rows[m.visible[v]]
+		sel := v == m.cursor
+		mark := " "
+		if sel && focused {
+			mark = "▸"
+		}
+		var line strings.Builder
+		for k, i := range idx {
+			if k > 0 {
+				line.WriteByte(' ')
+			}
+			var c Cell
+			if i < len(row.Cells) {
+				c = row.Cells[i]
+			}
+			text := pad(c.Text, widths[k], m.cols[i].Right)
+			if sel {
+				line.WriteString(text)
+			} else {
+				line.WriteString(t.Tone(c.Tone).Render(text))
+			}
+		}
+		body := line.String()
+		if sel {
+			st := t.SelectedBlurred
+			if focused {
+				st = t.Selected
+			}
+			body = st.Render(fit(body, width-gutter))
+		} else {
+			body = fitStyled(body, width-gutter)
+		}
+		b.WriteString(mark)
+		b.WriteString(body)
+	}
+	return b.String()
+}
+
+// pad truncates or pads s to exactly w cells.
+func pad(s string, w int, right bool) string {
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	if right {
+		return strings.Repeat(" ", w-sw) + s
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+func fit(s string, w int) string { return pad(s, w, false) }
+
+// fitStyled pads a string that may hold escape codes to w cells.
+func fitStyled(s string, w int) string {
+	sw := lipgloss.Width(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
