@@ -1,0 +1,488 @@
+// Package ui is the root model: it owns the layout, focus, the status bar,
+// the filter line, overlays and ticks, and routes every message to the pane
+// or overlay it belongs to.
+package ui
+
+import (
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/ambx/ambx/keymap"
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/namespaces"
+	"github.com/ambx/ambx/views/pane"
+	"github.com/ambx/ambx/views/policies"
+	"github.com/ambx/ambx/views/waypoints"
+	"github.com/ambx/ambx/views/workloads"
+)
+
+// Pane indexes, in tab order.
+const (
+	PaneNamespaces = iota
+	PaneWorkloads
+	PaneWaypoints
+	PanePolicies
+	paneCount
+)
+
+// SnapshotMsg carries a new snapshot from the Source.
+type SnapshotMsg struct{ Snapshot *kube.Snapshot }
+
+// TickMsg refreshes time-dependent text (the "updated Ns ago" age).
+type TickMsg time.Time
+
+// StatusMsg shows a message in the status bar for a few seconds.
+type StatusMsg struct {
+	Text  string
+	Error bool
+}
+
+// Options configure the root model.
+type Options struct {
+	Theme     *theme.Theme
+	Context   string
+	ReadOnly  bool
+	Snapshots <-chan *kube.Snapshot // nil in tests that feed SnapshotMsg directly
+	Now       func() time.Time      // nil means time.Now
+	Version   string
+	Namespace string // start drilled into this namespace
+}
+
+// Model is the root model.
+type Model struct {
+	opt    Options
+	theme  *theme.Theme
+	width  int
+	height int
+
+	snap  *kube.Snapshot
+	focus int
+
+	namespaces namespaces.Model
+	workloads  workloads.Model
+	waypoints  waypoints.Model
+	policies   policies.Model
+
+	drill string // the namespace drilled into, "" for all
+
+	filtering bool
+	filterBuf string
+
+	help bool
+
+	status      string
+	statusError bool
+	statusUntil time.Time
+}
+
+// New returns the root model.
+func New(o Options) Model {
+	if o.Theme == nil {
+		o.Theme = theme.Current
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	t := o.Theme
+	m := Model{
+		opt:        o,
+		theme:      t,
+		namespaces: namespaces.New(t),
+		workloads:  workloads.New(t),
+		waypoints:  waypoints.New(t),
+		policies:   policies.New(t),
+	}
+	if o.Namespace != "" {
+		m = m.drillInto(o.Namespace)
+		m.focus = PaneWorkloads
+	}
+	return m
+}
+
+// Init starts listening for snapshots and the clock.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(m.waitSnapshot(), tick())
+}
+
+func tick() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return TickMsg(t) })
+}
+
+func (m Model) waitSnapshot() tea.Cmd {
+	ch := m.opt.Snapshots
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		s, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return SnapshotMsg{s}
+	}
+}
+
+// Focus returns the focused pane index.
+func (m Model) Focus() int { return m.focus }
+
+// Drill returns the namespace drilled into.
+func (m Model) Drill() string { return m.drill }
+
+// Update routes a message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m = m.resize()
+		return m, nil
+	case SnapshotMsg:
+		m = m.setSnapshot(msg.Snapshot)
+		return m, m.waitSnapshot()
+	case TickMsg:
+		return m, tick()
+	case StatusMsg:
+		m.status, m.statusError = msg.Text, msg.Error
+		m.statusUntil = m.opt.Now().Add(5 * time.Second)
+		return m, nil
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	return m, nil
+}
+
+func (m Model) setSnapshot(s *kube.Snapshot) Model {
+	m.snap = s
+	m.namespaces = m.namespaces.SetSnapshot(s)
+	m.workloads = m.workloads.SetSnapshot(s)
+	m.waypoints = m.waypoints.SetSnapshot(s)
+	m.policies = m.policies.SetSnapshot(s)
+	return m
+}
+
+func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if k.String() == "ctrl+c" {
+		return m, tea.Quit
+	}
+	if m.filtering {
+		return m.filterKey(k), nil
+	}
+	if m.help {
+		if key.Matches(k, keymap.Global.Help, keymap.Global.Back) || k.String() == "q" {
+			m.help = false
+		}
+		return m, nil
+	}
+	switch {
+	case key.Matches(k, keymap.Global.Quit):
+		return m, tea.Quit
+	case key.Matches(k, keymap.Global.Help):
+		m.help = true
+	case key.Matches(k, keymap.Global.NextPane):
+		m.focus = (m.focus + 1) % paneCount
+	case key.Matches(k, keymap.Global.PrevPane):
+		m.focus = (m.focus + paneCount - 1) % paneCount
+	case key.Matches(k, keymap.Global.Pane1):
+		m.focus = PaneNamespaces
+	case key.Matches(k, keymap.Global.Pane2):
+		m.focus = PaneWorkloads
+	case key.Matches(k, keymap.Global.Pane3):
+		m.focus = PaneWaypoints
+	case key.Matches(k, keymap.Global.Pane4):
+		m.focus = PanePolicies
+	case key.Matches(k, keymap.Global.Filter):
+		m.filtering = true
+		m.filterBuf = m.paneFilter()
+	case key.Matches(k, keymap.Global.Back):
+		switch {
+		case m.paneFilter() != "":
+			m = m.setPaneFilter("")
+		case m.drill != "":
+			m = m.drillInto("")
+			m.focus = PaneNamespaces
+		}
+	case key.Matches(k, keymap.Table.Enter) && m.focus == PaneNamespaces:
+		if ns, ok := m.namespaces.Selected(); ok {
+			m = m.drillInto(ns)
+			m.focus = PaneWorkloads
+		}
+	default:
+		return m.routeToPane(k)
+	}
+	return m, nil
+}
+
+func (m Model) routeToPane(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch m.focus {
+	case PaneNamespaces:
+		m.namespaces, cmd = m.namespaces.Update(msg)
+	case PaneWorkloads:
+		m.workloads, cmd = m.workloads.Update(msg)
+	case PaneWaypoints:
+		m.waypoints, cmd = m.waypoints.Update(msg)
+	case PanePolicies:
+		m.policies, cmd = m.policies.Update(msg)
+	}
+	return m, cmd
+}
+
+func (m Model) drillInto(ns string) Model {
+	m.drill = ns
+	m.workloads = m.workloads.SetNamespace(ns)
+	m.waypoints = m.waypoints.SetNamespace(ns)
+	m.policies = m.policies.SetNamespace(ns)
+	if ns != "" {
+		m.namespaces.Table = m.namespaces.Table.SelectKey(ns)
+	}
+	return m
+}
+
+func (m Model) filterKey(k tea.KeyPressMsg) Model {
+	switch k.String() {
+	case "esc":
+		m.filtering = false
+		return m.setPaneFilter("")
+	case "enter":
+		m.filtering = false
+		return m
+	case "backspace":
+		if r := []rune(m.filterBuf); len(r) > 0 {
+			m.filterBuf = string(r[:len(r)-1])
+		}
+	case "ctrl+u":
+		m.filterBuf = ""
+	default:
+		if t := k.Text; t != "" {
+			m.filterBuf += t
+		} else if k.String() == "space" {
+			m.filterBuf += " "
+		}
+	}
+	// Filter as the user types, like k9s.
+	return m.setPaneFilter(m.filterBuf)
+}
+
+func (m Model) paneFilter() string {
+	switch m.focus {
+	case PaneNamespaces:
+		return m.namespaces.Table.Filter()
+	case PaneWorkloads:
+		return m.workloads.Table.Filter()
+	case PaneWaypoints:
+		return m.waypoints.Table.Filter()
+	}
+	return m.policies.Table.Filter()
+}
+
+func (m Model) setPaneFilter(f string) Model {
+	switch m.focus {
+	case PaneNamespaces:
+		m.namespaces = m.namespaces.SetFilter(f)
+	case PaneWorkloads:
+		m.workloads = m.workloads.SetFilter(f)
+	case PaneWaypoints:
+		m.waypoints = m.waypoints.SetFilter(f)
+	case PanePolicies:
+		m.policies = m.policies.SetFilter(f)
+	}
+	return m
+}
+
+// grid reports whether all four panes fit; otherwise only the focused one
+// is drawn, full size.
+func (m Model) grid() bool { return m.width >= 60 && m.height >= 16 }
+
+// paneSizes returns each pane's width and height for the current layout.
+func (m Model) paneSizes() (w [paneCount]int, h [paneCount]int) {
+	body := max(0, m.height-1)
+	if !m.grid() {
+		for i := range w {
+			w[i], h[i] = m.width, body
+		}
+		return
+	}
+	left := m.width / 2
+	right := m.width - left - 1 // one column gap
+	top := body / 2
+	bottom := body - top
+	w = [paneCount]int{left, right, left, right}
+	h = [paneCount]int{top, top, bottom, bottom}
+	return
+}
+
+func (m Model) resize() Model {
+	_, h := m.paneSizes()
+	m.namespaces = m.namespaces.SetSize(0, h[0])
+	m.workloads = m.workloads.SetSize(0, h[1])
+	m.waypoints = m.waypoints.SetSize(0, h[2])
+	m.policies = m.policies.SetSize(0, h[3])
+	return m
+}
+
+// View renders the whole screen.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	return v
+}
+
+// Render renders the screen as a string (View wraps it for Bubble Tea;
+// tests read it directly).
+func (m Model) Render() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	w, h := m.paneSizes()
+	views := [paneCount]func(int, int, bool) string{
+		m.namespaces.View, m.workloads.View, m.waypoints.View, m.policies.View,
+	}
+	var body string
+	if m.grid() {
+		gap := strings.Repeat(" \n", max(0, h[0]-1)) + " "
+		gap2 := strings.Repeat(" \n", max(0, h[2]-1)) + " "
+		top := lipgloss.JoinHorizontal(lipgloss.Top, views[0](w[0], h[0], m.focus == 0), gap, views[1](w[1], h[1], m.focus == 1))
+		bottom := lipgloss.JoinHorizontal(lipgloss.Top, views[2](w[2], h[2], m.focus == 2), gap2, views[3](w[3], h[3], m.focus == 3))
+		body = top + "\n" + bottom
+	} else {
+		body = views[m.focus](w[m.focus], h[m.focus], true)
+	}
+	if m.height > 1 {
+		body += "\n"
+	} else {
+		body = ""
+	}
+	screen := body + m.statusBar()
+	if m.help {
+		screen = m.overlay(screen, m.helpView())
+	}
+	return screen
+}
+
+// overlay draws box centred over screen.
+func (m Model) overlay(screen, box string) string {
+	bw, bh := lipgloss.Width(box), lipgloss.Height(box)
+	x := max(0, (m.width-bw)/2)
+	y := max(0, (m.height-bh)/2)
+	c := lipgloss.NewCanvas(m.width, m.height)
+	c.Compose(lipgloss.NewCompositor(lipgloss.NewLayer(screen), lipgloss.NewLayer(box).X(x).Y(y).Z(1)))
+	return c.Render()
+}
+
+func (m Model) statusBar() string {
+	t := m.theme
+	var left []string
+	ctx := m.opt.Context
+	if m.snap != nil && m.snap.Context != "" {
+		ctx = m.snap.Context
+	}
+	if ctx == "" {
+		ctx = "no context"
+	}
+	left = append(left, t.BarContext.Render(" "+ctx+" "))
+	if m.opt.ReadOnly {
+		left = append(left, t.BarReadOnly.Render(" READ-ONLY "))
+	}
+	switch {
+	case m.snap == nil:
+		left = append(left, t.BarHint.Render(" connecting…"))
+	case !m.snap.Reachable:
+		left = append(left, t.BarBad.Render(" ✖ "+m.snap.Problem+" "))
+	default:
+		age := m.opt.Now().Sub(m.snap.Taken).Round(time.Second)
+		if age < 0 {
+			age = 0
+		}
+		left = append(left, t.BarOK.Render(" ● connected"), t.BarHint.Render(" updated "+age.String()+" ago"))
+	}
+	if m.drill != "" {
+		left = append(left, t.BarFilter.Render(" ns:"+m.drill))
+	}
+	l := strings.Join(left, "")
+	var right string
+	switch {
+	case m.filtering:
+		right = t.BarFilter.Render(" /"+m.filterBuf+"▏") + t.BarHint.Render("  enter keep  esc clear ")
+	case m.status != "" && m.opt.Now().Before(m.statusUntil):
+		st := t.BarMessage
+		if m.statusError {
+			st = t.BarError
+		}
+		right = st.Render(" " + m.status + " ")
+	default:
+		right = m.hints()
+	}
+	gapW := m.width - lipgloss.Width(l) - lipgloss.Width(right)
+	if gapW < 1 {
+		// Narrow: the context and state matter more than the hints.
+		line := l + t.Bar.Render(" ") + right
+		return fitLine(line, m.width, t)
+	}
+	return l + t.Bar.Render(strings.Repeat(" ", gapW)) + right
+}
+
+func fitLine(s string, w int, t *theme.Theme) string {
+	sw := lipgloss.Width(s)
+	if sw > w {
+		return lipgloss.NewStyle().MaxWidth(w).Render(s)
+	}
+	return s + t.Bar.Render(strings.Repeat(" ", w-sw))
+}
+
+func (m Model) hints() string {
+	t := m.theme
+	pairs := [][2]string{{"?", "help"}, {"/", "filter"}, {"tab", "pane"}}
+	if m.focus == PaneNamespaces {
+		pairs = append(pairs, [2]string{"enter", "drill"})
+	}
+	if m.drill != "" {
+		pairs = append(pairs, [2]string{"esc", "back"})
+	}
+	pairs = append(pairs, [2]string{"q", "quit"})
+	var b strings.Builder
+	for _, p := range pairs {
+		b.WriteString(t.BarKey.Render(" " + p[0]))
+		b.WriteString(t.BarHint.Render(" " + p[1]))
+	}
+	b.WriteString(t.BarHint.Render(" "))
+	return b.String()
+}
+
+func (m Model) helpView() string {
+	t := m.theme
+	var b strings.Builder
+	b.WriteString(t.OverlayTitle.Render("ambx — keys"))
+	b.WriteString("\n")
+	for _, sec := range keymap.Help() {
+		b.WriteString("\n" + t.OverlayTitle.Render(sec.Title) + "\n")
+		for _, k := range sec.Bindings {
+			h := k.Help()
+			b.WriteString(t.OverlayKey.Render(pane.Fit(h.Key, 10)) + t.OverlayText.Render(h.Desc) + "\n")
+		}
+	}
+	b.WriteString("\n" + t.OverlayTitle.Render("Pod mesh state") + "\n")
+	for _, s := range pane.PodStates {
+		g := pane.PodGlyph(s)
+		b.WriteString(t.Tone(g.Tone).Render(g.Mark+" "+pane.Fit(string(s), 10)) + t.OverlayText.Render(g.Meaning) + "\n")
+	}
+	b.WriteString("\n" + t.OverlayTitle.Render("Namespace state") + "\n")
+	for _, s := range pane.NamespaceStates {
+		g := pane.NamespaceGlyph(s)
+		b.WriteString(t.Tone(g.Tone).Render(g.Mark+" "+pane.Fit(string(s), 10)) + t.OverlayText.Render(g.Meaning) + "\n")
+	}
+	b.WriteString("\n" + t.OverlayText.Render("? or esc closes"))
+	content := b.String()
+	// Two columns when tall content would not fit.
+	lines := strings.Split(content, "\n")
+	if len(lines)+2 > m.height && m.width >= 90 {
+		half := (len(lines) + 1) / 2
+		colL := strings.Join(lines[:half], "\n")
+		colR := strings.Join(lines[half:], "\n")
+		content = lipgloss.JoinHorizontal(lipgloss.Top, colL, "    ", colR)
+	}
+	return t.Overlay.Render(content)
+}

@@ -1,0 +1,76 @@
+package pane
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/table"
+)
+
+// Glyph is a state's mark, its tone and what it means (for the legend).
+type Glyph struct {
+	Mark    string
+	Tone    theme.Tone
+	Meaning string
+}
+
+var podGlyphs = map[ambient.PodState]Glyph{
+	ambient.PodCaptured:     {"●", theme.ToneGood, "captured by ztunnel (ambient)"},
+	ambient.PodPending:      {"✖", theme.ToneBad, "redirection pending: no traffic flows"},
+	ambient.PodSidecar:      {"◆", theme.ToneSidecar, "istio-proxy sidecar"},
+	ambient.PodNeedsRestart: {"↻", theme.ToneWarn, "should be captured: restart it"},
+	ambient.PodOptedOut:     {"⊘", theme.ToneDim, "opted out (dataplane-mode=none)"},
+	ambient.PodNotMeshed:    {"○", theme.ToneDim, "not in the mesh"},
+	ambient.PodHostNetwork:  {"⌂", theme.ToneDim, "host network: never captured"},
+}
+
+var nsGlyphs = map[ambient.NamespaceState]Glyph{
+	ambient.NamespaceAmbient: {"●", theme.ToneGood, "ambient (istio.io/dataplane-mode=ambient)"},
+	ambient.NamespaceSidecar: {"◆", theme.ToneSidecar, "sidecar injection"},
+	ambient.NamespaceMixed:   {"◐", theme.ToneWarn, "mixed: ambient and sidecar"},
+	ambient.NamespaceOff:     {"○", theme.ToneDim, "not enrolled"},
+}
+
+// PodStates lists pod states in legend order.
+var PodStates = []ambient.PodState{ambient.PodCaptured, ambient.PodPending, ambient.PodSidecar, ambient.PodNeedsRestart, ambient.PodOptedOut, ambient.PodNotMeshed, ambient.PodHostNetwork}
+
+// NamespaceStates lists namespace states in legend order.
+var NamespaceStates = []ambient.NamespaceState{ambient.NamespaceAmbient, ambient.NamespaceSidecar, ambient.NamespaceMixed, ambient.NamespaceOff}
+
+// PodGlyph returns the mark of a pod state.
+func PodGlyph(s ambient.PodState) Glyph {
+	if g, ok := podGlyphs[s]; ok {
+		return g
+	}
+	return Glyph{"?", theme.ToneDim, string(s)}
+}
+
+// NamespaceGlyph returns the mark of a namespace state.
+func NamespaceGlyph(s ambient.NamespaceState) Glyph {
+	if g, ok := nsGlyphs[s]; ok {
+		return g
+	}
+	return Glyph{"?", theme.ToneDim, string(s)}
+}
+
+// StateCell renders a mark and a word as one cell.
+func StateCell(g Glyph, word string) table.Cell {
+	return table.Cell{Text: g.Mark + " " + word, Tone: g.Tone}
+}
+
+// Plain is a cell in the normal tone.
+func Plain(s string) table.Cell { return table.Cell{Text: s} }
+
+// Dim is a cell in the dim tone.
+func Dim(s string) table.Cell { return table.Cell{Text: s, Tone: theme.ToneDim} }
+
+// Age is kubectl's short age of t at now ("5m", "3d").
+func Age(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return duration.HumanDuration(now.Sub(t))
+}

@@ -1,0 +1,170 @@
+// Package pane is what the four resource panes share: a title bar over a
+// table, the movement keys, and the note shown when the pane cannot show
+// its resource (missing CRDs, forbidden, still syncing).
+package pane
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ambx/ambx/keymap"
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/table"
+)
+
+// Pane is a titled table.
+type Pane struct {
+	Title string
+	Theme *theme.Theme
+	Table table.Model
+	// Note replaces the table body when the resource cannot be shown, or is
+	// shown under the header when the table is empty.
+	Note string
+	// Scope is shown in the title bar, e.g. the drilled-in namespace.
+	Scope string
+}
+
+// New returns a pane with the given title and columns.
+func New(t *theme.Theme, title string, cols ...table.Column) Pane {
+	return Pane{Title: title, Theme: t, Table: table.New(cols...)}
+}
+
+// Update handles the movement keys; other messages are ignored.
+func (p Pane) Update(msg tea.Msg) (Pane, tea.Cmd) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return p, nil
+	}
+	page := 10
+	switch {
+	case key.Matches(k, keymap.Table.Up):
+		p.Table = p.Table.Move(-1)
+	case key.Matches(k, keymap.Table.Down):
+		p.Table = p.Table.Move(1)
+	case key.Matches(k, keymap.Table.Top):
+		p.Table = p.Table.Top()
+	case key.Matches(k, keymap.Table.Bottom):
+		p.Table = p.Table.Bottom()
+	case key.Matches(k, keymap.Table.PageUp):
+		p.Table = p.Table.Move(-page)
+	case key.Matches(k, keymap.Table.PageDown):
+		p.Table = p.Table.Move(page)
+	}
+	return p, nil
+}
+
+// SetHeight tells the table how many rows fit in a pane of this height.
+func (p Pane) SetHeight(h int) Pane {
+	p.Table = p.Table.SetHeight(h - 2) // title and header
+	return p
+}
+
+// View renders the pane in exactly width x height cells.
+func (p Pane) View(width, height int, focused bool) string {
+	if width <= 0 || height <= 0 {
+		return ""
+	}
+	t := p.Theme
+	count := fmt.Sprintf("%d", p.Table.Len())
+	if p.Table.Len() != p.Table.Total() {
+		count = fmt.Sprintf("%d/%d", p.Table.Len(), p.Table.Total())
+	}
+	title := " " + p.Title
+	if p.Scope != "" {
+		title += " ‹" + p.Scope + "›"
+	}
+	title += " (" + count + ")"
+	if f := p.Table.Filter(); f != "" {
+		title += " /" + f
+	}
+	style := t.PaneTitle
+	if focused {
+		style = t.PaneTitleFocused
+	}
+	lines := []string{style.Render(Fit(title, width))}
+	if height == 1 {
+		return lines[0]
+	}
+	body := p.Table.View(t, width, height-1, focused)
+	if p.Table.Total() == 0 && p.Note != "" || p.Table.Len() == 0 {
+		note := p.Note
+		if note == "" {
+			note = "no rows"
+			if p.Table.Filter() != "" {
+				note = "no rows match /" + p.Table.Filter()
+			}
+		}
+		hdr := strings.SplitN(body, "\n", 2)[0]
+		body = hdr
+		if height > 2 {
+			for _, l := range wrap(note, width-2) {
+				body += "\n" + t.Empty.Render(Fit(" "+l, width))
+			}
+		}
+	}
+	lines = append(lines, strings.Split(body, "\n")...)
+	for len(lines) < height {
+		lines = append(lines, strings.Repeat(" ", width))
+	}
+	return strings.Join(lines[:height], "\n")
+}
+
+// Fit pads or truncates plain text to exactly w cells.
+func Fit(s string, w int) string {
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
+	}
+	return s + strings.Repeat(" ", w-sw)
+}
+
+func wrap(s string, w int) []string {
+	if w < 4 {
+		return []string{s}
+	}
+	return strings.Split(lipgloss.NewStyle().Width(w).Render(s), "\n")
+}
+
+// Unavailable returns the note for a resource that cannot be shown, or ""
+// when it is available.
+func Unavailable(s *kube.Snapshot, what string, rs ...kube.Resource) string {
+	if s == nil {
+		return "waiting for the cluster…"
+	}
+	var notes []string
+	for _, r := range rs {
+		st := s.State(r)
+		switch st.Availability {
+		case kube.Syncing:
+			notes = append(notes, fmt.Sprintf("loading %s…", r))
+		case kube.Missing:
+			notes = append(notes, fmt.Sprintf("%s: %s", r, st.Detail))
+		case kube.Forbidden:
+			notes = append(notes, fmt.Sprintf("%s: %s", r, st.Detail))
+		case kube.Failing:
+			notes = append(notes, fmt.Sprintf("%s: %s", r, st.Detail))
+		}
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	if what != "" && allMissing(s, rs) {
+		return what
+	}
+	return strings.Join(notes, "; ")
+}
+
+func allMissing(s *kube.Snapshot, rs []kube.Resource) bool {
+	for _, r := range rs {
+		if s.State(r).Availability != kube.Missing {
+			return false
+		}
+	}
+	return true
+}
