@@ -21,4 +21,7 @@ type Clients struct {
 	Context string // shown in the status bar
 	Server  string
 	Demo    bool
+	// Fake marks fake clientsets (demo, tests), whose watches cannot
+	// stream an initial list; the Source then lists the plain way.
+	Fake bool
 }

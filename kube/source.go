@@ -67,6 +67,9 @@ func dropManagedFields(obj any) (any, error) {
 // Run watches until ctx is done, calling publish with each new snapshot from
 // one goroutine. The first snapshot comes once the caches synced (or failed).
 func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
+	if s.clients.Fake {
+		noWatchList()
+	}
 	core := informers.NewSharedInformerFactory(s.clients.Kube, 0)
 	s.add(ResNamespaces, core.Core().V1().Namespaces().Informer())
 	s.add(ResPods, core.Core().V1().Pods().Informer())

@@ -1,0 +1,128 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	gwfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
+
+	"github.com/ambx/ambx/kube/ambient"
+)
+
+// run starts a Source and returns a function that waits for the first
+// snapshot satisfying ok.
+func run(t *testing.T, c *Clients) func(what string, ok func(*Snapshot) bool) *Snapshot {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan *Snapshot, 64)
+	done := make(chan struct{})
+	go func() {
+		NewSource(c).Run(ctx, func(s *Snapshot) { ch <- s })
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return func(what string, ok func(*Snapshot) bool) *Snapshot {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case s := <-ch:
+				if ok(s) {
+					return s
+				}
+			case <-deadline:
+				t.Fatalf("no snapshot with %s", what)
+			}
+		}
+	}
+}
+
+func TestSourceFollowsTheCluster(t *testing.T) {
+	k := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps", Labels: map[string]string{"istio.io/dataplane-mode": "ambient"}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web", Annotations: map[string]string{"ambient.istio.io/redirection": "enabled"}}},
+	)
+	next := run(t, &Clients{Kube: k, Istio: istiofake.NewSimpleClientset(), Gateway: gwfake.NewSimpleClientset(), Context: "fake", Fake: true})
+	s := next("the pod", func(s *Snapshot) bool { return len(s.Pods) == 1 && s.State(ResPods).Availability == Available })
+	if got := s.Mesh.Pods[ambient.Key{Namespace: "apps", Name: "web"}].State; got != ambient.PodCaptured {
+		t.Fatalf("pod state %q, want captured", got)
+	}
+	if s.Context != "fake" || !s.Reachable {
+		t.Fatalf("context %q reachable %v", s.Context, s.Reachable)
+	}
+
+	ctx := context.Background()
+	ns, _ := k.CoreV1().Namespaces().Get(ctx, "apps", metav1.GetOptions{})
+	ns.Labels = nil
+	if _, err := k.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	next("the label change", func(s *Snapshot) bool {
+		return s.Mesh.Namespaces["apps"].State == ambient.NamespaceOff
+	})
+	if err := k.CoreV1().Pods("apps").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	next("the pod gone", func(s *Snapshot) bool { return len(s.Pods) == 0 })
+}
+
+func TestSourceReportsMissingAndForbiddenResources(t *testing.T) {
+	k := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}})
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Group: "networking.k8s.io", Resource: "networkpolicies"}, "", errors.New(`User "auditor" cannot list resource "networkpolicies"`))
+	k.PrependReactor("list", "networkpolicies", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, forbidden
+	})
+	// client-go may list through a watch (WatchList), so refuse both.
+	k.PrependWatchReactor("networkpolicies", func(k8stesting.Action) (bool, watch.Interface, error) {
+		return true, nil, forbidden
+	})
+	ist := istiofake.NewSimpleClientset()
+	notFound := func(a k8stesting.Action) error {
+		return apierrors.NewNotFound(schema.GroupResource{Group: "security.istio.io", Resource: a.GetResource().Resource}, "")
+	}
+	ist.PrependReactor("list", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, notFound(a)
+	})
+	ist.PrependWatchReactor("*", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		return true, nil, notFound(a)
+	})
+	next := run(t, &Clients{Kube: k, Istio: ist, Gateway: gwfake.NewSimpleClientset(), Fake: true})
+	s := next("forbidden and missing states", func(s *Snapshot) bool {
+		return s.State(ResNetworkPolicies).Availability == Forbidden &&
+			s.State(ResAuthorizationPolicies).Availability == Missing &&
+			s.State(ResNamespaces).Availability == Available
+	})
+	if len(s.Namespaces) != 1 {
+		t.Fatalf("namespaces %d, want the rest to keep working", len(s.Namespaces))
+	}
+	if d := s.State(ResNetworkPolicies).Detail; d == "" {
+		t.Fatal("forbidden without a reason")
+	}
+}
+
+func TestIsUnreachable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{errors.New(`Get "https://127.0.0.1:6443/api": dial tcp 127.0.0.1:6443: connect: connection refused`), true},
+		{apierrors.NewServiceUnavailable("down"), true},
+		{apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("no")), false},
+		{apierrors.NewNotFound(schema.GroupResource{Resource: "gateways"}, ""), false},
+	} {
+		if got := isUnreachable(tc.err); got != tc.want {
+			t.Errorf("isUnreachable(%v) = %v", tc.err, got)
+		}
+	}
+}
