@@ -1,6 +1,10 @@
 package ambient
 
-import "github.com/ambx/ambx/kube/finding"
+import (
+	"sort"
+
+	"github.com/ambx/ambx/kube/finding"
+)
 
 // PodState is what ambient mode actually does with a pod.
 type PodState string
@@ -34,7 +38,8 @@ type Enforcement string
 const (
 	EnforcedByZtunnel  Enforcement = "ztunnel"
 	EnforcedByWaypoint Enforcement = "waypoint"
-	EnforcedByNone     Enforcement = "none" // ignored in ambient (e.g. selector RequestAuthentication)
+	EnforcedByNone     Enforcement = "none"    // ignored in ambient (e.g. selector RequestAuthentication)
+	EnforcedBySidecar  Enforcement = "sidecar" // selects only sidecar pods: their Envoy enforces it, not ambient
 )
 
 // Layer is the OSI layer a policy's rules need.
@@ -52,11 +57,27 @@ type Key struct{ Namespace, Name string }
 // String returns ns/name.
 func (k Key) String() string { return k.Namespace + "/" + k.Name }
 
+func keyLess(a, b Key) bool {
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+func policyLess(kindA string, a Key, kindB string, b Key) bool {
+	if kindA != kindB {
+		return kindA < kindB
+	}
+	return keyLess(a, b)
+}
+
 // WaypointBinding says which waypoint serves an object and why.
 type WaypointBinding struct {
-	Waypoint Key    // zero when none
+	Waypoint Key    // the requested waypoint; zero when none
 	Source   string // "pod", "service", "namespace" or "" (which label chose it)
 	Problem  string // non-empty when the requested waypoint cannot be used (istiod's status message)
+	Reason   string // istiod's reason for Problem: WaypointIsNotReady, AttachmentDenied, UnsupportedTrafficType
+	Note     string // why there is no waypoint although a label asked about one (opt-out, type skipped)
 }
 
 // Bound reports whether a usable waypoint serves the object.
@@ -67,15 +88,21 @@ type PodInfo struct {
 	State    PodState
 	Reason   string // one sentence on how the state was decided
 	Waypoint WaypointBinding
+	Protocol string // how ztunnel reaches it: HBONE or TCP
+	Owner    string // controlling workload as kind/name (deployment/reviews-v1), or pod/<name>
 }
 
 // NamespaceInfo is the analysis of one namespace.
 type NamespaceInfo struct {
 	State    NamespaceState
+	Reason   string // one sentence on how the state was decided
 	Pods     int
 	Counts   map[PodState]int
 	Waypoint WaypointBinding // from the namespace's own use-waypoint label
 	Policies int             // AuthorizationPolicy, PeerAuthentication, RequestAuthentication
+	Enrolled bool            // labelled istio.io/dataplane-mode=ambient
+	Injected bool            // labelled istio-injection=enabled or istio.io/rev
+	Excluded bool            // istio-cni never captures pods here (kube-system)
 }
 
 // Captured returns how many pods ambient captured.
@@ -83,19 +110,28 @@ func (n NamespaceInfo) Captured() int { return n.Counts[PodCaptured] }
 
 // ServiceInfo is the analysis of one Service.
 type ServiceInfo struct {
-	Waypoint WaypointBinding
+	Waypoint           WaypointBinding
+	IsWaypoint         bool     // the Service of a waypoint or east-west gateway: never bound to a waypoint
+	IngressUseWaypoint bool     // istio.io/ingress-use-waypoint, Service label over namespace label
+	Conditions         []string // istiod's status conditions, "Type=Status Reason: message"
 }
 
 // WaypointInfo is the analysis of one waypoint Gateway.
 type WaypointInfo struct {
 	Key           Key
-	For           string // effective istio.io/waypoint-for: service, workload, all, none
+	Class         string
+	For           string // effective istio.io/waypoint-for: Gateway label > GatewayClass label > service
+	Revision      string // istio.io/rev of the Gateway, else of its namespace; empty for the default
 	Programmed    bool
 	ProgrammedMsg string
-	Ready         int // ready waypoint pods
-	Replicas      int // waypoint pods
-	Services      []Key
-	Workloads     []Key
+	Addressed     bool // has status.addresses: only then does istiod bind anything to it
+	Ready         int  // ready waypoint pods
+	Replicas      int  // waypoint pods
+	AllowedFrom   string
+	Services      []Key    // Services bound to it, sorted
+	Workloads     []Key    // pods bound to it, sorted
+	Namespaces    []string // namespaces whose use-waypoint label names it, sorted
+	Conditions    []string // the Gateway's status conditions, "Type=Status Reason: message"
 }
 
 // PolicyInfo is the analysis of one policy.
@@ -110,6 +146,12 @@ type PolicyInfo struct {
 	L7Fields    []string // L7 attributes found, sorted
 	Conditions  []string // istiod's status conditions, "Type=Status Reason: message"
 	HasFindings bool
+	// Selected counts the pods a selector or namespace-wide policy applies to,
+	// by what enforces it for them; zero for targetRefs policies.
+	SelectedAmbient, SelectedSidecar, SelectedOther int
+	// BoundTo lists what a targetRefs policy is attached to: waypoints as
+	// ns/name, or GatewayClass names.
+	BoundTo []string
 }
 
 // Analysis is everything the analysis found, keyed for the panes.
@@ -122,12 +164,20 @@ type Analysis struct {
 	Findings   []finding.Finding
 }
 
+// Policy returns the policy of the given kind and key.
+func (a *Analysis) Policy(kind string, k Key) (PolicyInfo, bool) {
+	i := sort.Search(len(a.Policies), func(i int) bool { return !policyLess(a.Policies[i].Kind, a.Policies[i].Key, kind, k) })
+	if i < len(a.Policies) && a.Policies[i].Kind == kind && a.Policies[i].Key == k {
+		return a.Policies[i], true
+	}
+	return PolicyInfo{}, false
+}
+
 // Waypoint returns the waypoint with the given key.
 func (a *Analysis) Waypoint(k Key) (WaypointInfo, bool) {
-	for _, w := range a.Waypoints {
-		if w.Key == k {
-			return w, true
-		}
+	i := sort.Search(len(a.Waypoints), func(i int) bool { return !keyLess(a.Waypoints[i].Key, k) })
+	if i < len(a.Waypoints) && a.Waypoints[i].Key == k {
+		return a.Waypoints[i], true
 	}
 	return WaypointInfo{}, false
 }

@@ -3,121 +3,322 @@ package ambient
 import (
 	"sort"
 
+	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/ambx/ambx/kube/finding"
 )
 
-// Well-known labels and annotations (see ambient-reference.md 1.1).
-const (
-	LabelDataplaneMode     = "istio.io/dataplane-mode"
-	AnnotationRedirection  = "ambient.istio.io/redirection"
-	LabelInjection         = "istio-injection"
-	LabelRev               = "istio.io/rev"
-	LabelUseWaypoint       = "istio.io/use-waypoint"
-	LabelUseWaypointNS     = "istio.io/use-waypoint-namespace"
-	LabelWaypointFor       = "istio.io/waypoint-for"
-	AnnotationSidecarState = "sidecar.istio.io/status"
-)
+// podRef is a pod with its decided state, kept per namespace so policy
+// selection and findings never scan the whole cluster per object.
+type podRef struct {
+	pod   *corev1.Pod
+	state PodState
+}
 
-// Analyze computes the analysis of a cluster. It is deterministic and does
-// not modify its input.
+// index holds the lookups one analysis run needs, built once in O(n).
+type index struct {
+	c         *Cluster
+	a         *Analysis
+	root      string
+	ns        map[string]*corev1.Namespace
+	nsOrder   []string // every namespace with a Namespace object or a pod, sorted
+	podsByNS  map[string][]podRef
+	classes   map[string]*gwv1.GatewayClass
+	waypoints map[Key]*waypoint
+	wpPods    map[Key][]*corev1.Pod // pods by the gateway-name label, per namespace
+	// referrers counts, per requested waypoint, the objects whose binding
+	// names it (resolved or not).
+	referrers map[Key]int
+	issues    []bindingIssue
+	findings  []finding.Finding
+}
+
+// bindingIssue is an object whose requested waypoint cannot be used.
+type bindingIssue struct {
+	kind, namespace, name string
+	owner                 string // for pods: the workload to group by
+	binding               WaypointBinding
+}
+
+// Analyze computes the analysis of a cluster. It is deterministic, does not
+// modify its input, and runs in time linear in the number of objects (plus,
+// for each policy, the pods of the namespaces it reaches).
 func Analyze(c *Cluster) *Analysis {
 	a := &Analysis{
-		Pods:       make(map[Key]PodInfo, len(c.Pods)),
-		Namespaces: make(map[string]NamespaceInfo, len(c.Namespaces)),
-		Services:   make(map[Key]ServiceInfo, len(c.Services)),
+		Pods:       map[Key]PodInfo{},
+		Namespaces: map[string]NamespaceInfo{},
+		Services:   map[Key]ServiceInfo{},
 	}
-	nsByName := make(map[string]*corev1.Namespace, len(c.Namespaces))
-	for _, ns := range c.Namespaces {
-		nsByName[ns.Name] = ns
-		a.Namespaces[ns.Name] = NamespaceInfo{State: namespaceState(ns), Counts: map[PodState]int{}}
+	if c == nil {
+		return a
 	}
-	for _, p := range c.Pods {
-		info := PodInfo{State: podState(p, nsByName[p.Namespace])}
-		a.Pods[Key{p.Namespace, p.Name}] = info
-		n := a.Namespaces[p.Namespace]
-		if n.Counts == nil {
-			n.Counts = map[PodState]int{}
-		}
-		n.Pods++
-		n.Counts[info.State]++
-		a.Namespaces[p.Namespace] = n
-	}
-	for _, gw := range c.Gateways {
-		if string(gw.Spec.GatewayClassName) != "istio-waypoint" {
-			continue
-		}
-		w := WaypointInfo{Key: Key{gw.Namespace, gw.Name}, For: gw.Labels[LabelWaypointFor]}
-		if w.For == "" {
-			w.For = "service"
-		}
-		for _, cond := range gw.Status.Conditions {
-			if cond.Type == "Programmed" {
-				w.Programmed = cond.Status == "True"
-				w.ProgrammedMsg = cond.Message
-			}
-		}
-		a.Waypoints = append(a.Waypoints, w)
-	}
-	sort.Slice(a.Waypoints, func(i, j int) bool { return a.Waypoints[i].Key.String() < a.Waypoints[j].Key.String() })
-	for _, p := range c.AuthorizationPolicies {
-		pi := PolicyInfo{Kind: "AuthorizationPolicy", Key: Key{p.Namespace, p.Name}, Action: p.Spec.Action.String(), EnforcedBy: EnforcedByZtunnel, Layer: L4, Target: "namespace"}
-		if len(p.Spec.TargetRefs) > 0 || p.Spec.TargetRef != nil {
-			pi.EnforcedBy = EnforcedByWaypoint
-		}
-		a.Policies = append(a.Policies, pi)
-		countPolicy(a, p.Namespace)
-	}
-	for _, p := range c.PeerAuthentications {
-		a.Policies = append(a.Policies, PolicyInfo{Kind: "PeerAuthentication", Key: Key{p.Namespace, p.Name}, EnforcedBy: EnforcedByZtunnel, Layer: L4, Target: "namespace"})
-		countPolicy(a, p.Namespace)
-	}
-	for _, p := range c.RequestAuthentications {
-		a.Policies = append(a.Policies, PolicyInfo{Kind: "RequestAuthentication", Key: Key{p.Namespace, p.Name}, EnforcedBy: EnforcedByWaypoint, Layer: L7, Target: "namespace"})
-		countPolicy(a, p.Namespace)
-	}
+	ix := newIndex(c, a)
+	ix.analyzePods()
+	ix.analyzeNamespaces()
+	ix.analyzeServices()
+	ix.bindPods()
+	ix.analyzeWaypoints()
+	ix.analyzePolicies()
+	ix.podFindings()
+	ix.namespaceFindings()
+	ix.bindingFindings()
+	ix.dataplaneFindings()
+	a.Findings = sortFindings(ix.findings)
+	markPolicies(a)
 	return a
 }
 
-func countPolicy(a *Analysis, ns string) {
-	n := a.Namespaces[ns]
-	n.Policies++
-	a.Namespaces[ns] = n
-}
-
-func namespaceState(ns *corev1.Namespace) NamespaceState {
-	amb := ns.Labels[LabelDataplaneMode] == "ambient"
-	side := ns.Labels[LabelInjection] == "enabled" || ns.Labels[LabelRev] != ""
-	switch {
-	case amb && side:
-		return NamespaceMixed
-	case amb:
-		return NamespaceAmbient
-	case side:
-		return NamespaceSidecar
+func newIndex(c *Cluster, a *Analysis) *index {
+	ix := &index{
+		c:         c,
+		a:         a,
+		root:      c.Root(),
+		ns:        make(map[string]*corev1.Namespace, len(c.Namespaces)),
+		podsByNS:  make(map[string][]podRef, len(c.Namespaces)),
+		classes:   make(map[string]*gwv1.GatewayClass, len(c.GatewayClasses)),
+		waypoints: make(map[Key]*waypoint, len(c.Gateways)),
+		wpPods:    map[Key][]*corev1.Pod{},
+		referrers: map[Key]int{},
 	}
-	return NamespaceOff
-}
-
-func podState(p *corev1.Pod, ns *corev1.Namespace) PodState {
-	for _, c := range p.Spec.Containers {
-		if c.Name == "istio-proxy" && p.Annotations[AnnotationSidecarState] != "" {
-			return PodSidecar
+	seen := map[string]bool{}
+	for _, n := range c.Namespaces {
+		if n == nil {
+			continue
+		}
+		ix.ns[n.Name] = n
+		if !seen[n.Name] {
+			seen[n.Name] = true
+			ix.nsOrder = append(ix.nsOrder, n.Name)
 		}
 	}
-	switch p.Annotations[AnnotationRedirection] {
-	case "enabled":
-		return PodCaptured
-	case "pending":
-		return PodPending
+	for _, p := range c.Pods {
+		if p != nil && !seen[p.Namespace] {
+			seen[p.Namespace] = true
+			ix.nsOrder = append(ix.nsOrder, p.Namespace)
+		}
 	}
-	if p.Spec.HostNetwork {
-		return PodHostNetwork
+	sort.Strings(ix.nsOrder)
+	for _, gc := range c.GatewayClasses {
+		if gc != nil {
+			ix.classes[gc.Name] = gc
+		}
 	}
-	if p.Labels[LabelDataplaneMode] == "none" {
-		return PodOptedOut
+	for _, gw := range c.Gateways {
+		if gw != nil {
+			w := newWaypoint(gw, ix.classes[string(gw.Spec.GatewayClassName)])
+			ix.waypoints[w.key] = w
+		}
 	}
-	if p.Labels[LabelDataplaneMode] == "ambient" || (ns != nil && ns.Labels[LabelDataplaneMode] == "ambient") {
-		return PodNeedsRestart
+	return ix
+}
+
+func (ix *index) analyzePods() {
+	for _, name := range ix.nsOrder {
+		ix.a.Namespaces[name] = namespaceLabels(ix.ns[name])
 	}
-	return PodNotMeshed
+	for _, p := range ix.c.Pods {
+		if p == nil {
+			continue
+		}
+		state, reason := podState(p, ix.ns[p.Namespace])
+		ix.a.Pods[Key{p.Namespace, p.Name}] = PodInfo{State: state, Reason: reason, Protocol: protocol(p), Owner: owner(p)}
+		ix.podsByNS[p.Namespace] = append(ix.podsByNS[p.Namespace], podRef{p, state})
+		n := ix.a.Namespaces[p.Namespace]
+		n.Pods++
+		n.Counts[state]++
+		ix.a.Namespaces[p.Namespace] = n
+		if gw := p.Labels[LabelGatewayName]; gw != "" {
+			k := Key{p.Namespace, gw}
+			ix.wpPods[k] = append(ix.wpPods[k], p)
+		}
+	}
+}
+
+func (ix *index) analyzeNamespaces() {
+	for _, name := range ix.nsOrder {
+		n := ix.a.Namespaces[name]
+		n.State, n.Reason = namespaceState(n)
+		if ns := ix.ns[name]; ns != nil {
+			n.Waypoint = ix.namespaceBinding(ns)
+			if n.Waypoint.Waypoint.Name != "" {
+				ix.referrers[n.Waypoint.Waypoint]++
+				if n.Waypoint.Problem != "" {
+					ix.issues = append(ix.issues, bindingIssue{kind: "Namespace", name: name, binding: n.Waypoint})
+				}
+			}
+		}
+		ix.a.Namespaces[name] = n
+	}
+}
+
+func (ix *index) analyzeServices() {
+	for _, s := range ix.c.Services {
+		if s == nil {
+			continue
+		}
+		k := Key{s.Namespace, s.Name}
+		info := ServiceInfo{IsWaypoint: isWaypointService(s), IngressUseWaypoint: ingressUseWaypoint(s, ix.ns[s.Namespace])}
+		for _, c := range s.Status.Conditions {
+			info.Conditions = append(info.Conditions, conditionString(c.Type, string(c.Status), c.Reason, c.Message))
+		}
+		if !info.IsWaypoint {
+			info.Waypoint = ix.resolve(s.Labels, s.Namespace, sourceService, TrafficService)
+			ix.noteBinding("Service", s.Namespace, s.Name, "", info.Waypoint)
+		}
+		ix.a.Services[k] = info
+	}
+}
+
+// bindPods resolves the workload waypoint of pods ambient handles; a waypoint
+// means nothing to a pod whose traffic ztunnel never sees.
+func (ix *index) bindPods() {
+	for _, name := range ix.nsOrder {
+		for _, r := range ix.podsByNS[name] {
+			if !r.state.inAmbient() {
+				continue
+			}
+			k := Key{r.pod.Namespace, r.pod.Name}
+			info := ix.a.Pods[k]
+			info.Waypoint = ix.resolve(r.pod.Labels, r.pod.Namespace, sourcePod, TrafficWorkload)
+			ix.a.Pods[k] = info
+			ix.noteBinding("Pod", r.pod.Namespace, r.pod.Name, info.Owner, info.Waypoint)
+		}
+	}
+}
+
+func (ix *index) noteBinding(kind, ns, name, owner string, b WaypointBinding) {
+	if b.Waypoint.Name == "" {
+		return
+	}
+	ix.referrers[b.Waypoint]++
+	// Bindings inherited from the namespace label are reported once, on the
+	// namespace, unless only this object's traffic type is the problem.
+	if b.Problem == "" || (b.Source == sourceNamespace && b.Reason != ReasonUnsupportedTrafficType) {
+		return
+	}
+	ix.issues = append(ix.issues, bindingIssue{kind: kind, namespace: ns, name: name, owner: owner, binding: b})
+}
+
+func (ix *index) analyzeWaypoints() {
+	bound := map[Key]*WaypointInfo{}
+	for _, k := range sortedKeys(ix.waypoints) {
+		w := ix.waypoints[k]
+		if !isMeshWaypoint(w.gw, w.class) && ix.referrers[k] == 0 {
+			continue
+		}
+		info := WaypointInfo{
+			Key:         k,
+			Class:       string(w.gw.Spec.GatewayClassName),
+			For:         w.trafficType,
+			Revision:    revision(w.gw, ix.ns[k.Namespace]),
+			Addressed:   w.addressed,
+			AllowedFrom: w.allowedFrom(),
+		}
+		info.Programmed, info.ProgrammedMsg, info.Conditions = gatewayConditions(w.gw)
+		for _, p := range ix.wpPods[k] {
+			info.Replicas++
+			if podReady(p) {
+				info.Ready++
+			}
+		}
+		ix.a.Waypoints = append(ix.a.Waypoints, info)
+	}
+	for i := range ix.a.Waypoints {
+		bound[ix.a.Waypoints[i].Key] = &ix.a.Waypoints[i]
+	}
+	for _, s := range ix.c.Services {
+		if s == nil {
+			continue
+		}
+		k := Key{s.Namespace, s.Name}
+		if b := ix.a.Services[k].Waypoint; b.Bound() && bound[b.Waypoint] != nil {
+			bound[b.Waypoint].Services = append(bound[b.Waypoint].Services, k)
+		}
+	}
+	for _, name := range ix.nsOrder {
+		if b := ix.a.Namespaces[name].Waypoint; b.Waypoint.Name != "" && bound[b.Waypoint] != nil {
+			bound[b.Waypoint].Namespaces = append(bound[b.Waypoint].Namespaces, name)
+		}
+		for _, r := range ix.podsByNS[name] {
+			k := Key{r.pod.Namespace, r.pod.Name}
+			if b := ix.a.Pods[k].Waypoint; b.Bound() && bound[b.Waypoint] != nil {
+				bound[b.Waypoint].Workloads = append(bound[b.Waypoint].Workloads, k)
+			}
+		}
+	}
+	for _, w := range bound {
+		sort.Slice(w.Services, func(i, j int) bool { return keyLess(w.Services[i], w.Services[j]) })
+		sort.Slice(w.Workloads, func(i, j int) bool { return keyLess(w.Workloads[i], w.Workloads[j]) })
+	}
+}
+
+func sortedKeys[V any](m map[Key]V) []Key {
+	keys := make([]Key, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keyLess(keys[i], keys[j]) })
+	return keys
+}
+
+func (ix *index) analyzePolicies() {
+	count := func(ns string) {
+		n := ix.a.Namespaces[ns]
+		if n.Counts == nil {
+			n.Counts = map[PodState]int{}
+		}
+		n.Policies++
+		ix.a.Namespaces[ns] = n
+	}
+	for _, p := range ix.c.AuthorizationPolicies {
+		if p != nil {
+			ix.a.Policies = append(ix.a.Policies, ix.authorizationPolicy(p))
+			count(p.Namespace)
+		}
+	}
+	oldest := oldestPeerAuthentications(ix.c.PeerAuthentications)
+	for _, p := range ix.c.PeerAuthentications {
+		if p != nil {
+			ix.a.Policies = append(ix.a.Policies, ix.peerAuthentication(p, oldest[p.Namespace] == p))
+			count(p.Namespace)
+		}
+	}
+	for _, p := range ix.c.RequestAuthentications {
+		if p != nil {
+			ix.a.Policies = append(ix.a.Policies, ix.requestAuthentication(p))
+			count(p.Namespace)
+		}
+	}
+	sort.SliceStable(ix.a.Policies, func(i, j int) bool {
+		a, b := ix.a.Policies[i], ix.a.Policies[j]
+		return policyLess(a.Kind, a.Key, b.Kind, b.Key)
+	})
+}
+
+// oldestPeerAuthentications picks, per namespace, the namespace-wide
+// PeerAuthentication Istio applies: the oldest, ties broken by name.
+func oldestPeerAuthentications(ps []*secv1.PeerAuthentication) map[string]*secv1.PeerAuthentication {
+	out := map[string]*secv1.PeerAuthentication{}
+	for _, p := range ps {
+		if p == nil || len(p.Spec.GetSelector().GetMatchLabels()) > 0 {
+			continue
+		}
+		cur := out[p.Namespace]
+		if cur == nil || p.CreationTimestamp.Before(&cur.CreationTimestamp) {
+			out[p.Namespace] = p
+		}
+	}
+	return out
+}
+
+func markPolicies(a *Analysis) {
+	flagged := map[finding.Ref]bool{}
+	for _, f := range a.Findings {
+		flagged[f.Object] = true
+	}
+	for i, p := range a.Policies {
+		a.Policies[i].HasFindings = flagged[finding.Ref{Kind: p.Kind, Namespace: p.Key.Namespace, Name: p.Key.Name}]
+	}
 }

@@ -1,0 +1,414 @@
+package ambient
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ambx/ambx/kube/finding"
+)
+
+func (ix *index) ref(kind, ns, name string) finding.Ref {
+	return finding.Ref{Kind: kind, Namespace: ns, Name: name}
+}
+
+func (ix *index) add(sev finding.Severity, code string, obj finding.Ref, title, why, fix string) {
+	ix.findings = append(ix.findings, finding.Finding{Severity: sev, Code: code, Object: obj, Title: title, Why: why, Fix: fix})
+}
+
+// sortFindings orders most severe first, then by object, so the list reads
+// the same on every rebuild.
+func sortFindings(fs []finding.Finding) []finding.Finding {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.Object.Kind != b.Object.Kind {
+			return a.Object.Kind < b.Object.Kind
+		}
+		if a.Object.Namespace != b.Object.Namespace {
+			return a.Object.Namespace < b.Object.Namespace
+		}
+		if a.Object.Name != b.Object.Name {
+			return a.Object.Name < b.Object.Name
+		}
+		if a.Code != b.Code {
+			return a.Code < b.Code
+		}
+		return a.Title < b.Title
+	})
+	return fs
+}
+
+// owners groups pods by their workload, in first-seen (sorted pod) order.
+type owners struct {
+	order []string
+	count map[string]int
+	pods  map[string][]string
+}
+
+func (o *owners) add(owner, pod string) {
+	if o.count == nil {
+		o.count, o.pods = map[string]int{}, map[string][]string{}
+	}
+	if o.count[owner] == 0 {
+		o.order = append(o.order, owner)
+	}
+	o.count[owner]++
+	o.pods[owner] = append(o.pods[owner], pod)
+}
+
+func (o *owners) total() int {
+	n := 0
+	for _, c := range o.count {
+		n += c
+	}
+	return n
+}
+
+// String lists owners as "deployment/a (2), pod/b", at most five.
+func (o *owners) String() string {
+	var parts []string
+	for i, w := range o.order {
+		if i == 5 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(o.order)-5))
+			break
+		}
+		if o.count[w] > 1 {
+			parts = append(parts, fmt.Sprintf("%s (%d)", w, o.count[w]))
+		} else {
+			parts = append(parts, w)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// restartFix restarts controllers and deletes bare pods (which their
+// controller, if any, recreates).
+func (o *owners) restartFix(ns string) string {
+	var restart, del []string
+	for _, w := range o.order {
+		if restartable(w) {
+			restart = append(restart, w)
+		} else {
+			del = append(del, o.pods[w]...)
+		}
+	}
+	var lines []string
+	if len(restart) > 0 {
+		lines = append(lines, fmt.Sprintf("kubectl rollout restart -n %s %s", ns, strings.Join(restart, " ")))
+	}
+	if len(del) > 0 {
+		lines = append(lines, fmt.Sprintf("kubectl delete pod -n %s %s", ns, strings.Join(del, " ")))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func (ix *index) podFindings() {
+	for _, ns := range ix.nsOrder {
+		var restart, pending, sidecars owners
+		pendingNodes := map[string]bool{}
+		for _, r := range ix.podsByNS[ns] {
+			info := ix.a.Pods[Key{ns, r.pod.Name}]
+			switch r.state {
+			case PodNeedsRestart:
+				restart.add(info.Owner, r.pod.Name)
+			case PodPending:
+				pending.add(info.Owner, r.pod.Name)
+				pendingNodes[r.pod.Spec.NodeName] = true
+			case PodSidecar:
+				sidecars.add(info.Owner, r.pod.Name)
+			}
+		}
+		nsRef := ix.ref("Namespace", "", ns)
+		if n := restart.total(); n > 0 {
+			ix.add(finding.Warning, "pod-needs-restart", nsRef,
+				fmt.Sprintf("%s not captured by ambient: %s", plural(n, "pod", "pods"), restart.String()),
+				"They match istio-cni's ambient selectors but were never redirected, most likely because they started before enrollment, so their traffic bypasses the mesh.",
+				restart.restartFix(ns))
+		}
+		if n := pending.total(); n > 0 {
+			ix.add(finding.Error, "pod-redirection-pending", nsRef,
+				fmt.Sprintf("%s with ambient redirection pending: %s", plural(n, "pod", "pods"), pending.String()),
+				"istio-cni redirected their traffic but no ztunnel accepted them, so they can neither send nor receive anything.",
+				fmt.Sprintf("kubectl get pods -n %s -l app=ztunnel -o wide --field-selector spec.nodeName=%s\nkubectl logs -n %s -l app=ztunnel -c istio-proxy --tail=50",
+					ztunnelNamespace, strings.Join(sortedSet(pendingNodes), ","), ztunnelNamespace))
+		}
+		info := ix.a.Namespaces[ns]
+		if n := sidecars.total(); n > 0 && info.Enrolled {
+			fix := sidecars.restartFix(ns)
+			if info.Injected {
+				fix = fmt.Sprintf("kubectl label namespace %s %s- %s-\n%s", ns, LabelInjection, LabelRev, fix)
+			}
+			ix.add(finding.Warning, "sidecar-in-ambient-namespace", nsRef,
+				fmt.Sprintf("%s still run a sidecar in an ambient namespace: %s", plural(n, "pod", "pods"), sidecars.String()),
+				"Sidecar injection wins over ambient, so these pods stay on their sidecar until they are re-created without one.",
+				fix)
+		}
+	}
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (ix *index) namespaceFindings() {
+	for _, name := range ix.nsOrder {
+		ns := ix.ns[name]
+		if ns == nil {
+			continue
+		}
+		info := ix.a.Namespaces[name]
+		if info.Enrolled && info.Injected {
+			var inj []string
+			if v, ok := ns.Labels[LabelInjection]; ok {
+				inj = append(inj, LabelInjection+"="+v)
+			}
+			if v, ok := ns.Labels[LabelRev]; ok {
+				inj = append(inj, LabelRev+"="+v)
+			}
+			ix.add(finding.Warning, "namespace-multiple-injection-labels", ix.ref("Namespace", "", name),
+				"Namespace has both ambient and sidecar injection labels (IST0123)",
+				fmt.Sprintf("With %s and %s=ambient, new pods get a sidecar and istio-cni skips them, so the namespace never fully joins ambient.", strings.Join(inj, ", "), LabelDataplaneMode),
+				fmt.Sprintf("kubectl label namespace %s %s- %s-   # keep ambient\nkubectl label namespace %s %s-   # or keep sidecars", name, LabelInjection, LabelRev, name, LabelDataplaneMode))
+		}
+	}
+}
+
+// bindingFindings reports waypoints that cannot serve what asks for them:
+// a missing Gateway on each object that names it, everything else once on
+// the Gateway, where the fix is.
+func (ix *index) bindingFindings() {
+	type group struct {
+		objects []string
+		pods    owners
+	}
+	missing := map[Key]map[string]*group{} // waypoint -> namespace of the asking pods
+	traffic := map[Key][]string{}
+	denied := map[Key][]string{}
+	for _, is := range ix.issues {
+		b := is.binding
+		obj := strings.ToLower(is.kind) + "/" + is.name
+		if is.kind != "Namespace" {
+			obj = strings.ToLower(is.kind) + "/" + is.namespace + "/" + is.name
+		}
+		switch {
+		case b.Reason == ReasonWaypointNotReady && ix.waypoints[b.Waypoint] == nil:
+			switch is.kind {
+			case "Pod":
+				if missing[b.Waypoint] == nil {
+					missing[b.Waypoint] = map[string]*group{}
+				}
+				g := missing[b.Waypoint][is.namespace]
+				if g == nil {
+					g = &group{}
+					missing[b.Waypoint][is.namespace] = g
+				}
+				g.pods.add(is.owner, is.name)
+			default:
+				ns := is.namespace
+				kind := is.kind
+				if kind == "Namespace" {
+					ns = ""
+				}
+				ix.add(finding.Error, "waypoint-missing", ix.ref(kind, ns, is.name),
+					fmt.Sprintf("%s %s uses waypoint %s, which does not exist", kind, is.name, b.Waypoint),
+					"istiod reports WaypointIsNotReady and does not fall back to another waypoint, so its traffic goes direct and the waypoint's L7 policies are skipped.",
+					waypointApplyFix(b.Waypoint, TrafficService))
+			}
+		case b.Reason == ReasonUnsupportedTrafficType:
+			traffic[b.Waypoint] = append(traffic[b.Waypoint], obj)
+		case b.Reason == ReasonAttachmentDenied:
+			denied[b.Waypoint] = append(denied[b.Waypoint], obj)
+		}
+	}
+	for _, k := range sortedKeys(missing) {
+		for _, ns := range sortedSet(mapKeys(missing[k])) {
+			g := missing[k][ns]
+			ix.add(finding.Error, "waypoint-missing", ix.ref("Namespace", "", ns),
+				fmt.Sprintf("%s use waypoint %s, which does not exist: %s", plural(g.pods.total(), "pod", "pods"), k, g.pods.String()),
+				"istiod reports WaypointIsNotReady and does not fall back to another waypoint, so their traffic goes direct and the waypoint's L7 policies are skipped.",
+				waypointApplyFix(k, TrafficWorkload))
+		}
+	}
+	for _, k := range sortedKeys(ix.waypoints) {
+		w := ix.waypoints[k]
+		gwRef := ix.ref("Gateway", k.Namespace, k.Name)
+		refs := ix.referrers[k]
+		info, _ := ix.a.Waypoint(k)
+		programmedKnown := false
+		for _, c := range w.gw.Status.Conditions {
+			if c.Type == string(gwv1.GatewayConditionProgrammed) {
+				programmedKnown = true
+			}
+		}
+		switch {
+		case !w.addressed && (refs > 0 || isMeshWaypoint(w.gw, w.class)):
+			sev := finding.Warning
+			why := "istiod binds nothing to a waypoint without status.addresses."
+			if refs > 0 {
+				sev = finding.Error
+				why = fmt.Sprintf("istiod binds nothing to a waypoint without status.addresses, so the %s that ask for it get none and their L7 policies are skipped.", plural(refs, "object", "objects"))
+			}
+			ix.add(sev, "waypoint-not-programmed", gwRef,
+				fmt.Sprintf("Waypoint %s is not ready%s", k, suffix(info.ProgrammedMsg)), why, waypointDebugFix(k))
+		case programmedKnown && !info.Programmed && isMeshWaypoint(w.gw, w.class):
+			ix.add(finding.Warning, "waypoint-not-programmed", gwRef,
+				fmt.Sprintf("Waypoint %s is not programmed%s", k, suffix(info.ProgrammedMsg)),
+				"Its Programmed condition is not True, so its configuration or deployment is stale or broken.",
+				waypointDebugFix(k))
+		case refs > 0 && info.Ready == 0:
+			ix.add(finding.Error, "waypoint-no-ready-pods", gwRef,
+				fmt.Sprintf("Waypoint %s has no ready pods (%d of %d)", k, info.Ready, info.Replicas),
+				fmt.Sprintf("istiod keeps routing the %s bound to it through the waypoint, so their traffic fails until a waypoint pod is ready.", plural(refs, "object", "objects")),
+				waypointDebugFix(k))
+		}
+		if objs := traffic[k]; len(objs) > 0 {
+			want := TrafficAll
+			ix.add(finding.Error, "waypoint-traffic-type", gwRef,
+				fmt.Sprintf("Waypoint %s takes %q traffic but %s need another type", k, w.trafficType, plural(len(objs), "object", "objects")),
+				fmt.Sprintf("istiod refuses the binding (UnsupportedTrafficType) for %s, so that traffic skips the waypoint.", listSome(objs)),
+				fmt.Sprintf("kubectl label gateway %s -n %s %s=%s --overwrite", k.Name, k.Namespace, LabelWaypointFor, want))
+		} else if !validTrafficType(w.trafficType) && isMeshWaypoint(w.gw, w.class) {
+			ix.add(finding.Warning, "waypoint-traffic-type", gwRef,
+				fmt.Sprintf("Waypoint %s has invalid %s=%q", k, LabelWaypointFor, w.trafficType),
+				"istiod compares the value literally, so no Service or pod can bind to it.",
+				fmt.Sprintf("kubectl label gateway %s -n %s %s=service --overwrite", k.Name, k.Namespace, LabelWaypointFor))
+		}
+		if objs := denied[k]; len(objs) > 0 {
+			ix.add(finding.Error, "waypoint-attachment-denied", gwRef,
+				fmt.Sprintf("Waypoint %s refuses %s from other namespaces", k, plural(len(objs), "object", "objects")),
+				fmt.Sprintf("Its HBONE listener allows routes from the %s only, so istiod refuses %s (AttachmentDenied).", w.allowedFrom(), listSome(objs)),
+				allowedRoutesFix(w.gw))
+		}
+	}
+}
+
+func mapKeys[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+func validTrafficType(t string) bool {
+	return t == TrafficService || t == TrafficWorkload || t == TrafficAll || t == TrafficNone
+}
+
+func suffix(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
+}
+
+func listSome(objs []string) string {
+	if len(objs) <= 3 {
+		return strings.Join(objs, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(objs[:3], ", "), len(objs)-3)
+}
+
+func waypointApplyFix(k Key, traffic string) string {
+	return fmt.Sprintf("istioctl waypoint apply -n %s --name %s --for %s --wait", k.Namespace, k.Name, traffic)
+}
+
+func waypointDebugFix(k Key) string {
+	return fmt.Sprintf("kubectl describe gateway %s -n %s\nkubectl get deploy,pods -n %s -l %s=%s", k.Name, k.Namespace, k.Namespace, LabelGatewayName, k.Name)
+}
+
+// allowedRoutesFix is the Gateway with its HBONE listener opened to all
+// namespaces, as YAML to apply.
+func allowedRoutesFix(gw *gwv1.Gateway) string {
+	from := gwv1.NamespacesFromAll
+	out := &gwv1.Gateway{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "Gateway"},
+		ObjectMeta: metav1.ObjectMeta{Name: gw.Name, Namespace: gw.Namespace, Labels: gw.Labels},
+		Spec: gwv1.GatewaySpec{
+			GatewayClassName: gw.Spec.GatewayClassName,
+			Listeners: []gwv1.Listener{{
+				Name: "mesh", Port: 15008, Protocol: "HBONE",
+				AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: &from}},
+			}},
+		},
+	}
+	b, err := yaml.Marshal(out)
+	if err != nil {
+		return fmt.Sprintf("kubectl edit gateway %s -n %s   # set listeners[mesh].allowedRoutes.namespaces.from: All", gw.Name, gw.Namespace)
+	}
+	return string(b)
+}
+
+// dataplaneFindings reports namespaces whose ambient pods run on nodes where
+// ztunnel or istio-cni is not ready: capture and traffic on those nodes fail.
+func (ix *index) dataplaneFindings() {
+	ztunnel, cni := map[string]bool{}, map[string]bool{}
+	hasZtunnel := map[string]bool{}
+	for _, name := range ix.nsOrder {
+		for _, r := range ix.podsByNS[name] {
+			p := r.pod
+			if p.Spec.NodeName == "" {
+				continue
+			}
+			if p.Namespace == ztunnelNamespace && p.Labels[ztunnelAppLabel] == ztunnelAppValue {
+				hasZtunnel[p.Spec.NodeName] = true
+				ztunnel[p.Spec.NodeName] = ztunnel[p.Spec.NodeName] || podReady(p)
+			}
+			if p.Labels[cniLabel] == cniValue {
+				cni[p.Spec.NodeName] = cni[p.Spec.NodeName] || podReady(p)
+			}
+		}
+	}
+	for _, name := range ix.nsOrder {
+		nodes := map[string]int{}
+		for _, r := range ix.podsByNS[name] {
+			if r.state.inAmbient() && r.pod.Spec.NodeName != "" {
+				nodes[r.pod.Spec.NodeName]++
+			}
+		}
+		var problems []string
+		var bad []string
+		for _, node := range sortedSet(mapKeys(nodes)) {
+			var what []string
+			switch {
+			case !hasZtunnel[node]:
+				what = append(what, "no ztunnel")
+			case !ztunnel[node]:
+				what = append(what, "ztunnel not ready")
+			}
+			if !cni[node] {
+				what = append(what, "istio-cni not ready")
+			}
+			if len(what) > 0 {
+				bad = append(bad, node)
+				problems = append(problems, fmt.Sprintf("%s: %s (%s)", node, strings.Join(what, ", "), plural(nodes[node], "pod", "pods")))
+			}
+		}
+		if len(problems) == 0 {
+			continue
+		}
+		ix.add(finding.Error, "dataplane-not-ready", ix.ref("Namespace", "", name),
+			fmt.Sprintf("Ambient data plane not ready on %s running this namespace's pods", plural(len(bad), "node", "nodes")),
+			"Without a ready ztunnel and istio-cni on a node, its ambient pods stay pending or unreachable ("+strings.Join(problems, "; ")+").",
+			fmt.Sprintf("kubectl get pods -n %s -o wide -l %s=%s --field-selector spec.nodeName=%s\nkubectl get pods -A -o wide -l %s=%s --field-selector spec.nodeName=%s",
+				ztunnelNamespace, ztunnelAppLabel, ztunnelAppValue, bad[0], cniLabel, cniValue, bad[0]))
+	}
+}

@@ -1,0 +1,428 @@
+package ambient
+
+import (
+	"github.com/ambx/ambx/kube/finding"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	metav1alpha1 "istio.io/api/meta/v1alpha1"
+	secv1beta1 "istio.io/api/security/v1beta1"
+	typev1beta1 "istio.io/api/type/v1beta1"
+	secv1 "istio.io/client-go/pkg/apis/security/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Policy kinds, as in PolicyInfo.Kind and finding.Ref.Kind.
+const (
+	KindAuthorizationPolicy   = "AuthorizationPolicy"
+	KindPeerAuthentication    = "PeerAuthentication"
+	KindRequestAuthentication = "RequestAuthentication"
+)
+
+// selection counts the pods a selector or namespace-wide policy applies to.
+// In the root namespace a policy reaches every namespace.
+type selection struct{ ambient, sidecar, other int }
+
+func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector) selection {
+	var s selection
+	var match labels.Selector
+	if sel != nil {
+		match = labels.SelectorFromSet(sel.GetMatchLabels())
+	}
+	count := func(pods []podRef) {
+		for _, p := range pods {
+			if match != nil && !match.Matches(labels.Set(p.pod.Labels)) {
+				continue
+			}
+			switch {
+			case p.state.inAmbient():
+				s.ambient++
+			case p.state == PodSidecar:
+				s.sidecar++
+			default:
+				s.other++
+			}
+		}
+	}
+	if ns == ix.root {
+		for _, name := range ix.nsOrder {
+			count(ix.podsByNS[name])
+		}
+		return s
+	}
+	count(ix.podsByNS[ns])
+	return s
+}
+
+// enforcer decides who enforces a selector or namespace-wide policy: ztunnel
+// for ambient pods, their own Envoy for sidecar pods, nobody for pods outside
+// the mesh. With no pods yet, the namespace's labels say what will come.
+func (ix *index) enforcer(ns string, s selection) (Enforcement, string) {
+	switch {
+	case s.ambient > 0 && s.sidecar > 0:
+		return EnforcedByZtunnel, fmt.Sprintf("ztunnel enforces it for %d ambient pods, sidecars for %d sidecar pods.", s.ambient, s.sidecar)
+	case s.ambient > 0:
+		return EnforcedByZtunnel, ""
+	case s.sidecar > 0:
+		return EnforcedBySidecar, ""
+	case s.other > 0:
+		return EnforcedByNone, "It selects only pods outside the mesh, so nothing enforces it."
+	}
+	info := ix.a.Namespaces[ns]
+	if info.Injected && !info.Enrolled && ns != ix.root {
+		return EnforcedBySidecar, "It selects no pods yet."
+	}
+	return EnforcedByZtunnel, "It selects no pods yet."
+}
+
+func selectorTarget(ns, root string, sel *typev1beta1.WorkloadSelector) string {
+	if sel == nil {
+		if ns == root {
+			return "mesh"
+		}
+		return "namespace"
+	}
+	m := sel.GetMatchLabels()
+	if len(m) == 0 {
+		return "selector (all pods)"
+	}
+	return "selector " + labels.SelectorFromSet(m).String()
+}
+
+func istioConditions(st *metav1alpha1.IstioStatus) []string {
+	var out []string
+	for _, c := range st.GetConditions() {
+		out = append(out, conditionString(c.GetType(), c.GetStatus(), c.GetReason(), c.GetMessage()))
+	}
+	return out
+}
+
+// targetRefs returns targetRef and targetRefs together, as istiod does.
+func targetRefs(one *typev1beta1.PolicyTargetReference, many []*typev1beta1.PolicyTargetReference) []*typev1beta1.PolicyTargetReference {
+	if one == nil {
+		return many
+	}
+	return append([]*typev1beta1.PolicyTargetReference{one}, many...)
+}
+
+// targets checks each targetRef the way istiod's WaypointAccepted status
+// does: what it binds to, and why the others bind to nothing.
+func (ix *index) targets(ns string, refs []*typev1beta1.PolicyTargetReference) (target string, bound, problems []string) {
+	var names []string
+	for _, r := range refs {
+		kind, name := r.GetKind(), r.GetName()
+		names = append(names, kind+"/"+name)
+		refNS := r.GetNamespace()
+		if refNS == "" {
+			refNS = ns
+		}
+		k := Key{refNS, name}
+		switch {
+		case kind == "GatewayClass":
+			class := ix.classes[name]
+			switch {
+			case ns != ix.root:
+				problems = append(problems, fmt.Sprintf("AuthorizationPolicy must be in the root namespace `%s` when referencing a GatewayClass", ix.root))
+			case class == nil:
+				problems = append(problems, fmt.Sprintf("GatewayClass %s was not found", name))
+			case class.Spec.ControllerName != MeshController:
+				problems = append(problems, "GatewayClass must use controller name `"+MeshController+"` for waypoints")
+			default:
+				bound = append(bound, "GatewayClass/"+name)
+			}
+		case refNS != ns:
+			problems = append(problems, fmt.Sprintf("%s %s is in another namespace; targetRefs must stay in the policy's namespace", kind, k))
+		case kind == "Gateway":
+			w := ix.waypoints[k]
+			switch {
+			case w == nil:
+				problems = append(problems, fmt.Sprintf("Gateway %s was not found", k))
+			case !w.addressed:
+				problems = append(problems, fmt.Sprintf("Gateway %s is not ready (no status.addresses)", k))
+			default:
+				bound = append(bound, k.String())
+			}
+		case kind == "Service" && (r.GetGroup() == "" || r.GetGroup() == "core"):
+			svc, ok := ix.a.Services[k]
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("Service %s was not found", k))
+			case !svc.Waypoint.Bound():
+				problems = append(problems, fmt.Sprintf("Service %s is not bound to a waypoint", k))
+			default:
+				bound = append(bound, svc.Waypoint.Waypoint.String())
+			}
+		case kind == "ServiceEntry":
+			// ServiceEntries are not watched; trust istiod's condition.
+			bound = append(bound, "ServiceEntry/"+k.String())
+		default:
+			problems = append(problems, fmt.Sprintf("targetRef kind %s (group %q) is not supported", kind, r.GetGroup()))
+		}
+	}
+	return strings.Join(names, ", "), dedupe(bound), problems
+}
+
+func dedupe(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (ix *index) authorizationPolicy(p *secv1.AuthorizationPolicy) PolicyInfo {
+	spec := &p.Spec
+	pi := PolicyInfo{
+		Kind:       KindAuthorizationPolicy,
+		Key:        Key{p.Namespace, p.Name},
+		Action:     spec.GetAction().String(),
+		Conditions: istioConditions(&p.Status),
+		Layer:      L4,
+	}
+	view := translate(spec)
+	pi.L7Fields = view.l7
+	if len(view.l7) > 0 {
+		pi.Layer = L7
+	}
+	var effects []string
+	if len(spec.GetRules()) == 0 && spec.GetAction() == secv1beta1.AuthorizationPolicy_ALLOW {
+		effects = append(effects, "It has no rules, so it allows nothing: all traffic to what it applies to is denied.")
+	}
+	ref := ix.ref(KindAuthorizationPolicy, p.Namespace, p.Name)
+
+	if refs := targetRefs(spec.GetTargetRef(), spec.GetTargetRefs()); len(refs) > 0 {
+		pi.EnforcedBy = EnforcedByWaypoint
+		var problems []string
+		pi.Target, pi.BoundTo, problems = ix.targets(p.Namespace, refs)
+		ix.targetFindings(&pi, ref, problems)
+		pi.Effect = joinEffects(append(effects, pi.Effect)...)
+		return pi
+	}
+
+	pi.Target = selectorTarget(p.Namespace, ix.root, spec.GetSelector())
+	sel := ix.selectPods(p.Namespace, spec.GetSelector())
+	pi.SelectedAmbient, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.sidecar, sel.other
+	var note string
+	pi.EnforcedBy, note = ix.enforcer(p.Namespace, sel)
+	effects = append(effects, note)
+	if pi.EnforcedBy != EnforcedByZtunnel {
+		pi.Effect = joinEffects(effects...)
+		return pi
+	}
+
+	if v, ok := p.Annotations[AnnotationDryRun]; ok {
+		if dry, err := strconv.ParseBool(v); err == nil && dry {
+			pi.Effect = joinEffects(append(effects, "Not sent to ztunnel: ambient dry-run policies need istiod's dry-run support enabled.")...)
+			ix.add(finding.Info, "policy-dry-run-ignored", ref,
+				"Dry-run AuthorizationPolicy is not sent to ztunnel",
+				"istiod drops dry-run policies for ztunnel unless its ambient dry-run support is enabled, so nothing is logged for ambient pods.",
+				fmt.Sprintf("kubectl annotate authorizationpolicy %s -n %s %s-", p.Name, p.Namespace, AnnotationDryRun))
+			return pi
+		}
+	}
+
+	switch spec.GetAction() {
+	case secv1beta1.AuthorizationPolicy_CUSTOM, secv1beta1.AuthorizationPolicy_AUDIT:
+		pi.Effect = joinEffects(append(effects, fmt.Sprintf("Not sent to ztunnel: ztunnel does not support the %s action.", pi.Action))...)
+		sev := finding.Warning
+		if spec.GetAction() == secv1beta1.AuthorizationPolicy_CUSTOM {
+			sev = finding.Error
+		}
+		ix.add(sev, "policy-unsupported-action", ref,
+			fmt.Sprintf("%s policy on ambient pods is ignored by ztunnel", pi.Action),
+			fmt.Sprintf("ztunnel does not support the %s action, so istiod never sends this policy and the %d ambient pods it selects are not checked by it.", pi.Action, sel.ambient),
+			ix.waypointFix(p.Namespace, p.Name, "authorizationpolicy"))
+		return pi
+	}
+
+	if view.trustDomainsOnly {
+		effects = append(effects, "Sources that name only trustDomains are not translated for ztunnel and never match.")
+	}
+	if len(view.l7) > 0 {
+		found := strings.Join(view.l7, ", ")
+		deny := spec.GetAction() == secv1beta1.AuthorizationPolicy_DENY
+		var sev finding.Severity
+		var title, why string
+		switch {
+		case deny && !view.effective:
+			sev = finding.Error
+			pi.Effect = "No effect at ztunnel: after dropping the HTTP attributes nothing is left to deny."
+			title = "L7 DENY policy has no effect on ambient pods"
+			why = fmt.Sprintf("ztunnel cannot see HTTP (%s) and nothing L4 is left, so the traffic it meant to deny is allowed.", found)
+		case deny:
+			sev = finding.Warning
+			pi.Effect = "Denies more than written: ztunnel drops the HTTP conditions and denies on the L4 parts alone."
+			title = "L7 DENY policy denies more than written on ambient pods"
+			why = fmt.Sprintf("ztunnel cannot see HTTP (%s), so it enforces the rest of each rule and denies all matching traffic whatever the request.", found)
+		case !view.effective:
+			sev = finding.Error
+			pi.Effect = "Allows nothing it meant to: every rule uses HTTP attributes, so ztunnel denies all traffic to the selected pods."
+			title = "L7 ALLOW policy blocks all traffic to ambient pods"
+			why = fmt.Sprintf("ztunnel cannot see HTTP (%s), drops every rule that uses it, and an ALLOW policy with no matching rule rejects every connection.", found)
+		default:
+			sev = finding.Warning
+			pi.Effect = fmt.Sprintf("Allows less than written: the %d rules with HTTP attributes never match at ztunnel.", view.rulesWithL7)
+			title = "L7 ALLOW policy rules are dropped on ambient pods"
+			why = fmt.Sprintf("ztunnel cannot see HTTP (%s), so rules using it never match and the clients they allowed are rejected.", found)
+		}
+		pi.Effect = joinEffects(append(effects, pi.Effect)...)
+		ix.add(sev, "policy-l7-on-ztunnel", ref, title, why, ix.waypointFix(p.Namespace, p.Name, "authorizationpolicy"))
+		return pi
+	}
+	pi.Effect = joinEffects(effects...)
+	return pi
+}
+
+// targetFindings reports a targetRefs policy that binds to nothing, or to
+// less than it names.
+func (ix *index) targetFindings(pi *PolicyInfo, ref finding.Ref, problems []string) {
+	if len(problems) == 0 {
+		return
+	}
+	fix := fmt.Sprintf("istioctl waypoint apply -n %s --wait\nkubectl label service <name> -n %s %s=waypoint", pi.Key.Namespace, pi.Key.Namespace, LabelUseWaypoint)
+	if len(pi.BoundTo) == 0 {
+		pi.Effect = "Not enforced anywhere: " + strings.Join(problems, "; ") + "."
+		ix.add(finding.Error, "policy-target-unbound", ref,
+			fmt.Sprintf("%s %s is not enforced: its targets have no waypoint", pi.Kind, pi.Key),
+			"A targetRefs policy runs only on a waypoint, and "+strings.Join(problems, "; ")+", so no proxy enforces it.",
+			fix)
+		return
+	}
+	pi.Effect = "Partly enforced: " + strings.Join(problems, "; ") + "."
+	ix.add(finding.Warning, "policy-target-unbound", ref,
+		fmt.Sprintf("%s %s is only partly enforced", pi.Kind, pi.Key),
+		"Some of its targets bind to no waypoint ("+strings.Join(problems, "; ")+"), so traffic to them skips the policy.",
+		fix)
+}
+
+// waypointFix moves a selector policy to a waypoint: deploy one, then
+// replace the selector with a targetRef to it.
+func (ix *index) waypointFix(ns, name, resource string) string {
+	wp := "waypoint"
+	if b := ix.a.Namespaces[ns].Waypoint; b.Bound() && b.Waypoint.Namespace == ns {
+		wp = b.Waypoint.Name
+	} else if !b.Bound() {
+		return fmt.Sprintf("istioctl waypoint apply -n %s --enroll-namespace --wait\n"+
+			"kubectl patch %s %s -n %s --type=json -p '[{\"op\":\"remove\",\"path\":\"/spec/selector\"},{\"op\":\"add\",\"path\":\"/spec/targetRefs\",\"value\":[{\"group\":\"gateway.networking.k8s.io\",\"kind\":\"Gateway\",\"name\":\"waypoint\"}]}]'",
+			ns, resource, name, ns)
+	}
+	return fmt.Sprintf("kubectl patch %s %s -n %s --type=json -p '[{\"op\":\"remove\",\"path\":\"/spec/selector\"},{\"op\":\"add\",\"path\":\"/spec/targetRefs\",\"value\":[{\"group\":\"gateway.networking.k8s.io\",\"kind\":\"Gateway\",\"name\":%q}]}]'",
+		resource, name, ns, wp)
+}
+
+func joinEffects(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func (ix *index) peerAuthentication(p *secv1.PeerAuthentication, oldest bool) PolicyInfo {
+	spec := &p.Spec
+	mode := spec.GetMtls().GetMode()
+	pi := PolicyInfo{
+		Kind:       KindPeerAuthentication,
+		Key:        Key{p.Namespace, p.Name},
+		Action:     mode.String(),
+		Conditions: istioConditions(&p.Status),
+		Layer:      L4,
+		Target:     selectorTarget(p.Namespace, ix.root, spec.GetSelector()),
+	}
+	ref := ix.ref(KindPeerAuthentication, p.Namespace, p.Name)
+	workload := len(spec.GetSelector().GetMatchLabels()) > 0
+	if workload && p.Namespace == ix.root {
+		pi.EnforcedBy = EnforcedByNone
+		pi.Effect = "Ambient ignores selector PeerAuthentications in the root namespace."
+		return pi
+	}
+	var sel selection
+	if workload {
+		sel = ix.selectPods(p.Namespace, spec.GetSelector())
+	} else {
+		sel = ix.selectPods(p.Namespace, nil)
+	}
+	pi.SelectedAmbient, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.sidecar, sel.other
+	var note string
+	pi.EnforcedBy, note = ix.enforcer(p.Namespace, sel)
+	effects := []string{note}
+	if !workload && !oldest {
+		effects = append(effects, "Ignored: an older PeerAuthentication at the same level wins.")
+		ix.add(finding.Warning, "peerauthentication-conflict", ref,
+			fmt.Sprintf("PeerAuthentication %s is ignored: another one at the same level is older", pi.Key),
+			"Istio applies only the oldest namespace-wide (or mesh-wide) PeerAuthentication, so this one has no effect.",
+			fmt.Sprintf("kubectl get peerauthentication -n %s --sort-by=.metadata.creationTimestamp", p.Namespace))
+	}
+	if pi.EnforcedBy == EnforcedByZtunnel {
+		switch mode {
+		case secv1beta1.PeerAuthentication_MutualTLS_STRICT:
+			effects = append(effects, fmt.Sprintf("ztunnel rejects plaintext connections (policy %s/istio_converted_static_strict); kubelet probes stay exempt, but kube-apiserver calls to webhooks here fail.", ix.root))
+		case secv1beta1.PeerAuthentication_MutualTLS_DISABLE:
+			effects = append(effects, "Ignored by ambient: plaintext stays accepted and HBONE between ambient pods is always mTLS.")
+			ix.add(finding.Warning, "peerauthentication-disable-ambient", ref,
+				"PeerAuthentication DISABLE has no effect on ambient pods",
+				"ztunnel always uses mTLS between ambient pods and already accepts plaintext, so DISABLE changes nothing; to drop mTLS a workload must leave ambient.",
+				fmt.Sprintf("kubectl delete peerauthentication %s -n %s", p.Name, p.Namespace))
+		case secv1beta1.PeerAuthentication_MutualTLS_UNSET:
+			effects = append(effects, "Inherits the namespace or mesh mode.")
+		}
+		if len(spec.GetPortLevelMtls()) > 0 {
+			if workload {
+				effects = append(effects, "portLevelMtls is sent to ztunnel as DENY policy converted_peer_authentication_"+p.Name+", keyed by container ports.")
+			} else {
+				effects = append(effects, "portLevelMtls is ignored: it works only with a workload selector.")
+			}
+		}
+	}
+	pi.Effect = joinEffects(effects...)
+	return pi
+}
+
+func (ix *index) requestAuthentication(p *secv1.RequestAuthentication) PolicyInfo {
+	spec := &p.Spec
+	var issuers []string
+	for _, r := range spec.GetJwtRules() {
+		issuers = append(issuers, r.GetIssuer())
+	}
+	pi := PolicyInfo{
+		Kind:       KindRequestAuthentication,
+		Key:        Key{p.Namespace, p.Name},
+		Action:     "JWT",
+		Conditions: istioConditions(&p.Status),
+		Layer:      L7,
+	}
+	if len(issuers) > 0 {
+		pi.Action = "JWT " + strings.Join(issuers, ",")
+	}
+	ref := ix.ref(KindRequestAuthentication, p.Namespace, p.Name)
+	if refs := targetRefs(spec.GetTargetRef(), spec.GetTargetRefs()); len(refs) > 0 {
+		pi.EnforcedBy = EnforcedByWaypoint
+		var problems []string
+		pi.Target, pi.BoundTo, problems = ix.targets(p.Namespace, refs)
+		ix.targetFindings(&pi, ref, problems)
+		return pi
+	}
+	pi.Target = selectorTarget(p.Namespace, ix.root, spec.GetSelector())
+	sel := ix.selectPods(p.Namespace, spec.GetSelector())
+	pi.SelectedAmbient, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.sidecar, sel.other
+	var note string
+	pi.EnforcedBy, note = ix.enforcer(p.Namespace, sel)
+	if pi.EnforcedBy != EnforcedByZtunnel {
+		pi.Effect = note
+		return pi
+	}
+	pi.EnforcedBy = EnforcedByNone
+	pi.Effect = joinEffects(note, "Ignored for ambient pods: ztunnel cannot read JWTs and waypoints apply only targetRefs policies.")
+	ix.add(finding.Warning, "requestauthentication-no-waypoint", ref,
+		"RequestAuthentication is ignored for ambient pods",
+		fmt.Sprintf("JWT validation needs a waypoint with a targetRef, so the %d ambient pods it selects accept any token.", sel.ambient),
+		ix.waypointFix(p.Namespace, p.Name, "requestauthentication"))
+	return pi
+}
