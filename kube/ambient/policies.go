@@ -1,8 +1,8 @@
 package ambient
 
 import (
-	"github.com/ambx/ambx/kube/finding"
 	"fmt"
+	"github.com/ambx/ambx/kube/finding"
 	"sort"
 	"strconv"
 	"strings"
