@@ -41,12 +41,13 @@ const (
 // Cluster is a compiled, read-only set of namespaces, pods and policies.
 // Selectors are parsed once here so that each evaluation only matches labels.
 type Cluster struct {
-	namespaces map[string]labels.Set
-	nsNames    []string // sorted
-	pods       map[Key]*pod
-	podsByNS   map[string][]*pod // sorted by name
-	byNS       map[string][]*policy
-	policies   []*policy // sorted by namespace, name
+	namespaces  map[string]labels.Set
+	nsNames     []string // sorted
+	pods        map[Key]*pod
+	podsByNS    map[string][]*pod // sorted by name
+	byNS        map[string][]*policy
+	policies    []*policy // sorted by namespace, name
+	policyIndex map[Key]*policy
 }
 
 type pod struct {
@@ -107,10 +108,11 @@ func dirIndex(d Direction) int {
 // returned error names each one; the Cluster is usable either way.
 func NewCluster(namespaces []*corev1.Namespace, pods []*corev1.Pod, policies []*networkingv1.NetworkPolicy) (*Cluster, error) {
 	c := &Cluster{
-		namespaces: make(map[string]labels.Set, len(namespaces)),
-		pods:       make(map[Key]*pod, len(pods)),
-		podsByNS:   make(map[string][]*pod),
-		byNS:       make(map[string][]*policy),
+		namespaces:  make(map[string]labels.Set, len(namespaces)),
+		pods:        make(map[Key]*pod, len(pods)),
+		podsByNS:    make(map[string][]*pod),
+		byNS:        make(map[string][]*policy),
+		policyIndex: make(map[Key]*policy),
 	}
 	for _, ns := range namespaces {
 		if ns == nil {
@@ -151,9 +153,13 @@ func NewCluster(namespaces []*corev1.Namespace, pods []*corev1.Pod, policies []*
 		c.ensureNamespace(np.Namespace)
 		p, err := compilePolicy(np)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err))
+			errs = append(errs, &PolicyError{Policy: Key{np.Namespace, np.Name}, Err: err})
 			continue
 		}
+		// A later duplicate replaces an earlier one, as re-applying would.
+		c.policyIndex[p.key] = p
+	}
+	for _, p := range c.policyIndex {
 		c.policies = append(c.policies, p)
 	}
 	slices.SortFunc(c.policies, func(a, b *policy) int { return compareKeys(a.key, b.key) })
@@ -166,6 +172,18 @@ func NewCluster(namespaces []*corev1.Namespace, pods []*corev1.Pod, policies []*
 	slices.Sort(c.nsNames)
 	return c, errors.Join(errs...)
 }
+
+// PolicyError says why a NetworkPolicy could not be compiled.
+type PolicyError struct {
+	Policy Key
+	Err    error
+}
+
+// Error names the policy and the field at fault.
+func (e *PolicyError) Error() string { return fmt.Sprintf("NetworkPolicy %s: %v", e.Policy, e.Err) }
+
+// Unwrap returns the underlying error.
+func (e *PolicyError) Unwrap() error { return e.Err }
 
 func compareKeys(a, b Key) int {
 	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
@@ -214,10 +232,8 @@ func (c *Cluster) Pod(k Key) *corev1.Pod {
 // Policy returns the compiled policy's object, or nil when the cluster does
 // not hold it (or it failed to compile).
 func (c *Cluster) Policy(k Key) *networkingv1.NetworkPolicy {
-	for _, p := range c.byNS[k.Namespace] {
-		if p.key == k {
-			return p.obj
-		}
+	if p := c.policyIndex[k]; p != nil {
+		return p.obj
 	}
 	return nil
 }

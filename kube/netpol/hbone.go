@@ -1,0 +1,727 @@
+package netpol
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ambx/ambx/kube/finding"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Ports and addresses ambient mode needs through NetworkPolicies
+// (ambient-reference.md section 4).
+const (
+	HBONEPort         int32 = 15008 // the mTLS tunnel every mesh connection arrives on
+	IstiodXDSPort     int32 = 15012 // istiod's XDS and CA, dialled by ztunnel, waypoints and sidecars
+	IstiodWebhookPort int32 = 15017 // istiod's webhook container port
+)
+
+// ProbeSource is the address istio-cni rewrites kubelet probes of ambient
+// pods to, so ztunnel can tell them from mesh traffic.
+var ProbeSource = netip.MustParseAddr("169.254.7.127")
+
+// ProbeSourceV6 is ProbeSource's IPv6 counterpart.
+var ProbeSourceV6 = netip.MustParseAddr("fd16:9254:7127:1337:ffff:ffff:ffff:ffff")
+
+// Dataplane is how a pod takes part in the mesh.
+type Dataplane int
+
+// Dataplanes. The zero value means the pod is not meshed.
+const (
+	NotMeshed Dataplane = iota
+	Ambient             // captured by istio-cni, traffic carried by ztunnel
+	Sidecar             // has an istio-proxy sidecar
+)
+
+// HBONEInput is what the HBONE checks read. It holds plain values so that
+// kube can fill it from a snapshot and its ambient analysis (see
+// InputFromAnalysis).
+type HBONEInput struct {
+	Namespaces      []*corev1.Namespace
+	Pods            []*corev1.Pod
+	NetworkPolicies []*networkingv1.NetworkPolicy
+	// Meshed says how each meshed pod is in the mesh; pods absent from it
+	// are not meshed.
+	Meshed map[Key]Dataplane
+	// Waypoints lists, per destination pod, the waypoint pods that traffic
+	// to it passes through; pods absent from it have none in their path.
+	Waypoints map[Key][]Key
+	// Istiod and Ztunnels list the control-plane pods. When nil, the pods
+	// labelled app=istiod and app=ztunnel in RootNamespace are used.
+	Istiod, Ztunnels []Key
+	// RootNamespace is Istio's namespace; empty means istio-system.
+	RootNamespace string
+}
+
+// Connection is one connection a problem blocks.
+type Connection struct {
+	From, To Peer
+	Port     int32
+	Protocol corev1.Protocol
+}
+
+// String returns e.g. "a/x -> b/y 15008/TCP".
+func (c Connection) String() string {
+	return fmt.Sprintf("%s -> %s %d/%s", c.From, c.To, c.Port, c.Protocol)
+}
+
+// Problem is a finding together with connections it blocks, so that a
+// caller (or a test) can check that the suggested patch lets them through.
+type Problem struct {
+	finding.Finding
+	// Examples are connections the evaluator denies because of the
+	// problem: at most one per pair of pod kinds, and at most 20.
+	Examples []Connection
+}
+
+const maxExamples = 20
+
+// CheckHBONE finds the NetworkPolicies that keep ambient mesh traffic from
+// flowing, each with a suggested patch. It is CheckHBONEProblems without the
+// examples.
+func CheckHBONE(in HBONEInput) []finding.Finding {
+	ps := CheckHBONEProblems(in)
+	out := make([]finding.Finding, len(ps))
+	for i, p := range ps {
+		out[i] = p.Finding
+	}
+	return out
+}
+
+// CheckHBONEProblems runs the checks, most severe problem first:
+//   - hbone-ingress-blocked: an ingress rule admits meshed pods on an app
+//     port but not on 15008, where ambient delivers their traffic; ztunnel
+//     keeps the source address, so the fix adds 15008 to that same rule.
+//   - hbone-egress-blocked: the same for a meshed pod's egress rule.
+//   - hbone-waypoint-ingress-blocked, hbone-waypoint-egress-blocked: the
+//     destination does not admit its waypoint on 15008, or the waypoint may
+//     not send there.
+//   - hbone-waypoint-clients-blocked, hbone-egress-to-waypoint-blocked: the
+//     waypoint does not admit the destination's clients on 15008, or the
+//     clients may not send to it.
+//   - istiod-egress-blocked: sidecars, waypoints or ztunnel cannot reach
+//     istiod on 15012 (sidecars also 15017).
+//   - probe-source-blocked: kubelet probes, which istio-cni rewrites to come
+//     from 169.254.7.127, are not admitted to an ambient pod.
+//   - networkpolicy-invalid: a policy the evaluator could not read.
+func CheckHBONEProblems(in HBONEInput) []Problem {
+	c, err := NewCluster(in.Namespaces, in.Pods, in.NetworkPolicies)
+	h := newChecker(c, in)
+	h.invalid(err)
+	h.ingress()
+	h.egress()
+	h.waypoints()
+	h.istiod()
+	h.probes()
+	return h.results()
+}
+
+type class struct {
+	id        int
+	plane     Dataplane
+	rep       *pod
+	pods      []*pod
+	waypoints []*pod
+}
+
+type checker struct {
+	c         *Cluster
+	in        HBONEInput
+	root      string
+	classes   []*class
+	nsClasses map[string][]int
+	nsList    []string // namespaces that have meshed classes, sorted
+	ambient   bitset   // classes of ambient pods
+	meshed    bitset   // classes of ambient and sidecar pods
+	matchMemo map[*rule]bitset
+	nsMemo    map[string][]string
+	problems  map[string]*problem
+	order     []string
+	egressWP  map[[2]string]bool
+}
+
+func newChecker(c *Cluster, in HBONEInput) *checker {
+	h := &checker{
+		c: c, in: in, root: in.RootNamespace,
+		nsClasses: map[string][]int{},
+		matchMemo: map[*rule]bitset{},
+		nsMemo:    map[string][]string{},
+		problems:  map[string]*problem{},
+		egressWP:  map[[2]string]bool{},
+	}
+	if h.root == "" {
+		h.root = "istio-system"
+	}
+	byKey := map[string]*class{}
+	var sb strings.Builder
+	for _, ns := range c.nsNames {
+		for _, p := range c.podsByNS[ns] {
+			plane := in.Meshed[p.key]
+			if plane != Ambient && plane != Sidecar {
+				continue
+			}
+			var wps []*pod
+			for _, k := range in.Waypoints[p.key] {
+				if w := c.pods[k]; w != nil {
+					wps = append(wps, w)
+				}
+			}
+			slices.SortFunc(wps, func(a, b *pod) int { return compareKeys(a.key, b.key) })
+			wps = slices.Compact(wps)
+			sb.Reset()
+			classKey(&sb, p, plane, wps)
+			k := sb.String()
+			cl := byKey[k]
+			if cl == nil {
+				cl = &class{id: len(h.classes), plane: plane, rep: p, waypoints: wps}
+				byKey[k] = cl
+				h.classes = append(h.classes, cl)
+				h.nsClasses[ns] = append(h.nsClasses[ns], cl.id)
+			}
+			cl.pods = append(cl.pods, p)
+		}
+	}
+	for ns := range h.nsClasses {
+		h.nsList = append(h.nsList, ns)
+	}
+	slices.Sort(h.nsList)
+	h.ambient, h.meshed = newBitset(len(h.classes)), newBitset(len(h.classes))
+	for _, cl := range h.classes {
+		h.meshed.set(cl.id)
+		if cl.plane == Ambient {
+			h.ambient.set(cl.id)
+		}
+	}
+	return h
+}
+
+// classKey writes what decides a pod's fate in every check: where it is,
+// its labels, its ports and probes, and its waypoints. Pods of one workload
+// share it, so checks run once per workload rather than once per pod.
+func classKey(sb *strings.Builder, p *pod, plane Dataplane, wps []*pod) {
+	sb.WriteString(p.key.Namespace)
+	sb.WriteByte(0)
+	sb.WriteString(strconv.Itoa(int(plane)))
+	sb.WriteByte(0)
+	sb.WriteString(p.labels.String())
+	sb.WriteByte(0)
+	for _, list := range [][]corev1.Container{p.obj.Spec.Containers, p.obj.Spec.InitContainers} {
+		for _, ct := range list {
+			for _, cp := range ct.Ports {
+				fmt.Fprintf(sb, "%s:%d/%s,", cp.Name, cp.ContainerPort, cp.Protocol)
+			}
+		}
+	}
+	sb.WriteByte(0)
+	for _, pp := range probePorts(p.obj) {
+		fmt.Fprintf(sb, "%d,", pp)
+	}
+	sb.WriteByte(0)
+	for _, w := range wps {
+		sb.WriteString(w.key.String())
+		sb.WriteByte(',')
+	}
+}
+
+// probePorts returns the ports kubelet probes the pod on over the network,
+// sorted and unique. Exec probes do not use the network.
+func probePorts(p *corev1.Pod) []int32 {
+	var out []int32
+	for _, ct := range p.Spec.Containers {
+		for _, pr := range []*corev1.Probe{ct.LivenessProbe, ct.ReadinessProbe, ct.StartupProbe} {
+			if pr == nil {
+				continue
+			}
+			var n int32
+			switch {
+			case pr.HTTPGet != nil:
+				n = resolvePort(p, pr.HTTPGet.Port)
+			case pr.TCPSocket != nil:
+				n = resolvePort(p, pr.TCPSocket.Port)
+			case pr.GRPC != nil:
+				n = pr.GRPC.Port
+			}
+			if n > 0 && n <= 65535 {
+				out = append(out, n)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func resolvePort(p *corev1.Pod, v intstr.IntOrString) int32 {
+	if v.Type == intstr.String {
+		return namedPort(p, v.StrVal, corev1.ProtocolTCP)
+	}
+	return v.IntVal
+}
+
+// match returns the meshed classes a rule's peers admit, computed once per
+// rule. Peers with only a podSelector mean the policy's own namespace.
+func (h *checker) match(r *rule) bitset {
+	if m, ok := h.matchMemo[r]; ok {
+		return m
+	}
+	m := newBitset(len(h.classes))
+	if r.peers == nil {
+		m.or(h.meshed)
+	}
+	for i := range r.peers {
+		pe := &r.peers[i]
+		if pe.block != nil {
+			continue // addresses outside the cluster do not speak HBONE
+		}
+		nss := []string{r.policy.key.Namespace}
+		if pe.namespaces != nil {
+			nss = h.namespacesMatching(pe)
+		}
+		for _, ns := range nss {
+			for _, id := range h.nsClasses[ns] {
+				if pe.pods == nil || pe.pods.Matches(h.classes[id].rep.labels) {
+					m.set(id)
+				}
+			}
+		}
+	}
+	h.matchMemo[r] = m
+	return m
+}
+
+func (h *checker) namespacesMatching(pe *peer) []string {
+	k := pe.namespaces.String()
+	if nss, ok := h.nsMemo[k]; ok {
+		return nss
+	}
+	var nss []string
+	for _, ns := range h.nsList {
+		if pe.namespaces.Matches(h.c.namespaces[ns]) {
+			nss = append(nss, ns)
+		}
+	}
+	h.nsMemo[k] = nss
+	return nss
+}
+
+// admitsAppPort reports whether the rule admits some TCP port, other than
+// by admitting every port, on the destination (nil for any destination when
+// the rule has no named ports). Ambient carries TCP only; UDP and SCTP pass
+// outside the mesh and need no HBONE.
+func (r *rule) admitsAppPort(dst *pod) bool {
+	if r.ports == nil {
+		return true
+	}
+	for i := range r.ports {
+		po := &r.ports[i]
+		if po.protocol != corev1.ProtocolTCP {
+			continue
+		}
+		if po.name == "" || (dst != nil && namedPort(dst.obj, po.name, corev1.ProtocolTCP) != 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// ingress finds ingress rules that admit meshed clients on an app port but
+// not on 15008.
+func (h *checker) ingress() {
+	for _, cl := range h.classes {
+		pols := h.c.isolating(Ingress, cl.rep)
+		if len(pols) == 0 {
+			continue
+		}
+		sources := h.meshed
+		if cl.plane == Sidecar {
+			sources = h.ambient // sidecar clients reach sidecars on the app port
+		}
+		hb := newBitset(len(h.classes))
+		var apps []*rule
+		for _, p := range pols {
+			for i := range p.rules[0] {
+				r := &p.rules[0][i]
+				if r.admitsPort(HBONEPort, corev1.ProtocolTCP, cl.rep) {
+					hb.or(h.match(r))
+				} else if r.admitsAppPort(cl.rep) {
+					apps = append(apps, r)
+				}
+			}
+		}
+		for _, r := range apps {
+			blocked := h.match(r).clone()
+			blocked.and(sources)
+			blocked.andNot(hb)
+			if len(cl.pods) == 1 {
+				blocked.clear(cl.id) // a pod reaches itself over loopback
+			}
+			if blocked.empty() {
+				continue
+			}
+			pr := h.problem("hbone-ingress-blocked", r.policy, Ingress, fmt.Sprint(r.index))
+			pr.extend = r
+			pr.addSubjects(cl.pods)
+			pr.remotes = orInto(pr.remotes, blocked)
+			pr.allWaypointed = pr.allWaypointed && len(cl.waypoints) > 0
+			blocked.each(func(id int) {
+				pr.example(Connection{From: Peer{Pod: h.other(id, cl.rep).key}, To: Peer{Pod: cl.rep.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP})
+			})
+		}
+	}
+}
+
+// other returns a pod of the class that is not x, or the class's first pod.
+func (h *checker) other(id int, x *pod) *pod {
+	for _, p := range h.classes[id].pods {
+		if p != x {
+			return p
+		}
+	}
+	return h.classes[id].rep
+}
+
+func orInto(b, o bitset) bitset {
+	if b == nil {
+		return o.clone()
+	}
+	b.or(o)
+	return b
+}
+
+// egress finds egress rules that let meshed pods reach meshed destinations
+// on an app port but not on 15008.
+func (h *checker) egress() {
+	for _, cl := range h.classes {
+		pols := h.c.isolating(Egress, cl.rep)
+		if len(pols) == 0 {
+			continue
+		}
+		dests := h.meshed
+		if cl.plane == Sidecar {
+			dests = h.ambient
+		}
+		hb := newBitset(len(h.classes))
+		var rules []*rule
+		for _, p := range pols {
+			for i := range p.rules[1] {
+				r := &p.rules[1][i]
+				rules = append(rules, r)
+				if !r.named {
+					if r.admitsPort(HBONEPort, corev1.ProtocolTCP, nil) {
+						hb.or(h.match(r))
+					}
+					continue
+				}
+				h.match(r).each(func(id int) {
+					if r.admitsPort(HBONEPort, corev1.ProtocolTCP, h.classes[id].rep) {
+						hb.set(id)
+					}
+				})
+			}
+		}
+		for _, r := range rules {
+			blocked := newBitset(len(h.classes))
+			cand := h.match(r).clone()
+			cand.and(dests)
+			cand.andNot(hb)
+			cand.each(func(id int) {
+				d := h.classes[id].rep
+				if !r.admitsPort(HBONEPort, corev1.ProtocolTCP, d) && r.admitsAppPort(d) {
+					blocked.set(id)
+				}
+			})
+			if len(cl.pods) == 1 {
+				blocked.clear(cl.id)
+			}
+			if blocked.empty() {
+				continue
+			}
+			pr := h.problem("hbone-egress-blocked", r.policy, Egress, fmt.Sprint(r.index))
+			pr.extend = r
+			pr.addSubjects(cl.pods)
+			pr.remotes = orInto(pr.remotes, blocked)
+			blocked.each(func(id int) {
+				pr.example(Connection{From: Peer{Pod: cl.rep.key}, To: Peer{Pod: h.other(id, cl.rep).key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP})
+			})
+		}
+	}
+}
+
+// waypoints checks every hop of traffic through a waypoint: clients to the
+// waypoint, and the waypoint to the destination, each on 15008 and each
+// both ways (the sender's egress and the receiver's ingress).
+func (h *checker) waypoints() {
+	for _, cl := range h.classes {
+		if len(cl.waypoints) == 0 {
+			continue
+		}
+		srcs, peers := h.clientsOf(cl)
+		for _, w := range cl.waypoints {
+			hop := Connection{From: Peer{Pod: w.key}, To: Peer{Pod: cl.rep.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}
+			v, err := h.c.Evaluate(hop.From, hop.To, hop.Port, hop.Protocol)
+			if err != nil {
+				continue
+			}
+			if !v.Ingress.Allowed {
+				pr := h.problem("hbone-waypoint-ingress-blocked", h.policyOf(v.Ingress), Ingress, w.key.String())
+				pr.add = ingressRule([]networkingv1.NetworkPolicyPeer{podPeer(w)}, HBONEPort)
+				pr.addSubjects(cl.pods)
+				pr.addRemote(w)
+				pr.example(hop)
+			}
+			if !v.Egress.Allowed {
+				pr := h.problem("hbone-waypoint-egress-blocked", h.policyOf(v.Egress), Egress, podPeerKey(cl.rep))
+				pr.add = egressRule([]networkingv1.NetworkPolicyPeer{podPeer(cl.rep)}, HBONEPort)
+				pr.addSubjects([]*pod{w})
+				pr.addRemotes(cl.pods)
+				pr.example(hop)
+			}
+			h.clientsToWaypoint(cl, w, srcs, peers)
+		}
+	}
+}
+
+// clientsOf returns the meshed classes the destination admits on any TCP
+// port, and the peers that admit them, rewritten to hold outside the
+// policy's namespace. nil peers mean everyone.
+func (h *checker) clientsOf(cl *class) (bitset, []networkingv1.NetworkPolicyPeer) {
+	pols := h.c.isolating(Ingress, cl.rep)
+	if len(pols) == 0 {
+		return h.meshed, nil
+	}
+	srcs := newBitset(len(h.classes))
+	var peers []networkingv1.NetworkPolicyPeer
+	seen := map[string]bool{}
+	everyone := false
+	for _, p := range pols {
+		for i := range p.rules[0] {
+			r := &p.rules[0][i]
+			if !r.admitsAppPort(cl.rep) && !r.admitsPort(HBONEPort, corev1.ProtocolTCP, cl.rep) {
+				continue
+			}
+			srcs.or(h.match(r))
+			if r.peers == nil {
+				everyone = true
+			}
+			for _, pe := range r.peers {
+				abs := absolutePeer(pe.src, p.key.Namespace)
+				if k := mustJSON(abs); !seen[k] {
+					seen[k] = true
+					peers = append(peers, abs)
+				}
+			}
+		}
+	}
+	srcs.and(h.meshed)
+	if everyone {
+		peers = nil
+	}
+	return srcs, peers
+}
+
+func (h *checker) clientsToWaypoint(cl *class, w *pod, srcs bitset, peers []networkingv1.NetworkPolicyPeer) {
+	if pols := h.c.isolating(Ingress, w); len(pols) > 0 {
+		hb := newBitset(len(h.classes))
+		for _, p := range pols {
+			for i := range p.rules[0] {
+				if r := &p.rules[0][i]; r.admitsPort(HBONEPort, corev1.ProtocolTCP, w) {
+					hb.or(h.match(r))
+				}
+			}
+		}
+		blocked := srcs.clone()
+		blocked.andNot(hb)
+		if !blocked.empty() {
+			pr := h.problem("hbone-waypoint-clients-blocked", pols[0], Ingress, mustJSON(peers))
+			pr.add = ingressRule(peers, HBONEPort)
+			pr.addSubjects([]*pod{w})
+			pr.remotes = orInto(pr.remotes, blocked)
+			for _, d := range cl.pods {
+				if !slices.Contains(pr.via, d.key) {
+					pr.via = append(pr.via, d.key)
+				}
+			}
+			blocked.each(func(id int) {
+				pr.example(Connection{From: Peer{Pod: h.classes[id].rep.key}, To: Peer{Pod: w.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP})
+			})
+		}
+	}
+	srcs.each(func(id int) {
+		s := h.classes[id]
+		memo := [2]string{strconv.Itoa(id), w.key.String()}
+		if done := h.egressWP[memo]; done || len(h.c.isolating(Egress, s.rep)) == 0 {
+			return
+		}
+		h.egressWP[memo] = true
+		hop := Connection{From: Peer{Pod: s.rep.key}, To: Peer{Pod: w.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}
+		v, err := h.c.Evaluate(hop.From, hop.To, hop.Port, hop.Protocol)
+		if err != nil || v.Egress.Allowed {
+			return
+		}
+		pr := h.problem("hbone-egress-to-waypoint-blocked", h.policyOf(v.Egress), Egress, podPeerKey(w))
+		pr.add = egressRule([]networkingv1.NetworkPolicyPeer{podPeer(w)}, HBONEPort)
+		pr.addSubjects(s.pods)
+		pr.addRemote(w)
+		pr.example(hop)
+	})
+}
+
+// policyOf returns the first policy that isolates a denied side; that is
+// the one a patch extends, since any isolating policy's rules apply.
+func (h *checker) policyOf(s Side) *policy { return h.c.policyIndex[s.Isolating[0]] }
+
+// istiod checks that the pods that dial istiod may do so: sidecars (15012
+// and 15017), waypoints and ztunnel (15012).
+func (h *checker) istiod() {
+	istiod := h.keysOr(h.in.Istiod, "app", "istiod")
+	if len(istiod) == 0 {
+		return
+	}
+	target := h.c.pods[istiod[0]]
+	type group struct {
+		pods  []*pod
+		ports []int32
+		what  string
+	}
+	var groups []group
+	for _, cl := range h.classes {
+		if cl.plane == Sidecar {
+			groups = append(groups, group{cl.pods, []int32{IstiodXDSPort, IstiodWebhookPort}, "sidecar"})
+		}
+	}
+	seen := map[*pod]bool{}
+	var wps, zts []*pod
+	for _, cl := range h.classes {
+		for _, w := range cl.waypoints {
+			if !seen[w] {
+				seen[w] = true
+				wps = append(wps, w)
+			}
+		}
+	}
+	for _, p := range h.c.pods {
+		if p.labels["gateway.istio.io/managed"] == "istio.io-mesh-controller" && !seen[p] {
+			seen[p] = true
+			wps = append(wps, p)
+		}
+	}
+	for _, k := range h.keysOr(h.in.Ztunnels, "app", "ztunnel") {
+		zts = append(zts, h.c.pods[k])
+	}
+	for _, set := range []struct {
+		pods []*pod
+		what string
+	}{{wps, "waypoint"}, {zts, "ztunnel"}} {
+		byLabels := map[string]int{}
+		slices.SortFunc(set.pods, func(a, b *pod) int { return compareKeys(a.key, b.key) })
+		for _, p := range set.pods {
+			k := p.key.Namespace + "\x00" + p.labels.String()
+			if i, ok := byLabels[k]; ok {
+				groups[i].pods = append(groups[i].pods, p)
+				continue
+			}
+			byLabels[k] = len(groups)
+			groups = append(groups, group{[]*pod{p}, []int32{IstiodXDSPort}, set.what})
+		}
+	}
+	for _, g := range groups {
+		for _, port := range g.ports {
+			hop := Connection{From: Peer{Pod: g.pods[0].key}, To: Peer{Pod: target.key}, Port: port, Protocol: corev1.ProtocolTCP}
+			v, err := h.c.Evaluate(hop.From, hop.To, hop.Port, hop.Protocol)
+			if err != nil || v.Egress.Allowed {
+				continue
+			}
+			pr := h.problem("istiod-egress-blocked", h.policyOf(v.Egress), Egress, podPeerKey(target))
+			pr.istiod = target
+			if !slices.Contains(pr.ports, port) {
+				pr.ports = append(pr.ports, port)
+				slices.Sort(pr.ports)
+			}
+			if !slices.Contains(pr.kinds, g.what) {
+				pr.kinds = append(pr.kinds, g.what)
+			}
+			pr.addSubjects(g.pods)
+			pr.addRemote(target)
+			pr.example(hop)
+		}
+	}
+	for _, pr := range h.problems {
+		if pr.code == "istiod-egress-blocked" {
+			pr.add = egressRule([]networkingv1.NetworkPolicyPeer{podPeer(pr.istiod)}, pr.ports...)
+		}
+	}
+}
+
+// keysOr returns keys when given, else the pods in the root namespace with
+// the label, sorted; either way only pods the cluster holds.
+func (h *checker) keysOr(keys []Key, label, value string) []Key {
+	var out []Key
+	if keys != nil {
+		for _, k := range keys {
+			if h.c.pods[k] != nil {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	for _, p := range h.c.podsByNS[h.root] {
+		if p.labels[label] == value {
+			out = append(out, p.key)
+		}
+	}
+	return out
+}
+
+// probes checks that kubelet probes, which istio-cni rewrites to come from
+// 169.254.7.127 for ambient pods, are admitted.
+func (h *checker) probes() {
+	for _, cl := range h.classes {
+		if cl.plane != Ambient {
+			continue
+		}
+		for _, port := range probePorts(cl.rep.obj) {
+			hop := Connection{From: IPPeer(ProbeSource), To: Peer{Pod: cl.rep.key}, Port: port, Protocol: corev1.ProtocolTCP}
+			v, err := h.c.Evaluate(hop.From, hop.To, hop.Port, hop.Protocol)
+			if err != nil || v.Allowed {
+				continue
+			}
+			pr := h.problem("probe-source-blocked", h.policyOf(v.Ingress), Ingress, "")
+			pr.add = ingressRule([]networkingv1.NetworkPolicyPeer{
+				{IPBlock: &networkingv1.IPBlock{CIDR: ProbeSource.String() + "/32"}},
+				{IPBlock: &networkingv1.IPBlock{CIDR: ProbeSourceV6.String() + "/128"}},
+			})
+			if !slices.Contains(pr.ports, port) {
+				pr.ports = append(pr.ports, port)
+				slices.Sort(pr.ports)
+			}
+			pr.addSubjects(cl.pods)
+			pr.example(hop)
+		}
+	}
+}
+
+func (h *checker) invalid(err error) {
+	if err == nil {
+		return
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		var pe *PolicyError
+		if !errors.As(e, &pe) {
+			continue
+		}
+		key := "networkpolicy-invalid|" + pe.Policy.String()
+		h.problems[key] = &problem{code: "networkpolicy-invalid", invalid: pe}
+		h.order = append(h.order, key)
+	}
+}

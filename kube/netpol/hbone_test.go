@@ -1,0 +1,610 @@
+package netpol
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ambx/ambx/kube/finding"
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+)
+
+// scene is a small cluster for the HBONE checks.
+type scene struct {
+	in HBONEInput
+}
+
+func newScene() *scene {
+	s := &scene{in: HBONEInput{Meshed: map[Key]Dataplane{}, Waypoints: map[Key][]Key{}}}
+	s.ns("istio-system")
+	s.pod("istio-system", "istiod-7d4f9", lbl("app", "istiod", "istio", "pilot", "pod-template-hash", "7d4f9"), NotMeshed, "grpc-xds:15012", "https-webhook:15017")
+	s.pod("istio-system", "ztunnel-a1", lbl("app", "ztunnel", "istio.io/dataplane-mode", "none"), NotMeshed)
+	s.pod("istio-system", "ztunnel-b2", lbl("app", "ztunnel", "istio.io/dataplane-mode", "none"), NotMeshed)
+	s.ns("kube-system")
+	s.pod("kube-system", "coredns-1", lbl("k8s-app", "kube-dns"), NotMeshed, "dns:53/UDP", "dns-tcp:53")
+	return s
+}
+
+func (s *scene) ns(name string, kv ...string) {
+	s.in.Namespaces = append(s.in.Namespaces, testNS(name, kv...))
+}
+
+func (s *scene) pod(ns, name string, labels map[string]string, plane Dataplane, ports ...string) *corev1.Pod {
+	p := testPod(ns, name, labels, ports...)
+	s.in.Pods = append(s.in.Pods, p)
+	if plane != NotMeshed {
+		s.in.Meshed[Key{ns, name}] = plane
+	}
+	return p
+}
+
+func (s *scene) policy(t testing.TB, doc string) {
+	s.in.NetworkPolicies = append(s.in.NetworkPolicies, testPolicy(t, doc))
+}
+
+// lokiScene is the demo's first planted mistake: loki opens its app port
+// to promtail and grafana, not 15008.
+func lokiScene(t testing.TB) *scene {
+	s := newScene()
+	s.ns("loki", "istio.io/dataplane-mode", "ambient")
+	s.ns("default", "istio.io/dataplane-mode", "ambient")
+	s.ns("unmeshed")
+	s.pod("loki", "loki-0", lbl("app.kubernetes.io/name", "loki", "statefulset.kubernetes.io/pod-name", "loki-0"), Ambient, "http-metrics:3100", "grpc:9095")
+	for _, n := range []string{"promtail-4xk2p", "promtail-9qz7m", "promtail-t8w5d"} {
+		s.pod("loki", n, lbl("app.kubernetes.io/name", "promtail"), Ambient, "http-metrics:3101")
+	}
+	s.pod("default", "grafana-5c9d8-kq2xz", lbl("app.kubernetes.io/name", "grafana"), Ambient, "grafana:3000")
+	s.pod("unmeshed", "grafana-old", lbl("app.kubernetes.io/name", "grafana"), NotMeshed)
+	s.policy(t, `
+metadata: {name: loki, namespace: loki}
+spec:
+  podSelector: {matchLabels: {app.kubernetes.io/name: loki}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - podSelector: {matchLabels: {app.kubernetes.io/name: promtail}}
+    - namespaceSelector: {}
+      podSelector: {matchLabels: {app.kubernetes.io/name: grafana}}
+    ports: [{port: 3100, protocol: TCP}]`)
+	return s
+}
+
+// localstackScene is the second: 15008 is open only to istio-system.
+func localstackScene(t testing.TB) *scene {
+	s := newScene()
+	s.ns("localstack", "istio.io/dataplane-mode", "ambient")
+	s.ns("argo-workflows", "istio.io/dataplane-mode", "ambient")
+	s.ns("example-api", "istio.io/dataplane-mode", "ambient")
+	s.pod("localstack", "localstack-6b7c9-x2x9v", lbl("app.kubernetes.io/name", "localstack"), Ambient, "edge:4566")
+	s.pod("argo-workflows", "argo-server-58f-abcde", lbl("app", "argo-server"), Ambient, "web:2746")
+	s.pod("example-api", "api-7f9-zzzzz", lbl("app", "api"), Ambient, "http:8080")
+	s.policy(t, `
+metadata: {name: localstack, namespace: localstack}
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: argo-workflows}}
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: example-api}}
+    ports: [{port: edge}]
+  - from:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: istio-system}}
+    ports: [{port: 15008}]`)
+	return s
+}
+
+func codes(ps []Problem) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Code+" "+p.Object.String())
+	}
+	return out
+}
+
+func TestLokiOpensAppPortNotHBONE(t *testing.T) {
+	ps := CheckHBONEProblems(lokiScene(t).in)
+	if got, want := codes(ps), []string{"hbone-ingress-blocked NetworkPolicy loki/loki"}; !slices.Equal(got, want) {
+		t.Fatalf("findings = %q, want %q", got, want)
+	}
+	f := ps[0]
+	if f.Severity != finding.Error {
+		t.Errorf("severity %v, want error", f.Severity)
+	}
+	if want := "loki/loki opens 3100/TCP but not HBONE port 15008"; f.Title != want {
+		t.Errorf("title %q, want %q", f.Title, want)
+	}
+	for _, frag := range []string{"Rule ingress[0] admits 4 pods (default/grafana-5c9d8-kq2xz, loki/promtail-4xk2p, loki/promtail-9qz7m and 1 more)", "to pod loki/loki-0 time out"} {
+		if !strings.Contains(f.Why, frag) {
+			t.Errorf("why %q lacks %q", f.Why, frag)
+		}
+	}
+	if strings.Contains(f.Why, "grafana-old") {
+		t.Errorf("an unmeshed client needs no HBONE: %s", f.Why)
+	}
+	wantCmd := `kubectl patch networkpolicy loki -n loki --type=json -p '[{"op":"add","path":"/spec/ingress/0/ports/-","value":{"protocol":"TCP","port":15008}}]'`
+	if f.Patch.Command != wantCmd || f.Fix != wantCmd {
+		t.Errorf("command\n got %s\nwant %s", f.Patch.Command, wantCmd)
+	}
+	wantManifest := `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: loki-hbone
+  namespace: loki
+spec:
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels:
+          app.kubernetes.io/name: promtail
+    - namespaceSelector: {}
+      podSelector:
+        matchLabels:
+          app.kubernetes.io/name: grafana
+    ports:
+    - port: 15008
+      protocol: TCP
+  podSelector:
+    matchLabels:
+      app.kubernetes.io/name: loki
+  policyTypes:
+  - Ingress
+`
+	if f.Patch.Manifest != wantManifest {
+		t.Errorf("manifest\n%s\nwant\n%s", f.Patch.Manifest, wantManifest)
+	}
+	if len(f.Examples) != 2 { // one per client kind: grafana, promtail
+		t.Errorf("examples %v, want one from grafana and one from promtail", f.Examples)
+	}
+}
+
+func TestLocalstackOpensHBONEOnlyToIstioSystem(t *testing.T) {
+	ps := CheckHBONEProblems(localstackScene(t).in)
+	if got, want := codes(ps), []string{"hbone-ingress-blocked NetworkPolicy localstack/localstack"}; !slices.Equal(got, want) {
+		t.Fatalf("findings = %q, want %q", got, want)
+	}
+	f := ps[0]
+	if !strings.Contains(f.Title, "opens edge/TCP but not HBONE port 15008") {
+		t.Errorf("title %q", f.Title)
+	}
+	if !strings.Contains(f.Why, "2 pods (argo-workflows/argo-server-58f-abcde, example-api/api-7f9-zzzzz)") {
+		t.Errorf("why %q should name both client namespaces' pods", f.Why)
+	}
+	if !strings.Contains(f.Patch.JSONPatch, `"path":"/spec/ingress/0/ports/-"`) {
+		t.Errorf("patch should extend the app-port rule, not the istio-system one: %s", f.Patch.JSONPatch)
+	}
+}
+
+func TestHealthyAndIrrelevantPoliciesGiveNoFindings(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		build func(*scene)
+	}{
+		{"app port and 15008 from the same peers", func(s *scene) {
+			s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}], ports: [{port: 8080}, {port: 15008}]}]`)
+		}},
+		{"a range that covers 15008", func(s *scene) {
+			s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{ports: [{port: 8000, endPort: 16000}]}]`)
+		}},
+		{"ingress without ports", func(s *scene) {
+			s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{podSelector: {}}]}]`)
+		}},
+		{"app port open only to unmeshed pods", func(s *scene) {
+			s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}], ports: [{port: 8080}]}]`)
+		}},
+		{"app port open only to addresses", func(s *scene) {
+			s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}], ports: [{port: 8080}]}]`)
+		}},
+		{"UDP only: ambient does not carry UDP", func(s *scene) {
+			s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{ports: [{port: 8080, protocol: UDP}]}]`)
+		}},
+		{"a named port the pod does not have admits nothing", func(s *scene) {
+			s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{ports: [{port: grpc}]}]`)
+		}},
+		{"egress only to DNS (unmeshed) and with 15008 to the mesh", func(s *scene) {
+			s.policy(t, `
+metadata: {name: client, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: client}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+    ports: [{port: 53, protocol: UDP}, {port: 53}]
+  - to: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: http}, {port: 15008}]`)
+		}},
+		{"policies on unmeshed pods", func(s *scene) {
+			s.policy(t, `
+metadata: {name: dns, namespace: kube-system}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 53, protocol: UDP}]}]`)
+		}},
+		{"sidecar to sidecar uses the app port", func(s *scene) {
+			s.ns("legacy", "istio-injection", "enabled")
+			s.pod("legacy", "old-web", lbl("app", "old-web"), Sidecar, "http:8080")
+			s.pod("legacy", "old-client", lbl("app", "old-client"), Sidecar)
+			s.policy(t, `
+metadata: {name: old-web, namespace: legacy}
+spec:
+  podSelector: {matchLabels: {app: old-web}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: old-client}}}], ports: [{port: 8080}]}]`)
+		}},
+		{"a lone pod's own traffic is loopback", func(s *scene) {
+			s.policy(t, `
+metadata: {name: self, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 8080}]}]`)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScene()
+			s.ns("apps", "istio.io/dataplane-mode", "ambient")
+			s.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080")
+			s.pod("apps", "client", lbl("app", "client"), Ambient)
+			tc.build(s)
+			if ps := CheckHBONEProblems(s.in); len(ps) != 0 {
+				t.Errorf("unexpected findings: %q\n%s", codes(ps), ps[0].Why)
+			}
+		})
+	}
+}
+
+func TestSidecarDestinationNeedsHBONEFromAmbientClients(t *testing.T) {
+	s := newScene()
+	s.ns("apps", "istio.io/dataplane-mode", "ambient")
+	s.ns("legacy", "istio-injection", "enabled")
+	s.pod("apps", "client", lbl("app", "client"), Ambient)
+	s.pod("legacy", "old-client", lbl("app", "old-client"), Sidecar)
+	s.pod("legacy", "sidecar-app", lbl("app", "sidecar-app"), Sidecar, "http:8080")
+	s.policy(t, `
+metadata: {name: sidecar-app-web, namespace: legacy}
+spec:
+  podSelector: {matchLabels: {app: sidecar-app}}
+  ingress: [{ports: [{port: 8080, protocol: TCP}]}]`)
+	ps := CheckHBONEProblems(s.in)
+	if got := codes(ps); !slices.Equal(got, []string{"hbone-ingress-blocked NetworkPolicy legacy/sidecar-app-web"}) {
+		t.Fatalf("findings %q", got)
+	}
+	if !strings.Contains(ps[0].Why, "admits pod apps/client on") {
+		t.Errorf("only the ambient client needs HBONE to a sidecar: %s", ps[0].Why)
+	}
+}
+
+func TestEgressBlocksHBONE(t *testing.T) {
+	s := lokiScene(t)
+	s.in.NetworkPolicies = nil
+	s.policy(t, `
+metadata: {name: grafana-out, namespace: default}
+spec:
+  podSelector: {matchLabels: {app.kubernetes.io/name: grafana}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+    ports: [{port: 53, protocol: UDP}]
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: loki}}}]
+    ports: [{port: http-metrics}]`)
+	ps := CheckHBONEProblems(s.in)
+	if got := codes(ps); !slices.Equal(got, []string{"hbone-egress-blocked NetworkPolicy default/grafana-out"}) {
+		t.Fatalf("findings %q", got)
+	}
+	f := ps[0]
+	// The named port resolves on loki (3100) and on promtail (3101): both are destinations.
+	for _, frag := range []string{"Rule egress[1] lets pod default/grafana-5c9d8-kq2xz reach 4 pods (loki/loki-0", "on http-metrics/TCP but not on TCP 15008"} {
+		if !strings.Contains(f.Why, frag) {
+			t.Errorf("why %q lacks %q", f.Why, frag)
+		}
+	}
+	if !strings.Contains(f.Patch.JSONPatch, `"path":"/spec/egress/1/ports/-"`) {
+		t.Errorf("patch %s", f.Patch.JSONPatch)
+	}
+}
+
+// waypointScene has a client namespace, a destination behind a waypoint,
+// and every hop of the waypoint path closed on 15008.
+func waypointScene(t testing.TB) *scene {
+	s := newScene()
+	s.ns("example-api", "istio.io/dataplane-mode", "ambient", "istio.io/use-waypoint", "example-api-waypoint")
+	s.ns("frontend", "istio.io/dataplane-mode", "ambient")
+	s.pod("example-api", "example-api-waypoint-6c8-q4", lbl("gateway.networking.k8s.io/gateway-name", "example-api-waypoint", "gateway.istio.io/managed", "istio.io-mesh-controller", "istio.io/dataplane-mode", "none", "pod-template-hash", "6c8"), NotMeshed)
+	for _, n := range []string{"api-1", "api-2"} {
+		s.pod("example-api", n, lbl("app", "api"), Ambient, "http:8080")
+		s.in.Waypoints[Key{"example-api", n}] = []Key{{"example-api", "example-api-waypoint-6c8-q4"}}
+	}
+	s.pod("frontend", "web-1", lbl("app", "web"), Ambient)
+	// The destination admits its clients on 8080 and 15008, but not the waypoint.
+	s.policy(t, `
+metadata: {name: api, namespace: example-api}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: frontend}}, podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 8080}, {port: 15008}]`)
+	// The waypoint may receive nothing and send only to DNS.
+	s.policy(t, `
+metadata: {name: waypoint-lockdown, namespace: example-api}
+spec:
+  podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: example-api-waypoint}}
+  policyTypes: [Ingress, Egress]
+  egress: [{ports: [{port: 53, protocol: UDP}]}]`)
+	// The client may send to the API directly only.
+	s.policy(t, `
+metadata: {name: web-out, namespace: frontend}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: example-api}}, podSelector: {matchLabels: {app: api}}}]
+    ports: [{port: 8080}, {port: 15008}]`)
+	return s
+}
+
+func TestWaypointPath(t *testing.T) {
+	ps := CheckHBONEProblems(waypointScene(t).in)
+	want := []string{
+		"hbone-waypoint-ingress-blocked NetworkPolicy example-api/api",
+		"hbone-waypoint-clients-blocked NetworkPolicy example-api/waypoint-lockdown",
+		"hbone-waypoint-egress-blocked NetworkPolicy example-api/waypoint-lockdown",
+		"istiod-egress-blocked NetworkPolicy example-api/waypoint-lockdown",
+		"hbone-egress-to-waypoint-blocked NetworkPolicy frontend/web-out",
+	}
+	if got := codes(ps); !slices.Equal(got, want) {
+		t.Fatalf("findings\n got %q\nwant %q", got, want)
+	}
+	byCode := map[string]Problem{}
+	for _, p := range ps {
+		byCode[p.Code] = p
+	}
+	if p := byCode["hbone-waypoint-ingress-blocked"]; !strings.Contains(p.Patch.JSONPatch,
+		`{"op":"add","path":"/spec/ingress/-","value":{"ports":[{"protocol":"TCP","port":15008}],"from":[{"podSelector":{"matchLabels":{"gateway.networking.k8s.io/gateway-name":"example-api-waypoint"}},"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"example-api"}}}]}}`) {
+		t.Errorf("waypoint ingress patch %s", p.Patch.JSONPatch)
+	}
+	// The waypoint must admit the same peers the API admits, made explicit
+	// about their namespace; the lockdown policy has no ingress list yet.
+	if p := byCode["hbone-waypoint-clients-blocked"]; !strings.Contains(p.Patch.JSONPatch,
+		`{"op":"add","path":"/spec/ingress","value":[{"ports":[{"protocol":"TCP","port":15008}],"from":[{"podSelector":{"matchLabels":{"app":"web"}},"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"frontend"}}}]}]}`) {
+		t.Errorf("waypoint clients patch %s", p.Patch.JSONPatch)
+	}
+	if p := byCode["istiod-egress-blocked"]; !strings.Contains(p.Title, "keeps waypoint from reaching istiod on 15012/TCP") {
+		t.Errorf("istiod title %q", p.Title)
+	}
+	if p := byCode["hbone-waypoint-egress-blocked"]; !strings.Contains(p.Why, "forwards traffic to 2 pods (example-api/api-1, example-api/api-2)") {
+		t.Errorf("waypoint egress why %q", p.Why)
+	}
+}
+
+func TestSidecarsNeedIstiod(t *testing.T) {
+	s := newScene()
+	s.ns("legacy", "istio-injection", "enabled")
+	s.pod("legacy", "old-web", lbl("app", "old-web"), Sidecar, "http:8080")
+	s.policy(t, `
+metadata: {name: egress-dns-only, namespace: legacy}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{ports: [{port: 53, protocol: UDP}]}]`)
+	ps := CheckHBONEProblems(s.in)
+	if got := codes(ps); !slices.Equal(got, []string{"istiod-egress-blocked NetworkPolicy legacy/egress-dns-only"}) {
+		t.Fatalf("findings %q", got)
+	}
+	if want := "legacy/egress-dns-only keeps sidecar from reaching istiod on 15012/TCP, 15017/TCP"; ps[0].Title != want {
+		t.Errorf("title %q, want %q", ps[0].Title, want)
+	}
+	want := `[{"op":"add","path":"/spec/egress/-","value":{"ports":[{"protocol":"TCP","port":15012},{"protocol":"TCP","port":15017}],"to":[{"podSelector":{"matchLabels":{"app":"istiod"}},"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"istio-system"}}}]}}]`
+	if ps[0].Patch.JSONPatch != want {
+		t.Errorf("patch\n got %s\nwant %s", ps[0].Patch.JSONPatch, want)
+	}
+}
+
+func TestZtunnelNeedsIstiod(t *testing.T) {
+	s := newScene()
+	s.policy(t, `
+metadata: {name: default-deny, namespace: istio-system}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{ports: [{port: 15012}, {port: 15017}]}]}`)
+	ps := CheckHBONEProblems(s.in)
+	if got := codes(ps); !slices.Equal(got, []string{"istiod-egress-blocked NetworkPolicy istio-system/default-deny"}) {
+		t.Fatalf("findings %q", got)
+	}
+	if !strings.Contains(ps[0].Why, "2 pods (istio-system/ztunnel-a1, istio-system/ztunnel-b2) may not reach istio-system/istiod-7d4f9") {
+		t.Errorf("why %q", ps[0].Why)
+	}
+}
+
+func TestProbesFromIstioCNI(t *testing.T) {
+	s := newScene()
+	s.ns("apps", "istio.io/dataplane-mode", "ambient")
+	web := s.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080", "admin:9901")
+	web.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromString("admin")}}}
+	web.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}
+	side := s.pod("apps", "side", lbl("app", "side"), Sidecar, "http:8080")
+	side.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}}
+	s.pod("apps", "client", lbl("app", "client"), Ambient)
+	s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {}
+  ingress: [{from: [{podSelector: {}}], ports: [{port: 8080}, {port: 15008}]}]`)
+	ps := CheckHBONEProblems(s.in)
+	if got := codes(ps); !slices.Equal(got, []string{"probe-source-blocked NetworkPolicy apps/web"}) {
+		t.Fatalf("findings %q", got)
+	}
+	if !strings.Contains(ps[0].Why, "on 9901/TCP, so probes of pod apps/web fail") {
+		t.Errorf("only the ambient pod's HTTP probe on the admin port counts: %s", ps[0].Why)
+	}
+}
+
+func TestInvalidPolicyIsAFinding(t *testing.T) {
+	s := lokiScene(t)
+	s.policy(t, `{metadata: {name: broken, namespace: loki}, spec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: nope}}]}]}}`)
+	got := codes(CheckHBONEProblems(s.in))
+	want := []string{"hbone-ingress-blocked NetworkPolicy loki/loki", "networkpolicy-invalid NetworkPolicy loki/broken"}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings %q, want %q", got, want)
+	}
+}
+
+func TestCheckHBONEMatchesProblems(t *testing.T) {
+	in := waypointScene(t).in
+	fs, ps := CheckHBONE(in), CheckHBONEProblems(in)
+	if len(fs) != len(ps) {
+		t.Fatalf("%d findings, %d problems", len(fs), len(ps))
+	}
+	for i := range fs {
+		if fs[i].Title != ps[i].Title || fs[i].Patch.JSONPatch != ps[i].Patch.JSONPatch {
+			t.Errorf("finding %d differs: %q vs %q", i, fs[i].Title, ps[i].Title)
+		}
+	}
+}
+
+// applyJSONPatch applies a finding's JSON patch to the policy as kubectl
+// would: to the object's JSON, where empty lists are omitted.
+func applyJSONPatch(t *testing.T, np *networkingv1.NetworkPolicy, ops string) *networkingv1.NetworkPolicy {
+	t.Helper()
+	doc, err := json.Marshal(np)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch, err := jsonpatch.DecodePatch([]byte(ops))
+	if err != nil {
+		t.Fatalf("patch does not decode: %v\n%s", err, ops)
+	}
+	out, err := patch.Apply(doc)
+	if err != nil {
+		t.Fatalf("patch does not apply to %s/%s: %v\n%s\n%s", np.Namespace, np.Name, err, ops, doc)
+	}
+	var patched networkingv1.NetworkPolicy
+	if err := json.Unmarshal(out, &patched); err != nil {
+		t.Fatal(err)
+	}
+	return &patched
+}
+
+func withPolicies(in HBONEInput, pols []*networkingv1.NetworkPolicy) HBONEInput {
+	in.NetworkPolicies = pols
+	return in
+}
+
+// deniedBy reports whether the target policy isolates a side that denies.
+func deniedBy(v Verdict, target finding.Ref) bool {
+	k := Key{target.Namespace, target.Name}
+	return (!v.Ingress.Allowed && slices.Contains(v.Ingress.Isolating, k)) || (!v.Egress.Allowed && slices.Contains(v.Egress.Isolating, k))
+}
+
+// TestEveryPatchFixesItsProblem applies each suggested fix, in both its
+// forms, and checks that the evaluator then lets the blocked connections
+// through on the patched side, and that the checks no longer suggest it.
+// Applying every patch of a scene clears the scene.
+func TestEveryPatchFixesItsProblem(t *testing.T) {
+	scenes := map[string]*scene{"loki": lokiScene(t), "localstack": localstackScene(t), "waypoint": waypointScene(t)}
+	probe := newScene()
+	probe.ns("apps", "istio.io/dataplane-mode", "ambient")
+	web := probe.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080")
+	web.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}}}
+	probe.policy(t, `{metadata: {name: deny, namespace: apps}, spec: {podSelector: {}}}`)
+	scenes["probe"] = probe
+	sidecar := newScene()
+	sidecar.ns("legacy")
+	sidecar.pod("legacy", "old", lbl("app", "old"), Sidecar)
+	sidecar.policy(t, `{metadata: {name: deny-out, namespace: legacy}, spec: {podSelector: {}, policyTypes: [Egress]}}`)
+	scenes["sidecar"] = sidecar
+
+	for name, s := range scenes {
+		t.Run(name, func(t *testing.T) {
+			before := CheckHBONEProblems(s.in)
+			if len(before) == 0 {
+				t.Fatal("scene has no problems to fix")
+			}
+			c0, _ := NewCluster(s.in.Namespaces, s.in.Pods, s.in.NetworkPolicies)
+			all := slices.Clone(s.in.NetworkPolicies)
+			for _, p := range before {
+				if len(p.Examples) == 0 {
+					t.Errorf("%s: no example connection", p.Title)
+				}
+				for _, ex := range p.Examples {
+					if v, _ := c0.Evaluate(ex.From, ex.To, ex.Port, ex.Protocol); !deniedBy(v, p.Object) {
+						t.Errorf("%s: example %s is not denied by %s: %s", p.Code, ex, p.Object, v.Reason)
+					}
+				}
+				// Form 1: the JSON patch against the existing policy.
+				patched := slices.Clone(s.in.NetworkPolicies)
+				for i, np := range patched {
+					if np.Namespace == p.Patch.Target.Namespace && np.Name == p.Patch.Target.Name {
+						patched[i] = applyJSONPatch(t, np, p.Patch.JSONPatch)
+					}
+				}
+				for i, np := range all {
+					if np.Namespace == p.Patch.Target.Namespace && np.Name == p.Patch.Target.Name {
+						all[i] = applyJSONPatch(t, np, p.Patch.JSONPatch)
+					}
+				}
+				// Form 2: the standalone manifest beside the existing policy.
+				var alt networkingv1.NetworkPolicy
+				if err := yaml.UnmarshalStrict([]byte(p.Patch.Manifest), &alt); err != nil {
+					t.Fatalf("manifest does not parse: %v\n%s", err, p.Patch.Manifest)
+				}
+				withAlt := append(slices.Clone(s.in.NetworkPolicies), &alt)
+				for form, pols := range map[string][]*networkingv1.NetworkPolicy{"json patch": patched, "manifest": withAlt} {
+					c, err := NewCluster(s.in.Namespaces, s.in.Pods, pols)
+					if err != nil {
+						t.Fatalf("%s leaves an invalid policy: %v", form, err)
+					}
+					for _, ex := range p.Examples {
+						v, _ := c.Evaluate(ex.From, ex.To, ex.Port, ex.Protocol)
+						if deniedBy(v, p.Object) || (form == "manifest" && deniedBy(v, finding.Ref{Namespace: alt.Namespace, Name: alt.Name})) {
+							t.Errorf("%s %s: %s still denied: %s", p.Code, form, ex, v.Reason)
+						}
+					}
+					for _, q := range CheckHBONEProblems(withPolicies(s.in, pols)) {
+						if q.Code == p.Code && q.Object == p.Object && q.Patch.JSONPatch == p.Patch.JSONPatch {
+							t.Errorf("%s: the check still suggests %s", form, p.Patch.Command)
+						}
+					}
+				}
+			}
+			if left := CheckHBONEProblems(withPolicies(s.in, all)); len(left) != 0 {
+				t.Errorf("after every patch: %q", codes(left))
+			}
+			c, _ := NewCluster(s.in.Namespaces, s.in.Pods, all)
+			for _, p := range before {
+				for _, ex := range p.Examples {
+					if v, _ := c.Evaluate(ex.From, ex.To, ex.Port, ex.Protocol); !v.Allowed {
+						t.Errorf("after every patch %s is denied: %s", ex, v.Reason)
+					}
+				}
+			}
+		})
+	}
+}

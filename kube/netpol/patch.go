@@ -1,0 +1,193 @@
+package netpol
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/ambx/ambx/kube/finding"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+)
+
+// jsonOp is one JSON Patch (RFC 6902) operation. NetworkPolicySpec's lists
+// have no patch-merge key, so a strategic merge patch would replace a whole
+// list; JSON Patch appends to it instead.
+type jsonOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value"`
+}
+
+// manifestSuffix names the standalone alternative after what it opens.
+var manifestSuffix = map[string]string{
+	"hbone-ingress-blocked":            "-hbone",
+	"hbone-egress-blocked":             "-hbone",
+	"hbone-waypoint-ingress-blocked":   "-from-waypoint",
+	"hbone-waypoint-egress-blocked":    "-to-destinations",
+	"hbone-waypoint-clients-blocked":   "-waypoint-clients",
+	"hbone-egress-to-waypoint-blocked": "-to-waypoint",
+	"istiod-egress-blocked":            "-istiod",
+	"probe-source-blocked":             "-probes",
+}
+
+// buildPatch writes the problem's fix twice: a JSON patch that extends the
+// existing policy, and a separate policy selecting the same pods that
+// allows the same thing (policies add up, and it isolates no new pods
+// because it selects only pods the original already isolates).
+func buildPatch(pr *problem) *finding.Patch {
+	np := pr.policy.obj
+	field := string(pr.dir) // "ingress" or "egress": the JSON field names
+	var op jsonOp
+	var newRule any
+	if pr.extend != nil {
+		op = jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/%d/ports/-", field, pr.extend.index), Value: hbonePort()}
+		if pr.dir == Ingress {
+			newRule = ingressRule(np.Spec.Ingress[pr.extend.index].From, HBONEPort)
+		} else {
+			newRule = egressRule(np.Spec.Egress[pr.extend.index].To, HBONEPort)
+		}
+	} else {
+		newRule = pr.add
+		n := len(np.Spec.Ingress)
+		if pr.dir == Egress {
+			n = len(np.Spec.Egress)
+		}
+		// The API server omits empty lists, so "-" would point into nothing.
+		op = jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/-", field), Value: newRule}
+		if n == 0 {
+			op = jsonOp{Op: "add", Path: "/spec/" + field, Value: []any{newRule}}
+		}
+	}
+	ops := mustJSON([]jsonOp{op})
+
+	alt := networkingv1.NetworkPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: altName(np.Name, manifestSuffix[pr.code]), Namespace: np.Namespace},
+		Spec:       networkingv1.NetworkPolicySpec{PodSelector: *np.Spec.PodSelector.DeepCopy()},
+	}
+	if pr.dir == Ingress {
+		alt.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		alt.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{newRule.(networkingv1.NetworkPolicyIngressRule)}
+	} else {
+		alt.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+		alt.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{newRule.(networkingv1.NetworkPolicyEgressRule)}
+	}
+	manifest, err := yaml.Marshal(alt)
+	if err != nil {
+		manifest = []byte("# " + err.Error())
+	}
+	title := fmt.Sprintf("Append a %s rule to %s", pr.dir, pr.policy.key)
+	if pr.extend != nil {
+		title = fmt.Sprintf("Add TCP %d to rule %s[%d] of %s", HBONEPort, pr.dir, pr.extend.index, pr.policy.key)
+	}
+	return &finding.Patch{
+		Title:     title,
+		Command:   fmt.Sprintf("kubectl patch networkpolicy %s -n %s --type=json -p '%s'", np.Name, np.Namespace, ops),
+		JSONPatch: ops,
+		Manifest:  string(manifest),
+		Target:    finding.Ref{Kind: "NetworkPolicy", Namespace: np.Namespace, Name: np.Name},
+	}
+}
+
+// altName appends suffix, keeping within the 253 characters a name may have.
+func altName(name, suffix string) string {
+	if len(name)+len(suffix) > 253 {
+		name = name[:253-len(suffix)]
+	}
+	return name + suffix
+}
+
+func tcpPort(n int32) networkingv1.NetworkPolicyPort {
+	proto := corev1.ProtocolTCP
+	p := intstr.FromInt32(n)
+	return networkingv1.NetworkPolicyPort{Protocol: &proto, Port: &p}
+}
+
+func hbonePort() networkingv1.NetworkPolicyPort { return tcpPort(HBONEPort) }
+
+// ingressRule admits the peers (everyone when nil) on the TCP ports (every
+// port when none).
+func ingressRule(from []networkingv1.NetworkPolicyPeer, ports ...int32) networkingv1.NetworkPolicyIngressRule {
+	r := networkingv1.NetworkPolicyIngressRule{From: from}
+	for _, p := range ports {
+		r.Ports = append(r.Ports, tcpPort(p))
+	}
+	return r
+}
+
+// egressRule lets traffic out to the peers on the TCP ports.
+func egressRule(to []networkingv1.NetworkPolicyPeer, ports ...int32) networkingv1.NetworkPolicyEgressRule {
+	r := networkingv1.NetworkPolicyEgressRule{To: to}
+	for _, p := range ports {
+		r.Ports = append(r.Ports, tcpPort(p))
+	}
+	return r
+}
+
+// volatileLabels change from one rollout or replica to the next, so a
+// selector that names them would stop matching.
+var volatileLabels = map[string]bool{
+	"pod-template-hash":                        true,
+	"controller-revision-hash":                 true,
+	"pod-template-generation":                  true,
+	"statefulset.kubernetes.io/pod-name":       true,
+	"apps.kubernetes.io/pod-index":             true,
+	"batch.kubernetes.io/controller-uid":       true,
+	"controller-uid":                           true,
+	"batch.kubernetes.io/job-completion-index": true,
+}
+
+// podPeer selects the pod's workload: by the waypoint's gateway name, by its
+// app labels, or else by all its labels that survive a rollout.
+func podPeer(p *pod) networkingv1.NetworkPolicyPeer {
+	match := map[string]string{}
+	switch l := p.labels; {
+	case l["gateway.networking.k8s.io/gateway-name"] != "":
+		match["gateway.networking.k8s.io/gateway-name"] = l["gateway.networking.k8s.io/gateway-name"]
+	case l["app.kubernetes.io/name"] != "":
+		match["app.kubernetes.io/name"] = l["app.kubernetes.io/name"]
+		if v := l["app.kubernetes.io/instance"]; v != "" {
+			match["app.kubernetes.io/instance"] = v
+		}
+	case l["app"] != "":
+		match["app"] = l["app"]
+	default:
+		for k, v := range l {
+			if !volatileLabels[k] {
+				match[k] = v
+			}
+		}
+	}
+	sel := &metav1.LabelSelector{}
+	if len(match) > 0 {
+		sel.MatchLabels = match
+	}
+	return networkingv1.NetworkPolicyPeer{
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{NamespaceNameLabel: p.key.Namespace}},
+		PodSelector:       sel,
+	}
+}
+
+func podPeerKey(p *pod) string { return mustJSON(podPeer(p)) }
+
+// absolutePeer rewrites a peer of a policy in namespace ns so that it means
+// the same in a policy of any namespace: a lone podSelector means ns.
+func absolutePeer(pe networkingv1.NetworkPolicyPeer, ns string) networkingv1.NetworkPolicyPeer {
+	out := *pe.DeepCopy()
+	if out.IPBlock == nil && out.NamespaceSelector == nil {
+		out.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{NamespaceNameLabel: ns}}
+	}
+	return out
+}
+
+// mustJSON marshals values that always marshal (API types and plain data).
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%q", err.Error())
+	}
+	return string(b)
+}
