@@ -1,0 +1,158 @@
+// Package usage holds what the metrics API reported (CPU and memory per pod
+// and per node) and the arithmetic over it: sums, the mesh's own overhead,
+// and what sidecars would cost instead. It is pure: the poller in
+// kube/metrics fills it, views read it.
+package usage
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+
+	"github.com/ambx/ambx/kube/ambient"
+)
+
+// Key identifies a pod; it is the analysis' key so panes can look a pod's
+// usage up with the key they already hold.
+type Key = ambient.Key
+
+// ProxyContainer is the name of Istio's Envoy container in sidecar pods.
+const ProxyContainer = "istio-proxy"
+
+// Resources is an amount of CPU and memory in use.
+type Resources struct {
+	CPUMilli int64 // millicores
+	MemBytes int64 // bytes of working set
+}
+
+// Add returns r + o.
+func (r Resources) Add(o Resources) Resources {
+	return Resources{CPUMilli: r.CPUMilli + o.CPUMilli, MemBytes: r.MemBytes + o.MemBytes}
+}
+
+// Times returns r scaled by n (n pods of the same cost).
+func (r Resources) Times(n int) Resources {
+	return Resources{CPUMilli: r.CPUMilli * int64(n), MemBytes: r.MemBytes * int64(n)}
+}
+
+// IsZero reports whether r is nothing at all.
+func (r Resources) IsZero() bool { return r.CPUMilli == 0 && r.MemBytes == 0 }
+
+// String returns "38m / 145Mi", the form every pane shows.
+func (r Resources) String() string { return FormatCPU(r.CPUMilli) + " / " + FormatMem(r.MemBytes) }
+
+// FromList reads CPU and memory out of a metrics ResourceList.
+func FromList(l corev1.ResourceList) Resources {
+	var r Resources
+	if q, ok := l[corev1.ResourceCPU]; ok {
+		r.CPUMilli = q.MilliValue()
+	}
+	if q, ok := l[corev1.ResourceMemory]; ok {
+		r.MemBytes = q.Value()
+	}
+	return r
+}
+
+// Usage is one poll of the metrics API. It is immutable once published.
+type Usage struct {
+	Taken     time.Time
+	Available bool   // false when the metrics API cannot be read at all
+	Problem   string // why not, or what is degraded (stale, node metrics missing)
+	Pods      map[Key]Resources
+	Nodes     map[string]Resources
+	// Proxies holds the istio-proxy container's own usage for every pod
+	// that has one, so measured sidecars can price the estimate.
+	Proxies map[Key]Resources
+}
+
+// FromMetrics builds a Usage from the metrics API's lists, summing each
+// pod's containers.
+func FromMetrics(taken time.Time, pods []metricsv1beta1.PodMetrics, nodes []metricsv1beta1.NodeMetrics) *Usage {
+	u := &Usage{
+		Taken:     taken,
+		Available: true,
+		Pods:      make(map[Key]Resources, len(pods)),
+		Nodes:     make(map[string]Resources, len(nodes)),
+		Proxies:   map[Key]Resources{},
+	}
+	for i := range pods {
+		p := &pods[i]
+		k := Key{Namespace: p.Namespace, Name: p.Name}
+		var sum Resources
+		for _, c := range p.Containers {
+			r := FromList(c.Usage)
+			sum = sum.Add(r)
+			if c.Name == ProxyContainer {
+				u.Proxies[k] = r
+			}
+		}
+		u.Pods[k] = sum
+	}
+	for i := range nodes {
+		u.Nodes[nodes[i].Name] = FromList(nodes[i].Usage)
+	}
+	return u
+}
+
+// Unavailable is a Usage that says why there are no numbers.
+func Unavailable(taken time.Time, problem string) *Usage {
+	return &Usage{Taken: taken, Problem: problem}
+}
+
+// Pod returns a pod's usage; ok is false when the API had no figure for it
+// (not available, or the pod started after the last scrape).
+func (u *Usage) Pod(k Key) (r Resources, ok bool) {
+	if u == nil || !u.Available {
+		return Resources{}, false
+	}
+	r, ok = u.Pods[k]
+	return r, ok
+}
+
+// Sum adds up the usage of the given pods and says how many had a figure.
+func (u *Usage) Sum(keys []Key) (sum Resources, measured int) {
+	for _, k := range keys {
+		if r, ok := u.Pod(k); ok {
+			sum = sum.Add(r)
+			measured++
+		}
+	}
+	return sum, measured
+}
+
+// Cells returns the CPU and MEM column texts for a pod: the figures, "-"
+// when the pod has none yet, "n/a" when the metrics API cannot be read and
+// "…" before the first poll.
+func (u *Usage) Cells(k Key) (cpu, mem string) {
+	switch {
+	case u == nil:
+		return "…", "…"
+	case !u.Available:
+		return "n/a", "n/a"
+	}
+	r, ok := u.Pods[k]
+	if !ok {
+		return "-", "-"
+	}
+	return FormatCPU(r.CPUMilli), FormatMem(r.MemBytes)
+}
+
+const (
+	mi = 1 << 20
+	gi = 1 << 30
+)
+
+// FormatCPU writes millicores the way kubectl top does ("38m").
+func FormatCPU(milli int64) string { return fmt.Sprintf("%dm", milli) }
+
+// FormatMem writes bytes as whole Mi below 1Gi ("145Mi", like kubectl top)
+// and as Gi with one decimal above ("1.4Gi"), where Mi stop being readable.
+func FormatMem(b int64) string {
+	if b >= gi || b <= -gi {
+		return fmt.Sprintf("%.1fGi", float64(b)/gi)
+	}
+	return fmt.Sprintf("%dMi", int64(math.Round(float64(b)/mi)))
+}

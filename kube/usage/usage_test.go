@@ -1,0 +1,110 @@
+package usage
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+)
+
+func list(cpu, mem string) corev1.ResourceList {
+	return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem)}
+}
+
+func TestFromMetricsSumsContainersAndKeepsProxies(t *testing.T) {
+	taken := time.Date(2026, 8, 20, 12, 0, 0, 0, time.UTC)
+	pods := []metricsv1beta1.PodMetrics{
+		{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cart-1"},
+			Containers: []metricsv1beta1.ContainerMetrics{
+				// metrics-server reports CPU in nanocores and memory in Ki.
+				{Name: "cart", Usage: list("12345678n", "40960Ki")},
+				{Name: ProxyContainer, Usage: list("4m", "52Mi")},
+			},
+		},
+		{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db-0"},
+			Containers: []metricsv1beta1.ContainerMetrics{{Name: "postgres", Usage: list("250m", "1Gi")}},
+		},
+	}
+	nodes := []metricsv1beta1.NodeMetrics{{ObjectMeta: metav1.ObjectMeta{Name: "w1"}, Usage: list("1500m", "6Gi")}}
+
+	u := FromMetrics(taken, pods, nodes)
+
+	if !u.Available || !u.Taken.Equal(taken) {
+		t.Fatalf("Available=%v Taken=%v, want true and %v", u.Available, u.Taken, taken)
+	}
+	// 12345678n rounds up to 13m; 40Mi + 52Mi.
+	if got, want := u.Pods[key("shop", "cart-1")], (Resources{CPUMilli: 17, MemBytes: 92 * mi}); got != want {
+		t.Errorf("cart-1 = %+v, want %+v", got, want)
+	}
+	if got, want := u.Pods[key("shop", "db-0")], (Resources{CPUMilli: 250, MemBytes: gi}); got != want {
+		t.Errorf("db-0 = %+v, want %+v", got, want)
+	}
+	if got, want := u.Proxies[key("shop", "cart-1")], (Resources{CPUMilli: 4, MemBytes: 52 * mi}); got != want {
+		t.Errorf("cart-1 istio-proxy = %+v, want %+v", got, want)
+	}
+	if _, ok := u.Proxies[key("shop", "db-0")]; ok {
+		t.Error("db-0 has no istio-proxy container but got a proxy figure")
+	}
+	if got, want := u.Nodes["w1"], (Resources{CPUMilli: 1500, MemBytes: 6 * gi}); got != want {
+		t.Errorf("node w1 = %+v, want %+v", got, want)
+	}
+}
+
+func TestCells(t *testing.T) {
+	k := key("shop", "cart-1")
+	ok := &Usage{Available: true, Pods: map[Key]Resources{k: {CPUMilli: 7, MemBytes: 145 * mi}}}
+	for _, tc := range []struct {
+		name     string
+		u        *Usage
+		key      Key
+		cpu, mem string
+	}{
+		{"measured", ok, k, "7m", "145Mi"},
+		{"pod not in the metrics yet", ok, key("shop", "new"), "-", "-"},
+		{"no metrics API", Unavailable(time.Time{}, "metrics unavailable: nope"), k, "n/a", "n/a"},
+		{"before the first poll", nil, k, "…", "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cpu, mem := tc.u.Cells(tc.key)
+			if cpu != tc.cpu || mem != tc.mem {
+				t.Errorf("Cells = %q, %q; want %q, %q", cpu, mem, tc.cpu, tc.mem)
+			}
+		})
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for _, tc := range []struct {
+		r    Resources
+		want string
+	}{
+		{Resources{}, "0m / 0Mi"},
+		{Resources{CPUMilli: 38, MemBytes: 145 * mi}, "38m / 145Mi"},
+		{Resources{CPUMilli: 2400, MemBytes: 1023*mi + mi/2}, "2400m / 1024Mi"},
+		{Resources{CPUMilli: 290, MemBytes: 29 * 50 * mi}, "290m / 1.4Gi"},
+		{Resources{CPUMilli: 1, MemBytes: 300 * 1024}, "1m / 0Mi"},
+	} {
+		if got := tc.r.String(); got != tc.want {
+			t.Errorf("%+v.String() = %q, want %q", tc.r, got, tc.want)
+		}
+	}
+}
+
+func TestSum(t *testing.T) {
+	a, b := key("x", "a"), key("x", "b")
+	u := &Usage{Available: true, Pods: map[Key]Resources{a: {3, 10 * mi}, b: {4, 20 * mi}}}
+	sum, n := u.Sum([]Key{a, b, key("x", "gone")})
+	if sum != (Resources{7, 30 * mi}) || n != 2 {
+		t.Errorf("Sum = %+v over %d pods, want 7m/30Mi over 2", sum, n)
+	}
+	if sum, n := Unavailable(time.Time{}, "x").Sum([]Key{a}); n != 0 || !sum.IsZero() {
+		t.Errorf("Sum on unavailable usage = %+v over %d, want nothing", sum, n)
+	}
+}
+
+func key(ns, name string) Key { return Key{Namespace: ns, Name: name} }
