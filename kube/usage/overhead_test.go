@@ -138,13 +138,13 @@ func TestSidecarEstimate(t *testing.T) {
 	noSidecars.Proxies = map[Key]Resources{key("apps", "waypoint-a"): r(4, 30)}
 
 	for _, tc := range []struct {
-		name   string
-		u      *Usage
-		per    Resources
-		want   Resources
-		basis  Basis
-		seen   int
-		sum    Resources
+		name  string
+		u     *Usage
+		per   Resources
+		want  Resources
+		basis Basis
+		seen  int
+		sum   Resources
 	}{
 		{
 			name: "measured sidecars: average of their istio-proxy containers",
