@@ -64,8 +64,8 @@ func (c container) usageFor(i int) usage {
 // service is a Service in front of an app's pods, selecting them by the
 // app's selector.
 type service struct {
-	name     string // defaults to the app's name
-	ports    []corev1.ServicePort
+	name        string // defaults to the app's name
+	ports       []corev1.ServicePort
 	labels      map[string]string
 	annotations map[string]string
 	headless    bool
