@@ -274,10 +274,10 @@ func (ix *index) bindingFindings() {
 				fmt.Sprintf("Waypoint %s is not programmed%s", k, suffix(info.ProgrammedMsg)),
 				"Its Programmed condition is not True, so its configuration or deployment is stale or broken.",
 				waypointDebugFix(k))
-		case refs > 0 && info.Ready == 0:
+		case len(info.Services)+len(info.Workloads) > 0 && info.Ready == 0:
 			ix.add(finding.Error, "waypoint-no-ready-pods", gwRef,
 				fmt.Sprintf("Waypoint %s has no ready pods (%d of %d)", k, info.Ready, info.Replicas),
-				fmt.Sprintf("istiod keeps routing the %s bound to it through the waypoint, so their traffic fails until a waypoint pod is ready.", plural(refs, "object", "objects")),
+				fmt.Sprintf("istiod keeps routing the %s bound to it through the waypoint, so their traffic fails until a waypoint pod is ready.", plural(len(info.Services)+len(info.Workloads), "object", "objects")),
 				waypointDebugFix(k))
 		}
 		if objs := traffic[k]; len(objs) > 0 {
