@@ -70,7 +70,7 @@ var (
 )
 
 func phase(ph corev1.PodPhase) podOpt { return func(p *corev1.Pod) { p.Status.Phase = ph } }
-func node(n string) podOpt           { return func(p *corev1.Pod) { p.Spec.NodeName = n } }
+func node(n string) podOpt            { return func(p *corev1.Pod) { p.Spec.NodeName = n } }
 
 // ownedBy makes the pod one replica of a Deployment's ReplicaSet.
 func ownedBy(deployment string) podOpt {
@@ -223,7 +223,7 @@ func authz(ns, name string, opts ...apOpt) *secv1.AuthorizationPolicy {
 }
 
 func from(s *secv1beta1.Source) *secv1beta1.Rule_From { return &secv1beta1.Rule_From{Source: s} }
-func to(o *secv1beta1.Operation) *secv1beta1.Rule_To   { return &secv1beta1.Rule_To{Operation: o} }
+func to(o *secv1beta1.Operation) *secv1beta1.Rule_To  { return &secv1beta1.Rule_To{Operation: o} }
 func when(key string, values ...string) *secv1beta1.Condition {
 	return &secv1beta1.Condition{Key: key, Values: values}
 }

@@ -16,7 +16,7 @@ import (
 func TestWaypointResolution(t *testing.T) {
 	const (
 		svc_ = "service"
-		pod_    = "pod"
+		pod_ = "pod"
 	)
 	amb := "istio.io/dataplane-mode=ambient"
 	for _, tc := range []struct {
