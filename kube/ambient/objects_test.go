@@ -273,3 +273,7 @@ func findingsFor(a *ambient.Analysis, code string) []finding.Finding {
 	}
 	return out
 }
+
+func metaCondition(typ, status, reason, msg string) metav1.Condition {
+	return metav1.Condition{Type: typ, Status: metav1.ConditionStatus(status), Reason: reason, Message: msg}
+}
