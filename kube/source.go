@@ -364,14 +364,5 @@ func sortObjects[T interface {
 	})
 }
 
-// Build makes a snapshot from objects: the analysis runs here, off the UI
-// goroutine. Slices in c must be sorted by namespace and name.
-func Build(c ambient.Cluster, now time.Time) *Snapshot {
-	snap := &Snapshot{Cluster: c, Taken: now, Reachable: true}
-	snap.Mesh = ambient.Analyze(&snap.Cluster)
-	snap.Findings = append(snap.Findings, snap.Mesh.Findings...)
-	return snap
-}
-
 // ErrNoCluster is returned when no kubeconfig or in-cluster config exists.
 var ErrNoCluster = fmt.Errorf("no kubeconfig found and not running in a cluster (try --demo)")

@@ -308,7 +308,8 @@ func (m Model) paneSizes() (w [paneCount]int, h [paneCount]int) {
 	}
 	left := m.width / 2
 	right := m.width - left - 1 // one column gap
-	top := body / 2
+	// Namespaces and workloads have the most rows: give them more height.
+	top := body * 3 / 5
 	bottom := body - top
 	w = [paneCount]int{left, right, left, right}
 	h = [paneCount]int{top, top, bottom, bottom}

@@ -4,6 +4,7 @@
 package table
 
 import (
+	"sort"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -175,45 +176,66 @@ func clamp(v, lo, hi int) int {
 	return min(max(v, lo), hi)
 }
 
-// layout picks the columns that fit in width and their widths.
+// layout picks the columns that fit in width and their widths. Columns
+// that are never hidden (priority 0) claim their content width before any
+// optional column is admitted: a whole pod name beats a node name.
 func (m Model) layout(width int) (idx []int, widths []int) {
-	// Columns by priority; include while their minimums fit.
-	order := make([]int, len(m.cols))
-	for i := range order {
-		order[i] = i
-	}
-	// Stable insertion sort by priority: few columns.
-	for i := 1; i < len(order); i++ {
-		for j := i; j > 0 && m.cols[order[j]].Priority < m.cols[order[j-1]].Priority; j-- {
-			order[j], order[j-1] = order[j-1], order[j]
-		}
-	}
 	include := make([]bool, len(m.cols))
 	used := 0
+	for i, c := range m.cols {
+		if c.Priority == 0 {
+			include[i] = true
+			used += m.want(i) + 1
+		}
+	}
+	// Optional columns by priority (lower first), while they fit.
+	order := make([]int, 0, len(m.cols))
+	for i, c := range m.cols {
+		if c.Priority > 0 {
+			order = append(order, i)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return m.cols[order[a]].Priority < m.cols[order[b]].Priority })
 	for _, i := range order {
-		need := m.cols[i].Min
-		if used > 0 {
-			need++ // separator
+		if used+m.cols[i].Min+1 <= width+1 {
+			include[i] = true
+			used += m.cols[i].Min + 1
 		}
-		if used+need > width && m.cols[i].Priority > 0 {
-			continue
-		}
-		include[i] = true
-		used += need
 	}
 	for i := range m.cols {
 		if include[i] {
 			idx = append(idx, i)
-			widths = append(widths, m.cols[i].Min)
+			w := m.cols[i].Min
+			if m.cols[i].Priority == 0 {
+				w = m.want(i)
+			}
+			widths = append(widths, w)
 		}
 	}
-	// Grow columns toward their content, then share what is left.
-	spare := width - used
+	// Too narrow even for the essential columns: shrink the widest.
+	total := len(idx) - 1
+	for _, w := range widths {
+		total += w
+	}
+	for total > width {
+		widest := 0
+		for k := range widths {
+			if widths[k] > widths[widest] {
+				widest = k
+			}
+		}
+		if widths[widest] <= 1 {
+			break
+		}
+		widths[widest]--
+		total--
+	}
+	// Share what is left among the optional columns, toward their content.
+	spare := width - total
 	for spare > 0 {
 		grown := false
 		for k, i := range idx {
-			want := m.want(i)
-			if widths[k] < want && spare > 0 {
+			if widths[k] < m.want(i) && spare > 0 {
 				widths[k]++
 				spare--
 				grown = true

@@ -25,12 +25,12 @@ type Model struct {
 // New returns an empty pane.
 func New(t *theme.Theme) Model {
 	return Model{Pane: pane.New(t, "Workloads",
-		table.Column{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 2},
-		table.Column{Title: "POD", Min: 12, Max: 40},
+		table.Column{Title: "NAMESPACE", Min: 9, Max: 16, Priority: 1},
+		table.Column{Title: "POD", Min: 12, Max: 30},
 		table.Column{Title: "NODE", Min: 6, Max: 14, Priority: 4},
 		table.Column{Title: "MESH", Min: 9, Max: 11},
 		table.Column{Title: "WAYPOINT", Min: 8, Max: 22, Priority: 3},
-		table.Column{Title: "READY", Min: 5, Right: true, Priority: 1},
+		table.Column{Title: "READY", Min: 5, Right: true, Priority: 2},
 		table.Column{Title: "AGE", Min: 4, Right: true, Priority: 5},
 	)}
 }

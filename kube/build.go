@@ -1,0 +1,84 @@
+package kube
+
+import (
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/netpol"
+)
+
+// Build makes a snapshot from objects: the analyses run here, off the UI
+// goroutine. Slices in c must be sorted by namespace and name.
+func Build(c ambient.Cluster, now time.Time) *Snapshot {
+	snap := &Snapshot{Cluster: c, Taken: now, Reachable: true}
+	snap.Mesh = ambient.Analyze(&snap.Cluster)
+	snap.Findings = append(snap.Findings, snap.Mesh.Findings...)
+	snap.Findings = append(snap.Findings, netpol.CheckHBONE(hboneInput(&snap.Cluster, snap.Mesh))...)
+	sort.SliceStable(snap.Findings, func(i, j int) bool {
+		return snap.Findings[i].Severity > snap.Findings[j].Severity
+	})
+	return snap
+}
+
+// hboneInput tells the NetworkPolicy checks which pods the mesh carries and
+// which waypoint pods sit in front of each destination.
+func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
+	in := netpol.HBONEInput{
+		Namespaces:      c.Namespaces,
+		Pods:            c.Pods,
+		NetworkPolicies: c.NetworkPolicies,
+		Meshed:          make(map[netpol.Key]netpol.Dataplane),
+		Waypoints:       make(map[netpol.Key][]netpol.Key),
+		RootNamespace:   c.RootNamespace,
+	}
+	if len(c.NetworkPolicies) == 0 {
+		return in // nothing can block HBONE; skip the indexing
+	}
+	// Pods of each waypoint, by the label istiod puts on them.
+	wpPods := map[ambient.Key][]netpol.Key{}
+	for _, p := range c.Pods {
+		if gw := p.Labels["gateway.networking.k8s.io/gateway-name"]; gw != "" {
+			k := ambient.Key{Namespace: p.Namespace, Name: gw}
+			wpPods[k] = append(wpPods[k], netpol.Key{Namespace: p.Namespace, Name: p.Name})
+		}
+	}
+	// Services by namespace, for the service waypoint of each pod.
+	svcs := map[string][]*corev1.Service{}
+	for _, s := range c.Services {
+		svcs[s.Namespace] = append(svcs[s.Namespace], s)
+	}
+	for _, p := range c.Pods {
+		k := ambient.Key{Namespace: p.Namespace, Name: p.Name}
+		nk := netpol.Key{Namespace: p.Namespace, Name: p.Name}
+		info := a.Pods[k]
+		switch info.State {
+		case ambient.PodCaptured, ambient.PodPending:
+			in.Meshed[nk] = netpol.Ambient
+		case ambient.PodSidecar:
+			in.Meshed[nk] = netpol.Sidecar
+		default:
+			continue
+		}
+		seen := map[ambient.Key]bool{}
+		add := func(b ambient.WaypointBinding) {
+			if !b.Bound() || seen[b.Waypoint] {
+				return
+			}
+			seen[b.Waypoint] = true
+			in.Waypoints[nk] = append(in.Waypoints[nk], wpPods[b.Waypoint]...)
+		}
+		add(info.Waypoint)
+		for _, s := range svcs[p.Namespace] {
+			if len(s.Spec.Selector) == 0 || !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(p.Labels)) {
+				continue
+			}
+			add(a.Services[ambient.Key{Namespace: s.Namespace, Name: s.Name}].Waypoint)
+		}
+	}
+	return in
+}
+

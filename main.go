@@ -1,0 +1,137 @@
+// Command ambx is a terminal explorer for Istio ambient-mode meshes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/guard"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/ui"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type options struct {
+	demo       bool
+	readOnly   bool
+	refresh    time.Duration
+	kubeconfig string
+	context    string
+	namespace  string
+	version    bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := pflag.NewFlagSet("ambx", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&o.demo, "demo", false, "run on the built-in demo cluster (no kubeconfig needed)")
+	fs.BoolVar(&o.readOnly, "read-only", false, "refuse every write at the HTTP transport (also AMBX_READONLY=1)")
+	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "metrics poll period")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
+	fs.StringVar(&o.context, "context", "", "kubeconfig context to use")
+	fs.StringVarP(&o.namespace, "namespace", "n", "", "start drilled into this namespace")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if *help {
+		fmt.Fprintf(stderr, "ambx: a terminal explorer for Istio ambient mode\n\nUsage:\n  ambx [flags]\n  ambx reach -f PATH --from NS/POD --to NS/POD --port N\n\nFlags:\n%s", fs.FlagUsages())
+		return o, errHelp
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.refresh <= 0 {
+		return o, fmt.Errorf("--refresh must be positive, got %s", o.refresh)
+	}
+	if v, ok := os.LookupEnv("AMBX_READONLY"); ok {
+		if b, err := strconv.ParseBool(v); err == nil && b {
+			o.readOnly = true
+		}
+	}
+	return o, nil
+}
+
+var errHelp = errors.New("help")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	// client-go logs to stderr, which would tear the full-screen UI.
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
+
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, errHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ambx: %v (see ambx --help)\n", err)
+		return 2
+	}
+	if o.version {
+		fmt.Fprintf(stdout, "ambx %s\n", version)
+		return 0
+	}
+
+	var clients *kube.Clients
+	if o.demo {
+		clients = demo.Clients(time.Now())
+	} else {
+		co := kube.ConnectOptions{Kubeconfig: o.kubeconfig, Context: o.context, Namespace: o.namespace}
+		if o.readOnly {
+			co.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return guard.Wrap(rt) }
+		}
+		clients, err = kube.Connect(co)
+		if err != nil {
+			fmt.Fprintf(stderr, "ambx: %v\n", err)
+			return 2
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	snaps := make(chan *kube.Snapshot, 1)
+	src := kube.NewSource(clients)
+	go src.Run(ctx, func(s *kube.Snapshot) {
+		// Keep only the newest: the UI never needs a stale one.
+		select {
+		case <-snaps:
+		default:
+		}
+		snaps <- s
+	})
+
+	m := ui.New(ui.Options{
+		Theme:     theme.Current,
+		Context:   clients.Context,
+		ReadOnly:  o.readOnly,
+		Snapshots: snaps,
+		Version:   version,
+		Namespace: o.namespace,
+	})
+	p := tea.NewProgram(m, tea.WithContext(ctx))
+	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		fmt.Fprintf(stderr, "ambx: %v\n", err)
+		return 1
+	}
+	return 0
+}
