@@ -1,0 +1,98 @@
+package writer
+
+import (
+	"github.com/ambx/ambx/kube/finding"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Kinds of object a plan can patch, spelled as in finding.Ref.
+const (
+	KindNamespace   = "Namespace"
+	KindPod         = "Pod"
+	KindService     = "Service"
+	KindDeployment  = "Deployment"
+	KindStatefulSet = "StatefulSet"
+	KindDaemonSet   = "DaemonSet"
+)
+
+// Plan is one change, decided and described before anything is sent.
+type Plan struct {
+	// ID names the change; the confirm dialog echoes it in its Result so the
+	// UI applies the plan the user answered, not a newer one.
+	ID string
+	// Title heads the confirm dialog.
+	Title string
+	// Description says in one sentence what changes.
+	Description string
+	// Patch is the exact body sent (to each target, when there are several).
+	Patch string
+	// PatchType is how the API server reads Patch.
+	PatchType types.PatchType
+	// Consequences are what the change does to traffic and policy, from the
+	// analysis of the snapshot the plan was built from.
+	Consequences []string
+	// Target is the object the user acted on.
+	Target finding.Ref
+	// Targets are the objects patched, in order (one, except for restarts).
+	Targets []finding.Ref
+	// Done is the status-bar line after a successful Apply.
+	Done string
+
+	steps []step
+}
+
+// step is one PATCH request.
+type step struct {
+	target    finding.Ref
+	resource  Access
+	patchType types.PatchType
+	body      []byte
+}
+
+// Access is one permission a plan needs, in SelfSubjectAccessReview terms.
+type Access struct {
+	Verb, Group, Resource, Namespace, Name string
+}
+
+// Access returns the permissions Apply needs, one per target.
+func (p Plan) Access() []Access {
+	out := make([]Access, 0, len(p.steps))
+	for _, s := range p.steps {
+		out = append(out, s.resource)
+	}
+	return out
+}
+
+// resourceOf maps a kind to the API group and resource a PATCH goes to.
+func resourceOf(kind string) (group, resource string) {
+	switch kind {
+	case KindNamespace:
+		return "", "namespaces"
+	case KindPod:
+		return "", "pods"
+	case KindService:
+		return "", "services"
+	case KindDeployment:
+		return "apps", "deployments"
+	case KindStatefulSet:
+		return "apps", "statefulsets"
+	case KindDaemonSet:
+		return "apps", "daemonsets"
+	}
+	return "", ""
+}
+
+func newStep(target finding.Ref, pt types.PatchType, body []byte) step {
+	g, r := resourceOf(target.Kind)
+	return step{
+		target:    target,
+		resource:  Access{Verb: "patch", Group: g, Resource: r, Namespace: target.Namespace, Name: target.Name},
+		patchType: pt,
+		body:      body,
+	}
+}
+
+func patchOptions() metav1.PatchOptions {
+	return metav1.PatchOptions{FieldManager: FieldManager}
+}
