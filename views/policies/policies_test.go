@@ -1,0 +1,46 @@
+package policies_test
+
+import (
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/golden"
+	"github.com/ambx/ambx/views/policies"
+)
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func homelab() *kube.Snapshot {
+	s := kube.Build(*demo.Objects(t0), t0)
+	s.Resources = map[kube.Resource]kube.ResourceState{}
+	for _, r := range []kube.Resource{kube.ResNamespaces, kube.ResPods, kube.ResServices, kube.ResGateways, kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications} {
+		s.Resources[r] = kube.ResourceState{Availability: kube.Available}
+	}
+	return s
+}
+
+func key(s string) tea.KeyPressMsg { return tea.KeyPressMsg{Code: []rune(s)[0], Text: s} }
+
+func TestWide(t *testing.T) {
+	m := policies.New(theme.Plain).SetSnapshot(homelab()).SetSize(100, 24)
+	golden.RequireEqual(t, m.View(100, 24, true))
+}
+
+func TestNarrow(t *testing.T) {
+	m := policies.New(theme.Plain).SetSnapshot(homelab()).SetSize(40, 8)
+	golden.RequireEqual(t, m.View(40, 8, false))
+}
+
+func TestFilteredAndMoved(t *testing.T) {
+	m := policies.New(theme.Plain).SetSnapshot(homelab()).SetSize(100, 10)
+	m = m.SetFilter("a")
+	m, _ = m.Update(key("j"))
+	m, _ = m.Update(key("G"))
+	m, _ = m.Update(key("k"))
+	golden.RequireEqual(t, m.View(100, 10, true))
+}
