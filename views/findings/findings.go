@@ -1,0 +1,212 @@
+// Package findings is the findings list (key !): every problem the
+// analyses found, for the cluster or the drilled-in namespace, most severe
+// first, with the selected one's why and fix below the list.
+package findings
+
+import (
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ambx/ambx/keymap"
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/pane"
+	"github.com/ambx/ambx/views/table"
+)
+
+// Jump asks the root to focus the pane holding Ref's object (enter).
+type Jump struct{ Ref finding.Ref }
+
+// OpenPatch asks the root to open the patch view on Finding (n).
+type OpenPatch struct{ Finding finding.Finding }
+
+// Model is the findings list.
+type Model struct {
+	pane.Pane
+	snap      *kube.Snapshot
+	namespace string
+	byKey     map[string]finding.Finding
+	height    int
+}
+
+// New returns an empty list.
+func New(t *theme.Theme) Model {
+	return Model{Pane: pane.New(t, "Findings",
+		table.Column{Title: "SEVERITY", Min: 9, Max: 9},
+		table.Column{Title: "KIND", Min: 7, Max: 21, Priority: 2},
+		table.Column{Title: "OBJECT", Min: 12, Max: 40, Priority: 1},
+		table.Column{Title: "TITLE", Min: 12},
+	)}
+}
+
+// SetSnapshot rebuilds the rows.
+func (m Model) SetSnapshot(s *kube.Snapshot) Model { m.snap = s; return m.rebuild() }
+
+// SetNamespace limits the list to one namespace ("" for all).
+func (m Model) SetNamespace(ns string) Model { m.namespace = ns; m.Scope = ns; return m.rebuild() }
+
+// SetFilter filters the rows by substring.
+func (m Model) SetFilter(f string) Model { m.Table = m.Table.SetFilter(f); return m }
+
+// SetSize tells the list its size, so the cursor stays on screen.
+func (m Model) SetSize(_, height int) Model {
+	m.height = height
+	list, _ := split(height)
+	m.Pane = m.Pane.SetHeight(list)
+	return m
+}
+
+// About reports whether f is about namespace ns or an object in it.
+func About(f finding.Finding, ns string) bool {
+	return f.Object.Namespace == ns || f.Object.Kind == "Namespace" && f.Object.Name == ns
+}
+
+func (m Model) rebuild() Model {
+	s := m.snap
+	m.Note = ""
+	if s == nil {
+		m.Note = "waiting for the cluster…"
+		m.Table = m.Table.SetRows(nil)
+		return m
+	}
+	m.byKey = make(map[string]finding.Finding, len(s.Findings))
+	rows := make([]table.Row, 0, len(s.Findings))
+	seen := map[string]int{}
+	for _, f := range s.Findings {
+		if m.namespace != "" && !About(f, m.namespace) {
+			continue
+		}
+		// Code, object and title name a finding across snapshots, so the
+		// cursor stays on it when the list is rebuilt.
+		k := f.Code + "|" + f.Object.String() + "|" + f.Title
+		if n := seen[k]; n > 0 {
+			k += "|" + strconv.Itoa(n)
+		}
+		seen[f.Code+"|"+f.Object.String()+"|"+f.Title]++
+		m.byKey[k] = f
+		g := SeverityGlyph(f.Severity)
+		object := f.Object.Name
+		if f.Object.Namespace != "" {
+			object = f.Object.Namespace + "/" + f.Object.Name
+		}
+		title := f.Title
+		if f.Patch != nil {
+			title += " [patch]"
+		}
+		rows = append(rows, table.Row{Key: k, Cells: []table.Cell{
+			pane.StateCell(g, f.Severity.String()),
+			pane.Dim(f.Object.Kind),
+			pane.Plain(object),
+			pane.Plain(title),
+		}})
+	}
+	if len(rows) == 0 {
+		m.Note = "no findings: nothing the analysis knows to be wrong"
+		if m.namespace != "" {
+			m.Note = "no findings in " + m.namespace + ": nothing the analysis knows to be wrong"
+		}
+	}
+	m.Table = m.Table.SetRows(rows)
+	return m
+}
+
+// Selected returns the finding under the cursor.
+func (m Model) Selected() (finding.Finding, bool) {
+	f, ok := m.byKey[m.Table.SelectedKey()]
+	return f, ok
+}
+
+// Update handles movement, enter (Jump) and n (OpenPatch).
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, keymap.Finding.Jump):
+			if f, ok := m.Selected(); ok {
+				return m, func() tea.Msg { return Jump{Ref: f.Object} }
+			}
+			return m, nil
+		case key.Matches(k, keymap.Finding.Patch):
+			if f, ok := m.Selected(); ok && f.Patch != nil {
+				return m, func() tea.Msg { return OpenPatch{Finding: f} }
+			}
+			return m, nil
+		}
+	}
+	var cmd tea.Cmd
+	m.Pane, cmd = m.Pane.Update(msg)
+	return m, cmd
+}
+
+// split divides a height between the list and the why/fix panel below.
+func split(height int) (list, detail int) {
+	if height < 8 {
+		return height, 0
+	}
+	detail = min(12, height*2/5)
+	return height - detail, detail
+}
+
+// View renders the list and the selected finding in exactly width x height
+// cells.
+func (m Model) View(width, height int) string {
+	if width <= 0 || height <= 0 {
+		return ""
+	}
+	list, detail := split(height)
+	p := m.Pane.SetHeight(list)
+	out := p.View(width, list, true)
+	if detail == 0 {
+		return out
+	}
+	return out + "\n" + m.detail(width, detail)
+}
+
+// detail draws why and fix of the selected finding.
+func (m Model) detail(width, height int) string {
+	t := m.Theme
+	f, ok := m.Selected()
+	var lines []string
+	head := " "
+	if ok {
+		g := SeverityGlyph(f.Severity)
+		head = " " + g.Mark + " " + f.Object.String()
+	}
+	lines = append(lines, t.PaneTitle.Render(pane.Fit(head, width)))
+	if ok {
+		// Labels hang to the left so a short panel still shows the fix.
+		add := func(label, text string, tone theme.Tone) {
+			if strings.TrimSpace(text) == "" {
+				return
+			}
+			first := true
+			for _, para := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+				for _, l := range strings.Split(ansi.Wrap(para, max(1, width-6), " ,"), "\n") {
+					lead := "      "
+					if first {
+						lead = " " + t.Header.Render(label) + strings.Repeat(" ", 5-len(label))
+						first = false
+					}
+					lines = append(lines, lead+t.Tone(tone).Render(pane.Fit(l, max(0, width-6))))
+				}
+			}
+		}
+		add("", f.Title, theme.ToneNormal)
+		add("Why", f.Why, theme.ToneNormal)
+		add("Fix", f.Fix, theme.ToneInfo)
+		if f.Patch != nil {
+			lines = append(lines, t.Tone(theme.ToneAccent).Render(pane.Fit(" n    suggested patch: "+f.Patch.Title, width)))
+		}
+	}
+	for len(lines) < height {
+		lines = append(lines, strings.Repeat(" ", width))
+	}
+	if len(lines) > height {
+		lines = append(lines[:height-1], t.Empty.Render(pane.Fit(" …", width)))
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,164 @@
+package findings
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/golden"
+)
+
+var now = time.Date(2026, time.August, 24, 9, 30, 0, 0, time.UTC)
+
+func ns(name string, lbl map[string]string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: lbl}}
+}
+
+func pod(ns, name string, lbl, ann map[string]string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: lbl, Annotations: ann},
+		Spec:       corev1.PodSpec{NodeName: "node-a", Containers: []corev1.Container{{Name: "app"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.9",
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+	}
+}
+
+// fixture: shop is enrolled but its cart pod started before enrollment;
+// its Service asks for a waypoint that does not exist; loki has a
+// NetworkPolicy finding with a patch (set literally: the list shows
+// whatever s.Findings holds).
+func fixture() *kube.Snapshot {
+	amb := map[string]string{ambient.LabelDataplaneMode: "ambient"}
+	captured := map[string]string{ambient.AnnotationRedirection: "enabled"}
+	s := kube.Build(ambient.Cluster{
+		Namespaces: []*corev1.Namespace{ns("istio-system", nil), ns("loki", amb), ns("shop", amb)},
+		Pods: []*corev1.Pod{
+			pod("istio-system", "istio-cni-node-x7k2p", map[string]string{"k8s-app": "istio-cni-node"}, nil),
+			pod("istio-system", "ztunnel-9vq4d", map[string]string{"app": "ztunnel"}, nil),
+			pod("loki", "loki-0", map[string]string{"app": "loki"}, captured),
+			pod("shop", "cart-7d9f-abcde", map[string]string{"app": "cart"}, nil),
+		},
+		Services: []*corev1.Service{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cart",
+			Labels: map[string]string{ambient.LabelUseWaypoint: "cart-waypoint"}}}},
+	}, now)
+	np := finding.Ref{Kind: "NetworkPolicy", Namespace: "loki", Name: "loki"}
+	s.Findings = append(s.Findings, finding.Finding{Severity: finding.Error, Code: "hbone-ingress-blocked", Object: np,
+		Title: "blocks HBONE (15008) from promtail to loki",
+		Why:   "Ambient delivers mesh traffic on 15008; the policy admits only 3100.",
+		Fix:   "kubectl patch networkpolicy loki -n loki --type=json -p '[...]'",
+		Patch: &finding.Patch{Title: "Add TCP 15008 to rule ingress[0] of loki/loki", Command: "kubectl patch …", Target: np}})
+	return s
+}
+
+func press(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	}
+	return tea.KeyPressMsg{Code: rune(k[0]), Text: k}
+}
+
+func TestView(t *testing.T) {
+	s := fixture()
+	for _, tc := range []struct {
+		name          string
+		ns            string
+		snap          *kube.Snapshot
+		down          int
+		width, height int
+	}{
+		{"all", "", s, 0, 110, 20},
+		{"second_selected", "", s, 1, 110, 20},
+		{"namespace", "loki", s, 0, 80, 14},
+		{"narrow", "", s, 0, 40, 16},
+		{"tiny", "", s, 0, 20, 5},
+		{"none", "", kube.Build(ambient.Cluster{}, now), 0, 60, 10},
+		{"waiting", "", nil, 0, 60, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New(theme.Plain).SetSnapshot(tc.snap).SetNamespace(tc.ns).SetSize(tc.width, tc.height)
+			for range tc.down {
+				m, _ = m.Update(press("j"))
+			}
+			got := m.View(tc.width, tc.height)
+			lines := strings.Split(got, "\n")
+			if len(lines) != tc.height {
+				t.Fatalf("%d lines, want %d", len(lines), tc.height)
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w != tc.width {
+					t.Errorf("line %d is %d wide, want %d", i, w, tc.width)
+				}
+			}
+			golden.RequireEqual(t, got)
+		})
+	}
+}
+
+func TestKeys(t *testing.T) {
+	s := fixture()
+	m := New(theme.Plain).SetSnapshot(s).SetSize(100, 20)
+	if m.Table.Len() < 3 {
+		t.Fatalf("%d findings listed, want the restart, the missing waypoint and the NetworkPolicy", m.Table.Len())
+	}
+	// Walk the list: enter jumps to each finding's object; n opens a patch
+	// only where there is one.
+	var jumped []string
+	patches := 0
+	for range m.Table.Len() {
+		f, _ := m.Selected()
+		_, cmd := m.Update(press("enter"))
+		j, ok := cmd().(Jump)
+		if !ok || j.Ref != f.Object {
+			t.Fatalf("enter on %s gave %+v", f.Object, j)
+		}
+		jumped = append(jumped, j.Ref.String())
+		_, cmd = m.Update(press("n"))
+		switch {
+		case f.Patch == nil && cmd != nil:
+			t.Errorf("n on %s (no patch) gave %T", f.Code, cmd())
+		case f.Patch != nil:
+			op, ok := cmd().(OpenPatch)
+			if !ok || op.Finding.Patch != f.Patch {
+				t.Errorf("n on %s gave %+v, want OpenPatch with its patch", f.Code, op)
+			}
+			patches++
+		}
+		m, _ = m.Update(press("j"))
+	}
+	if patches != 1 {
+		t.Errorf("%d findings opened a patch, want 1", patches)
+	}
+	for _, want := range []string{"NetworkPolicy loki/loki", "Namespace shop", "Service shop/cart"} {
+		if !strings.Contains(strings.Join(jumped, ","), want) {
+			t.Errorf("no finding jumps to %s; jumps: %v", want, jumped)
+		}
+	}
+
+	// Drilled into loki, only loki's findings remain.
+	m = m.SetNamespace("loki")
+	if m.Table.Len() != 1 {
+		t.Fatalf("loki shows %d findings, want 1", m.Table.Len())
+	}
+	// The cursor stays on the same finding across a new snapshot.
+	m = New(theme.Plain).SetSnapshot(s).SetSize(100, 20)
+	m, _ = m.Update(press("j"))
+	before, _ := m.Selected()
+	m = m.SetSnapshot(fixture())
+	if after, _ := m.Selected(); after.Code != before.Code || after.Object != before.Object {
+		t.Fatalf("cursor moved from %s to %s on a new snapshot", before.Object, after.Object)
+	}
+	// An empty list ignores enter.
+	if _, cmd := New(theme.Plain).SetSnapshot(kube.Build(ambient.Cluster{}, now)).Update(press("enter")); cmd != nil {
+		t.Fatal("enter on an empty list emitted a message")
+	}
+}
