@@ -51,3 +51,16 @@ func (b bitset) each(f func(int)) {
 		}
 	}
 }
+
+// eachWhile calls f with members in increasing order until f returns false.
+func (b bitset) eachWhile(f func(int) bool) {
+	for i, w := range b {
+		for w != 0 {
+			t := bits.TrailingZeros64(w)
+			if !f(i*64 + t) {
+				return
+			}
+			w &= w - 1
+		}
+	}
+}

@@ -183,6 +183,27 @@ func (c *Cluster) side(d Direction, q query) Side {
 	return s
 }
 
+// denier returns the first policy isolating subject for the direction
+// when no rule admits the connection, or nil when it is allowed. It is
+// side without the words, for checks that ask it many times.
+func (c *Cluster) denier(d Direction, subject, remote *pod, ip netip.Addr, portNum int32, proto corev1.Protocol, dst *pod) *policy {
+	var first *policy
+	for _, p := range c.byNS[subject.key.Namespace] {
+		if !p.selects(d, subject) {
+			continue
+		}
+		if first == nil {
+			first = p
+		}
+		for i := range p.rules[dirIndex(d)] {
+			if p.rules[dirIndex(d)][i].admits(c, remote, ip, portNum, proto, dst) {
+				return nil
+			}
+		}
+	}
+	return first
+}
+
 func remotePeerString(d Direction, q query) string {
 	if d == Egress {
 		return q.from.String()

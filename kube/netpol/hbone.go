@@ -22,6 +22,13 @@ const (
 	IstiodWebhookPort int32 = 15017 // istiod's webhook container port
 )
 
+// managedLabel marks the pods istiod deploys; managedByMesh is its value
+// on waypoints.
+const (
+	managedLabel  = "gateway.istio.io/managed"
+	managedByMesh = "istio.io-mesh-controller"
+)
+
 // ProbeSource is the address istio-cni rewrites kubelet probes of ambient
 // pods to, so ztunnel can tell them from mesh traffic.
 var ProbeSource = netip.MustParseAddr("169.254.7.127")
@@ -143,7 +150,13 @@ type checker struct {
 	nsMemo    map[string][]string
 	problems  map[string]*problem
 	order     []string
-	egressWP  map[[2]string]bool
+	egressIso bitset // classes some policy isolates for egress
+	egressWP  map[egressHop]bool
+}
+
+type egressHop struct {
+	class int
+	to    *pod
 }
 
 func newChecker(c *Cluster, in HBONEInput) *checker {
@@ -153,7 +166,7 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 		matchMemo: map[*rule]bitset{},
 		nsMemo:    map[string][]string{},
 		problems:  map[string]*problem{},
-		egressWP:  map[[2]string]bool{},
+		egressWP:  map[egressHop]bool{},
 	}
 	if h.root == "" {
 		h.root = "istio-system"
@@ -192,8 +205,12 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 	}
 	slices.Sort(h.nsList)
 	h.ambient, h.meshed = newBitset(len(h.classes)), newBitset(len(h.classes))
+	h.egressIso = newBitset(len(h.classes))
 	for _, cl := range h.classes {
 		h.meshed.set(cl.id)
+		if len(c.isolating(Egress, cl.rep)) > 0 {
+			h.egressIso.set(cl.id)
+		}
 		if cl.plane == Ambient {
 			h.ambient.set(cl.id)
 		}
@@ -205,22 +222,39 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 // its labels, its ports and probes, and its waypoints. Pods of one workload
 // share it, so checks run once per workload rather than once per pod.
 func classKey(sb *strings.Builder, p *pod, plane Dataplane, wps []*pod) {
+	var num [20]byte
 	sb.WriteString(p.key.Namespace)
 	sb.WriteByte(0)
-	sb.WriteString(strconv.Itoa(int(plane)))
+	sb.WriteByte(byte('0' + plane))
 	sb.WriteByte(0)
-	sb.WriteString(p.labels.String())
+	keys := make([]string, 0, len(p.labels))
+	for k := range p.labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		sb.WriteString(k)
+		sb.WriteByte('=')
+		sb.WriteString(p.labels[k])
+		sb.WriteByte(',')
+	}
 	sb.WriteByte(0)
 	for _, list := range [][]corev1.Container{p.obj.Spec.Containers, p.obj.Spec.InitContainers} {
 		for _, ct := range list {
 			for _, cp := range ct.Ports {
-				fmt.Fprintf(sb, "%s:%d/%s,", cp.Name, cp.ContainerPort, cp.Protocol)
+				sb.WriteString(cp.Name)
+				sb.WriteByte(':')
+				sb.Write(strconv.AppendInt(num[:0], int64(cp.ContainerPort), 10))
+				sb.WriteByte('/')
+				sb.WriteString(string(cp.Protocol))
+				sb.WriteByte(',')
 			}
 		}
 	}
 	sb.WriteByte(0)
 	for _, pp := range probePorts(p.obj) {
-		fmt.Fprintf(sb, "%d,", pp)
+		sb.Write(strconv.AppendInt(num[:0], int64(pp), 10))
+		sb.WriteByte(',')
 	}
 	sb.WriteByte(0)
 	for _, w := range wps {
@@ -368,8 +402,9 @@ func (h *checker) ingress() {
 			pr.addSubjects(cl.pods)
 			pr.remotes = orInto(pr.remotes, blocked)
 			pr.allWaypointed = pr.allWaypointed && len(cl.waypoints) > 0
-			blocked.each(func(id int) {
+			blocked.eachWhile(func(id int) bool {
 				pr.example(Connection{From: Peer{Pod: h.other(id, cl.rep).key}, To: Peer{Pod: cl.rep.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP})
+				return len(pr.examples) < maxExamples
 			})
 		}
 	}
@@ -445,8 +480,9 @@ func (h *checker) egress() {
 			pr.extend = r
 			pr.addSubjects(cl.pods)
 			pr.remotes = orInto(pr.remotes, blocked)
-			blocked.each(func(id int) {
+			blocked.eachWhile(func(id int) bool {
 				pr.example(Connection{From: Peer{Pod: cl.rep.key}, To: Peer{Pod: h.other(id, cl.rep).key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP})
+				return len(pr.examples) < maxExamples
 			})
 		}
 	}
@@ -468,15 +504,17 @@ func (h *checker) waypoints() {
 				continue
 			}
 			if !v.Ingress.Allowed {
-				pr := h.problem("hbone-waypoint-ingress-blocked", h.policyOf(v.Ingress), Ingress, w.key.String())
-				pr.add = ingressRule([]networkingv1.NetworkPolicyPeer{podPeer(w)}, HBONEPort)
+				pr := h.problem("hbone-waypoint-ingress-blocked", h.policyOf(v.Ingress), Ingress, "")
+				pr.addPodPeer(w)
+				pr.openPorts = []int32{HBONEPort}
 				pr.addSubjects(cl.pods)
 				pr.addRemote(w)
 				pr.example(hop)
 			}
 			if !v.Egress.Allowed {
-				pr := h.problem("hbone-waypoint-egress-blocked", h.policyOf(v.Egress), Egress, podPeerKey(cl.rep))
-				pr.add = egressRule([]networkingv1.NetworkPolicyPeer{podPeer(cl.rep)}, HBONEPort)
+				pr := h.problem("hbone-waypoint-egress-blocked", h.policyOf(v.Egress), Egress, "")
+				pr.addPodPeer(cl.rep)
+				pr.openPorts = []int32{HBONEPort}
 				pr.addSubjects([]*pod{w})
 				pr.addRemotes(cl.pods)
 				pr.example(hop)
@@ -537,8 +575,10 @@ func (h *checker) clientsToWaypoint(cl *class, w *pod, srcs bitset, peers []netw
 		blocked := srcs.clone()
 		blocked.andNot(hb)
 		if !blocked.empty() {
-			pr := h.problem("hbone-waypoint-clients-blocked", pols[0], Ingress, mustJSON(peers))
-			pr.add = ingressRule(peers, HBONEPort)
+			pr := h.problem("hbone-waypoint-clients-blocked", pols[0], Ingress, "")
+			pr.everyone = pr.everyone || peers == nil
+			pr.addPeers(peers...)
+			pr.openPorts = []int32{HBONEPort}
 			pr.addSubjects([]*pod{w})
 			pr.remotes = orInto(pr.remotes, blocked)
 			for _, d := range cl.pods {
@@ -546,25 +586,30 @@ func (h *checker) clientsToWaypoint(cl *class, w *pod, srcs bitset, peers []netw
 					pr.via = append(pr.via, d.key)
 				}
 			}
-			blocked.each(func(id int) {
+			blocked.eachWhile(func(id int) bool {
 				pr.example(Connection{From: Peer{Pod: h.classes[id].rep.key}, To: Peer{Pod: w.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP})
+				return len(pr.examples) < maxExamples
 			})
 		}
 	}
-	srcs.each(func(id int) {
+	isolated := srcs.clone()
+	isolated.and(h.egressIso)
+	isolated.each(func(id int) {
 		s := h.classes[id]
-		memo := [2]string{strconv.Itoa(id), w.key.String()}
-		if done := h.egressWP[memo]; done || len(h.c.isolating(Egress, s.rep)) == 0 {
+		memo := egressHop{id, w}
+		if h.egressWP[memo] {
 			return
 		}
 		h.egressWP[memo] = true
-		hop := Connection{From: Peer{Pod: s.rep.key}, To: Peer{Pod: w.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}
-		v, err := h.c.Evaluate(hop.From, hop.To, hop.Port, hop.Protocol)
-		if err != nil || v.Egress.Allowed {
+		deny := h.c.denier(Egress, s.rep, w, netip.Addr{}, HBONEPort, corev1.ProtocolTCP, w)
+		if deny == nil {
 			return
 		}
-		pr := h.problem("hbone-egress-to-waypoint-blocked", h.policyOf(v.Egress), Egress, podPeerKey(w))
-		pr.add = egressRule([]networkingv1.NetworkPolicyPeer{podPeer(w)}, HBONEPort)
+		hop := Connection{From: Peer{Pod: s.rep.key}, To: Peer{Pod: w.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}
+		pr := h.problem("hbone-egress-to-waypoint-blocked", deny, Egress, "")
+		pr.addPodPeer(w)
+		pr.toWaypoints = pr.toWaypoints && w.labels[managedLabel] == managedByMesh
+		pr.openPorts = []int32{HBONEPort}
 		pr.addSubjects(s.pods)
 		pr.addRemote(w)
 		pr.example(hop)
@@ -605,7 +650,7 @@ func (h *checker) istiod() {
 		}
 	}
 	for _, p := range h.c.pods {
-		if p.labels["gateway.istio.io/managed"] == "istio.io-mesh-controller" && !seen[p] {
+		if p.labels[managedLabel] == managedByMesh && !seen[p] {
 			seen[p] = true
 			wps = append(wps, p)
 		}
@@ -636,11 +681,13 @@ func (h *checker) istiod() {
 			if err != nil || v.Egress.Allowed {
 				continue
 			}
-			pr := h.problem("istiod-egress-blocked", h.policyOf(v.Egress), Egress, podPeerKey(target))
+			pr := h.problem("istiod-egress-blocked", h.policyOf(v.Egress), Egress, "")
 			pr.istiod = target
+			pr.addPodPeer(target)
 			if !slices.Contains(pr.ports, port) {
 				pr.ports = append(pr.ports, port)
 				slices.Sort(pr.ports)
+				pr.openPorts = pr.ports
 			}
 			if !slices.Contains(pr.kinds, g.what) {
 				pr.kinds = append(pr.kinds, g.what)
@@ -648,11 +695,6 @@ func (h *checker) istiod() {
 			pr.addSubjects(g.pods)
 			pr.addRemote(target)
 			pr.example(hop)
-		}
-	}
-	for _, pr := range h.problems {
-		if pr.code == "istiod-egress-blocked" {
-			pr.add = egressRule([]networkingv1.NetworkPolicyPeer{podPeer(pr.istiod)}, pr.ports...)
 		}
 	}
 }
@@ -691,10 +733,10 @@ func (h *checker) probes() {
 				continue
 			}
 			pr := h.problem("probe-source-blocked", h.policyOf(v.Ingress), Ingress, "")
-			pr.add = ingressRule([]networkingv1.NetworkPolicyPeer{
-				{IPBlock: &networkingv1.IPBlock{CIDR: ProbeSource.String() + "/32"}},
-				{IPBlock: &networkingv1.IPBlock{CIDR: ProbeSourceV6.String() + "/128"}},
-			})
+			pr.addPeers(
+				networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: ProbeSource.String() + "/32"}},
+				networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: ProbeSourceV6.String() + "/128"}},
+			)
 			if !slices.Contains(pr.ports, port) {
 				pr.ports = append(pr.ports, port)
 				slices.Sort(pr.ports)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/ambx/ambx/kube/finding"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // problem gathers what the checks found about one policy and one fix,
@@ -17,9 +19,17 @@ type problem struct {
 	policy *policy
 	dir    Direction
 	// extend is the rule that gets TCP 15008 added to its ports; when nil,
-	// add is a whole rule (NetworkPolicyIngressRule or EgressRule) to append.
-	extend *rule
-	add    any
+	// a new rule is appended that admits peers (everyone when everyone is
+	// set) on openPorts (every port when nil).
+	extend   *rule
+	peers    []networkingv1.NetworkPolicyPeer
+	peerSeen map[string]bool
+	podSeen  map[*pod]bool
+	// toWaypoints: every peer is a waypoint istiod manages, so one peer
+	// selecting all of them replaces the list.
+	toWaypoints bool
+	everyone    bool
+	openPorts   []int32
 
 	subjects      map[Key]bool // pods on the policy's side
 	remotes       bitset       // classes on the other side
@@ -37,11 +47,52 @@ func (h *checker) problem(code string, p *policy, dir Direction, discriminator s
 	key := code + "|" + p.key.String() + "|" + discriminator
 	pr := h.problems[key]
 	if pr == nil {
-		pr = &problem{code: code, policy: p, dir: dir, subjects: map[Key]bool{}, remotePods: map[Key]bool{}, allWaypointed: true}
+		pr = &problem{code: code, policy: p, dir: dir, subjects: map[Key]bool{}, remotePods: map[Key]bool{}, allWaypointed: true, toWaypoints: true}
 		h.problems[key] = pr
 		h.order = append(h.order, key)
 	}
 	return pr
+}
+
+// addPodPeer adds a peer selecting the pod's workload, once per pod.
+func (pr *problem) addPodPeer(p *pod) {
+	if pr.podSeen == nil {
+		pr.podSeen = map[*pod]bool{}
+	}
+	if !pr.podSeen[p] {
+		pr.podSeen[p] = true
+		pr.addPeers(podPeer(p))
+	}
+}
+
+func (pr *problem) addPeers(peers ...networkingv1.NetworkPolicyPeer) {
+	if pr.peerSeen == nil {
+		pr.peerSeen = map[string]bool{}
+	}
+	for _, pe := range peers {
+		if k := mustJSON(pe); !pr.peerSeen[k] {
+			pr.peerSeen[k] = true
+			pr.peers = append(pr.peers, pe)
+		}
+	}
+}
+
+// newRule is the rule the problem's patch appends.
+func (pr *problem) newRule() any {
+	peers := pr.peers
+	if pr.everyone {
+		peers = nil
+	}
+	if pr.code == "hbone-egress-to-waypoint-blocked" && pr.toWaypoints {
+		peers = []networkingv1.NetworkPolicyPeer{{
+			NamespaceSelector: &metav1.LabelSelector{},
+			PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{managedLabel: managedByMesh}},
+		}}
+	}
+	if pr.dir == Ingress {
+		return ingressRule(peers, pr.openPorts...)
+	}
+	return egressRule(peers, pr.openPorts...)
 }
 
 func (pr *problem) addSubjects(ps []*pod) {
@@ -59,6 +110,9 @@ func (pr *problem) addRemotes(ps []*pod) {
 }
 
 func (pr *problem) example(c Connection) {
+	if pr.examples == nil {
+		pr.examples = make([]Connection, 0, 4)
+	}
 	if len(pr.examples) < maxExamples && !slices.Contains(pr.examples, c) {
 		pr.examples = append(pr.examples, c)
 	}
@@ -102,8 +156,8 @@ func (h *checker) results() []Problem {
 
 func (h *checker) describe(pr *problem, f *finding.Finding) {
 	pol := pr.policy.key
-	subjects := podList(sortedKeys(pr.subjects))
-	remotes := podList(h.remoteKeys(pr))
+	subjects := podList(len(pr.subjects), firstKeys(pr.subjects))
+	remotes := h.remoteList(pr)
 	switch pr.code {
 	case "hbone-ingress-blocked":
 		ports := portList(pr.extend)
@@ -130,11 +184,14 @@ func (h *checker) describe(pr *problem, f *finding.Finding) {
 	case "hbone-waypoint-clients-blocked":
 		f.Title = fmt.Sprintf("%s does not admit the waypoint's clients on %d", pol, HBONEPort)
 		f.Why = fmt.Sprintf("Clients of %s (%s) reach it through waypoint %s on TCP %d, and %s does not admit them there; the fix admits the same peers the destination admits.",
-			podList(pr.via), remotes, subjects, HBONEPort, pol)
+			podList(len(pr.via), pr.via), remotes, subjects, HBONEPort, pol)
 	case "hbone-egress-to-waypoint-blocked":
 		f.Title = fmt.Sprintf("%s keeps meshed pods from reaching waypoint %s", pol, remotes)
 		f.Why = fmt.Sprintf("%s send their traffic through waypoint %s on TCP %d, and %s does not let them out there.",
 			upperFirst(subjects), remotes, HBONEPort, pol)
+		if pr.toWaypoints {
+			f.Why += " The fix lets them reach every waypoint istiod manages on that port."
+		}
 	case "istiod-egress-blocked":
 		f.Title = fmt.Sprintf("%s keeps %s from reaching istiod on %s", pol, strings.Join(pr.kinds, ", "), numbers(pr.ports))
 		f.Why = fmt.Sprintf("Sidecars, waypoints and ztunnel fetch their configuration and certificates from istiod on TCP %d (sidecars also use %d); %s may not reach %s there, so they never become ready.",
@@ -146,45 +203,63 @@ func (h *checker) describe(pr *problem, f *finding.Finding) {
 	}
 }
 
-func (h *checker) remoteKeys(pr *problem) []Key {
-	keys := sortedKeys(pr.remotePods)
+// remoteList describes the pods on the other side without listing them
+// all: a finding may concern thousands.
+func (h *checker) remoteList(pr *problem) string {
+	n := len(pr.remotePods)
+	cand := firstKeys(pr.remotePods)
 	if pr.remotes != nil {
+		// Classes are numbered in namespace order and hold their pods by
+		// name, so the first three pods lie in the first few classes.
 		pr.remotes.each(func(id int) {
-			for _, p := range h.classes[id].pods {
-				keys = append(keys, p.key)
+			cl := h.classes[id]
+			n += len(cl.pods)
+			if len(cand) >= 3 && cl.rep.key.Namespace > cand[2].Namespace {
+				return
+			}
+			for i := 0; i < len(cl.pods) && i < 3; i++ {
+				cand = append(cand, cl.pods[i].key)
+			}
+			slices.SortFunc(cand, compareKeys)
+			cand = slices.Compact(cand)
+			if len(cand) > 3 {
+				cand = cand[:3]
 			}
 		})
-		slices.SortFunc(keys, compareKeys)
-		keys = slices.Compact(keys)
 	}
-	return keys
+	return podList(n, cand)
 }
 
-func sortedKeys(m map[Key]bool) []Key {
-	out := make([]Key, 0, len(m))
+// firstKeys returns the three smallest keys of the set, sorted.
+func firstKeys(m map[Key]bool) []Key {
+	out := make([]Key, 0, 4)
 	for k := range m {
 		out = append(out, k)
+		slices.SortFunc(out, compareKeys)
+		if len(out) > 3 {
+			out = out[:3]
+		}
 	}
-	slices.SortFunc(out, compareKeys)
 	return out
 }
 
 // podList names up to three pods and counts the rest, e.g.
-// "4 pods (a/x, a/y, b/z and 1 more)" or "pod a/x".
-func podList(keys []Key) string {
-	switch len(keys) {
-	case 0:
+// "4 pods (a/x, a/y, b/z and 1 more)" or "pod a/x"; first holds the
+// first pods in order.
+func podList(n int, first []Key) string {
+	switch {
+	case n == 0:
 		return "no pods"
-	case 1:
-		return "pod " + keys[0].String()
+	case n == 1 && len(first) == 1:
+		return "pod " + first[0].String()
 	}
 	names := make([]string, 0, 3)
-	for i := 0; i < len(keys) && i < 3; i++ {
-		names = append(names, keys[i].String())
+	for i := 0; i < len(first) && i < 3; i++ {
+		names = append(names, first[i].String())
 	}
-	s := fmt.Sprintf("%d pods (%s", len(keys), strings.Join(names, ", "))
-	if len(keys) > 3 {
-		s += fmt.Sprintf(" and %d more", len(keys)-3)
+	s := fmt.Sprintf("%d pods (%s", n, strings.Join(names, ", "))
+	if n > len(names) {
+		s += fmt.Sprintf(" and %d more", n-len(names))
 	}
 	return s + ")"
 }
