@@ -46,13 +46,13 @@ type bindingIssue struct {
 // modify its input, and runs in time linear in the number of objects (plus,
 // for each policy, the pods of the namespaces it reaches).
 func Analyze(c *Cluster) *Analysis {
-	a := &Analysis{
-		Pods:       map[Key]PodInfo{},
-		Namespaces: map[string]NamespaceInfo{},
-		Services:   map[Key]ServiceInfo{},
-	}
 	if c == nil {
-		return a
+		return &Analysis{Pods: map[Key]PodInfo{}, Namespaces: map[string]NamespaceInfo{}, Services: map[Key]ServiceInfo{}}
+	}
+	a := &Analysis{
+		Pods:       make(map[Key]PodInfo, len(c.Pods)),
+		Namespaces: make(map[string]NamespaceInfo, len(c.Namespaces)),
+		Services:   make(map[Key]ServiceInfo, len(c.Services)),
 	}
 	ix := newIndex(c, a)
 	ix.analyzePods()
@@ -115,8 +115,10 @@ func newIndex(c *Cluster, a *Analysis) *index {
 }
 
 func (ix *index) analyzePods() {
+	infos := make(map[string]*NamespaceInfo, len(ix.nsOrder))
 	for _, name := range ix.nsOrder {
-		ix.a.Namespaces[name] = namespaceLabels(ix.ns[name])
+		n := namespaceLabels(ix.ns[name])
+		infos[name] = &n
 	}
 	for _, p := range ix.c.Pods {
 		if p == nil {
@@ -125,14 +127,16 @@ func (ix *index) analyzePods() {
 		state, reason := podState(p, ix.ns[p.Namespace])
 		ix.a.Pods[Key{p.Namespace, p.Name}] = PodInfo{State: state, Reason: reason, Protocol: protocol(p), Owner: owner(p)}
 		ix.podsByNS[p.Namespace] = append(ix.podsByNS[p.Namespace], podRef{p, state})
-		n := ix.a.Namespaces[p.Namespace]
+		n := infos[p.Namespace]
 		n.Pods++
 		n.Counts[state]++
-		ix.a.Namespaces[p.Namespace] = n
 		if gw := p.Labels[LabelGatewayName]; gw != "" {
 			k := Key{p.Namespace, gw}
 			ix.wpPods[k] = append(ix.wpPods[k], p)
 		}
+	}
+	for name, n := range infos {
+		ix.a.Namespaces[name] = *n
 	}
 }
 

@@ -1,0 +1,5 @@
+//go:build race
+
+package ambient_test
+
+const raceEnabled = true
