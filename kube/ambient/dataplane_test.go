@@ -66,7 +66,7 @@ func TestFindingsOrder(t *testing.T) {
 			namespace("b", "istio.io/dataplane-mode=ambient", "istio-injection=enabled"),
 			namespace("a", "istio.io/dataplane-mode=ambient"),
 		},
-		Pods: append(dataplane("node-1"), pod("a", "p"), pod("b", "p", pendingRedir), pod("a", "q", pendingRedir)),
+		Pods:     append(dataplane("node-1"), pod("a", "p"), pod("b", "p", pendingRedir), pod("a", "q", pendingRedir)),
 		Services: []*corev1.Service{service("a", "s", "istio.io/use-waypoint=none-such")},
 	})
 	want := []string{
