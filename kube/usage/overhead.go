@@ -77,9 +77,9 @@ type Ztunnel struct {
 	// median of the others: on a shared per-node proxy, one busy or stuck
 	// workload shows up as one hot node.
 	Hot bool
-	// Ratio is its CPU over the median CPU of the other ztunnels (0 when
-	// there is nothing to compare with).
-	Ratio float64
+	// Ratio and MemRatio are its CPU and memory over the median of the
+	// other ztunnels (0 when there is nothing to compare with).
+	Ratio, MemRatio float64
 }
 
 // Waypoint is the usage of one waypoint's pods.
@@ -250,6 +250,9 @@ func flagHot(zs []Ztunnel) {
 		if mc > 0 {
 			zs[i].Ratio = float64(u.CPUMilli) / mc
 		}
+		if mm > 0 {
+			zs[i].MemRatio = float64(u.MemBytes) / mm
+		}
 		hotCPU := float64(u.CPUMilli) > HotFactor*mc && float64(u.CPUMilli)-mc >= hotFloorCPU
 		hotMem := float64(u.MemBytes) > HotFactor*mm && float64(u.MemBytes)-mm >= hotFloorMem
 		zs[i].Hot = hotCPU || hotMem
@@ -264,6 +267,13 @@ func median(v []int64) float64 {
 		return float64(s[n/2])
 	}
 	return float64(s[n/2-1]+s[n/2]) / 2
+}
+
+// DataPlane is what replaces sidecars in ambient: ztunnel, istio-cni and
+// waypoints. istiod runs in both modes, so it is left out of the comparison
+// with SidecarsWould.
+func (o Overhead) DataPlane() Resources {
+	return o.CNI.Use.Add(o.Ztunnel.Use).Add(o.Waypoints.Use)
 }
 
 // Hot returns the ztunnels flagged hot.
@@ -312,11 +322,11 @@ func (o Overhead) Summary() string {
 func (o Overhead) BasisText() string {
 	switch o.Basis {
 	case BasisSet:
-		return "per sidecar as set"
+		return "per sidecar: as configured"
 	case BasisMeasured:
 		return fmt.Sprintf("per sidecar: average istio-proxy of %d measured sidecar %s", o.SidecarsSeen, plural(o.SidecarsSeen, "pod"))
 	default:
-		return "per sidecar: Istio's documented ~50MB idle sidecar (no sidecars here to measure)"
+		return "per sidecar: default from Istio's performance figures (no sidecars here to measure)"
 	}
 }
 

@@ -115,13 +115,16 @@ func TestOverheadParts(t *testing.T) {
 	if want := r(32, 164); o.Total != want {
 		t.Errorf("Total = %v, want %v", o.Total, want)
 	}
+	if want := r(29, 125); o.DataPlane() != want {
+		t.Errorf("DataPlane = %v, want %v (all but istiod)", o.DataPlane(), want)
+	}
 	if o.MeshedPods != 3 || o.Nodes != 3 {
 		t.Errorf("MeshedPods=%d Nodes=%d, want 3 captured pods on 3 nodes", o.MeshedPods, o.Nodes)
 	}
 	wantZ := []Ztunnel{
-		{Node: "n1", Pod: key("kube-system", "ztunnel-a"), Use: r(6, 8), Measured: true, Ratio: 1},
-		{Node: "n2", Pod: key("kube-system", "ztunnel-b"), Use: r(7, 8), Measured: true, Ratio: 7.0 / 5.5},
-		{Node: "n3", Pod: key("kube-system", "ztunnel-c"), Use: r(5, 9), Measured: true, Ratio: 5.0 / 6.5},
+		{Node: "n1", Pod: key("kube-system", "ztunnel-a"), Use: r(6, 8), Measured: true, Ratio: 1, MemRatio: 8 / 8.5},
+		{Node: "n2", Pod: key("kube-system", "ztunnel-b"), Use: r(7, 8), Measured: true, Ratio: 7.0 / 5.5, MemRatio: 8 / 8.5},
+		{Node: "n3", Pod: key("kube-system", "ztunnel-c"), Use: r(5, 9), Measured: true, Ratio: 5.0 / 6.5, MemRatio: 9.0 / 8},
 	}
 	if !reflect.DeepEqual(o.Ztunnels, wantZ) {
 		t.Errorf("Ztunnels =\n%+v\nwant\n%+v", o.Ztunnels, wantZ)

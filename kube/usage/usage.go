@@ -69,7 +69,7 @@ type Usage struct {
 }
 
 // FromMetrics builds a Usage from the metrics API's lists, summing each
-// pod's containers.
+// pod's containers. CPU rounds up to the millicore, as in kubectl top.
 func FromMetrics(taken time.Time, pods []metricsv1beta1.PodMetrics, nodes []metricsv1beta1.NodeMetrics) *Usage {
 	u := &Usage{
 		Taken:     taken,
@@ -81,15 +81,23 @@ func FromMetrics(taken time.Time, pods []metricsv1beta1.PodMetrics, nodes []metr
 	for i := range pods {
 		p := &pods[i]
 		k := Key{Namespace: p.Namespace, Name: p.Name}
-		var sum Resources
+		// Sum the quantities before rounding, as kubectl top pod does, so
+		// the figures match it and many small containers do not each add
+		// a rounded-up millicore.
+		sum := corev1.ResourceList{}
 		for _, c := range p.Containers {
-			r := FromList(c.Usage)
-			sum = sum.Add(r)
+			for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				if q, ok := c.Usage[name]; ok {
+					acc := sum[name]
+					acc.Add(q)
+					sum[name] = acc
+				}
+			}
 			if c.Name == ProxyContainer {
-				u.Proxies[k] = r
+				u.Proxies[k] = FromList(c.Usage)
 			}
 		}
-		u.Pods[k] = sum
+		u.Pods[k] = FromList(sum)
 	}
 	for i := range nodes {
 		u.Nodes[nodes[i].Name] = FromList(nodes[i].Usage)

@@ -21,7 +21,8 @@ func TestFromMetricsSumsContainersAndKeepsProxies(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cart-1"},
 			Containers: []metricsv1beta1.ContainerMetrics{
 				// metrics-server reports CPU in nanocores and memory in Ki.
-				{Name: "cart", Usage: list("12345678n", "40960Ki")},
+				{Name: "cart", Usage: list("2500000n", "40960Ki")},
+				{Name: "log-shipper", Usage: list("1500000n", "10Mi")},
 				{Name: ProxyContainer, Usage: list("4m", "52Mi")},
 			},
 		},
@@ -37,8 +38,9 @@ func TestFromMetricsSumsContainersAndKeepsProxies(t *testing.T) {
 	if !u.Available || !u.Taken.Equal(taken) {
 		t.Fatalf("Available=%v Taken=%v, want true and %v", u.Available, u.Taken, taken)
 	}
-	// 12345678n rounds up to 13m; 40Mi + 52Mi.
-	if got, want := u.Pods[key("shop", "cart-1")], (Resources{CPUMilli: 17, MemBytes: 92 * mi}); got != want {
+	// 2.5m + 1.5m + 4m is 8m, as kubectl top says; rounding each
+	// container up first would make it 9m.
+	if got, want := u.Pods[key("shop", "cart-1")], (Resources{CPUMilli: 8, MemBytes: 102 * mi}); got != want {
 		t.Errorf("cart-1 = %+v, want %+v", got, want)
 	}
 	if got, want := u.Pods[key("shop", "db-0")], (Resources{CPUMilli: 250, MemBytes: gi}); got != want {

@@ -1,0 +1,51 @@
+package overhead
+
+import (
+	"strings"
+	"testing"
+
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/usage"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/golden"
+)
+
+// demoModel is the overhead `ambx --demo` shows.
+func demoModel() Model {
+	c := demo.Objects(demo.Epoch)
+	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Taken: demo.Epoch}
+	pm, nm := demo.Metrics(demo.Epoch)
+	pods := make([]metricsv1beta1.PodMetrics, len(pm))
+	for i, p := range pm {
+		pods[i] = *p
+	}
+	nodes := make([]metricsv1beta1.NodeMetrics, len(nm))
+	for i, n := range nm {
+		nodes[i] = *n
+	}
+	return New(theme.Plain, usage.Resources{}).Set(s, usage.FromMetrics(demo.Epoch, pods, nodes))
+}
+
+func TestDemo(t *testing.T) {
+	m := demoModel()
+	t.Run("strip", func(t *testing.T) { golden.RequireEqual(t, m.View(150, 1, false)) })
+	t.Run("box", func(t *testing.T) { golden.RequireEqual(t, m.View(96, 26, true)) })
+}
+
+func TestPerSidecarSetByUser(t *testing.T) {
+	c := demo.Objects(demo.Epoch)
+	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c)}
+	u := usage.Unavailable(demo.Epoch, "metrics unavailable: forbidden: RBAC does not allow listing metrics.k8s.io pods and nodes")
+	got := New(theme.Plain, usage.Resources{CPUMilli: 20, MemBytes: 64 << 20}).Set(s, u).View(96, 20, true)
+	// Without metrics the estimate still stands on the pod count and the
+	// user's figure.
+	for _, want := range []string{"forbidden: RBAC", "≈ 36 × 20m / 64Mi = 720m / 2.2Gi", "per sidecar: as configured", "ambient data plane n/a"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("box lacks %q:\n%s", want, got)
+		}
+	}
+}
