@@ -109,6 +109,13 @@ func (o *owners) restartFix(ns string) string {
 	return strings.Join(lines, "\n")
 }
 
+func oneOrMany(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, one)
@@ -136,13 +143,15 @@ func (ix *index) podFindings() {
 		if n := restart.total(); n > 0 {
 			ix.add(finding.Warning, "pod-needs-restart", nsRef,
 				fmt.Sprintf("%s not captured by ambient: %s", plural(n, "pod", "pods"), restart.String()),
-				"They match istio-cni's ambient selectors but were never redirected, most likely because they started before enrollment, so their traffic bypasses the mesh.",
+				oneOrMany(n, "It matches istio-cni's ambient selectors but was never redirected, most likely because it started before enrollment, so its traffic bypasses the mesh.",
+					"They match istio-cni's ambient selectors but were never redirected, most likely because they started before enrollment, so their traffic bypasses the mesh."),
 				restart.restartFix(ns))
 		}
 		if n := pending.total(); n > 0 {
 			ix.add(finding.Error, "pod-redirection-pending", nsRef,
 				fmt.Sprintf("%s with ambient redirection pending: %s", plural(n, "pod", "pods"), pending.String()),
-				"istio-cni redirected their traffic but no ztunnel accepted them, so they can neither send nor receive anything.",
+				oneOrMany(n, "istio-cni redirected its traffic but no ztunnel accepted it, so it can neither send nor receive anything.",
+					"istio-cni redirected their traffic but no ztunnel accepted them, so they can neither send nor receive anything."),
 				fmt.Sprintf("kubectl get pods -n %s -l app=ztunnel -o wide --field-selector spec.nodeName=%s\nkubectl logs -n %s -l app=ztunnel -c istio-proxy --tail=50",
 					ztunnelNamespace, strings.Join(sortedSet(pendingNodes), ","), ztunnelNamespace))
 		}
