@@ -220,10 +220,10 @@ func planRestart(ns string, workloads []Workload, v view, scope RestartScope, no
 	}
 	p.Consequences = append(p.Consequences, "Each controller replaces its pods following its rollout strategy; running connections to old pods end.")
 	if n := restartPods - sidecarPods; n > 0 {
-		p.Consequences = append(p.Consequences, fmt.Sprintf("%s that ambient did not capture come back captured.", pods(n, "pod", "pods")))
+		p.Consequences = append(p.Consequences, fmt.Sprintf("%s captured.", pods(n, "pod that ambient did not capture comes back", "pods that ambient did not capture come back")))
 	}
 	if sidecarPods > 0 {
-		p.Consequences = append(p.Consequences, fmt.Sprintf("%s come back without a sidecar, carried by ztunnel.", pods(sidecarPods, "sidecar pod", "sidecar pods")))
+		p.Consequences = append(p.Consequences, fmt.Sprintf("%s without a sidecar, carried by ztunnel.", pods(sidecarPods, "sidecar pod comes back", "sidecar pods come back")))
 	}
 	if inj := injection(v.namespace(ns)); inj != "" {
 		p.Consequences = append(p.Consequences, "Namespace still has "+inj+": restarted pods get sidecars again.")

@@ -34,13 +34,13 @@ func (w *Writer) SetServiceWaypoint(svc *corev1.Service, waypoint ambient.Key, s
 	if waypoint.Name == "" && waypoint.Namespace != "" {
 		return Plan{}, &Error{Kind: KindOther, Line: "waypoint in namespace " + waypoint.Namespace + " has no name"}
 	}
-	if waypoint.Namespace == "" {
+	if waypoint.Namespace == "" && waypoint.Name != "" {
 		waypoint.Namespace = svc.Namespace
 	}
 	if errs := validation.IsValidLabelValue(waypoint.Name); waypoint.Name != "" && len(errs) > 0 {
 		return Plan{}, &Error{Kind: KindInvalid, Line: fmt.Sprintf("waypoint name %q cannot be a label value: %s", waypoint.Name, errs[0])}
 	}
-	if errs := validation.IsDNS1123Label(waypoint.Namespace); len(errs) > 0 {
+	if errs := validation.IsDNS1123Label(waypoint.Namespace); waypoint.Name != "" && len(errs) > 0 {
 		return Plan{}, &Error{Kind: KindInvalid, Line: fmt.Sprintf("namespace %q is not a namespace name: %s", waypoint.Namespace, errs[0])}
 	}
 	v := newView(s)
@@ -146,11 +146,11 @@ func (v view) rebind(svc *corev1.Service, changes []labelChange) []string {
 		out = append(out, "Waypoint "+before.Waypoint.String()+" stops handling its traffic.")
 	}
 	if n := targetingPolicies(v.c.AuthorizationPolicies, svc); n > 0 && before.Bound() != after.Bound() {
-		verb := "start being enforced"
+		verb := "start"
 		if !after.Bound() {
-			verb = "stop being enforced"
+			verb = "stop"
 		}
-		out = append(out, fmt.Sprintf("%d AuthorizationPolic%s targeting this Service (enforced only by a waypoint) %s.", n, plural(n, "y", "ies"), verb))
+		out = append(out, fmt.Sprintf("%d AuthorizationPolic%s targeting this Service (enforced only by a waypoint) %s%s being enforced.", n, plural(n, "y", "ies"), verb, plural(n, "s", "")))
 	}
 	if after.Bound() && !v.clientsInAmbient() {
 		out = append(out, "No pod in the cluster is captured yet: only ambient clients send traffic through waypoints.")
