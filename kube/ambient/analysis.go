@@ -86,10 +86,10 @@ func (b WaypointBinding) Bound() bool { return b.Waypoint.Name != "" && b.Proble
 // PodInfo is the analysis of one pod.
 type PodInfo struct {
 	State    PodState
-	Reason   string // one sentence on how the state was decided
-	Waypoint WaypointBinding
-	Protocol string // how ztunnel reaches it: HBONE or TCP
-	Owner    string // controlling workload as kind/name (deployment/reviews-v1), or pod/<name>
+	Reason   string          // one sentence on how the state was decided
+	Waypoint WaypointBinding // workload waypoint; resolved only for pods ambient handles (captured, pending, restart)
+	Protocol string          // how ztunnel reaches it: HBONE or TCP
+	Owner    string          // controlling workload as kind/name (deployment/reviews-v1), or pod/<name>
 }
 
 // NamespaceInfo is the analysis of one namespace.

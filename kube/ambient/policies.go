@@ -370,6 +370,8 @@ func (ix *index) peerAuthentication(p *secv1.PeerAuthentication, oldest bool) Po
 				"PeerAuthentication DISABLE has no effect on ambient pods",
 				"ztunnel always uses mTLS between ambient pods and already accepts plaintext, so DISABLE changes nothing; to drop mTLS a workload must leave ambient.",
 				fmt.Sprintf("kubectl delete peerauthentication %s -n %s", p.Name, p.Namespace))
+		case secv1beta1.PeerAuthentication_MutualTLS_PERMISSIVE:
+			effects = append(effects, "ztunnel accepts HBONE (mTLS) and plaintext alike, as it does by default.")
 		case secv1beta1.PeerAuthentication_MutualTLS_UNSET:
 			effects = append(effects, "Inherits the namespace or mesh mode.")
 		}

@@ -264,6 +264,8 @@ func TestPeerAuthentication(t *testing.T) {
 	}{
 		{"STRICT in an ambient namespace", []*secv1.PeerAuthentication{peerAuthn("shop", "strict", strict, 0)}, "shop/strict",
 			ambient.EnforcedByZtunnel, "istio-system/istio_converted_static_strict", ""},
+		{"PERMISSIVE accepts plaintext", []*secv1.PeerAuthentication{peerAuthn("shop", "perm", secv1beta1.PeerAuthentication_MutualTLS_PERMISSIVE, 0)}, "shop/perm",
+			ambient.EnforcedByZtunnel, "accepts HBONE (mTLS) and plaintext", ""},
 		{"mesh-wide STRICT", []*secv1.PeerAuthentication{peerAuthn("istio-system", "default", strict, 0)}, "istio-system/default",
 			ambient.EnforcedByZtunnel, "rejects plaintext", ""},
 		{"DISABLE is ignored by ambient", []*secv1.PeerAuthentication{peerAuthn("shop", "off", disable, 0)}, "shop/off",
