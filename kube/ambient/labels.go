@@ -15,11 +15,19 @@ const (
 	LabelTunnel               = "networking.istio.io/tunnel"
 	AnnotationSidecarState    = "sidecar.istio.io/status"
 	AnnotationDryRun          = "istio.io/dry-run"
-	ConditionWaypointBound    = "istio.io/WaypointBound"
-	WaypointGatewayClass      = "istio-waypoint"
-	MeshController            = "istio.io/mesh-controller"
 	managedMeshController     = "istio.io-mesh-controller"
 	managedEastWestController = "istio.io-eastwest-controller"
+)
+
+// ConditionWaypointBound is the condition istiod writes on Services that ask
+// for a waypoint.
+const ConditionWaypointBound = "istio.io/WaypointBound"
+
+// WaypointGatewayClass and MeshController name the GatewayClass of waypoints
+// and its controller.
+const (
+	WaypointGatewayClass = "istio-waypoint"
+	MeshController       = "istio.io/mesh-controller"
 )
 
 // Values of istio.io/dataplane-mode and ambient.istio.io/redirection.
