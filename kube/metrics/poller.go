@@ -44,6 +44,10 @@ func (p Poller) Run(ctx context.Context, publish func(*usage.Usage)) {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
+	if p.Client == nil {
+		publish(usage.Unavailable(clk.Now(), "metrics unavailable: no metrics client configured"))
+		return
+	}
 	period := p.Period
 	if period <= 0 {
 		period = DefaultPeriod

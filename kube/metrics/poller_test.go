@@ -336,3 +336,11 @@ func TestPollerStopsWhenCancelled(t *testing.T) {
 		}
 	})
 }
+
+func TestPollerWithoutClient(t *testing.T) {
+	var got []*usage.Usage
+	Poller{Clock: testingclock.NewFakeClock(t0)}.Run(context.Background(), func(u *usage.Usage) { got = append(got, u) })
+	if len(got) != 1 || got[0].Available || got[0].Problem != "metrics unavailable: no metrics client configured" {
+		t.Fatalf("got %+v, want one unavailable Usage saying there is no client", got)
+	}
+}
