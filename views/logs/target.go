@@ -1,0 +1,137 @@
+package logs
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/ambx/ambx/kube/logstream"
+	"github.com/ambx/ambx/kube/ztlog"
+)
+
+// Target is what the pane follows and what "lines about the selection"
+// means: the selected pods (by name and IP), their workloads and Services,
+// or a whole namespace.
+type Target struct {
+	Title     string // shown in the title bar, e.g. "loki/promtail"
+	Namespace string
+	// WholeNamespace keeps every line whose source or destination is in
+	// Namespace (the pane was opened on a namespace).
+	WholeNamespace bool
+	Pods           []string // pod names
+	IPs            []string // pod IPs
+	Workloads      []string // workload (canonical service) names
+	Services       []string // Service names in Namespace, or "name.namespace"
+	// Plan is the ztunnels to follow, one per node, and the nodes with none.
+	Plan logstream.Plan
+}
+
+// matcher answers "is this line about the target" cheaply, once per line.
+type matcher struct {
+	ns       string
+	wholeNS  bool
+	names    map[string]bool // pod and workload names
+	ips      map[netip.Addr]bool
+	services map[string]bool // "name.namespace"
+	pods     []string
+}
+
+func newMatcher(t Target) matcher {
+	m := matcher{ns: t.Namespace, wholeNS: t.WholeNamespace, names: map[string]bool{},
+		ips: map[netip.Addr]bool{}, services: map[string]bool{}, pods: t.Pods}
+	for _, p := range t.Pods {
+		m.names[p] = true
+	}
+	for _, w := range t.Workloads {
+		m.names[w] = true
+	}
+	for _, s := range t.IPs {
+		if a, err := netip.ParseAddr(s); err == nil {
+			m.ips[a] = true
+		}
+	}
+	for _, s := range t.Services {
+		if !strings.Contains(s, ".") {
+			s += "." + t.Namespace
+		}
+		m.services[serviceKey(s)] = true
+	}
+	return m
+}
+
+// serviceKey reduces a hostname (loki.loki.svc.cluster.local) to
+// "name.namespace", which does not depend on the cluster domain.
+func serviceKey(host string) string {
+	if i := strings.IndexByte(host, '.'); i >= 0 {
+		if j := strings.IndexByte(host[i+1:], '.'); j >= 0 {
+			return host[:i+1+j]
+		}
+	}
+	return host
+}
+
+func (m *matcher) about(e *logstream.Entry) bool {
+	if e.Kind == logstream.KindStatus {
+		return true
+	}
+	l := &e.Line
+	c := &l.Conn
+	if m.wholeNS && m.ns != "" && (c.SrcNamespace == m.ns || c.DstNamespace == m.ns) {
+		return true
+	}
+	if c.SrcWorkload != "" && m.names[c.SrcWorkload] || c.DstWorkload != "" && m.names[c.DstWorkload] {
+		return true
+	}
+	if m.hasIP(c.SrcAddr) || m.hasIP(c.DstAddr) || m.hasIP(c.DstHBONEAddr) {
+		return true
+	}
+	if c.DstService != "" && m.services[serviceKey(c.DstService)] {
+		return true
+	}
+	if l.Access() {
+		return false
+	}
+	// Other lines (a pod enrolled, a proxy failed to start) name pods in
+	// their fields or message.
+	if ns, ok := l.Field("namespace"); ok && m.wholeNS && ns == m.ns {
+		return true
+	}
+	if name, ok := l.Field("name"); ok && m.names[name] {
+		return true
+	}
+	for _, p := range m.pods {
+		if strings.Contains(l.Message, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *matcher) hasIP(addr string) bool {
+	if addr == "" || len(m.ips) == 0 {
+		return false
+	}
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return m.ips[ap.Addr()]
+	}
+	if a, err := netip.ParseAddr(addr); err == nil {
+		return m.ips[a]
+	}
+	return false
+}
+
+// patchFor is the PatchRequest an HBONE-timeout line asks for, if it is one.
+func patchFor(l *ztlog.Line) (PatchRequest, bool) {
+	if l.Hint().Cause != ztlog.CauseNetworkPolicy {
+		return PatchRequest{}, false
+	}
+	src, ok1 := l.Conn.SrcIP()
+	dst, ok2 := l.Conn.DstIP()
+	if !ok1 || !ok2 {
+		return PatchRequest{}, false
+	}
+	return PatchRequest{
+		FromIP: src.String(), ToIP: dst.String(),
+		FromWorkload: l.Conn.SrcWorkload, FromNamespace: l.Conn.SrcNamespace,
+		ToWorkload: l.Conn.DstWorkload, ToNamespace: l.Conn.DstNamespace,
+	}, true
+}
