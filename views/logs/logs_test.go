@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/kube/ztlog"
@@ -343,4 +346,28 @@ type fakeOpener map[string]string
 
 func (f fakeOpener) Open(ctx context.Context, ns, pod, container string, tail int64, follow bool) (io.ReadCloser, error) {
 	return io.NopCloser(strings.NewReader(f[pod])), nil
+}
+
+func TestTargetFor(t *testing.T) {
+	mk := func(ns, name, node, ip string, labels map[string]string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+			Spec:   corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "istio-proxy"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
+	}
+	a := mk("loki", "promtail-a", "w1", "10.0.1.5", map[string]string{"app.kubernetes.io/name": "promtail"})
+	b := mk("loki", "promtail-b", "w9", "10.0.9.5", map[string]string{"app.kubernetes.io/name": "promtail"})
+	zt := mk("istio-system", "ztunnel-w1", "w1", "10.0.1.2", map[string]string{"app": "ztunnel"})
+	got := logs.TargetFor("loki/promtail", "loki", false, []*corev1.Pod{a, b}, []*corev1.Pod{a, b, zt}, []string{"promtail"})
+	want := logs.Target{Title: "loki/promtail", Namespace: "loki", Pods: []string{"promtail-a", "promtail-b"},
+		IPs: []string{"10.0.1.5", "10.0.9.5"}, Workloads: []string{"promtail"}, Services: []string{"promtail"},
+		Plan: logstream.Plan{Targets: []logstream.Target{{Namespace: "istio-system", Pod: "ztunnel-w1", Container: "istio-proxy", Node: "w1"}},
+			Missing: []string{"w9"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	// The pane says which node has no ztunnel.
+	m := logs.New(theme.Plain, got, nil, logs.Options{})
+	if v := m.View(120, 10); !strings.Contains(v, "w9 (no ztunnel)") {
+		t.Errorf("title does not name the node without ztunnel:\n%s", v)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/kube/ztlog"
 )
@@ -134,4 +136,35 @@ func patchFor(l *ztlog.Line) (PatchRequest, bool) {
 		FromWorkload: l.Conn.SrcWorkload, FromNamespace: l.Conn.SrcNamespace,
 		ToWorkload: l.Conn.DstWorkload, ToNamespace: l.Conn.DstNamespace,
 	}, true
+}
+
+// TargetFor describes the selected pods for the pane: their names, IPs and
+// workload names, and the ztunnels of their nodes found among all pods.
+// Opening the pane on a namespace passes its pods with wholeNamespace set.
+func TargetFor(title, namespace string, wholeNamespace bool, selected, all []*corev1.Pod, services []string) Target {
+	t := Target{Title: title, Namespace: namespace, WholeNamespace: wholeNamespace, Services: services,
+		Plan: logstream.ZtunnelsFor(selected, all)}
+	seen := map[string]bool{}
+	for _, p := range selected {
+		if p == nil {
+			continue
+		}
+		t.Pods = append(t.Pods, p.Name)
+		for _, ip := range p.Status.PodIPs {
+			t.IPs = append(t.IPs, ip.IP)
+		}
+		if len(p.Status.PodIPs) == 0 && p.Status.PodIP != "" {
+			t.IPs = append(t.IPs, p.Status.PodIP)
+		}
+		// ztunnel falls back to the canonical service when it has no pod
+		// name; these labels are what istiod derives it from.
+		for _, k := range []string{"service.istio.io/canonical-name", "app.kubernetes.io/name", "app"} {
+			if v := p.Labels[k]; v != "" && !seen[v] {
+				seen[v] = true
+				t.Workloads = append(t.Workloads, v)
+				break
+			}
+		}
+	}
+	return t
 }
