@@ -1,0 +1,389 @@
+package kube_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	secapi "istio.io/api/security/v1beta1"
+	typeapi "istio.io/api/type/v1beta1"
+	secv1 "istio.io/client-go/pkg/apis/security/v1"
+	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/kubeenv"
+)
+
+// These tests run kube.Source against a real API server (kube/kubeenv);
+// without KUBEENV_BIN they skip.
+
+// watcher runs a Source on a kubeconfig and keeps the latest snapshot.
+type watcher struct {
+	mu     sync.Mutex
+	latest *kube.Snapshot
+	seen   chan struct{} // signalled on every snapshot
+}
+
+func watch(t *testing.T, kubeconfig string) *watcher {
+	t.Helper()
+	clients, err := kube.Connect(kube.ConnectOptions{Kubeconfig: kubeconfig})
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	w := &watcher{seen: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		kube.NewSource(clients).Run(ctx, func(s *kube.Snapshot) {
+			w.mu.Lock()
+			w.latest = s
+			w.mu.Unlock()
+			select {
+			case w.seen <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	// Registered after the env's, so it runs first: the Source stops
+	// before the API server it watches.
+	t.Cleanup(func() { cancel(); <-done })
+	return w
+}
+
+// await returns the first snapshot, current or coming within timeout, for
+// which ok returns "" and fails with ok's last complaint otherwise.
+func (w *watcher) await(t *testing.T, timeout time.Duration, ok func(*kube.Snapshot) string) *kube.Snapshot {
+	t.Helper()
+	deadline := time.After(timeout)
+	why := "no snapshot published"
+	for {
+		w.mu.Lock()
+		s := w.latest
+		w.mu.Unlock()
+		if s != nil {
+			if why = ok(s); why == "" {
+				return s
+			}
+		}
+		select {
+		case <-w.seen:
+		case <-deadline:
+			t.Fatalf("after %s: %s", timeout, why)
+		}
+	}
+}
+
+func names[T interface {
+	GetNamespace() string
+	GetName() string
+}](objs []T) []string {
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, strings.TrimPrefix(o.GetNamespace()+"/"+o.GetName(), "/"))
+	}
+	return out
+}
+
+// missing names the wanted objects a list lacks, or "" when it has them all.
+func missing(kind string, have []string, want ...string) string {
+	var lack []string
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			lack = append(lack, w)
+		}
+	}
+	if len(lack) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s lacks %v (has %v)", kind, lack, have)
+}
+
+func pod(ns, name, node string, labels map[string]string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "app", Image: "example/app"}}},
+	}
+}
+
+// shop creates a small ambient namespace: a pod behind a Service that uses
+// a waypoint, the waypoint Gateway, an AuthorizationPolicy on the Service
+// and a NetworkPolicy; and a namespace outside the mesh.
+func shop(t *testing.T, env *kubeenv.Env, node string) {
+	t.Helper()
+	ctx := context.Background()
+	env.CreateNamespace(t, "shop", map[string]string{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint"})
+	env.CreateNamespace(t, "legacy", nil)
+	env.CreatePod(t, pod("shop", "web-1", node, map[string]string{"app": "web"}))
+	env.CreatePod(t, pod("legacy", "old-1", node, map[string]string{"app": "old"}))
+	if _, err := env.Client.CoreV1().Services("shop").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "web"},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.NetworkingV1().NetworkPolicies("shop").Create(ctx, &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "default-deny", Namespace: "shop"},
+		Spec:       networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gc := gwclient.NewForConfigOrDie(env.Config)
+	if _, err := gc.GatewayV1().GatewayClasses().Create(ctx, &gwv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "istio-waypoint"},
+		Spec:       gwv1.GatewayClassSpec{ControllerName: "istio.io/mesh-controller"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gc.GatewayV1().Gateways("shop").Create(ctx, &gwv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: "waypoint", Namespace: "shop", Labels: map[string]string{"istio.io/waypoint-for": "service"}},
+		Spec: gwv1.GatewaySpec{
+			GatewayClassName: "istio-waypoint",
+			Listeners:        []gwv1.Listener{{Name: "mesh", Port: 15008, Protocol: "HBONE"}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := istioclient.NewForConfigOrDie(env.Config).SecurityV1().AuthorizationPolicies("shop").Create(ctx, &secv1.AuthorizationPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "allow-web", Namespace: "shop"},
+		Spec: secapi.AuthorizationPolicy{
+			TargetRefs: []*typeapi.PolicyTargetReference{{Kind: "Service", Name: "web"}},
+			Rules:      []*secapi.Rule{{To: []*secapi.Rule_To{{Operation: &secapi.Operation{Methods: []string{"GET"}}}}}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var allResources = []kube.Resource{
+	kube.ResNamespaces, kube.ResPods, kube.ResServices, kube.ResNodes, kube.ResNetworkPolicies,
+	kube.ResGateways, kube.ResGatewayClasses, kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications,
+}
+
+// availability says which resources are not in the wanted state.
+func availability(s *kube.Snapshot, want map[kube.Resource]kube.Availability) string {
+	var bad []string
+	for _, r := range allResources {
+		w, ok := want[r]
+		if !ok {
+			w = kube.Available
+		}
+		if st := s.State(r); st.Availability != w {
+			bad = append(bad, fmt.Sprintf("%s is %d (%s), want %d", r, st.Availability, st.Detail, w))
+		}
+	}
+	return strings.Join(bad, "; ")
+}
+
+func TestClusterSourceFollowsObjects(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{})
+	node := env.CreateNode(t, "node-a", nil)
+	shop(t, env, node.Name)
+	w := watch(t, env.Kubeconfig)
+
+	s := w.await(t, 30*time.Second, func(s *kube.Snapshot) string {
+		for _, why := range []string{
+			availability(s, nil),
+			missing("namespaces", names(s.Namespaces), "shop", "legacy", "default", "kube-system"),
+			missing("pods", names(s.Pods), "shop/web-1", "legacy/old-1"),
+			missing("services", names(s.Services), "shop/web"),
+			missing("nodes", names(s.Nodes), "node-a"),
+			missing("networkpolicies", names(s.NetworkPolicies), "shop/default-deny"),
+			missing("gateways", names(s.Gateways), "shop/waypoint"),
+			missing("gatewayclasses", names(s.GatewayClasses), "istio-waypoint"),
+			missing("authorizationpolicies", names(s.AuthorizationPolicies), "shop/allow-web"),
+		} {
+			if why != "" {
+				return why
+			}
+		}
+		return ""
+	})
+	if !s.Reachable || s.Context != "kubeenv" {
+		t.Errorf("snapshot reachable=%v context=%q, want reachable on context kubeenv", s.Reachable, s.Context)
+	}
+	for _, p := range s.Pods {
+		if p.Name == "web-1" && (p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "") {
+			t.Errorf("web-1 in the snapshot: phase %s IP %q, want Running with an IP", p.Status.Phase, p.Status.PodIP)
+		}
+		if len(p.ManagedFields) != 0 {
+			t.Errorf("pod %s keeps managedFields in the cache", p.Name)
+		}
+	}
+	if _, ok := s.Mesh.Pods[ambient.Key{Namespace: "shop", Name: "web-1"}]; !ok {
+		t.Error("the analysis has no entry for shop/web-1")
+	}
+
+	// A label change reaches the snapshot within a couple of seconds.
+	changed := time.Now()
+	patch := []byte(`{"metadata":{"labels":{"istio.io/dataplane-mode":"none"}}}`)
+	if _, err := env.Client.CoreV1().Pods("shop").Patch(context.Background(), "web-1", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.await(t, 2*time.Second, func(s *kube.Snapshot) string {
+		for _, p := range s.Pods {
+			if p.Namespace == "shop" && p.Name == "web-1" {
+				if p.Labels["istio.io/dataplane-mode"] == "none" {
+					return ""
+				}
+				return fmt.Sprintf("web-1 labels %v, want istio.io/dataplane-mode=none", p.Labels)
+			}
+		}
+		return "web-1 is gone from the snapshot"
+	})
+	t.Logf("label change seen after %s", time.Since(changed).Round(time.Millisecond))
+
+	// Deleted objects leave it.
+	ctx := context.Background()
+	if err := istioclient.NewForConfigOrDie(env.Config).SecurityV1().AuthorizationPolicies("shop").Delete(ctx, "allow-web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.CoreV1().Pods("legacy").Delete(ctx, "old-1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.CoreV1().Services("shop").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.await(t, 10*time.Second, func(s *kube.Snapshot) string {
+		if n := names(s.AuthorizationPolicies); slices.Contains(n, "shop/allow-web") {
+			return "deleted AuthorizationPolicy still in the snapshot"
+		}
+		// kwok finishes the graceful deletion a kubelet would.
+		if n := names(s.Pods); slices.Contains(n, "legacy/old-1") {
+			return "deleted pod still in the snapshot"
+		}
+		if n := names(s.Services); slices.Contains(n, "shop/web") {
+			return "deleted Service still in the snapshot"
+		}
+		if !slices.Contains(names(s.Pods), "shop/web-1") {
+			return "the remaining pod left the snapshot too"
+		}
+		return ""
+	})
+}
+
+func TestClusterSourceWithoutMeshCRDs(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{NoIstioCRDs: true, NoGatewayAPICRDs: true})
+	node := env.CreateNode(t, "node-a", nil)
+	env.CreateNamespace(t, "plain", nil)
+	env.CreatePod(t, pod("plain", "app-1", node.Name, nil))
+	w := watch(t, env.Kubeconfig)
+	w.await(t, 30*time.Second, func(s *kube.Snapshot) string {
+		if why := availability(s, map[kube.Resource]kube.Availability{
+			kube.ResGateways:               kube.Missing,
+			kube.ResGatewayClasses:         kube.Missing,
+			kube.ResAuthorizationPolicies:  kube.Missing,
+			kube.ResPeerAuthentications:    kube.Missing,
+			kube.ResRequestAuthentications: kube.Missing,
+		}); why != "" {
+			return why
+		}
+		if !s.Reachable {
+			return "unreachable: " + s.Problem
+		}
+		return missing("pods", names(s.Pods), "plain/app-1")
+	})
+}
+
+func TestClusterSourceSurvivesAPIServerRestart(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{})
+	node := env.CreateNode(t, "node-a", nil)
+	env.CreateNamespace(t, "apps", nil)
+	env.CreatePod(t, pod("apps", "before", node.Name, nil))
+	w := watch(t, env.Kubeconfig)
+	w.await(t, 30*time.Second, func(s *kube.Snapshot) string {
+		if why := availability(s, nil); why != "" {
+			return why
+		}
+		return missing("pods", names(s.Pods), "apps/before")
+	})
+
+	env.StopAPIServer(t)
+	down := w.await(t, 30*time.Second, func(s *kube.Snapshot) string {
+		if s.Reachable {
+			return "snapshot still says reachable with the API server stopped"
+		}
+		return ""
+	})
+	if down.Problem == "" {
+		t.Error("unreachable snapshot gives no reason")
+	}
+	if !slices.Contains(names(down.Pods), "apps/before") {
+		t.Error("the outage emptied the snapshot; the last known objects should stay")
+	}
+	t.Logf("during the outage: %s", down.Problem)
+
+	env.StartAPIServer(t)
+	recovered := time.Now()
+	env.CreatePod(t, pod("apps", "after", node.Name, nil))
+	w.await(t, 30*time.Second, func(s *kube.Snapshot) string {
+		if !s.Reachable {
+			return "still unreachable after the restart: " + s.Problem
+		}
+		if why := availability(s, nil); why != "" {
+			return why
+		}
+		return missing("pods", names(s.Pods), "apps/before", "apps/after")
+	})
+	t.Logf("recovered and saw the new pod %s after the restart", time.Since(recovered).Round(time.Millisecond))
+}
+
+func TestClusterSourceLimitedUser(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{})
+	ctx := context.Background()
+	// Everything ambx watches except NetworkPolicies.
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "ambx-no-netpol"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"namespaces", "pods", "services", "nodes"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"gateway.networking.k8s.io"}, Resources: []string{"gateways", "gatewayclasses"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"security.istio.io"}, Resources: []string{"authorizationpolicies", "peerauthentications", "requestauthentications"}, Verbs: []string{"get", "list", "watch"}},
+		},
+	}
+	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "limited-ambx-no-netpol"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kubeenv.LimitedUser}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	node := env.CreateNode(t, "node-a", nil)
+	env.CreateNamespace(t, "apps", nil)
+	env.CreatePod(t, pod("apps", "web-1", node.Name, nil))
+	kubeconfig, err := env.KubeconfigFor(kubeenv.LimitedUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := watch(t, kubeconfig)
+	s := w.await(t, 30*time.Second, func(s *kube.Snapshot) string {
+		if why := availability(s, map[kube.Resource]kube.Availability{kube.ResNetworkPolicies: kube.Forbidden}); why != "" {
+			return why
+		}
+		return missing("pods", names(s.Pods), "apps/web-1")
+	})
+	if d := s.State(kube.ResNetworkPolicies).Detail; !strings.Contains(d, "forbidden") || !strings.Contains(d, kubeenv.LimitedUser) {
+		t.Errorf("networkpolicies detail %q, want it to say forbidden for %s", d, kubeenv.LimitedUser)
+	}
+	if !s.Reachable {
+		t.Errorf("a forbidden resource made the cluster look unreachable: %s", s.Problem)
+	}
+}
