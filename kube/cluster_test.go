@@ -3,6 +3,8 @@ package kube_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -386,4 +388,183 @@ func TestClusterSourceLimitedUser(t *testing.T) {
 	if !s.Reachable {
 		t.Errorf("a forbidden resource made the cluster look unreachable: %s", s.Problem)
 	}
+}
+
+// The real ambx binary, built from this module, runs inside a private tmux
+// server on a kubeconfig for a user who may only read, in --read-only mode.
+// The test reads the screen as a person would and checks the audit log for
+// writes.
+
+// tmux is one private tmux server and the session running ambx in it.
+type tmux struct {
+	t    *testing.T
+	sock string
+}
+
+func (x tmux) run(args ...string) string {
+	x.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-S", x.sock}, args...)...).CombinedOutput()
+	if err != nil {
+		x.t.Fatalf("tmux %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// screen is what the pane shows now.
+func (x tmux) screen() string { return x.run("capture-pane", "-p", "-t", "ambx") }
+
+// waitScreen waits until the screen has every one of want.
+func (x tmux) waitScreen(timeout time.Duration, want ...string) string {
+	x.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := x.screen()
+		var lack []string
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				lack = append(lack, w)
+			}
+		}
+		if len(lack) == 0 {
+			return s
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("after %s the screen lacks %q:\n%s", timeout, lack, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func buildAmbx(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ambx")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/ambx/ambx").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startAmbx runs the binary on kubeconfig in a 160×45 tmux pane. When it
+// exits the pane says so, with its status.
+func startAmbx(t *testing.T, kubeconfig string, args ...string) tmux {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatalf("tmux is needed (.ci/test installs it): %v", err)
+	}
+	bin := buildAmbx(t)
+	x := tmux{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
+	cmd := append([]string{bin, "--kubeconfig", kubeconfig}, args...)
+	x.run("-f", "/dev/null", "new-session", "-d", "-s", "ambx", "-x", "160", "-y", "45",
+		strings.Join(cmd, " ")+"; echo ambx exited $?; sleep 600")
+	t.Cleanup(func() { _ = exec.Command("tmux", "-S", x.sock, "kill-server").Run() })
+	return x
+}
+
+func (x tmux) keys(keys ...string) {
+	x.t.Helper()
+	x.run(append([]string{"send-keys", "-t", "ambx"}, keys...)...)
+}
+
+// A user who may read everything but Istio's security policies runs ambx
+// read-only: the panes fill, the Policies pane says forbidden, a write key
+// changes nothing, and the audit log holds no write by that user.
+func TestClusterBinaryReadOnlyLimitedUser(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{FakeMetrics: true, Audit: true})
+	ctx := context.Background()
+	read := []string{"get", "list", "watch"}
+	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "read-all-but-istio-security"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"namespaces", "pods", "pods/log", "services", "nodes", "endpoints", "configmaps"}, Verbs: read},
+			{APIGroups: []string{"networking.k8s.io", "gateway.networking.k8s.io", "networking.istio.io", "metrics.k8s.io", "discovery.k8s.io", "apps"}, Resources: []string{"*"}, Verbs: read},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "limited-read"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "read-all-but-istio-security"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kubeenv.LimitedUser}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	node := env.CreateNode(t, "node-a", nil)
+	shop(t, env, node.Name)
+	kubeconfig, err := env.KubeconfigFor(kubeenv.LimitedUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := startAmbx(t, kubeconfig, "--read-only")
+
+	x.waitScreen(30*time.Second, "kubeenv", "READ-ONLY", "connected",
+		"shop", "● ambient", "legacy", // Namespaces
+		"web-1", "old-1", "node-a", // Workloads
+		"Waypoints (1)", "waypoint service", // Waypoints
+		"authorizationpolicies: forbidden", kubeenv.LimitedUser, // Policies
+	)
+	// Toggle ambient on the namespace under the cursor, then on every
+	// other one the cursor reaches: read-only must refuse them all.
+	x.keys("1")
+	for range 6 {
+		x.keys("a", "y", "Escape", "j")
+	}
+	x.keys("q")
+	x.waitScreen(10*time.Second, "ambx exited 0")
+
+	ns, err := env.Client.CoreV1().Namespaces().Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns.Labels["istio.io/dataplane-mode"] != "ambient" {
+		t.Errorf("shop's dataplane-mode is %q after read-only ambx, want ambient as created", ns.Labels["istio.io/dataplane-mode"])
+	}
+	if w := env.MutatingRequests(t, kubeenv.LimitedUser); len(w) != 0 {
+		t.Errorf("ambx --read-only made %d mutating requests:\n%v", len(w), w)
+	}
+	reads := 0
+	for _, ev := range env.AuditEvents(t) {
+		if ev.User.Username == kubeenv.LimitedUser {
+			reads++
+		}
+	}
+	if reads == 0 {
+		t.Error("the audit log has no request by ambx's user at all; the write check above proves nothing")
+	}
+}
+
+// Without the Istio and Gateway API CRDs the Waypoints and Policies panes
+// say why they are empty and the rest works.
+func TestClusterBinaryWithoutMeshCRDs(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{NoIstioCRDs: true, NoGatewayAPICRDs: true})
+	node := env.CreateNode(t, "node-a", nil)
+	env.CreateNamespace(t, "plain", nil)
+	env.CreatePod(t, pod("plain", "app-1", node.Name, nil))
+	x := startAmbx(t, env.Kubeconfig)
+	x.waitScreen(30*time.Second, "connected", "plain", "app-1", "node-a",
+		"Gateway API CRDs are not installed", "Istio CRDs are not installed")
+	x.keys("q")
+	x.waitScreen(10*time.Second, "ambx exited 0")
+}
+
+// The API server goes away under a running ambx and comes back: the status
+// bar shows the outage, then recovers without a restart and shows a pod
+// created meanwhile.
+func TestClusterBinaryAPIServerOutage(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{})
+	node := env.CreateNode(t, "node-a", nil)
+	env.CreateNamespace(t, "apps", nil)
+	env.CreatePod(t, pod("apps", "before", node.Name, nil))
+	x := startAmbx(t, env.Kubeconfig)
+	x.waitScreen(30*time.Second, "connected", "before")
+	env.StopAPIServer(t)
+	x.waitScreen(30*time.Second, "cannot reach API server", "before")
+	env.StartAPIServer(t)
+	env.CreatePod(t, pod("apps", "after", node.Name, nil))
+	s := x.waitScreen(30*time.Second, "connected", "before", "after")
+	if strings.Contains(s, "cannot reach") {
+		t.Errorf("the outage message stays after recovery:\n%s", s)
+	}
+	x.keys("q")
+	x.waitScreen(10*time.Second, "ambx exited 0")
 }
