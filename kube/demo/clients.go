@@ -2,14 +2,22 @@ package demo
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
 
 	"github.com/ambx/ambx/kube"
@@ -31,88 +39,66 @@ func Clients(now time.Time) *kube.Clients {
 func newClients(now time.Time) (*kube.Clients, error) {
 	w := build(now)
 	c := &w.cluster
+	s := &seeder{}
 
-	var core []runtime.Object
-	for _, o := range c.Namespaces {
-		core = append(core, o)
-	}
-	for _, o := range c.Nodes {
-		core = append(core, o)
-	}
-	for _, o := range c.Pods {
-		core = append(core, o)
-	}
-	for _, o := range c.Services {
-		core = append(core, o)
-	}
-	for _, o := range c.NetworkPolicies {
-		core = append(core, o)
-	}
-	core = append(core, w.workloads...)
 	kc := kubefake.NewClientset()
-	if err := addAll(kc.Tracker().Add, core); err != nil {
-		return nil, err
-	}
 	kc.Resources = coreResources
+	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("namespaces"), c.Namespaces)
+	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("nodes"), c.Nodes)
+	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("pods"), c.Pods)
+	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("services"), c.Services)
+	seed(s, kc.Tracker(), networkingv1.SchemeGroupVersion.WithResource("networkpolicies"), c.NetworkPolicies)
+	for _, o := range w.workloads {
+		gvr := appsv1.SchemeGroupVersion.WithResource(strings.ToLower(kindOf(o)) + "s")
+		seed(s, kc.Tracker(), gvr, []metav1.Object{o.(metav1.Object)})
+	}
 
-	var sec []runtime.Object
-	for _, o := range c.AuthorizationPolicies {
-		sec = append(sec, o)
-	}
-	for _, o := range c.PeerAuthentications {
-		sec = append(sec, o)
-	}
-	for _, o := range c.RequestAuthentications {
-		sec = append(sec, o)
-	}
 	ic := istiofake.NewSimpleClientset()
-	if err := addAll(ic.Tracker().Add, sec); err != nil {
-		return nil, err
-	}
 	ic.Resources = istioResources
+	seed(s, ic.Tracker(), secv1.SchemeGroupVersion.WithResource("authorizationpolicies"), c.AuthorizationPolicies)
+	seed(s, ic.Tracker(), secv1.SchemeGroupVersion.WithResource("peerauthentications"), c.PeerAuthentications)
+	seed(s, ic.Tracker(), secv1.SchemeGroupVersion.WithResource("requestauthentications"), c.RequestAuthentications)
 
-	var gws []runtime.Object
-	for _, o := range c.GatewayClasses {
-		gws = append(gws, o)
-	}
-	for _, o := range c.Gateways {
-		gws = append(gws, o)
-	}
-	gc := gwfake.NewClientset()
-	if err := addAll(gc.Tracker().Add, gws); err != nil {
-		return nil, err
-	}
+	// Not NewClientset: its field manager maps Gateway to "gatewaies" too and
+	// refuses the Create. Nothing writes to gateways, so it needs no SSA.
+	gc := gwfake.NewSimpleClientset()
 	gc.Resources = gatewayResources
+	seed(s, gc.Tracker(), gwv1.SchemeGroupVersion.WithResource("gatewayclasses"), c.GatewayClasses)
+	seed(s, gc.Tracker(), gwv1.SchemeGroupVersion.WithResource("gateways"), c.Gateways)
 
-	// The metrics tracker cannot be seeded with Add: it guesses the resource
-	// from the kind ("podmetricses"), while the typed client lists "pods"
-	// and "nodes" of metrics.k8s.io, so Add-ed objects would never be listed.
+	// metrics.k8s.io serves PodMetrics as "pods" and NodeMetrics as "nodes".
 	mc := metricsfake.NewSimpleClientset()
-	pods := metricsv1beta1.SchemeGroupVersion.WithResource("pods")
-	nodes := metricsv1beta1.SchemeGroupVersion.WithResource("nodes")
-	for _, m := range w.podMetrics {
-		if err := mc.Tracker().Create(pods, m, m.Namespace); err != nil {
-			return nil, fmt.Errorf("seed pod metrics %s/%s: %w", m.Namespace, m.Name, err)
-		}
-	}
-	for _, m := range w.nodeMetrics {
-		if err := mc.Tracker().Create(nodes, m, ""); err != nil {
-			return nil, fmt.Errorf("seed node metrics %s: %w", m.Name, err)
-		}
-	}
 	mc.Resources = metricsResources
+	seed(s, mc.Tracker(), metricsv1beta1.SchemeGroupVersion.WithResource("pods"), w.podMetrics)
+	seed(s, mc.Tracker(), metricsv1beta1.SchemeGroupVersion.WithResource("nodes"), w.nodeMetrics)
 
+	if s.err != nil {
+		return nil, s.err
+	}
 	return &kube.Clients{Kube: kc, Istio: ic, Gateway: gc, Metrics: mc, Context: Context, Server: Server, Demo: true}, nil
 }
 
-func addAll(add func(runtime.Object) error, objs []runtime.Object) error {
+// seeder keeps the first error of a run of seed calls.
+type seeder struct{ err error }
+
+// seed creates objects in a fake's tracker under an explicit resource. The
+// trackers' Add guesses the resource from the kind, and guesses wrong for
+// Gateway ("gatewaies") and the metrics kinds ("podmetricses" where the
+// API serves "pods"), which would leave the typed clients listing nothing.
+func seed[T metav1.Object](s *seeder, t clienttesting.ObjectTracker, gvr schema.GroupVersionResource, objs []T) {
 	for _, o := range objs {
-		if err := add(o); err != nil {
-			m, _ := o.(metav1.Object)
-			return fmt.Errorf("seed %T %s/%s: %w", o, m.GetNamespace(), m.GetName(), err)
+		if s.err != nil {
+			return
+		}
+		ro, ok := any(o).(runtime.Object)
+		if !ok {
+			s.err = fmt.Errorf("seed %s: %T is not a runtime.Object", gvr.Resource, o)
+			return
+		}
+		if err := t.Create(gvr, ro, o.GetNamespace()); err != nil {
+			s.err = fmt.Errorf("seed %s %s/%s: %w", gvr.Resource, o.GetNamespace(), o.GetName(), err)
 		}
 	}
-	return nil
 }
 
 // The fakes' discovery answers from these lists, so code that checks
