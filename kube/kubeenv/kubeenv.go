@@ -4,6 +4,19 @@
 // metrics.k8s.io API. The binaries come from .ci/kubebin (KUBEENV_BIN), so
 // the main module never links Kubernetes itself.
 //
+// A test calls Start, which skips unless KUBEENV_BIN is set (fails instead
+// with KUBEENV_REQUIRED=1) and tears everything down when the test ends:
+//
+//	env := kubeenv.Start(t, kubeenv.Options{FakeMetrics: true})
+//	node := env.CreateNode(t, "node-a", nil)
+//	env.CreatePod(t, &corev1.Pod{...Spec: corev1.PodSpec{NodeName: node.Name, ...}})
+//	clients, _ := kube.Connect(kube.ConnectOptions{Kubeconfig: env.Kubeconfig})
+//
+// A package that wants one env for all its tests uses Launch and Close in
+// TestMain. Child processes die with the test binary (Pdeathsig), so a
+// crashed or killed test leaves nothing running. KUBEENV_KEEP=1 keeps the
+// directory with the component logs.
+//
 // Without control-plane controllers some things a real cluster does never
 // happen here: pods are not scheduled (set spec.nodeName, which CreatePod
 // does), Deployments make no pods, namespaces stay Terminating when deleted
@@ -174,7 +187,7 @@ func Start(t testing.TB, o Options) *Env {
 // Launch runs an env without a test, for a TestMain that shares one env
 // across a package's tests; the caller must Close it. It fails when the
 // binaries are missing (see Require).
-func Launch(o Options) (env *Env, err error) {
+func Launch(o Options) (*Env, error) {
 	if o.FakeMetrics && o.MetricsServer {
 		return nil, errors.New("Options.FakeMetrics and Options.MetricsServer both claim metrics.k8s.io; choose one")
 	}
@@ -182,6 +195,18 @@ func Launch(o Options) (env *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Ports are chosen free but bound later by the servers, so a program
+	// starting meanwhile (another test's env) can take one first. That is
+	// rare and worth one more try with new ports, not a failed test.
+	for attempt := 1; ; attempt++ {
+		e, err := launch(o, bin)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return e, err
+		}
+	}
+}
+
+func launch(o Options, bin string) (env *Env, err error) {
 	dir, err := os.MkdirTemp("", "kubeenv-")
 	if err != nil {
 		return nil, err

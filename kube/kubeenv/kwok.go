@@ -3,6 +3,7 @@ package kubeenv
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,7 +87,23 @@ func (e *Env) startKwok(ctx context.Context, port int) error {
 		"--cidr=10.244.0.0/16",
 		"--enable-crds=Logs,ClusterLogs",
 	)
-	return e.kwok.start()
+	if err := e.kwok.start(); err != nil {
+		return err
+	}
+	// kwok serves plain HTTP and TLS on the one port; its health check
+	// also catches a port taken before kwok could bind it.
+	hc := &http.Client{Timeout: time.Second}
+	return waitFor(e.kwok, 30*time.Second, func() error {
+		resp, err := hc.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("kwok /healthz: %s", resp.Status)
+		}
+		return nil
+	})
 }
 
 // NodeMetricsPathAnnotation tells metrics-server where kwok serves a node's
