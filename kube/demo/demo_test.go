@@ -11,7 +11,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-func isCaptured(p *corev1.Pod) bool { return p.Annotations["ambient.istio.io/redirection"] == "enabled" }
+func isCaptured(p *corev1.Pod) bool {
+	return p.Annotations["ambient.istio.io/redirection"] == "enabled"
+}
 
 func TestCounts(t *testing.T) {
 	c := Objects(Epoch)
