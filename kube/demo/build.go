@@ -269,6 +269,9 @@ func (a app) podSpec(nodeName string) corev1.PodSpec {
 	if a.hostNetwork {
 		spec.DNSPolicy = corev1.DNSClusterFirstWithHostNet
 	}
+	if a.kind == staticPod {
+		spec.ServiceAccountName = "" // the kubelet refuses static pods that name one
+	}
 	switch a.kind {
 	case daemonSet, staticPod:
 		spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}

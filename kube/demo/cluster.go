@@ -167,7 +167,7 @@ func apps() []app {
 			tag = "3.6.4-0"
 		}
 		a = append(a, app{ns: "kube-system", name: c.name, kind: staticPod, nodes: []string{controlPlane},
-			selector: map[string]string{"component": c.name, "tier": "control-plane"}, sa: "default",
+			selector:    map[string]string{"component": c.name, "tier": "control-plane"},
 			hostNetwork: true, priority: "system-node-critical", age: 33 * day, podAge: 33 * day,
 			containers: []container{{name: c.name, repo: c.repo, tag: tag, cpu: "100m", use: []usage{c.use}}}})
 	}

@@ -106,7 +106,6 @@ func (n node) object(now time.Time) *corev1.Node {
 		Status: corev1.NodeStatus{
 			Capacity:    capacity,
 			Allocatable: allocatable,
-			Phase:       "",
 			Conditions: []corev1.NodeCondition{
 				cond(corev1.NodeNetworkUnavailable, corev1.ConditionFalse, "CalicoIsUp", "Calico is running on this node"),
 				cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
@@ -139,8 +138,8 @@ func at(now time.Time, age time.Duration) time.Time {
 	return now.Add(-age).Truncate(time.Second)
 }
 
-// podIP hands out the next address of a node's pod CIDR. Calico skips the
-// first addresses of each block, so start at .10 like a real node would look.
+// ipam hands out pod addresses from each node's pod CIDR, in the order pods
+// are built. It starts at .10, past the addresses a CNI keeps for itself.
 type ipam map[string]int
 
 func (a ipam) next(n node) string {
