@@ -6,18 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/demo"
 	"github.com/ambx/ambx/kube/guard"
+	"github.com/ambx/ambx/kube/logstream"
+	"github.com/ambx/ambx/kube/metrics"
+	"github.com/ambx/ambx/kube/reach"
+	"github.com/ambx/ambx/kube/usage"
+	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/ui"
 )
@@ -71,7 +76,22 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 var errHelp = errors.New("help")
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "reach" {
+		klog.SetOutput(io.Discard)
+		klog.LogToStderr(false)
+		os.Exit(reach.Main(context.Background(), os.Args[2:], os.Stdout, os.Stderr, connectForReach))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// connectForReach reads the live cluster for `ambx reach` without -f,
+// always read-only: reach only lists.
+func connectForReach() (kubernetes.Interface, error) {
+	c, err := kube.Connect(kube.ConnectOptions{WrapTransport: guard.Wrap})
+	if err != nil {
+		return nil, err
+	}
+	return c.Kube, nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -93,18 +113,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	var clients *kube.Clients
+	var opener logstream.Opener
 	if o.demo {
-		clients = demo.Clients(time.Now())
+		now := time.Now()
+		clients = demo.Clients(now)
+		opener = demo.ZtunnelLogs(demo.Objects(now).Pods)
 	} else {
 		co := kube.ConnectOptions{Kubeconfig: o.kubeconfig, Context: o.context, Namespace: o.namespace}
 		if o.readOnly {
-			co.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return guard.Wrap(rt) }
+			co.WrapTransport = guard.Wrap
 		}
 		clients, err = kube.Connect(co)
 		if err != nil {
 			fmt.Fprintf(stderr, "ambx: %v\n", err)
 			return 2
 		}
+		opener = logstream.KubeOpener{Client: clients.Kube}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -120,6 +144,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		snaps <- s
 	})
 
+	usages := make(chan *usage.Usage, 1)
+	if clients.Metrics != nil {
+		go metrics.Poller{Client: clients.Metrics, Period: o.refresh}.Run(ctx, func(u *usage.Usage) {
+			select {
+			case <-usages:
+			default:
+			}
+			usages <- u
+		})
+	}
+
 	m := ui.New(ui.Options{
 		Theme:     theme.Current,
 		Context:   clients.Context,
@@ -127,6 +162,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Snapshots: snaps,
 		Version:   version,
 		Namespace: o.namespace,
+		Logs:      opener,
+		Writer:    writer.New(clients, o.readOnly),
+		Usage:     usages,
 	})
 	p := tea.NewProgram(m, tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {

@@ -81,4 +81,3 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 	}
 	return in
 }
-

@@ -24,4 +24,6 @@ type Clients struct {
 	// Fake marks fake clientsets (demo, tests), whose watches cannot
 	// stream an initial list; the Source then lists the plain way.
 	Fake bool
+	// Health reports transport failures; nil for fake clientsets.
+	Health *Health
 }

@@ -71,23 +71,26 @@ func Resolve(o ConnectOptions) (*Connection, error) {
 
 // Clients builds the typed clients for a connection.
 func (c *Connection) Clients() (*Clients, error) {
-	k, err := kubernetes.NewForConfig(c.Config)
+	h := &Health{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Wrap(h.Wrap)
+	k, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	i, err := istioclient.NewForConfig(c.Config)
+	i, err := istioclient.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	g, err := gwclient.NewForConfig(c.Config)
+	g, err := gwclient.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	m, err := metricsclient.NewForConfig(c.Config)
+	m, err := metricsclient.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Clients{Kube: k, Istio: i, Gateway: g, Metrics: m, Context: c.Context, Server: c.Config.Host}, nil
+	return &Clients{Kube: k, Istio: i, Gateway: g, Metrics: m, Context: c.Context, Server: c.Config.Host, Health: h}, nil
 }
 
 // Connect resolves the configuration and builds the clients.

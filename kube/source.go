@@ -70,6 +70,9 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 	if s.clients.Fake {
 		noWatchList()
 	}
+	if s.clients.Health != nil {
+		s.clients.Health.Subscribe(s.transportError)
+	}
 	core := informers.NewSharedInformerFactory(s.clients.Kube, 0)
 	s.add(ResNamespaces, core.Core().V1().Namespaces().Informer())
 	s.add(ResPods, core.Core().V1().Pods().Informer())
@@ -126,6 +129,25 @@ func (s *Source) markDirty() {
 	select {
 	case s.dirty <- struct{}{}:
 	default:
+	}
+}
+
+// transportError marks the server unreachable and starts probing for its
+// return. Only the first failure of an outage changes anything.
+func (s *Source) transportError(err error) {
+	s.mu.Lock()
+	changed := s.reachable
+	if changed {
+		s.reachable = false
+		s.problem = "cannot reach API server: " + oneLine(err)
+	}
+	s.mu.Unlock()
+	if changed {
+		select {
+		case s.probe <- struct{}{}:
+		default:
+		}
+		s.markDirty()
 	}
 }
 

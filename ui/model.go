@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -13,9 +14,18 @@ import (
 
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/logstream"
+	"github.com/ambx/ambx/kube/usage"
+	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/confirm"
+	"github.com/ambx/ambx/views/detail"
+	"github.com/ambx/ambx/views/findings"
+	"github.com/ambx/ambx/views/logs"
 	"github.com/ambx/ambx/views/namespaces"
+	"github.com/ambx/ambx/views/overhead"
 	"github.com/ambx/ambx/views/pane"
+	"github.com/ambx/ambx/views/patch"
 	"github.com/ambx/ambx/views/policies"
 	"github.com/ambx/ambx/views/waypoints"
 	"github.com/ambx/ambx/views/workloads"
@@ -51,7 +61,18 @@ type Options struct {
 	Now       func() time.Time      // nil means time.Now
 	Version   string
 	Namespace string // start drilled into this namespace
+	// Logs opens ztunnel log streams; nil hides the log pane.
+	Logs logstream.Opener
+	// Writer applies label patches; nil (or ReadOnly) hides every write.
+	Writer *writer.Writer
+	// Usage delivers metrics polls; nil means no metrics.
+	Usage <-chan *usage.Usage
+	// PerSidecar is the user's figure for one sidecar (zero: measure or default).
+	PerSidecar usage.Resources
 }
+
+// UsageMsg carries a metrics poll.
+type UsageMsg struct{ Usage *usage.Usage }
 
 // Model is the root model.
 type Model struct {
@@ -73,7 +94,16 @@ type Model struct {
 	filtering bool
 	filterBuf string
 
-	help bool
+	stack      []modal
+	findings   findings.Model
+	detail     detail.Model
+	patch      patch.Model
+	logs       logs.Model
+	logsCancel context.CancelFunc
+	confirm    confirm.Model
+	pending    writer.Plan
+	overhead   overhead.Model
+	usage      *usage.Usage
 
 	status      string
 	statusError bool
@@ -96,6 +126,7 @@ func New(o Options) Model {
 		workloads:  workloads.New(t),
 		waypoints:  waypoints.New(t),
 		policies:   policies.New(t),
+		overhead:   overhead.New(t, o.PerSidecar),
 	}
 	if o.Namespace != "" {
 		m = m.drillInto(o.Namespace)
@@ -106,7 +137,21 @@ func New(o Options) Model {
 
 // Init starts listening for snapshots and the clock.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.waitSnapshot(), tick())
+	return tea.Batch(m.waitSnapshot(), m.waitUsage(), tick())
+}
+
+func (m Model) waitUsage() tea.Cmd {
+	ch := m.opt.Usage
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		u, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return UsageMsg{u}
+	}
 }
 
 func tick() tea.Cmd {
@@ -145,12 +190,45 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.waitSnapshot()
 	case TickMsg:
 		return m, tick()
+	case UsageMsg:
+		m.usage = msg.Usage
+		m.workloads = m.workloads.SetUsage(msg.Usage)
+		m.waypoints = m.waypoints.SetUsage(msg.Usage)
+		m.overhead = m.overhead.Set(m.snap, m.usage)
+		return m, m.waitUsage()
 	case StatusMsg:
 		m.status, m.statusError = msg.Text, msg.Error
 		m.statusUntil = m.opt.Now().Add(5 * time.Second)
 		return m, nil
 	case tea.KeyPressMsg:
+		if len(m.stack) > 0 {
+			return m.modalKey(msg)
+		}
 		return m.key(msg)
+	case findings.Jump:
+		return m.jump(msg.Ref), nil
+	case findings.OpenPatch:
+		m.patch = patch.ForFinding(m.theme, msg.Finding)
+		return m.push(modalPatch), nil
+	case patch.Copied:
+		return m, status(msg.Status(), msg.Err != nil)
+	case patch.Saved:
+		return m, status(msg.Status(), msg.Err != nil)
+	case logs.PatchRequest:
+		return m.patchForConnection(msg)
+	case logs.BatchMsg, logs.EndedMsg, logs.SavedMsg:
+		var cmd tea.Cmd
+		m.logs, cmd = m.logs.Update(msg)
+		return m, cmd
+	case confirm.Result:
+		return m.answered(msg)
+	case planMsg:
+		return m.showPlan(msg)
+	case WriteResultMsg:
+		if msg.Err != nil {
+			return m, status(msg.Err.Error(), true)
+		}
+		return m, status(msg.Done, false)
 	}
 	return m, nil
 }
@@ -161,6 +239,10 @@ func (m Model) setSnapshot(s *kube.Snapshot) Model {
 	m.workloads = m.workloads.SetSnapshot(s)
 	m.waypoints = m.waypoints.SetSnapshot(s)
 	m.policies = m.policies.SetSnapshot(s)
+	m.overhead = m.overhead.Set(s, m.usage)
+	if m.top() == modalFindings {
+		m.findings = m.findings.SetSnapshot(s)
+	}
 	return m
 }
 
@@ -171,17 +253,25 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.filtering {
 		return m.filterKey(k), nil
 	}
-	if m.help {
-		if key.Matches(k, keymap.Global.Help, keymap.Global.Back) || k.String() == "q" {
-			m.help = false
-		}
-		return m, nil
-	}
 	switch {
 	case key.Matches(k, keymap.Global.Quit):
 		return m, tea.Quit
 	case key.Matches(k, keymap.Global.Help):
-		m.help = true
+		return m.push(modalHelp), nil
+	case key.Matches(k, keymap.Global.Findings):
+		return m.openFindings(), nil
+	case key.Matches(k, keymap.Global.Overhead):
+		return m.push(modalOverhead), nil
+	case key.Matches(k, keymap.Table.Detail):
+		return m.openDetail()
+	case key.Matches(k, keymap.Action.NetPol):
+		return m.openPatch()
+	case key.Matches(k, keymap.Action.Logs):
+		return m.openLogs()
+	case key.Matches(k, keymap.Action.Toggle):
+		return m.toggle()
+	case key.Matches(k, keymap.Action.Restart):
+		return m.restart()
 	case key.Matches(k, keymap.Global.NextPane):
 		m.focus = (m.focus + 1) % paneCount
 	case key.Matches(k, keymap.Global.PrevPane):
@@ -317,6 +407,11 @@ func (m Model) paneSizes() (w [paneCount]int, h [paneCount]int) {
 }
 
 func (m Model) resize() Model {
+	bw, bh := m.width, max(0, m.height-1)
+	m.findings = m.findings.SetSize(bw, bh)
+	m.detail = m.detail.SetSize(bw, bh)
+	m.patch = m.patch.SetSize(bw, bh)
+	m.logs = m.logs.SetSize(bw, bh)
 	_, h := m.paneSizes()
 	m.namespaces = m.namespaces.SetSize(0, h[0])
 	m.workloads = m.workloads.SetSize(0, h[1])
@@ -343,7 +438,13 @@ func (m Model) Render() string {
 		m.namespaces.View, m.workloads.View, m.waypoints.View, m.policies.View,
 	}
 	var body string
-	if m.grid() {
+	top := m.top()
+	if top == modalConfirm {
+		top = m.below()
+	}
+	if top != 0 && top != modalHelp {
+		body = m.modalView(m.width, max(0, m.height-1))
+	} else if m.grid() {
 		gap := strings.Repeat(" \n", max(0, h[0]-1)) + " "
 		gap2 := strings.Repeat(" \n", max(0, h[2]-1)) + " "
 		top := lipgloss.JoinHorizontal(lipgloss.Top, views[0](w[0], h[0], m.focus == 0), gap, views[1](w[1], h[1], m.focus == 1))
@@ -358,8 +459,11 @@ func (m Model) Render() string {
 		body = ""
 	}
 	screen := body + m.statusBar()
-	if m.help {
+	switch m.top() {
+	case modalHelp:
 		screen = m.overlay(screen, m.helpView())
+	case modalConfirm:
+		screen = m.overlay(screen, m.confirm.View(min(m.width, 90), max(1, m.height-2)))
 	}
 	return screen
 }

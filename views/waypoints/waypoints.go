@@ -11,6 +11,7 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/table"
@@ -20,8 +21,12 @@ import (
 type Model struct {
 	pane.Pane
 	snap      *kube.Snapshot
+	usage     *usage.Usage
 	namespace string
 }
+
+// SetUsage fills the CPU and MEM columns (summed over the waypoint's pods).
+func (m Model) SetUsage(u *usage.Usage) Model { m.usage = u; return m.rebuild() }
 
 // New returns an empty pane.
 func New(t *theme.Theme) Model {
@@ -32,6 +37,8 @@ func New(t *theme.Theme) Model {
 		table.Column{Title: "PROGRAMMED", Min: 10, Max: 10},
 		table.Column{Title: "READY", Min: 5, Right: true, Priority: 3},
 		table.Column{Title: "BOUND", Min: 5, Max: 40, Priority: 4},
+		table.Column{Title: "CPU", Min: 5, Right: true, Priority: 5},
+		table.Column{Title: "MEM", Min: 6, Right: true, Priority: 5},
 	)}
 }
 
@@ -70,6 +77,8 @@ func (m Model) rebuild() Model {
 			prog,
 			ready,
 			bound(w),
+			pane.Plain(cpuCell(m.usage, s, w)),
+			pane.Plain(memCell(m.usage, s, w)),
 		}})
 	}
 	m.Table = m.Table.SetRows(rows)
@@ -110,3 +119,46 @@ func (m Model) Selected() (ambient.Key, bool) {
 
 // SetSize tells the pane its height.
 func (m Model) SetSize(_, height int) Model { m.Pane = m.Pane.SetHeight(height); return m }
+
+// podsUsage sums the usage of a waypoint's pods (named by the Gateway).
+func podsUsage(u *usage.Usage, s *kube.Snapshot, w ambient.WaypointInfo) (usage.Resources, bool) {
+	if u == nil || !u.Available {
+		return usage.Resources{}, false
+	}
+	var sum usage.Resources
+	found := false
+	for _, p := range s.Pods {
+		if p.Namespace == w.Key.Namespace && p.Labels["gateway.networking.k8s.io/gateway-name"] == w.Key.Name {
+			if r, ok := u.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}]; ok {
+				sum, found = sum.Add(r), true
+			}
+		}
+	}
+	return sum, found
+}
+
+func cpuCell(u *usage.Usage, s *kube.Snapshot, w ambient.WaypointInfo) string {
+	r, ok := podsUsage(u, s, w)
+	if !ok {
+		return unavailable(u)
+	}
+	return usage.FormatCPU(r.CPUMilli)
+}
+
+func memCell(u *usage.Usage, s *kube.Snapshot, w ambient.WaypointInfo) string {
+	r, ok := podsUsage(u, s, w)
+	if !ok {
+		return unavailable(u)
+	}
+	return usage.FormatMem(r.MemBytes)
+}
+
+func unavailable(u *usage.Usage) string {
+	switch {
+	case u == nil:
+		return "…"
+	case !u.Available:
+		return "n/a"
+	}
+	return "-"
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/table"
@@ -19,6 +20,7 @@ import (
 type Model struct {
 	pane.Pane
 	snap      *kube.Snapshot
+	usage     *usage.Usage
 	namespace string
 }
 
@@ -32,6 +34,8 @@ func New(t *theme.Theme) Model {
 		table.Column{Title: "WAYPOINT", Min: 8, Max: 22, Priority: 3},
 		table.Column{Title: "READY", Min: 5, Right: true, Priority: 2},
 		table.Column{Title: "AGE", Min: 4, Right: true, Priority: 5},
+		table.Column{Title: "CPU", Min: 5, Right: true, Priority: 3},
+		table.Column{Title: "MEM", Min: 6, Right: true, Priority: 3},
 	)}
 }
 
@@ -40,6 +44,9 @@ func (m Model) SetSnapshot(s *kube.Snapshot) Model {
 	m.snap = s
 	return m.rebuild()
 }
+
+// SetUsage fills the CPU and MEM columns from a metrics poll.
+func (m Model) SetUsage(u *usage.Usage) Model { m.usage = u; return m.rebuild() }
 
 // SetNamespace limits the pane to one namespace ("" for all).
 func (m Model) SetNamespace(ns string) Model {
@@ -59,7 +66,9 @@ func (m Model) rebuild() Model {
 		if m.namespace != "" && p.Namespace != m.namespace {
 			continue
 		}
-		info := s.Mesh.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}]
+		k := ambient.Key{Namespace: p.Namespace, Name: p.Name}
+		info := s.Mesh.Pods[k]
+		cpu, mem := m.usage.Cells(k)
 		rows = append(rows, table.Row{Key: p.Namespace + "/" + p.Name, Cells: []table.Cell{
 			pane.Dim(p.Namespace),
 			pane.Plain(p.Name),
@@ -68,6 +77,8 @@ func (m Model) rebuild() Model {
 			waypointCell(info.Waypoint),
 			readyCell(p),
 			pane.Dim(pane.Age(p.CreationTimestamp.Time, s.Taken)),
+			pane.Plain(cpu),
+			pane.Plain(mem),
 		}})
 	}
 	m.Table = m.Table.SetRows(rows)

@@ -1,0 +1,455 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/ambx/ambx/keymap"
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/logstream"
+	"github.com/ambx/ambx/kube/writer"
+	"github.com/ambx/ambx/views/confirm"
+	"github.com/ambx/ambx/views/detail"
+	"github.com/ambx/ambx/views/findings"
+	"github.com/ambx/ambx/views/logs"
+	"github.com/ambx/ambx/views/patch"
+)
+
+// modal is a view that takes the keyboard until esc closes it. Modals stack:
+// findings → patch → esc returns to findings.
+type modal int
+
+const (
+	modalHelp modal = iota + 1
+	modalFindings
+	modalDetail
+	modalPatch
+	modalLogs
+	modalConfirm
+	modalOverhead
+)
+
+// WriteResultMsg is the outcome of an applied plan.
+type WriteResultMsg struct {
+	Plan writer.Plan
+	Done string
+	Err  error
+}
+
+// planMsg carries a plan built in a command (restarts list workloads);
+// checked says the user's rights were asked for it.
+type planMsg struct {
+	plan    writer.Plan
+	err     error
+	checked bool
+}
+
+func ambientKey(p *podRef) ambient.Key { return ambient.Key{Namespace: p.Namespace, Name: p.Name} }
+
+// podRef is a pod of the snapshot.
+type podRef = corev1.Pod
+
+func (m Model) podsWhere(keep func(*podRef) bool) []*podRef {
+	var out []*podRef
+	for _, p := range m.snap.Pods {
+		if keep(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (m Model) top() modal {
+	if len(m.stack) == 0 {
+		return 0
+	}
+	return m.stack[len(m.stack)-1]
+}
+
+func (m Model) push(md modal) Model {
+	m.stack = append(append([]modal(nil), m.stack...), md)
+	return m.resize()
+}
+
+func (m Model) pop() Model {
+	if len(m.stack) == 0 {
+		return m
+	}
+	if m.top() == modalLogs {
+		m.logs.Close()
+	}
+	m.stack = m.stack[:len(m.stack)-1]
+	return m
+}
+
+// modalKey handles a key while a modal is open.
+func (m Model) modalKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	top := m.top()
+	if top == modalLogs && m.logs.Searching() {
+		var cmd tea.Cmd
+		m.logs, cmd = m.logs.Update(k)
+		return m, cmd
+	}
+	if top == modalConfirm {
+		var cmd tea.Cmd
+		m.confirm, cmd = m.confirm.Update(k)
+		return m, cmd
+	}
+	switch {
+	case key.Matches(k, keymap.Global.Back):
+		return m.pop(), nil
+	case key.Matches(k, keymap.Global.Quit) && top != modalLogs:
+		return m, tea.Quit
+	case top == modalHelp && key.Matches(k, keymap.Global.Help):
+		return m.pop(), nil
+	case top == modalOverhead && key.Matches(k, keymap.Global.Overhead):
+		return m.pop(), nil
+	}
+	var cmd tea.Cmd
+	switch top {
+	case modalFindings:
+		m.findings, cmd = m.findings.Update(k)
+	case modalDetail:
+		m.detail, cmd = m.detail.Update(k)
+	case modalPatch:
+		m.patch, cmd = m.patch.Update(k)
+	case modalLogs:
+		if key.Matches(k, keymap.Global.Quit) {
+			return m.pop(), nil
+		}
+		m.logs, cmd = m.logs.Update(k)
+	}
+	return m, cmd
+}
+
+// openDetail opens the detail view of the focused pane's row.
+func (m Model) openDetail() (Model, tea.Cmd) {
+	if m.snap == nil {
+		return m, nil
+	}
+	t := m.theme
+	switch m.focus {
+	case PaneNamespaces:
+		if ns, ok := m.namespaces.Selected(); ok {
+			m.detail = detail.ForNamespace(m.snap, ns, t)
+		} else {
+			return m, nil
+		}
+	case PaneWorkloads:
+		if k, ok := m.workloads.Selected(); ok {
+			m.detail = detail.ForPod(m.snap, k, t)
+		} else {
+			return m, nil
+		}
+	case PaneWaypoints:
+		if k, ok := m.waypoints.Selected(); ok {
+			m.detail = detail.ForWaypoint(m.snap, k, t)
+		} else {
+			return m, nil
+		}
+	case PanePolicies:
+		if kind, k, ok := m.policies.Selected(); ok {
+			m.detail = detail.ForPolicy(m.snap, kind, k, t)
+		} else {
+			return m, nil
+		}
+	}
+	return m.push(modalDetail), nil
+}
+
+func (m Model) openFindings() Model {
+	m.findings = findings.New(m.theme).SetSnapshot(m.snap).SetNamespace(m.drill)
+	return m.push(modalFindings)
+}
+
+// openPatch opens the HBONE patches that concern the focused row.
+func (m Model) openPatch() (Model, tea.Cmd) {
+	if m.snap == nil {
+		return m, nil
+	}
+	var p patch.Model
+	var what string
+	switch m.focus {
+	case PaneWorkloads:
+		k, ok := m.workloads.Selected()
+		if !ok {
+			return m, nil
+		}
+		p, what = patch.ForPod(m.theme, m.snap, k), "pod "+k.String()
+	default:
+		ns := m.drill
+		if m.focus == PaneNamespaces {
+			if sel, ok := m.namespaces.Selected(); ok {
+				ns = sel
+			}
+		}
+		if ns == "" {
+			return m, nil
+		}
+		p, what = patch.ForNamespace(m.theme, m.snap, ns), "namespace "+ns
+	}
+	if p.Len() == 0 {
+		return m, status(fmt.Sprintf("no NetworkPolicy blocks HBONE for %s", what), false)
+	}
+	m.patch = p
+	return m.push(modalPatch), nil
+}
+
+func status(text string, isErr bool) tea.Cmd {
+	return func() tea.Msg { return StatusMsg{Text: text, Error: isErr} }
+}
+
+// openLogs follows the ztunnels of the nodes that run the selection.
+func (m Model) openLogs() (Model, tea.Cmd) {
+	if m.snap == nil {
+		return m, nil
+	}
+	if m.opt.Logs == nil {
+		return m, status("ztunnel logs are not available for this cluster", true)
+	}
+	target := logs.Target{}
+	var selected []*podRef
+	switch m.focus {
+	case PaneWorkloads:
+		k, ok := m.workloads.Selected()
+		if !ok {
+			return m, nil
+		}
+		target.Title, target.Namespace = k.String(), k.Namespace
+		selected = m.podsWhere(func(p *podRef) bool { return p.Namespace == k.Namespace && p.Name == k.Name })
+	default:
+		ns := m.drill
+		if m.focus == PaneNamespaces {
+			if sel, ok := m.namespaces.Selected(); ok {
+				ns = sel
+			}
+		}
+		if ns == "" {
+			return m, status("select a namespace or a workload to follow its ztunnel logs", false)
+		}
+		target.Title, target.Namespace, target.WholeNamespace = ns, ns, true
+		selected = m.podsWhere(func(p *podRef) bool { return p.Namespace == ns })
+	}
+	if len(selected) == 0 {
+		return m, status("no pods selected", false)
+	}
+	for _, p := range selected {
+		target.Pods = append(target.Pods, p.Name)
+		if p.Status.PodIP != "" {
+			target.IPs = append(target.IPs, p.Status.PodIP)
+		}
+		if w := workloadName(p); w != "" {
+			target.Workloads = append(target.Workloads, w)
+		}
+		for _, s := range m.snap.Services {
+			if s.Namespace == p.Namespace && len(s.Spec.Selector) > 0 &&
+				labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(p.Labels)) {
+				target.Services = append(target.Services, s.Name)
+			}
+		}
+	}
+	target.Plan = logstream.ZtunnelsFor(selected, m.snap.Pods)
+	if m.logsCancel != nil {
+		m.logsCancel()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.logsCancel = cancel
+	var cmd tea.Cmd
+	m.logs, cmd = logs.Open(ctx, m.theme, target, m.opt.Logs, logs.Options{})
+	m = m.push(modalLogs)
+	return m, cmd
+}
+
+// workloadName is the name ztunnel logs as the canonical workload: the app
+// labels, else the pod name without its generated suffixes.
+func workloadName(p *podRef) string {
+	for _, l := range []string{"service.istio.io/canonical-name", "app.kubernetes.io/name", "app"} {
+		if v := p.Labels[l]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// jump focuses the pane that shows a finding's object.
+func (m Model) jump(r finding.Ref) Model {
+	m.stack = nil
+	switch r.Kind {
+	case "Namespace":
+		m.focus = PaneNamespaces
+		m.namespaces.Table = m.namespaces.Table.SelectKey(r.Name)
+		return m
+	case "Pod":
+		m = m.drillInto(r.Namespace)
+		m.focus = PaneWorkloads
+		m.workloads.Table = m.workloads.Table.SelectKey(r.Namespace + "/" + r.Name)
+	case "Gateway":
+		m = m.drillInto(r.Namespace)
+		m.focus = PaneWaypoints
+		m.waypoints.Table = m.waypoints.Table.SelectKey(r.Namespace + "/" + r.Name)
+	case "AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication":
+		m = m.drillInto(r.Namespace)
+		m.focus = PanePolicies
+		m.policies.Table = m.policies.Table.SelectKey(r.Kind + "/" + r.Namespace + "/" + r.Name)
+	default:
+		// Services and NetworkPolicies have no pane: show their namespace.
+		if r.Namespace != "" {
+			m = m.drillInto(r.Namespace)
+			m.focus = PaneWorkloads
+		}
+	}
+	return m
+}
+
+// toggle plans the ambient toggle for the focused namespace or pod.
+func (m Model) toggle() (Model, tea.Cmd) {
+	if m.opt.Writer == nil || m.opt.ReadOnly {
+		return m, status("read-only mode: changes are disabled", true)
+	}
+	if m.snap == nil {
+		return m, nil
+	}
+	var plan writer.Plan
+	var err error
+	switch m.focus {
+	case PaneNamespaces:
+		name, ok := m.namespaces.Selected()
+		if !ok {
+			return m, nil
+		}
+		for _, ns := range m.snap.Namespaces {
+			if ns.Name == name {
+				plan, err = m.opt.Writer.ToggleNamespaceAmbient(ns, m.snap)
+			}
+		}
+	case PaneWorkloads:
+		k, ok := m.workloads.Selected()
+		if !ok {
+			return m, nil
+		}
+		for _, p := range m.snap.Pods {
+			if p.Namespace == k.Namespace && p.Name == k.Name {
+				plan, err = m.opt.Writer.TogglePodOptOut(p, m.snap)
+			}
+		}
+	default:
+		return m, status("a toggles ambient on a namespace or the opt-out on a pod", false)
+	}
+	return m.askPlan(plan, err)
+}
+
+// restart plans a rollout restart of the drilled or selected namespace.
+func (m Model) restart() (Model, tea.Cmd) {
+	if m.opt.Writer == nil || m.opt.ReadOnly {
+		return m, status("read-only mode: changes are disabled", true)
+	}
+	ns := m.drill
+	if m.focus == PaneNamespaces {
+		if sel, ok := m.namespaces.Selected(); ok {
+			ns = sel
+		}
+	}
+	if ns == "" || m.snap == nil {
+		return m, status("select a namespace to restart its workloads", false)
+	}
+	w, snap := m.opt.Writer, m.snap
+	return m, func() tea.Msg {
+		p, err := w.RestartPlan(context.Background(), ns, snap, writer.RestartNeeded)
+		return planMsg{plan: p, err: err}
+	}
+}
+
+// askPlan checks the user's rights, then opens the confirm dialog.
+func (m Model) askPlan(plan writer.Plan, err error) (Model, tea.Cmd) {
+	if err != nil {
+		return m, status(err.Error(), true)
+	}
+	if plan.ID == "" {
+		return m, nil
+	}
+	w := m.opt.Writer
+	return m, func() tea.Msg {
+		ok, reason, err := w.CanApply(context.Background(), plan)
+		if err == nil && !ok {
+			err = fmt.Errorf("not allowed: %s", reason)
+		}
+		if err != nil {
+			return planMsg{err: err}
+		}
+		return planMsg{plan: plan, checked: true}
+	}
+}
+
+func (m Model) showPlan(p planMsg) (Model, tea.Cmd) {
+	if p.err != nil {
+		return m, status(p.err.Error(), true)
+	}
+	if !p.checked {
+		return m.askPlan(p.plan, nil)
+	}
+	m.pending = p.plan
+	m.confirm = confirm.FromPlan(m.theme, p.plan)
+	return m.push(modalConfirm), nil
+}
+
+func (m Model) answered(r confirm.Result) (Model, tea.Cmd) {
+	m = m.pop()
+	if !r.Confirmed || r.ID != m.pending.ID {
+		return m, status("cancelled: nothing changed", false)
+	}
+	plan, w := m.pending, m.opt.Writer
+	m.pending = writer.Plan{}
+	return m, func() tea.Msg {
+		done, err := w.Apply(context.Background(), plan)
+		return WriteResultMsg{Plan: plan, Done: done, Err: err}
+	}
+}
+
+func (m Model) modalView(width, height int) string {
+	switch m.top() {
+	case modalFindings:
+		return m.findings.View(width, height)
+	case modalDetail:
+		return m.detail.View(width, height)
+	case modalPatch:
+		return m.patch.View(width, height)
+	case modalLogs:
+		return m.logs.View(width, height)
+	case modalOverhead:
+		return m.overhead.View(width, height, true)
+	}
+	return ""
+}
+
+// below returns the modal under the top one, to draw beneath a dialog.
+func (m Model) below() modal {
+	if len(m.stack) < 2 {
+		return 0
+	}
+	return m.stack[len(m.stack)-2]
+}
+
+// patchForConnection opens the HBONE patches for the destination of a
+// timed-out connection in the log pane.
+func (m Model) patchForConnection(r logs.PatchRequest) (Model, tea.Cmd) {
+	if m.snap == nil {
+		return m, nil
+	}
+	for _, p := range m.snap.Pods {
+		if (r.ToIP != "" && p.Status.PodIP == r.ToIP) || (r.ToWorkload != "" && p.Namespace == r.ToNamespace && p.Name == r.ToWorkload) {
+			pm := patch.ForPod(m.theme, m.snap, ambientKey(p))
+			if pm.Len() == 0 {
+				return m, status("no NetworkPolicy found blocking HBONE to "+p.Namespace+"/"+p.Name+": check cloud firewalls or CNI policy", false)
+			}
+			m.patch = pm
+			return m.push(modalPatch), nil
+		}
+	}
+	return m, status("the destination of that connection is not a pod ambx knows", false)
+}
