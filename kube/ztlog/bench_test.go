@@ -30,22 +30,17 @@ func BenchmarkParseSamples(b *testing.B) {
 	}
 }
 
-// TestParseIsFast fails when parsing gets an order of magnitude slower than
-// the budget, so a regression shows in ordinary test runs too.
-func TestParseIsFast(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing")
-	}
+// TestParseAllocations keeps parsing cheap in ordinary test runs: speed is
+// for BenchmarkParse (timed tests flake on shared machines), but the number
+// of allocations a line costs is deterministic.
+func TestParseAllocations(t *testing.T) {
 	lines := sampleLines(t)
-	r := testing.Benchmark(func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			_ = ztlog.Parse(lines[i%len(lines)])
-		}
+	i := 0
+	a := testing.AllocsPerRun(200, func() {
+		_ = ztlog.Parse(lines[i%len(lines)])
+		i++
 	})
-	if per := r.NsPerOp(); per > 20_000 {
-		t.Errorf("Parse takes %dns a line; the pane's budget is 20µs", per)
-	}
-	if a := r.AllocsPerOp(); a > 3 {
-		t.Errorf("Parse makes %d allocations a line, want at most 3", a)
+	if a > 3 {
+		t.Errorf("Parse makes %.1f allocations a line, want at most 3", a)
 	}
 }

@@ -1,5 +1,0 @@
-//go:build !race
-
-package ambient_test
-
-const raceEnabled = false
