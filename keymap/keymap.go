@@ -91,10 +91,13 @@ type Section struct {
 // Help returns every section, in the order the overlay shows them.
 func Help() []Section {
 	return []Section{
+		{"Program", []key.Binding{Global.Help, Global.Quit}},
 		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane, Global.Pane1, Global.Pane2, Global.Pane3, Global.Pane4}},
 		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown}},
 		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Back, Global.Findings, Global.Overhead}},
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},
-		{"Program", []key.Binding{Global.Help, Global.Quit}},
+		{"Findings", []key.Binding{Finding.Jump, Finding.Patch}},
+		{"Patch view", []key.Binding{Patch.Form, Patch.Prev, Patch.Next, Patch.Copy, Patch.Write}},
+		LogsHelp(),
 	}
 }

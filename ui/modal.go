@@ -12,7 +12,6 @@ import (
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
-	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/views/confirm"
 	"github.com/ambx/ambx/views/detail"
@@ -213,7 +212,8 @@ func (m Model) openLogs() (Model, tea.Cmd) {
 	if m.opt.Logs == nil {
 		return m, status("ztunnel logs are not available for this cluster", true)
 	}
-	target := logs.Target{}
+	var title, ns string
+	whole := false
 	var selected []*podRef
 	switch m.focus {
 	case PaneWorkloads:
@@ -221,10 +221,10 @@ func (m Model) openLogs() (Model, tea.Cmd) {
 		if !ok {
 			return m, nil
 		}
-		target.Title, target.Namespace = k.String(), k.Namespace
+		title, ns = k.String(), k.Namespace
 		selected = m.podsWhere(func(p *podRef) bool { return p.Namespace == k.Namespace && p.Name == k.Name })
 	default:
-		ns := m.drill
+		ns = m.drill
 		if m.focus == PaneNamespaces {
 			if sel, ok := m.namespaces.Selected(); ok {
 				ns = sel
@@ -233,28 +233,27 @@ func (m Model) openLogs() (Model, tea.Cmd) {
 		if ns == "" {
 			return m, status("select a namespace or a workload to follow its ztunnel logs", false)
 		}
-		target.Title, target.Namespace, target.WholeNamespace = ns, ns, true
+		title, whole = ns, true
 		selected = m.podsWhere(func(p *podRef) bool { return p.Namespace == ns })
 	}
 	if len(selected) == 0 {
 		return m, status("no pods selected", false)
 	}
-	for _, p := range selected {
-		target.Pods = append(target.Pods, p.Name)
-		if p.Status.PodIP != "" {
-			target.IPs = append(target.IPs, p.Status.PodIP)
+	// Services in front of the selection: ztunnel logs name them as dst.service.
+	var services []string
+	for _, s := range m.snap.Services {
+		if s.Namespace != ns || len(s.Spec.Selector) == 0 {
+			continue
 		}
-		if w := workloadName(p); w != "" {
-			target.Workloads = append(target.Workloads, w)
-		}
-		for _, s := range m.snap.Services {
-			if s.Namespace == p.Namespace && len(s.Spec.Selector) > 0 &&
-				labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(p.Labels)) {
-				target.Services = append(target.Services, s.Name)
+		sel := labels.SelectorFromSet(s.Spec.Selector)
+		for _, p := range selected {
+			if sel.Matches(labels.Set(p.Labels)) {
+				services = append(services, s.Name)
+				break
 			}
 		}
 	}
-	target.Plan = logstream.ZtunnelsFor(selected, m.snap.Pods)
+	target := logs.TargetFor(title, ns, whole, selected, m.snap.Pods, services)
 	if m.logsCancel != nil {
 		m.logsCancel()
 	}
@@ -264,17 +263,6 @@ func (m Model) openLogs() (Model, tea.Cmd) {
 	m.logs, cmd = logs.Open(ctx, m.theme, target, m.opt.Logs, logs.Options{})
 	m = m.push(modalLogs)
 	return m, cmd
-}
-
-// workloadName is the name ztunnel logs as the canonical workload: the app
-// labels, else the pod name without its generated suffixes.
-func workloadName(p *podRef) string {
-	for _, l := range []string{"service.istio.io/canonical-name", "app.kubernetes.io/name", "app"} {
-		if v := p.Labels[l]; v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // jump focuses the pane that shows a finding's object.

@@ -387,9 +387,17 @@ func (m Model) setPaneFilter(f string) Model {
 // is drawn, full size.
 func (m Model) grid() bool { return m.width >= 60 && m.height >= 16 }
 
+// stripLines is 1 when the mesh-overhead strip fits above the panes.
+func (m Model) stripLines() int {
+	if m.grid() && m.height >= 20 {
+		return 1
+	}
+	return 0
+}
+
 // paneSizes returns each pane's width and height for the current layout.
 func (m Model) paneSizes() (w [paneCount]int, h [paneCount]int) {
-	body := max(0, m.height-1)
+	body := max(0, m.height-1-m.stripLines())
 	if !m.grid() {
 		for i := range w {
 			w[i], h[i] = m.width, body
@@ -450,6 +458,9 @@ func (m Model) Render() string {
 		top := lipgloss.JoinHorizontal(lipgloss.Top, views[0](w[0], h[0], m.focus == 0), gap, views[1](w[1], h[1], m.focus == 1))
 		bottom := lipgloss.JoinHorizontal(lipgloss.Top, views[2](w[2], h[2], m.focus == 2), gap2, views[3](w[3], h[3], m.focus == 3))
 		body = top + "\n" + bottom
+		if m.stripLines() > 0 {
+			body = m.overhead.View(m.width, 1, false) + "\n" + body
+		}
 	} else {
 		body = views[m.focus](w[m.focus], h[m.focus], true)
 	}
@@ -560,7 +571,7 @@ func (m Model) hints() string {
 func (m Model) helpView() string {
 	t := m.theme
 	var b strings.Builder
-	b.WriteString(t.OverlayTitle.Render("ambx — keys"))
+	b.WriteString(t.OverlayTitle.Render("ambx — keys") + t.OverlayText.Render("   (? or esc closes)"))
 	b.WriteString("\n")
 	for _, sec := range keymap.Help() {
 		b.WriteString("\n" + t.OverlayTitle.Render(sec.Title) + "\n")
@@ -579,15 +590,31 @@ func (m Model) helpView() string {
 		g := pane.NamespaceGlyph(s)
 		b.WriteString(t.Tone(g.Tone).Render(g.Mark+" "+pane.Fit(string(s), 10)) + t.OverlayText.Render(g.Meaning) + "\n")
 	}
-	b.WriteString("\n" + t.OverlayText.Render("? or esc closes"))
+
 	content := b.String()
-	// Two columns when tall content would not fit.
+	// Flow into as many columns as the height needs and the width allows.
 	lines := strings.Split(content, "\n")
-	if len(lines)+2 > m.height && m.width >= 90 {
-		half := (len(lines) + 1) / 2
-		colL := strings.Join(lines[:half], "\n")
-		colR := strings.Join(lines[half:], "\n")
-		content = lipgloss.JoinHorizontal(lipgloss.Top, colL, "    ", colR)
+	avail := max(4, m.height-4)
+	cols := (len(lines) + avail - 1) / avail
+	colW := 0
+	for _, l := range lines {
+		colW = max(colW, lipgloss.Width(l))
+	}
+	cols = max(1, min(cols, (m.width-4)/(colW+4)))
+	if cols > 1 {
+		per := (len(lines) + cols - 1) / cols
+		var parts []string
+		for c := 0; c < cols; c++ {
+			lo, hi := c*per, min(len(lines), (c+1)*per)
+			if lo >= hi {
+				break
+			}
+			if c > 0 {
+				parts = append(parts, "    ")
+			}
+			parts = append(parts, strings.Join(lines[lo:hi], "\n"))
+		}
+		content = lipgloss.JoinHorizontal(lipgloss.Top, parts...)
 	}
 	return t.Overlay.Render(content)
 }

@@ -75,7 +75,7 @@ func newClients(now time.Time) (*kube.Clients, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	return &kube.Clients{Kube: kc, Istio: ic, Gateway: gc, Metrics: mc, Context: Context, Server: Server, Demo: true}, nil
+	return &kube.Clients{Kube: kc, Istio: ic, Gateway: gc, Metrics: mc, Context: Context, Server: Server, Demo: true, Fake: true}, nil
 }
 
 // seeder keeps the first error of a run of seed calls.

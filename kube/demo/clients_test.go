@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/ambx/ambx/kube"
 )
 
 // keys returns ns/name of each object, in list order.
@@ -263,5 +265,30 @@ func TestDiscoveryReportsAPIs(t *testing.T) {
 		if !slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == c.res }) {
 			t.Errorf("%s discovery of %s lacks %s", c.name, c.gv, c.res)
 		}
+	}
+}
+
+// TestSourceSyncsEveryResource runs the demo through kube.Source, as
+// --demo does: every resource must sync promptly, or panes stay "loading".
+func TestSourceSyncsEveryResource(t *testing.T) {
+	c := Clients(Epoch)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var got *kube.Snapshot
+	kube.NewSource(c).Run(ctx, func(s *kube.Snapshot) {
+		all := true
+		for _, st := range s.Resources {
+			all = all && st.Availability == kube.Available
+		}
+		if all && len(s.Resources) == 10 {
+			got = s
+			cancel()
+		}
+	})
+	if got == nil {
+		t.Fatal("the demo never had every resource synced")
+	}
+	if len(got.AuthorizationPolicies) == 0 || len(got.Gateways) == 0 {
+		t.Fatalf("synced but empty: %d AuthorizationPolicies, %d Gateways", len(got.AuthorizationPolicies), len(got.Gateways))
 	}
 }
