@@ -16,4 +16,3 @@ func BenchmarkAnalyze(b *testing.B) {
 		ambient.Analyze(c)
 	}
 }
-
