@@ -18,6 +18,7 @@ import (
 	"github.com/ambx/ambx/views/findings"
 	"github.com/ambx/ambx/views/logs"
 	"github.com/ambx/ambx/views/patch"
+	"github.com/ambx/ambx/views/picker"
 )
 
 // modal is a view that takes the keyboard until esc closes it. Modals stack:
@@ -32,6 +33,7 @@ const (
 	modalLogs
 	modalConfirm
 	modalOverhead
+	modalPicker
 )
 
 // WriteResultMsg is the outcome of an applied plan.
@@ -98,6 +100,11 @@ func (m Model) modalKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if top == modalConfirm {
 		var cmd tea.Cmd
 		m.confirm, cmd = m.confirm.Update(k)
+		return m, cmd
+	}
+	if top == modalPicker && !key.Matches(k, keymap.Global.Back) {
+		var cmd tea.Cmd
+		m.picker, cmd = m.picker.Update(k)
 		return m, cmd
 	}
 	switch {
@@ -440,4 +447,103 @@ func (m Model) patchForConnection(r logs.PatchRequest) (Model, tea.Cmd) {
 		}
 	}
 	return m, status("the destination of that connection is not a pod ambx knows", false)
+}
+
+// useWaypoint starts choosing a waypoint for the Service in front of the
+// selected pod: first the Service when several select it, then the waypoint.
+func (m Model) useWaypoint() (Model, tea.Cmd) {
+	if m.opt.Writer == nil || m.opt.ReadOnly {
+		return m, status("read-only mode: changes are disabled", true)
+	}
+	if m.snap == nil || m.focus != PaneWorkloads {
+		return m, status("W sets the waypoint of the Service in front of the selected workload", false)
+	}
+	k, ok := m.workloads.Selected()
+	if !ok {
+		return m, nil
+	}
+	var pod *podRef
+	for _, p := range m.snap.Pods {
+		if p.Namespace == k.Namespace && p.Name == k.Name {
+			pod = p
+		}
+	}
+	m.pickServices = nil
+	for _, s := range m.snap.Services {
+		if pod != nil && s.Namespace == pod.Namespace && len(s.Spec.Selector) > 0 &&
+			labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(pod.Labels)) {
+			m.pickServices = append(m.pickServices, s)
+		}
+	}
+	switch len(m.pickServices) {
+	case 0:
+		return m, status("no Service selects "+k.String(), false)
+	case 1:
+		return m.pickWaypoint(m.pickServices[0])
+	}
+	items := make([]picker.Item, len(m.pickServices))
+	for i, s := range m.pickServices {
+		items[i] = picker.Item{Label: s.Name, Note: waypointNote(m.snap.Mesh.Services[ambient.Key{Namespace: s.Namespace, Name: s.Name}].Waypoint)}
+	}
+	m.picker = picker.New(m.theme, "service", "Which Service of "+k.String()+"?", items, 0)
+	return m.push(modalPicker), nil
+}
+
+func waypointNote(b ambient.WaypointBinding) string {
+	switch {
+	case b.Waypoint.Name == "":
+		return "no waypoint"
+	case b.Problem != "":
+		return "uses " + b.Waypoint.String() + " (" + b.Problem + ")"
+	}
+	return "uses " + b.Waypoint.String()
+}
+
+// pickWaypoint lists the choices for one Service: clear its label, opt it
+// out, or any waypoint that exists.
+func (m Model) pickWaypoint(svc *corev1.Service) (Model, tea.Cmd) {
+	m.pickService = svc
+	m.pickWaypoints = []ambient.Key{{}, {Name: "none"}}
+	items := []picker.Item{
+		{Label: "clear", Note: "remove istio.io/use-waypoint (the namespace's waypoint applies)"},
+		{Label: "none", Note: "opt out of the namespace's waypoint"},
+	}
+	current := m.snap.Mesh.Services[ambient.Key{Namespace: svc.Namespace, Name: svc.Name}].Waypoint.Waypoint
+	sel := 0
+	for _, w := range m.snap.Mesh.Waypoints {
+		if w.Key == current {
+			sel = len(items)
+		}
+		note := w.Key.Namespace + " · for " + w.For
+		if !w.Programmed {
+			note += " · not programmed"
+		}
+		m.pickWaypoints = append(m.pickWaypoints, w.Key)
+		items = append(items, picker.Item{Label: w.Key.Name, Note: note})
+	}
+	m.picker = picker.New(m.theme, "waypoint", "Waypoint for Service "+svc.Namespace+"/"+svc.Name, items, sel)
+	if m.top() == modalPicker {
+		return m, nil
+	}
+	return m.push(modalPicker), nil
+}
+
+func (m Model) chosen(c picker.Chosen) (Model, tea.Cmd) {
+	switch c.ID {
+	case "service":
+		if c.Index < len(m.pickServices) {
+			return m.pickWaypoint(m.pickServices[c.Index])
+		}
+	case "waypoint":
+		m = m.pop()
+		if c.Index < len(m.pickWaypoints) && m.pickService != nil {
+			wp := m.pickWaypoints[c.Index]
+			if wp.Name == "none" && wp.Namespace == "" {
+				wp = writer.NoWaypoint
+			}
+			plan, err := m.opt.Writer.SetServiceWaypoint(m.pickService, wp, m.snap)
+			return m.askPlan(plan, err)
+		}
+	}
+	return m, nil
 }

@@ -11,9 +11,11 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/kube/writer"
@@ -26,6 +28,7 @@ import (
 	"github.com/ambx/ambx/views/overhead"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/patch"
+	"github.com/ambx/ambx/views/picker"
 	"github.com/ambx/ambx/views/policies"
 	"github.com/ambx/ambx/views/waypoints"
 	"github.com/ambx/ambx/views/workloads"
@@ -104,6 +107,11 @@ type Model struct {
 	pending    writer.Plan
 	overhead   overhead.Model
 	usage      *usage.Usage
+
+	picker        picker.Model
+	pickServices  []*corev1.Service
+	pickService   *corev1.Service
+	pickWaypoints []ambient.Key
 
 	status      string
 	statusError bool
@@ -222,6 +230,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	case confirm.Result:
 		return m.answered(msg)
+	case picker.Chosen:
+		return m.chosen(msg)
 	case planMsg:
 		return m.showPlan(msg)
 	case WriteResultMsg:
@@ -272,6 +282,8 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.toggle()
 	case key.Matches(k, keymap.Action.Restart):
 		return m.restart()
+	case key.Matches(k, keymap.Action.UseWaypoint):
+		return m.useWaypoint()
 	case key.Matches(k, keymap.Global.NextPane):
 		m.focus = (m.focus + 1) % paneCount
 	case key.Matches(k, keymap.Global.PrevPane):
@@ -447,7 +459,7 @@ func (m Model) Render() string {
 	}
 	var body string
 	top := m.top()
-	if top == modalConfirm {
+	if top == modalConfirm || top == modalPicker {
 		top = m.below()
 	}
 	if top != 0 && top != modalHelp {
@@ -475,6 +487,8 @@ func (m Model) Render() string {
 		screen = m.overlay(screen, m.helpView())
 	case modalConfirm:
 		screen = m.overlay(screen, m.confirm.View(min(m.width, 90), max(1, m.height-2)))
+	case modalPicker:
+		screen = m.overlay(screen, m.picker.View(m.width, m.height))
 	}
 	return screen
 }

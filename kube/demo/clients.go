@@ -8,6 +8,7 @@ import (
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
 	appsv1 "k8s.io/api/apps/v1"
+	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
+	k8stesting "k8s.io/client-go/testing"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -43,6 +45,13 @@ func newClients(now time.Time) (*kube.Clients, error) {
 
 	kc := kubefake.NewClientset()
 	kc.Resources = coreResources
+	// The demo user is the homelab's admin: access reviews say yes, as a
+	// real API server would for cluster-admin (the fake would say no).
+	kc.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		r := a.(k8stesting.CreateAction).GetObject().(*authzv1.SelfSubjectAccessReview).DeepCopy()
+		r.Status = authzv1.SubjectAccessReviewStatus{Allowed: true, Reason: "demo user is cluster-admin"}
+		return true, r, nil
+	})
 	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("namespaces"), c.Namespaces)
 	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("nodes"), c.Nodes)
 	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("pods"), c.Pods)
