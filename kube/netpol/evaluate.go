@@ -105,16 +105,15 @@ func (c *Cluster) Evaluate(from, to Peer, portNum int32, proto corev1.Protocol) 
 	q := query{from: from, to: to, src: src, dst: dst, port: portNum, proto: proto}
 	v := Verdict{Egress: c.side(Egress, q), Ingress: c.side(Ingress, q)}
 	v.Allowed = v.Egress.Allowed && v.Ingress.Allowed
-	switch {
-	case !v.Ingress.Allowed && !v.Egress.Allowed:
-		v.Reason = v.Egress.Reason + "; " + v.Ingress.Reason
-	case !v.Ingress.Allowed:
-		v.Reason = v.Ingress.Reason
-	case !v.Egress.Allowed:
-		v.Reason = v.Egress.Reason
-	default:
-		v.Reason = v.Egress.Reason + "; " + v.Ingress.Reason
+	// Name the denying sides when denied, both judged sides when allowed; an
+	// address's side says nothing worth reading.
+	var parts []string
+	for _, s := range []Side{v.Egress, v.Ingress} {
+		if s.Judged && (v.Allowed || !s.Allowed) {
+			parts = append(parts, s.Reason)
+		}
 	}
+	v.Reason = strings.Join(parts, "; ")
 	return v, nil
 }
 

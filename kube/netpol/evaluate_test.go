@@ -308,7 +308,7 @@ spec:
 		{name: "egress to an excepted address", policies: eg(`[{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]}]`),
 			from: "x/client", to: "10.1.2.3", port: 443},
 		{name: "an address's own side is not judged", policies: []string{denyAllIngressX},
-			from: "x/web", to: "203.0.113.9", port: 443, allowed: true, reason: "outside the cluster"},
+			from: "x/web", to: "203.0.113.9", port: 443, allowed: true, reason: "egress allowed: no NetworkPolicy selects x/web for egress"},
 		{name: "egress allowed but ingress denied", policies: append(eg(`[{}]`), `
 metadata: {name: deny, namespace: "y"}
 spec: {podSelector: {}}`),
