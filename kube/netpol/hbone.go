@@ -47,8 +47,8 @@ const (
 )
 
 // HBONEInput is what the HBONE checks read. It holds plain values so that
-// kube can fill it from a snapshot and its ambient analysis (see
-// InputFromAnalysis).
+// kube can fill it from a snapshot and its ambient analysis (kube/build.go
+// does).
 type HBONEInput struct {
 	Namespaces      []*corev1.Namespace
 	Pods            []*corev1.Pod
