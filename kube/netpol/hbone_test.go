@@ -531,8 +531,7 @@ func TestEveryPatchFixesItsProblem(t *testing.T) {
 	scenes := map[string]*scene{"loki": lokiScene(t), "localstack": localstackScene(t), "waypoint": waypointScene(t)}
 	probe := newScene()
 	probe.ns("apps", "istio.io/dataplane-mode", "ambient")
-	web := probe.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080")
-	web.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}}}
+	probe.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080").Spec.Containers[0].LivenessProbe = probeOn(8080)
 	probe.policy(t, `{metadata: {name: deny, namespace: apps}, spec: {podSelector: {}}}`)
 	scenes["probe"] = probe
 	sidecar := newScene()
@@ -607,4 +606,9 @@ func TestEveryPatchFixesItsProblem(t *testing.T) {
 			}
 		})
 	}
+}
+
+// probeOn is a kubelet TCP probe on the port.
+func probeOn(port int32) *corev1.Probe {
+	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}}}
 }
