@@ -43,12 +43,16 @@ cluster could not be read, 2 on bad flags, files or objects.
 Flags:
 `
 
+// multi is a flag that may be given more than once.
 type multi []string
 
-func (m *multi) String() string     { return strings.Join(*m, ",") }
+// String returns the values given so far, for flag's defaults.
+func (m *multi) String() string { return strings.Join(*m, ",") }
+
+// Set adds one value.
 func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 
-// Query is one connection to judge.
+// query is one connection to judge.
 type query struct {
 	from, to netpol.Peer
 	port     int32
