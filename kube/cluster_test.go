@@ -458,6 +458,9 @@ func startAmbx(t *testing.T, kubeconfig string, args ...string) tmux {
 	x.run("-f", "/dev/null", "new-session", "-d", "-s", "ambx", "-x", "160", "-y", "45",
 		strings.Join(cmd, " ")+"; echo ambx exited $?; sleep 600")
 	t.Cleanup(func() { _ = exec.Command("tmux", "-S", x.sock, "kill-server").Run() })
+	// tmux reads ESC followed within escape-time (500 ms) by a key as
+	// alt+key; keys sent by a test follow each other much faster.
+	x.run("set-option", "-s", "escape-time", "0")
 	return x
 }
 
@@ -530,6 +533,80 @@ func TestClusterBinaryReadOnlyLimitedUser(t *testing.T) {
 	}
 	if reads == 0 {
 		t.Error("the audit log has no request by ambx's user at all; the write check above proves nothing")
+	}
+}
+
+// A user with every right runs ambx --read-only through every pane and
+// every key, the write keys included: the API server's audit log must hold
+// no mutating request from that user. This checks the guard from outside,
+// at the server, not by trusting it.
+func TestClusterBinaryReadOnlyAdminSessionWritesNothing(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{FakeMetrics: true, Audit: true})
+	ctx := context.Background()
+	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "auditor-is-admin"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kubeenv.LimitedUser}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	node := env.CreateNode(t, "node-a", nil)
+	shop(t, env, node.Name)
+	kubeconfig, err := env.KubeconfigFor(kubeenv.LimitedUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := startAmbx(t, kubeconfig, "--read-only")
+	x.waitScreen(30*time.Second, "READ-ONLY", "connected", "shop", "web-1")
+
+	// Every pane, every action key, and yes to anything that asks. Keys go
+	// one at a time with a pause, as a person types.
+	typeKey := func(k string) {
+		x.keys(k)
+		pause := 20 * time.Millisecond
+		if k == "Escape" {
+			// The terminal reader takes ESC followed at once by a key
+			// for alt+key, as every terminal program must.
+			pause = 200 * time.Millisecond
+		}
+		time.Sleep(pause)
+	}
+	for _, pane := range []string{"1", "2", "3", "4"} {
+		typeKey(pane)
+		typeKey("g")
+		for range 3 {
+			for _, k := range []string{"a", "y", "Enter", "R", "y", "W", "Enter", "y", "n", "y", "w", "Escape",
+				"d", "Escape", "l", "s", "Escape", "!", "n", "y", "Escape", "Escape", "o", "o", "Escape"} {
+				typeKey(k)
+			}
+			typeKey("j")
+		}
+	}
+	typeKey("Escape")
+	typeKey("Escape")
+	typeKey("q")
+	start := time.Now()
+	x.waitScreen(60*time.Second, "ambx exited 0")
+	t.Logf("quit took %s after the last key", time.Since(start))
+
+	if w := env.MutatingRequests(t, kubeenv.LimitedUser); len(w) != 0 {
+		t.Errorf("ambx --read-only made %d mutating requests:\n%v", len(w), w)
+	}
+	reads := 0
+	for _, ev := range env.AuditEvents(t) {
+		if ev.User.Username == kubeenv.LimitedUser {
+			reads++
+		}
+	}
+	if reads == 0 {
+		t.Error("the audit log has no request by ambx's user at all; the write check above proves nothing")
+	}
+	ns, err := env.Client.CoreV1().Namespaces().Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns.Labels["istio.io/dataplane-mode"] != "ambient" {
+		t.Errorf("shop's dataplane-mode is %q, want ambient as created", ns.Labels["istio.io/dataplane-mode"])
 	}
 }
 
