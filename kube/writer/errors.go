@@ -33,6 +33,7 @@ type Error struct {
 	Err  error // the API's error, when there was one
 }
 
+// Error returns the status-bar line.
 func (e *Error) Error() string { return e.Line }
 
 // Unwrap returns the API's error.

@@ -97,7 +97,8 @@ func (w *Writer) listWorkloads(ctx context.Context, ns string) ([]Workload, erro
 
 // restartPatch is the strategic merge patch kubectl sends: it sets one
 // annotation of the pod template and leaves every other field alone, so a
-// concurrent change to the workload is kept, not overwritten.
+// concurrent change to the workload is kept, not overwritten. It is
+// indented because the dialog shows the bytes sent.
 func restartPatch(at time.Time) ([]byte, error) {
 	type meta struct {
 		Annotations map[string]string `json:"annotations"`
@@ -108,9 +109,9 @@ func restartPatch(at time.Time) ([]byte, error) {
 	type spec struct {
 		Template template `json:"template"`
 	}
-	return json.Marshal(struct {
+	return json.MarshalIndent(struct {
 		Spec spec `json:"spec"`
-	}{spec{template{meta{map[string]string{AnnotationRestartedAt: at.Format(time.RFC3339)}}}}})
+	}{spec{template{meta{map[string]string{AnnotationRestartedAt: at.Format(time.RFC3339)}}}}}, "", "  ")
 }
 
 // needsRestart says why a restart would change the pod, or "" if it would not.

@@ -36,7 +36,17 @@ func daemonSet(ns, name string) *appsv1.DaemonSet {
 		Spec: appsv1.DaemonSetSpec{Template: template(name)}}
 }
 
-const restartBody = `{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2026-08-24T09:30:00Z"}}}}}`
+const restartBody = `{
+  "spec": {
+    "template": {
+      "metadata": {
+        "annotations": {
+          "kubectl.kubernetes.io/restartedAt": "2026-08-24T09:30:00Z"
+        }
+      }
+    }
+  }
+}`
 
 func TestRestartPlan(t *testing.T) {
 	amb := map[string]string{ambient.LabelDataplaneMode: "ambient"}

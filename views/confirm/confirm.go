@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube/writer"
@@ -52,9 +53,9 @@ func New(t *theme.Theme, c Content) Model {
 func FromPlan(t *theme.Theme, p writer.Plan) Model {
 	label := "Patch"
 	switch p.PatchType {
-	case "application/json-patch+json":
+	case types.JSONPatchType:
 		label = "JSON patch"
-	case "application/strategic-merge-patch+json":
+	case types.StrategicMergePatchType:
 		label = "Strategic merge patch"
 		if n := len(p.Targets); n > 1 {
 			label = fmt.Sprintf("Strategic merge patch, sent to each of the %d workloads", n)

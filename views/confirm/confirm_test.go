@@ -1,12 +1,14 @@
 package confirm
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -228,5 +230,29 @@ func TestFromPlan(t *testing.T) {
 	_, r := answer(t, m, "y")
 	if r == nil || !r.Confirmed || r.ID != plan.ID {
 		t.Errorf("answer %+v, want confirmed with ID %q", r, plan.ID)
+	}
+}
+
+// A restart sends one body to several workloads; the dialog says so.
+func TestFromRestartPlan(t *testing.T) {
+	dep := func(name string) *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}}
+	}
+	w := writer.New(&kube.Clients{Kube: fake.NewSimpleClientset(dep("api"), dep("web"))}, false)
+	plan, err := w.RestartPlan(context.Background(), "shop", nil, writer.RestartAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := FromPlan(theme.Plain, plan).View(120, 30)
+	for _, want := range []string{
+		"Restart workloads in shop",
+		"Strategic merge patch, sent to each of the 2 workloads:",
+		`"kubectl.kubernetes.io/restartedAt": "`,
+		"deployment/api,",
+		"deployment/web, as kubectl rollout restart does.",
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("dialog lacks %q:\n%s", want, v)
+		}
 	}
 }
