@@ -143,8 +143,8 @@ func (ix *index) podFindings() {
 		if n := restart.total(); n > 0 {
 			ix.add(finding.Warning, "pod-needs-restart", nsRef,
 				fmt.Sprintf("%s not captured by ambient: %s", plural(n, "pod", "pods"), restart.String()),
-				oneOrMany(n, "It matches istio-cni's ambient selectors but was never redirected, most likely because it started before enrollment, so its traffic bypasses the mesh.",
-					"They match istio-cni's ambient selectors but were never redirected, most likely because they started before enrollment, so their traffic bypasses the mesh."),
+				oneOrMany(n, "It matches istio-cni's ambient selectors but was never redirected (istio-cni captures running pods when their namespace is enrolled, so its node agent failed or was not ready for it), so its traffic bypasses the mesh; a restart makes istio-cni capture it as it starts.",
+					"They match istio-cni's ambient selectors but were never redirected (istio-cni captures running pods when their namespace is enrolled, so its node agent failed or was not ready for them), so their traffic bypasses the mesh; a restart makes istio-cni capture them as they start."),
 				restart.restartFix(ns))
 		}
 		if n := pending.total(); n > 0 {

@@ -54,7 +54,7 @@ func podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, string) {
 	case p.Spec.NodeName == "":
 		return PodNotMeshed, "It is not scheduled yet; istio-cni will capture it when it starts because of " + why + "."
 	}
-	return PodNeedsRestart, "It matches " + why + " but istio-cni never captured it, most likely because it started before enrollment."
+	return PodNeedsRestart, "It matches " + why + " but istio-cni never captured it: the istio-cni agent on its node failed or was not ready when the namespace was enrolled (check the istio-cni-node log); a restart captures it as it starts."
 }
 
 // hasSidecar reports whether the pod runs an injected istio-proxy next to an

@@ -36,7 +36,7 @@ func TestPodState(t *testing.T) {
 		{"pod opts out in an ambient namespace", amb, pod("shop", "p", labels("istio.io/dataplane-mode=none")), ambient.PodOptedOut, "dataplane-mode=none"},
 		{"waypoint pod carries dataplane-mode none", amb, pod("shop", "waypoint-abc", loneProxy, labels("istio.io/dataplane-mode=none", "gateway.networking.k8s.io/gateway-name=waypoint")), ambient.PodOptedOut, ""},
 		{"lone istio-proxy container is not a sidecar", plain, pod("shop", "ingress", loneProxy), ambient.PodNotMeshed, ""},
-		{"ambient namespace pod started before enrollment", amb, pod("shop", "p"), ambient.PodNeedsRestart, "started before enrollment"},
+		{"ambient namespace pod started before enrollment", amb, pod("shop", "p"), ambient.PodNeedsRestart, "never captured"},
 		{"pod label ambient alone is enough", plain, pod("shop", "p", labels("istio.io/dataplane-mode=ambient")), ambient.PodNeedsRestart, "its own"},
 		{"pod label none beats namespace ambient", amb, pod("shop", "p", labels("istio.io/dataplane-mode=none")), ambient.PodOptedOut, ""},
 		{"pod in a Pending phase on a node needs restart", amb, pod("shop", "p", phase(corev1.PodPending)), ambient.PodNeedsRestart, ""},
