@@ -31,6 +31,8 @@ import (
 var version = "dev"
 
 type options struct {
+	config     string
+	sidecar    string
 	demo       bool
 	readOnly   bool
 	refresh    time.Duration
@@ -51,6 +53,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.context, "context", "", "kubeconfig context to use")
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "start drilled into this namespace")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.config, "config", "", "config file (default: $XDG_CONFIG_HOME/ambx/config.yaml when it exists)")
+	fs.StringVar(&o.sidecar, "sidecar-cost", "", "what one sidecar costs, CPU/memory, for the mesh-overhead comparison (e.g. 10m/50Mi; default: measured sidecars, else 10m/50Mi)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -64,6 +68,26 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.refresh <= 0 {
 		return o, fmt.Errorf("--refresh must be positive, got %s", o.refresh)
+	}
+	cfg, err := loadConfig(o.config)
+	if err != nil {
+		return o, err
+	}
+	if cfg.ReadOnly {
+		o.readOnly = true
+	}
+	if o.sidecar == "" {
+		o.sidecar = cfg.SidecarCost
+	}
+	if !fs.Changed("refresh") && cfg.Refresh != "" {
+		d, err := time.ParseDuration(cfg.Refresh)
+		if err != nil || d <= 0 {
+			return o, fmt.Errorf("config: refresh %q is not a positive duration", cfg.Refresh)
+		}
+		o.refresh = d
+	}
+	if _, err := parseSidecarCost(o.sidecar); err != nil {
+		return o, err
 	}
 	if v, ok := os.LookupEnv("AMBX_READONLY"); ok {
 		if b, err := strconv.ParseBool(v); err == nil && b {
@@ -131,6 +155,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		opener = logstream.KubeOpener{Client: clients.Kube}
 	}
 
+	perSidecar, _ := parseSidecarCost(o.sidecar) // checked by parseFlags
+
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	snaps := make(chan *kube.Snapshot, 1)
@@ -156,15 +182,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	m := ui.New(ui.Options{
-		Theme:     theme.Current,
-		Context:   clients.Context,
-		ReadOnly:  o.readOnly,
-		Snapshots: snaps,
-		Version:   version,
-		Namespace: o.namespace,
-		Logs:      opener,
-		Writer:    writer.New(clients, o.readOnly),
-		Usage:     usages,
+		Theme:      theme.Current,
+		Context:    clients.Context,
+		ReadOnly:   o.readOnly,
+		Snapshots:  snaps,
+		Version:    version,
+		Namespace:  o.namespace,
+		Logs:       opener,
+		Writer:     writer.New(clients, o.readOnly),
+		Usage:      usages,
+		PerSidecar: perSidecar,
 	})
 	p := tea.NewProgram(m, tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {

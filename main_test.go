@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ambx/ambx/kube/usage"
+)
+
+func TestFlags(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no user config
+	t.Setenv("AMBX_READONLY", "")
+	for _, tc := range []struct {
+		args    []string
+		wantErr string
+		check   func(options) bool
+	}{
+		{args: []string{"--demo", "--read-only", "--refresh", "5s", "-n", "loki"}, check: func(o options) bool {
+			return o.demo && o.readOnly && o.refresh == 5*time.Second && o.namespace == "loki"
+		}},
+		{args: nil, check: func(o options) bool { return !o.readOnly && o.refresh == 2*time.Second }},
+		{args: []string{"--bogus"}, wantErr: "unknown flag: --bogus"},
+		{args: []string{"--refresh", "0s"}, wantErr: "--refresh must be positive"},
+		{args: []string{"--refresh", "soon"}, wantErr: "invalid argument"},
+		{args: []string{"extra"}, wantErr: `unexpected argument "extra"`},
+		{args: []string{"--sidecar-cost", "10m"}, wantErr: "want CPU/memory"},
+		{args: []string{"--sidecar-cost", "10m/lots"}, wantErr: "memory"},
+		{args: []string{"--config", "/nonexistent/ambx.yaml"}, wantErr: "no such file"},
+	} {
+		o, err := parseFlags(tc.args, &bytes.Buffer{})
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%v: error %v, want %q", tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !tc.check(o) {
+			t.Errorf("%v: %+v, %v", tc.args, o, err)
+		}
+	}
+}
+
+func TestReadOnlyFromEnvironmentAndConfig(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("AMBX_READONLY", "1")
+	if o, err := parseFlags(nil, &bytes.Buffer{}); err != nil || !o.readOnly {
+		t.Fatalf("AMBX_READONLY=1: read-only %v, %v", o.readOnly, err)
+	}
+	t.Setenv("AMBX_READONLY", "")
+	if err := os.MkdirAll(filepath.Join(dir, "ambx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ambx", "config.yaml"), []byte("readOnly: true\nrefresh: 7s\nsidecarCost: 20m/64Mi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil || !o.readOnly || o.refresh != 7*time.Second || o.sidecar != "20m/64Mi" {
+		t.Fatalf("config file: %+v, %v", o, err)
+	}
+	// A flag beats the file's refresh, but nothing undoes read-only.
+	o, _ = parseFlags([]string{"--refresh", "3s"}, &bytes.Buffer{})
+	if o.refresh != 3*time.Second || !o.readOnly {
+		t.Fatalf("flag over config: %+v", o)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ambx", "config.yaml"), []byte("readOnlee: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseFlags(nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "config") {
+		t.Fatalf("a misspelt config key was accepted: %v", err)
+	}
+}
+
+func TestSidecarCost(t *testing.T) {
+	got, err := parseSidecarCost("10m/50Mi")
+	if err != nil || got != (usage.Resources{CPUMilli: 10, MemBytes: 50 << 20}) {
+		t.Fatalf("10m/50Mi = %+v, %v", got, err)
+	}
+	if got, err := parseSidecarCost(""); err != nil || !got.IsZero() {
+		t.Fatalf("empty = %+v, %v", got, err)
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	var out, errb bytes.Buffer
+	if code := run([]string{"--version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "ambx ") {
+		t.Fatalf("--version: %d %q", code, out.String())
+	}
+	errb.Reset()
+	if code := run([]string{"--nope"}, &out, &errb); code != 2 || strings.Count(errb.String(), "\n") != 1 {
+		t.Fatalf("bad flag: exit %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	bad := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(bad, []byte("this: [is not a kubeconfig"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"--kubeconfig", bad}, &out, &errb); code != 2 || strings.Count(errb.String(), "\n") != 1 {
+		t.Fatalf("broken kubeconfig: exit %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"--kubeconfig", "/nonexistent/config"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "/nonexistent/config") {
+		t.Fatalf("missing kubeconfig: exit %d, stderr %q", code, errb.String())
+	}
+}
