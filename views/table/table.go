@@ -64,15 +64,34 @@ func (m Model) SetRows(rows []Row) Model {
 	for i := range m.cols {
 		m.contentW[i] = ansi.StringWidth(m.cols[i].Title)
 	}
+	// Text outside ASCII is mostly the few state words with a glyph, on
+	// every row: measure and lower-case each once.
+	wide := map[string]folded{}
+	measure := func(s string) folded {
+		if ascii(s) {
+			return folded{len(s), strings.ToLower(s)}
+		}
+		f, ok := wide[s]
+		if !ok {
+			f = folded{ansi.StringWidth(s), strings.ToLower(s)}
+			wide[s] = f
+		}
+		return f
+	}
 	for r := range m.rows {
-		var b strings.Builder
+		n := 0
 		for i, c := range m.rows[r].Cells {
 			if i < len(m.contentW) {
-				if w := ansi.StringWidth(c.Text); w > m.contentW[i] {
+				if w := measure(c.Text).width; w > m.contentW[i] {
 					m.contentW[i] = w
 				}
 			}
-			b.WriteString(strings.ToLower(c.Text))
+			n += len(c.Text) + 1
+		}
+		var b strings.Builder
+		b.Grow(n)
+		for _, c := range m.rows[r].Cells {
+			b.WriteString(measure(c.Text).lower)
 			b.WriteByte(' ')
 		}
 		m.rows[r].search = b.String()
@@ -99,7 +118,9 @@ func (m Model) SetFilter(s string) Model {
 func (m Model) Filter() string { return m.filter }
 
 func (m Model) refilter() Model {
-	m.visible = m.visible[:0]
+	// A fresh slice: an earlier copy of this value may still be drawn, and
+	// appending into the shared array would change its rows under it.
+	m.visible = make([]int, 0, len(m.rows))
 	for i := range m.rows {
 		if m.filter == "" || strings.Contains(m.rows[i].search, m.filter) {
 			m.visible = append(m.visible, i)
@@ -283,6 +304,7 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 	m.lines = lines
 	m = m.scroll()
 	end := min(len(m.visible), m.offset+lines)
+	var paint painter
 	for v := m.offset; v < end; v++ {
 		b.WriteByte('\n')
 		row := m.rows[m.visible[v]]
@@ -304,7 +326,7 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 			if sel {
 				line.WriteString(text)
 			} else {
-				line.WriteString(t.Tone(c.Tone).Render(text))
+				paint.write(&line, t, c.Tone, text)
 			}
 		}
 		body := line.String()
@@ -323,9 +345,65 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 	return b.String()
 }
 
+// painter styles cells with each tone's escape codes, found once per frame
+// by rendering a probe: a Style.Render per cell was most of a frame's cost.
+type painter struct {
+	known [256]bool
+	slow  [256]bool      // the style does more than wrap text in codes
+	codes [256][2]string // before, after
+}
+
+func (p *painter) write(b *strings.Builder, t *theme.Theme, tone theme.Tone, text string) {
+	st := t.Tone(tone)
+	if !p.known[tone] {
+		p.known[tone] = true
+		r := st.Render("x")
+		i := strings.IndexByte(r, 'x')
+		// Only a style that wraps text in fixed codes (colours,
+		// attributes; no padding, width or borders) may be shortcut.
+		if i >= 0 && st.Render("a b") == r[:i]+"a b"+r[i+1:] {
+			p.codes[tone] = [2]string{r[:i], r[i+1:]}
+		} else {
+			p.slow[tone] = true
+		}
+	}
+	if p.slow[tone] {
+		b.WriteString(st.Render(text))
+		return
+	}
+	b.WriteString(p.codes[tone][0])
+	b.WriteString(text)
+	b.WriteString(p.codes[tone][1])
+}
+
+// folded is a cell's text measured and lower-cased for the filter.
+type folded struct {
+	width int
+	lower string
+}
+
+// ascii reports whether s is printable ASCII, whose width is its length.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// width is ansi.StringWidth with a fast path for printable ASCII, which
+// nearly every cell is: grapheme segmentation was most of a frame's cost.
+func width(s string) int {
+	if ascii(s) {
+		return len(s)
+	}
+	return ansi.StringWidth(s)
+}
+
 // pad truncates or pads s to exactly w cells.
 func pad(s string, w int, right bool) string {
-	sw := ansi.StringWidth(s)
+	sw := width(s)
 	if sw > w {
 		return ansi.Truncate(s, w, "…")
 	}

@@ -2,7 +2,10 @@ package table_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/table"
@@ -80,5 +83,26 @@ func BenchmarkMove(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m = m.Move(1)
+	}
+}
+
+// TestColouredViewMatchesPlain guards View's shortcut around Style.Render:
+// in colour, every cell still carries its tone's codes around exactly the
+// text the plain theme lays out.
+func TestColouredViewMatchesPlain(t *testing.T) {
+	m := model(30).Move(3)
+	plain := m.View(theme.Plain, 120, 10, true)
+	dark := m.View(theme.Dark, 120, 10, true)
+	if got := ansi.Strip(dark); got != plain {
+		t.Fatalf("coloured layout differs from plain:\n%s\nwant:\n%s", got, plain)
+	}
+	for _, want := range []string{
+		theme.Dark.Tone(theme.ToneGood).Render("● captured"),
+		theme.Dark.Tone(theme.ToneDim).Render("ns-0000  "),
+		theme.Dark.Tone(theme.ToneAccent).Render("waypoint"),
+	} {
+		if !strings.Contains(dark, want) {
+			t.Errorf("no %q in the coloured frame", want)
+		}
 	}
 }
