@@ -544,7 +544,7 @@ func (m Model) statusBar() string {
 		}
 		right = st.Render(" " + m.status + " ")
 	default:
-		right = m.hints()
+		right = m.hints(m.width - lipgloss.Width(l) - 1)
 	}
 	gapW := m.width - lipgloss.Width(l) - lipgloss.Width(right)
 	if gapW < 1 {
@@ -563,20 +563,35 @@ func fitLine(s string, w int, t *theme.Theme) string {
 	return s + t.Bar.Render(strings.Repeat(" ", w-sw))
 }
 
-func (m Model) hints() string {
+func (m Model) hints(room int) string {
 	t := m.theme
-	pairs := [][2]string{{"?", "help"}, {"/", "filter"}, {"tab", "pane"}}
+	pairs := [][2]string{{"?", "help"}, {"/", "filter"}}
 	if m.focus == PaneNamespaces {
 		pairs = append(pairs, [2]string{"enter", "drill"})
 	}
 	if m.drill != "" {
 		pairs = append(pairs, [2]string{"esc", "back"})
 	}
+	pairs = append(pairs, [2]string{"d", "detail"}, [2]string{"!", "findings"})
+	if m.focus == PaneWorkloads || m.focus == PaneNamespaces {
+		pairs = append(pairs, [2]string{"l", "logs"}, [2]string{"n", "hbone"})
+		if !m.opt.ReadOnly && m.opt.Writer != nil {
+			pairs = append(pairs, [2]string{"a", "ambient"})
+		}
+	}
 	pairs = append(pairs, [2]string{"q", "quit"})
+	// As many hints as fit, most useful first; quit always shows last.
 	var b strings.Builder
-	for _, p := range pairs {
+	used := 1
+	for i, p := range pairs {
+		w := len([]rune(p[0])) + len([]rune(p[1])) + 2
+		last := i == len(pairs)-1
+		if !last && used+w+len("q quit")+2 > room {
+			continue
+		}
 		b.WriteString(t.BarKey.Render(" " + p[0]))
 		b.WriteString(t.BarHint.Render(" " + p[1]))
+		used += w
 	}
 	b.WriteString(t.BarHint.Render(" "))
 	return b.String()
