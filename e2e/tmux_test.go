@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,21 +68,29 @@ func (x *term) screen() []string {
 	return rows
 }
 
-// sane fails the test when the screen shows a Go panic or a row wider than
-// the terminal: either is a broken screen whatever the step.
+// sane fails the test when the screen is broken, whatever the step.
 func (x *term) sane(rows []string) {
 	x.t.Helper()
+	if p := problems(rows, x.width); p != "" {
+		x.t.Fatalf("%s:\n%s", p, strings.Join(rows, "\n"))
+	}
+}
+
+// problems says what is wrong with a screen width cells wide: a Go panic
+// on it, or a row wider than the terminal. "" means nothing.
+func problems(rows []string, width int) string {
 	text := strings.Join(rows, "\n")
 	for _, bad := range []string{"panic:", "goroutine ", "runtime error", "[recovered]"} {
 		if strings.Contains(text, bad) {
-			x.t.Fatalf("the screen shows %q:\n%s", bad, text)
+			return fmt.Sprintf("the screen shows %q", bad)
 		}
 	}
 	for i, r := range rows {
-		if w := ansi.StringWidth(r); w > x.width {
-			x.t.Fatalf("row %d is %d cells wide in a %d-cell terminal:\n%s", i, w, x.width, text)
+		if w := ansi.StringWidth(r); w > width {
+			return fmt.Sprintf("row %d is %d cells wide in a %d-cell terminal", i, w, width)
 		}
 	}
+	return ""
 }
 
 // waitFor waits until the screen holds every one of want and returns it.
