@@ -11,8 +11,8 @@ import (
 // to /loki, Workloads to /prom, the cursor on the second pod).
 func TestReadScreen(t *testing.T) {
 	for _, tc := range []struct {
-		file      string
-		width     int
+		file     string
+		width    int
 		nsHeader int // columns the Namespaces pane shows at this width
 	}{
 		{"testdata/drilled-120x35.txt", 120, 6},
