@@ -24,6 +24,10 @@ const (
 	ResRequestAuthentications Resource = "requestauthentications"
 )
 
+// Resources lists every watched resource.
+var Resources = []Resource{ResNamespaces, ResPods, ResServices, ResNodes, ResNetworkPolicies,
+	ResGateways, ResGatewayClasses, ResAuthorizationPolicies, ResPeerAuthentications, ResRequestAuthentications}
+
 // Availability is whether a resource could be watched.
 type Availability int
 

@@ -65,9 +65,7 @@ func demoModel(t *testing.T, readOnly bool) (Model, *kube.Clients) {
 	c := demo.Clients(demo.Epoch)
 	m := New(Options{Theme: theme.Plain, Now: func() time.Time { return demo.Epoch }, ReadOnly: readOnly, Writer: writer.New(c, readOnly)})
 	m = drive(t, m, tea.WindowSizeMsg{Width: 120, Height: 35})
-	s := kube.Build(*demo.Objects(demo.Epoch), demo.Epoch)
-	s.Resources = map[kube.Resource]kube.ResourceState{}
-	return drive(t, m, SnapshotMsg{s}), c
+	return drive(t, m, SnapshotMsg{demo.Homelab()}), c
 }
 
 func selectNamespace(t *testing.T, m Model, name string) Model {

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/demo"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/golden"
@@ -13,7 +12,7 @@ import (
 // TestDemo renders the findings of the demo cluster, whose planted
 // mistakes must all be listed.
 func TestDemo(t *testing.T) {
-	s := kube.Build(*demo.Objects(demo.Epoch), demo.Epoch)
+	s := demo.Homelab()
 	m := New(theme.Plain).SetSnapshot(s).SetSize(120, 24)
 	got := m.View(120, 24)
 	var objects []string

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/demo"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/golden"
@@ -13,7 +12,7 @@ import (
 // TestDemo opens the patch view on the demo's loki namespace, whose
 // NetworkPolicy leaves out HBONE.
 func TestDemo(t *testing.T) {
-	s := kube.Build(*demo.Objects(demo.Epoch), demo.Epoch)
+	s := demo.Homelab()
 	m := ForNamespace(theme.Plain, s, "loki").SetSize(100, 24)
 	if m.Len() == 0 {
 		t.Fatal("no patch for the demo's loki namespace")

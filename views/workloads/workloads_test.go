@@ -2,7 +2,6 @@ package workloads_test
 
 import (
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -16,16 +15,9 @@ import (
 	"github.com/ambx/ambx/views/workloads"
 )
 
-var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+var t0 = demo.Epoch
 
-func homelab() *kube.Snapshot {
-	s := kube.Build(*demo.Objects(t0), t0)
-	s.Resources = map[kube.Resource]kube.ResourceState{}
-	for _, r := range []kube.Resource{kube.ResNamespaces, kube.ResPods, kube.ResServices, kube.ResGateways, kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications} {
-		s.Resources[r] = kube.ResourceState{Availability: kube.Available}
-	}
-	return s
-}
+func homelab() *kube.Snapshot { return demo.Homelab() }
 
 func key(s string) tea.KeyPressMsg { return tea.KeyPressMsg{Code: []rune(s)[0], Text: s} }
 
