@@ -189,12 +189,7 @@ func (m Model) openPatch() (Model, tea.Cmd) {
 		}
 		p, what = patch.ForPod(m.theme, m.snap, k), "pod "+k.String()
 	default:
-		ns := m.drill
-		if m.focus == PaneNamespaces {
-			if sel, ok := m.namespaces.Selected(); ok {
-				ns = sel
-			}
-		}
+		ns := m.scopeNamespace()
 		if ns == "" {
 			return m, nil
 		}
@@ -231,12 +226,7 @@ func (m Model) openLogs() (Model, tea.Cmd) {
 		title, ns = k.String(), k.Namespace
 		selected = m.podsWhere(func(p *podRef) bool { return p.Namespace == k.Namespace && p.Name == k.Name })
 	default:
-		ns = m.drill
-		if m.focus == PaneNamespaces {
-			if sel, ok := m.namespaces.Selected(); ok {
-				ns = sel
-			}
-		}
+		ns = m.scopeNamespace()
 		if ns == "" {
 			return m, status("select a namespace or a workload to follow its ztunnel logs", false)
 		}
@@ -344,12 +334,7 @@ func (m Model) restart() (Model, tea.Cmd) {
 	if m.opt.Writer == nil || m.opt.ReadOnly {
 		return m, status("read-only mode: changes are disabled", true)
 	}
-	ns := m.drill
-	if m.focus == PaneNamespaces {
-		if sel, ok := m.namespaces.Selected(); ok {
-			ns = sel
-		}
-	}
+	ns := m.scopeNamespace()
 	if ns == "" || m.snap == nil {
 		return m, status("select a namespace to restart its workloads", false)
 	}
@@ -546,4 +531,15 @@ func (m Model) chosen(c picker.Chosen) (Model, tea.Cmd) {
 		}
 	}
 	return m, nil
+}
+
+// scopeNamespace is the namespace a namespace-wide action applies to: the
+// selected row in the Namespaces pane, else the drilled-in namespace.
+func (m Model) scopeNamespace() string {
+	if m.focus == PaneNamespaces {
+		if sel, ok := m.namespaces.Selected(); ok {
+			return sel
+		}
+	}
+	return m.drill
 }
