@@ -5,16 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
 
 	"github.com/ambx/ambx/kube/ambient"
@@ -34,6 +38,7 @@ type Source struct {
 
 	mu        sync.Mutex
 	informers map[Resource]cache.SharedIndexInformer
+	lists     map[Resource]any // *sorted[T] of each informer's objects
 	states    map[Resource]ResourceState
 	reachable bool
 	problem   string
@@ -48,6 +53,7 @@ func NewSource(c *Clients) *Source {
 	return &Source{
 		clients:   c,
 		informers: map[Resource]cache.SharedIndexInformer{},
+		lists:     map[Resource]any{},
 		states:    map[Resource]ResourceState{},
 		reachable: true,
 		dirty:     make(chan struct{}, 1),
@@ -74,23 +80,23 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 		s.clients.Health.Subscribe(s.transportError)
 	}
 	core := informers.NewSharedInformerFactory(s.clients.Kube, 0)
-	s.add(ResNamespaces, core.Core().V1().Namespaces().Informer())
-	s.add(ResPods, core.Core().V1().Pods().Informer())
-	s.add(ResServices, core.Core().V1().Services().Informer())
-	s.add(ResNodes, core.Core().V1().Nodes().Informer())
-	s.add(ResNetworkPolicies, core.Networking().V1().NetworkPolicies().Informer())
+	add[*corev1.Namespace](s, ResNamespaces, core.Core().V1().Namespaces().Informer())
+	add[*corev1.Pod](s, ResPods, core.Core().V1().Pods().Informer())
+	add[*corev1.Service](s, ResServices, core.Core().V1().Services().Informer())
+	add[*corev1.Node](s, ResNodes, core.Core().V1().Nodes().Informer())
+	add[*networkingv1.NetworkPolicy](s, ResNetworkPolicies, core.Networking().V1().NetworkPolicies().Informer())
 	var ist istioinformers.SharedInformerFactory
 	if s.clients.Istio != nil {
 		ist = istioinformers.NewSharedInformerFactory(s.clients.Istio, 0)
-		s.add(ResAuthorizationPolicies, ist.Security().V1().AuthorizationPolicies().Informer())
-		s.add(ResPeerAuthentications, ist.Security().V1().PeerAuthentications().Informer())
-		s.add(ResRequestAuthentications, ist.Security().V1().RequestAuthentications().Informer())
+		add[*secv1.AuthorizationPolicy](s, ResAuthorizationPolicies, ist.Security().V1().AuthorizationPolicies().Informer())
+		add[*secv1.PeerAuthentication](s, ResPeerAuthentications, ist.Security().V1().PeerAuthentications().Informer())
+		add[*secv1.RequestAuthentication](s, ResRequestAuthentications, ist.Security().V1().RequestAuthentications().Informer())
 	}
 	var gw gwinformers.SharedInformerFactory
 	if s.clients.Gateway != nil {
 		gw = gwinformers.NewSharedInformerFactory(s.clients.Gateway, 0)
-		s.add(ResGateways, gw.Gateway().V1().Gateways().Informer())
-		s.add(ResGatewayClasses, gw.Gateway().V1().GatewayClasses().Informer())
+		add[*gwv1.Gateway](s, ResGateways, gw.Gateway().V1().Gateways().Informer())
+		add[*gwv1.GatewayClass](s, ResGatewayClasses, gw.Gateway().V1().GatewayClasses().Informer())
 	}
 	core.Start(ctx.Done())
 	if ist != nil {
@@ -111,16 +117,19 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 	}
 }
 
-func (s *Source) add(r Resource, inf cache.SharedIndexInformer) {
+// add watches one resource; its objects are kept sorted between snapshots.
+func add[T object](s *Source, r Resource, inf cache.SharedIndexInformer) {
 	_ = inf.SetTransform(dropManagedFields)
 	_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { s.watchError(r, err) })
+	l := newSorted[T](inf.GetStore())
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { s.markDirty() },
-		UpdateFunc: func(any, any) { s.markDirty() },
-		DeleteFunc: func(any) { s.markDirty() },
+		AddFunc:    func(o any) { l.touch(o); s.markDirty() },
+		UpdateFunc: func(_, o any) { l.touch(o); s.markDirty() },
+		DeleteFunc: func(o any) { l.touch(o); s.markDirty() },
 	})
 	s.mu.Lock()
 	s.informers[r] = inf
+	s.lists[r] = l
 	s.states[r] = ResourceState{Availability: Syncing}
 	s.mu.Unlock()
 }
@@ -320,7 +329,7 @@ func (s *Source) loop(ctx context.Context, publish func(*Snapshot)) {
 // build reads every cache into a new snapshot.
 func (s *Source) build() *Snapshot {
 	s.mu.Lock()
-	infs := s.informers
+	lists := s.lists
 	states := make(map[Resource]ResourceState, len(s.states))
 	for r, st := range s.states {
 		states[r] = st
@@ -329,19 +338,9 @@ func (s *Source) build() *Snapshot {
 	s.seq++
 	seq := s.seq
 	s.mu.Unlock()
-	var c ambient.Cluster
-	fill(&c.Namespaces, infs[ResNamespaces])
-	fill(&c.Pods, infs[ResPods])
-	fill(&c.Services, infs[ResServices])
-	fill(&c.Nodes, infs[ResNodes])
-	fill(&c.NetworkPolicies, infs[ResNetworkPolicies])
-	fill(&c.Gateways, infs[ResGateways])
-	fill(&c.GatewayClasses, infs[ResGatewayClasses])
-	fill(&c.AuthorizationPolicies, infs[ResAuthorizationPolicies])
-	fill(&c.PeerAuthentications, infs[ResPeerAuthentications])
-	fill(&c.RequestAuthentications, infs[ResRequestAuthentications])
+	c := collect(lists)
 	for _, r := range []Resource{ResGateways, ResGatewayClasses, ResAuthorizationPolicies, ResPeerAuthentications, ResRequestAuthentications} {
-		if _, ok := infs[r]; !ok {
+		if _, ok := lists[r]; !ok {
 			states[r] = ResourceState{Availability: Missing, Detail: "no client for this API"}
 		}
 	}
@@ -354,36 +353,165 @@ func (s *Source) build() *Snapshot {
 	return snap
 }
 
-// fill lists an informer's cache into dst, sorted by namespace and name.
-func fill[T interface {
+// collect takes each resource's sorted objects: only the resources whose
+// informers changed since the last call cost anything.
+func collect(lists map[Resource]any) ambient.Cluster {
+	var c ambient.Cluster
+	take(&c.Namespaces, lists[ResNamespaces])
+	take(&c.Pods, lists[ResPods])
+	take(&c.Services, lists[ResServices])
+	take(&c.Nodes, lists[ResNodes])
+	take(&c.NetworkPolicies, lists[ResNetworkPolicies])
+	take(&c.Gateways, lists[ResGateways])
+	take(&c.GatewayClasses, lists[ResGatewayClasses])
+	take(&c.AuthorizationPolicies, lists[ResAuthorizationPolicies])
+	take(&c.PeerAuthentications, lists[ResPeerAuthentications])
+	take(&c.RequestAuthentications, lists[ResRequestAuthentications])
+	return c
+}
+
+func take[T object](dst *[]T, l any) {
+	if l, ok := l.(*sorted[T]); ok {
+		*dst = l.take()
+	}
+}
+
+// object is what the Source keeps of each watched kind.
+type object interface {
+	comparable
 	GetNamespace() string
 	GetName() string
-}](dst *[]T, inf cache.SharedIndexInformer) {
-	if inf == nil {
-		return
+}
+
+func sortObjects[T object](s []T) {
+	slices.SortFunc(s, compareObjects)
+}
+
+func compareObjects[T object](a, b T) int {
+	return compareKey(a.GetNamespace(), a.GetName(), b)
+}
+
+func compareKey[T object](ns, name string, b T) int {
+	if c := strings.Compare(ns, b.GetNamespace()); c != 0 {
+		return c
 	}
-	items := inf.GetStore().List()
-	out := make([]T, 0, len(items))
-	for _, it := range items {
-		if v, ok := it.(T); ok {
+	return strings.Compare(name, b.GetName())
+}
+
+// sorted keeps one resource's objects sorted by namespace and name between
+// snapshots. Informer handlers name the keys that changed; take re-reads
+// only those from the store and merges them in, so one changed pod costs a
+// copy of the slice, not a list and sort of 10,000 pods. An unchanged
+// resource hands out the same slice: snapshots share it and never modify it.
+type sorted[T object] struct {
+	store cache.Store
+
+	mu      sync.Mutex
+	changed map[string]struct{} // store keys touched since the last take
+	relist  bool                // nothing taken yet: list the whole store
+
+	items []T // last taken; shared with published snapshots
+}
+
+func newSorted[T object](store cache.Store) *sorted[T] {
+	return &sorted[T]{store: store, changed: map[string]struct{}{}, relist: true}
+}
+
+// touch records that the object's key changed; the informer calls its
+// handlers after its store holds the change.
+func (l *sorted[T]) touch(obj any) {
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	l.mu.Lock()
+	if err != nil {
+		l.relist = true // cannot name it: read everything next time
+	} else {
+		l.changed[key] = struct{}{}
+	}
+	l.mu.Unlock()
+}
+
+// take returns the objects now in the store, sorted.
+func (l *sorted[T]) take() []T {
+	l.mu.Lock()
+	changed, relist := l.changed, l.relist
+	if len(changed) > 0 {
+		l.changed = map[string]struct{}{}
+	}
+	l.relist = false
+	l.mu.Unlock()
+	switch {
+	case relist:
+		l.items = l.list()
+	case len(changed) > 0:
+		l.items = l.merge(changed)
+	}
+	return l.items
+}
+
+func (l *sorted[T]) list() []T {
+	all := l.store.List()
+	out := make([]T, 0, len(all))
+	for _, o := range all {
+		if v, ok := o.(T); ok {
 			out = append(out, v)
 		}
 	}
 	sortObjects(out)
-	*dst = out
+	return out
 }
 
-func sortObjects[T interface {
-	GetNamespace() string
-	GetName() string
-}](s []T) {
-	sort.Slice(s, func(i, j int) bool {
-		a, b := s[i], s[j]
-		if a.GetNamespace() != b.GetNamespace() {
-			return a.GetNamespace() < b.GetNamespace()
+// change is the store's current state of one touched key.
+type change[T object] struct {
+	ns, name string
+	obj      T
+	exists   bool
+}
+
+// merge walks the old items and the sorted changes together, O(n) copying
+// plus O(k log n) comparing for k changes, into a new slice so published
+// snapshots keep theirs.
+func (l *sorted[T]) merge(keys map[string]struct{}) []T {
+	cs := make([]change[T], 0, len(keys))
+	adds := 0
+	for k := range keys {
+		ns, name, err := cache.SplitMetaNamespaceKey(k)
+		if err != nil {
+			return l.list()
 		}
-		return a.GetName() < b.GetName()
+		c := change[T]{ns: ns, name: name}
+		if o, ok, _ := l.store.GetByKey(k); ok {
+			c.obj, c.exists = o.(T)
+		}
+		if c.exists {
+			adds++
+		}
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b change[T]) int {
+		if c := strings.Compare(a.ns, b.ns); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
 	})
+	old := l.items
+	out := make([]T, 0, len(old)+adds)
+	i := 0
+	for _, c := range cs {
+		// Binary search, then copy the run before it in one go: comparing
+		// every element on the way was most of the cost.
+		j, found := slices.BinarySearchFunc(old[i:], c, func(o T, c change[T]) int {
+			return -compareKey(c.ns, c.name, o)
+		})
+		out = append(out, old[i:i+j]...)
+		i += j
+		if found {
+			i++ // replaced or deleted
+		}
+		if c.exists {
+			out = append(out, c.obj)
+		}
+	}
+	return append(out, old[i:]...)
 }
 
 // ErrNoCluster is returned when no kubeconfig or in-cluster config exists.

@@ -1,0 +1,279 @@
+package kube
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	secv1 "istio.io/client-go/pkg/apis/security/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/tools/cache"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/netpol"
+	"github.com/ambx/ambx/kube/synth"
+)
+
+// The size issue 9 names: 10,000 pods, 1,000 namespaces, 3,000 Services,
+// 500 Istio policies; withNetworkPolicies adds 500 NetworkPolicies so the
+// HBONE checks have work to do.
+func bigCluster() *ambient.Cluster {
+	return withNetworkPolicies(synth.Cluster(10000, 1000, 3000, 500), 500)
+}
+
+// withNetworkPolicies adds n NetworkPolicies of the kinds people write:
+// an app port from one namespace, default-deny ingress, and egress to DNS
+// only. Most of them block HBONE in ambient namespaces, as they would.
+func withNetworkPolicies(c *ambient.Cluster, n int) *ambient.Cluster {
+	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
+	app, dns := intstr.FromInt32(8080), intstr.FromInt32(53)
+	nss := c.Namespaces[1:] // after istio-system
+	for i := range n {
+		ns := nss[i%len(nss)].Name
+		np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("netpol-%05d", i)}}
+		switch i % 3 {
+		case 0:
+			np.Spec.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"app": fmt.Sprintf("app-%03d", i%20)}}
+			np.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{
+				From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": nss[(i+1)%len(nss)].Name}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &app}},
+			}}
+		case 1:
+			np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+		case 2:
+			np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+			np.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &dns}}}}
+		}
+		c.NetworkPolicies = append(c.NetworkPolicies, np)
+	}
+	sortObjects(c.NetworkPolicies)
+	return c
+}
+
+// cachedSource is a Source whose informers never run: their stores hold c,
+// as synced caches would, so build reads exactly what it reads in ambx.
+func cachedSource(tb testing.TB, c *ambient.Cluster) *Source {
+	tb.Helper()
+	s := NewSource(&Clients{Context: "bench"})
+	load(tb, s, ResNamespaces, c.Namespaces)
+	load(tb, s, ResPods, c.Pods)
+	load(tb, s, ResServices, c.Services)
+	load(tb, s, ResNodes, c.Nodes)
+	load(tb, s, ResNetworkPolicies, c.NetworkPolicies)
+	load(tb, s, ResGateways, c.Gateways)
+	load(tb, s, ResGatewayClasses, c.GatewayClasses)
+	load(tb, s, ResAuthorizationPolicies, c.AuthorizationPolicies)
+	load(tb, s, ResPeerAuthentications, c.PeerAuthentications)
+	load(tb, s, ResRequestAuthentications, c.RequestAuthentications)
+	return s
+}
+
+func load[T interface {
+	object
+	runtime.Object
+}](tb testing.TB, s *Source, r Resource, objs []T) {
+	var example T
+	inf := cache.NewSharedIndexInformer(&cache.ListWatch{}, example, 0, cache.Indexers{})
+	add[T](s, r, inf)
+	for _, o := range objs {
+		if err := inf.GetStore().Add(o); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// apply does to a cache what an informer does on an event: the store
+// first, then the handler. del deletes the object at key.
+func apply[T object](s *Source, r Resource, key string, obj T, del bool) {
+	store := s.informers[r].GetStore()
+	if del {
+		old, _, _ := store.GetByKey(key)
+		_ = store.Delete(old)
+		s.lists[r].(*sorted[T]).touch(old)
+		return
+	}
+	_ = store.Update(obj)
+	s.lists[r].(*sorted[T]).touch(obj)
+}
+
+func objects[T runtime.Object](in []T) []runtime.Object {
+	out := make([]runtime.Object, len(in))
+	for i, o := range in {
+		out[i] = o
+	}
+	return out
+}
+
+// BenchmarkCollect is the copy-and-sort part of a rebuild: "all" reads every
+// cache and sorts it, as the first snapshot does; "one-pod" is a rebuild
+// after one pod changed, the common case on a busy cluster.
+func BenchmarkCollect(b *testing.B) {
+	c := bigCluster()
+	b.Run("all", func(b *testing.B) {
+		s := cachedSource(b, c)
+		b.ReportAllocs()
+		for b.Loop() {
+			relistAll(s.lists)
+			collect(s.lists)
+		}
+	})
+	b.Run("one-pod", func(b *testing.B) {
+		s := cachedSource(b, c)
+		collect(s.lists)
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			p := c.Pods[(i*7919)%len(c.Pods)].DeepCopy()
+			p.ResourceVersion = fmt.Sprint(i)
+			i++
+			apply(s, ResPods, "", p, false)
+			collect(s.lists)
+		}
+	})
+}
+
+// BenchmarkBuildSnapshot is a whole rebuild as the Source does it after one
+// pod changed: collect, then the analyses over everything.
+func BenchmarkBuildSnapshot(b *testing.B) {
+	c := bigCluster()
+	s := cachedSource(b, c)
+	s.build()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		p := c.Pods[(i*7919)%len(c.Pods)].DeepCopy()
+		p.ResourceVersion = fmt.Sprint(i)
+		i++
+		apply(s, ResPods, "", p, false)
+		s.build()
+	}
+}
+
+// BenchmarkAnalysis is kube.Build alone: the ambient analysis and the
+// NetworkPolicy HBONE checks over sorted objects.
+func BenchmarkAnalysis(b *testing.B) {
+	c := bigCluster()
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		Build(*c, now)
+	}
+}
+
+// BenchmarkAnalysisParts splits kube.Build: the ambient analysis, the
+// NetworkPolicy checks' input, and the checks themselves.
+func BenchmarkAnalysisParts(b *testing.B) {
+	c := bigCluster()
+	a := ambient.Analyze(c)
+	in := hboneInput(c, a)
+	b.Run("ambient", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ambient.Analyze(c)
+		}
+	})
+	b.Run("hbone-input", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			hboneInput(c, a)
+		}
+	})
+	b.Run("hbone-check", func(b *testing.B) {
+		var n int
+		b.ReportAllocs()
+		for b.Loop() {
+			n = len(netpol.CheckHBONE(in))
+		}
+		b.ReportMetric(float64(n), "findings")
+	})
+}
+
+// TestIncrementalCollectMatchesRelist drives the caches through adds,
+// updates and deletes of pods and namespaces, and after each round checks
+// that the merged slices hold exactly what listing and sorting the stores
+// gives, while resources nobody touched keep their slice.
+func TestIncrementalCollectMatchesRelist(t *testing.T) {
+	c := synth.Cluster(300, 20, 50, 30)
+	s := cachedSource(t, c)
+	first := collect(s.lists)
+	pods := append([]*corev1.Pod(nil), c.Pods...)
+	for round := range 40 {
+		for k := range round%7 + 1 {
+			i := (round*31 + k*17) % len(pods)
+			switch (round + k) % 4 {
+			case 0: // delete
+				key := pods[i].Namespace + "/" + pods[i].Name
+				if _, ok, _ := s.informers[ResPods].GetStore().GetByKey(key); ok {
+					apply[*corev1.Pod](s, ResPods, key, nil, true)
+				}
+			case 1: // add, sorting anywhere: first, middle or last
+				p := pods[i].DeepCopy()
+				p.Name = []string{"a", "m", "zz"}[k%3] + fmt.Sprintf("-%d-%d", round, k)
+				pods = append(pods, p)
+				apply(s, ResPods, "", p, false)
+			default: // update
+				p := pods[i].DeepCopy()
+				p.Labels = map[string]string{"round": fmt.Sprint(round)}
+				apply(s, ResPods, "", p, false)
+			}
+		}
+		if round%5 == 0 {
+			n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("new-%02d", round)}}
+			apply(s, ResNamespaces, "", n, false)
+		}
+		got := collect(s.lists)
+		want := newSorted[*corev1.Pod](s.informers[ResPods].GetStore()).take()
+		if len(got.Pods) != len(want) {
+			t.Fatalf("round %d: %d pods, store has %d", round, len(got.Pods), len(want))
+		}
+		for i := range want {
+			if got.Pods[i] != want[i] {
+				t.Fatalf("round %d: pod %d is %s/%s, want %s/%s", round, i, got.Pods[i].Namespace, got.Pods[i].Name, want[i].Namespace, want[i].Name)
+			}
+		}
+		wantNS := newSorted[*corev1.Namespace](s.informers[ResNamespaces].GetStore()).take()
+		if !slices.Equal(got.Namespaces, wantNS) {
+			t.Fatalf("round %d: namespaces differ from the store", round)
+		}
+		if &got.Services[0] != &first.Services[0] {
+			t.Fatalf("round %d: untouched services were copied", round)
+		}
+	}
+}
+
+// relistAll makes the next collect list and sort every cache, as the first
+// snapshot after start-up does.
+func relistAll(lists map[Resource]any) {
+	for _, l := range lists {
+		switch l := l.(type) {
+		case *sorted[*corev1.Namespace]:
+			l.relist = true
+		case *sorted[*corev1.Pod]:
+			l.relist = true
+		case *sorted[*corev1.Service]:
+			l.relist = true
+		case *sorted[*corev1.Node]:
+			l.relist = true
+		case *sorted[*networkingv1.NetworkPolicy]:
+			l.relist = true
+		case *sorted[*gwv1.Gateway]:
+			l.relist = true
+		case *sorted[*gwv1.GatewayClass]:
+			l.relist = true
+		case *sorted[*secv1.AuthorizationPolicy]:
+			l.relist = true
+		case *sorted[*secv1.PeerAuthentication]:
+			l.relist = true
+		case *sorted[*secv1.RequestAuthentication]:
+			l.relist = true
+		default:
+			panic(fmt.Sprintf("relistAll: %T", l))
+		}
+	}
+}
