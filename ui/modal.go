@@ -119,6 +119,22 @@ func (m Model) modalKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	switch top {
+	case modalHelp:
+		switch {
+		case key.Matches(k, keymap.Table.Down):
+			m.helpOffset++
+		case key.Matches(k, keymap.Table.Up):
+			m.helpOffset = max(0, m.helpOffset-1)
+		case key.Matches(k, keymap.Table.PageDown):
+			m.helpOffset += max(1, m.height-4)
+		case key.Matches(k, keymap.Table.PageUp):
+			m.helpOffset = max(0, m.helpOffset-max(1, m.height-4))
+		case key.Matches(k, keymap.Table.Top):
+			m.helpOffset = 0
+		case key.Matches(k, keymap.Table.Bottom):
+			m.helpOffset = m.helpMaxOffset()
+		}
+		m.helpOffset = min(m.helpOffset, m.helpMaxOffset())
 	case modalFindings:
 		m.findings, cmd = m.findings.Update(k)
 	case modalDetail:
@@ -403,6 +419,8 @@ func (m Model) modalView(width, height int) string {
 		return m.logs.View(width, height)
 	case modalOverhead:
 		return m.overhead.View(width, height, true)
+	case modalHelp:
+		return m.helpView(width, height)
 	}
 	return ""
 }

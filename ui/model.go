@@ -5,12 +5,14 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambx/ambx/keymap"
@@ -107,6 +109,7 @@ type Model struct {
 	pending    writer.Plan
 	overhead   overhead.Model
 	usage      *usage.Usage
+	helpOffset int
 
 	picker        picker.Model
 	pickServices  []*corev1.Service
@@ -267,6 +270,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, keymap.Global.Quit):
 		return m, tea.Quit
 	case key.Matches(k, keymap.Global.Help):
+		m.helpOffset = 0
 		return m.push(modalHelp), nil
 	case key.Matches(k, keymap.Global.Findings):
 		return m.openFindings(), nil
@@ -462,7 +466,7 @@ func (m Model) Render() string {
 	if top == modalConfirm || top == modalPicker {
 		top = m.below()
 	}
-	if top != 0 && top != modalHelp {
+	if top != 0 {
 		body = m.modalView(m.width, max(0, m.height-1))
 	} else if m.grid() {
 		gap := strings.Repeat(" \n", max(0, h[0]-1)) + " "
@@ -483,8 +487,6 @@ func (m Model) Render() string {
 	}
 	screen := body + m.statusBar()
 	switch m.top() {
-	case modalHelp:
-		screen = m.overlay(screen, m.helpView())
 	case modalConfirm:
 		screen = m.overlay(screen, m.confirm.View(min(m.width, 90), max(1, m.height-2)))
 	case modalPicker:
@@ -597,53 +599,106 @@ func (m Model) hints(room int) string {
 	return b.String()
 }
 
-func (m Model) helpView() string {
+// helpLines is the help text, one entry a line, before it is flowed into
+// columns.
+func (m Model) helpLines() []string {
 	t := m.theme
-	var b strings.Builder
-	b.WriteString(t.OverlayTitle.Render("ambx — keys") + t.OverlayText.Render("   (? or esc closes)"))
-	b.WriteString("\n")
+	var lines []string
 	for _, sec := range keymap.Help() {
-		b.WriteString("\n" + t.OverlayTitle.Render(sec.Title) + "\n")
+		lines = append(lines, t.OverlayTitle.Render(sec.Title))
 		for _, k := range sec.Bindings {
 			h := k.Help()
-			b.WriteString(t.OverlayKey.Render(pane.Fit(h.Key, 10)) + t.OverlayText.Render(h.Desc) + "\n")
+			lines = append(lines, t.OverlayKey.Render(pane.Fit(h.Key, 10))+t.OverlayText.Render(h.Desc))
 		}
+		lines = append(lines, "")
 	}
-	b.WriteString("\n" + t.OverlayTitle.Render("Pod mesh state") + "\n")
-	for _, s := range pane.PodStates {
-		g := pane.PodGlyph(s)
-		b.WriteString(t.Tone(g.Tone).Render(g.Mark+" "+pane.Fit(string(s), 10)) + t.OverlayText.Render(g.Meaning) + "\n")
+	legend := func(title string, marks []pane.Glyph, words []string) {
+		lines = append(lines, t.OverlayTitle.Render(title))
+		for i, g := range marks {
+			lines = append(lines, t.Tone(g.Tone).Render(g.Mark+" "+pane.Fit(words[i], 10))+t.OverlayText.Render(g.Meaning))
+		}
+		lines = append(lines, "")
 	}
-	b.WriteString("\n" + t.OverlayTitle.Render("Namespace state") + "\n")
-	for _, s := range pane.NamespaceStates {
-		g := pane.NamespaceGlyph(s)
-		b.WriteString(t.Tone(g.Tone).Render(g.Mark+" "+pane.Fit(string(s), 10)) + t.OverlayText.Render(g.Meaning) + "\n")
+	var pm, nm []pane.Glyph
+	var pw, nw []string
+	for _, st := range pane.PodStates {
+		pm, pw = append(pm, pane.PodGlyph(st)), append(pw, string(st))
 	}
+	for _, st := range pane.NamespaceStates {
+		nm, nw = append(nm, pane.NamespaceGlyph(st)), append(nw, string(st))
+	}
+	legend("Pod mesh state", pm, pw)
+	legend("Namespace state", nm, nw)
+	return lines
+}
 
-	content := b.String()
-	// Flow into as many columns as the height needs and the width allows.
-	lines := strings.Split(content, "\n")
-	avail := max(4, m.height-4)
-	cols := (len(lines) + avail - 1) / avail
-	colW := 0
+// helpView renders the help in exactly width x height cells: as many
+// columns as fit, scrolled by helpOffset when even those are too short.
+func (m Model) helpView(width, height int) string {
+	t := m.theme
+	if width <= 0 || height <= 0 {
+		return ""
+	}
+	lines := m.helpLines()
+	cols, rows, colW := helpLayout(lines, width)
+	const gap = 4
+	body := max(1, height-2) // title and footer
+	off := max(0, min(m.helpOffset, rows-body))
+	cw := colW
+	if cols == 1 {
+		cw = max(1, width-1)
+	}
+	out := []string{t.OverlayTitle.Render(pane.Fit(" ambx — keys and legend", width))}
+	for r := off; r < off+body && len(out) < height; r++ {
+		var b strings.Builder
+		b.WriteString(" ")
+		for c := 0; c < cols; c++ {
+			idx := c*rows + r
+			cell := ""
+			if r < rows && idx < len(lines) {
+				cell = lines[idx]
+			}
+			if c > 0 {
+				b.WriteString(strings.Repeat(" ", gap))
+			}
+			b.WriteString(fitStyled(cell, cw))
+		}
+		out = append(out, fitStyled(b.String(), width))
+	}
+	if len(out) < height {
+		foot := " ? or esc closes"
+		if rows > body {
+			foot = fmt.Sprintf(" j/k scroll (%d–%d of %d) · ? or esc closes", off+1, min(rows, off+body), rows)
+		}
+		out = append(out, t.OverlayText.Render(pane.Fit(foot, width)))
+	}
+	for len(out) < height {
+		out = append(out, strings.Repeat(" ", width))
+	}
+	return strings.Join(out, "\n")
+}
+
+// helpLayout flows lines into as many columns as fit in width.
+func helpLayout(lines []string, width int) (cols, rows, colW int) {
 	for _, l := range lines {
 		colW = max(colW, lipgloss.Width(l))
 	}
-	cols = max(1, min(cols, (m.width-4)/(colW+4)))
-	if cols > 1 {
-		per := (len(lines) + cols - 1) / cols
-		var parts []string
-		for c := 0; c < cols; c++ {
-			lo, hi := c*per, min(len(lines), (c+1)*per)
-			if lo >= hi {
-				break
-			}
-			if c > 0 {
-				parts = append(parts, "    ")
-			}
-			parts = append(parts, strings.Join(lines[lo:hi], "\n"))
-		}
-		content = lipgloss.JoinHorizontal(lipgloss.Top, parts...)
+	const gap = 4
+	cols = max(1, min((width-1+gap)/(colW+gap), len(lines)))
+	return cols, (len(lines) + cols - 1) / cols, colW
+}
+
+// helpMaxOffset is the furthest the help can scroll at the current size.
+func (m Model) helpMaxOffset() int {
+	_, rows, _ := helpLayout(m.helpLines(), m.width)
+	return max(0, rows-max(1, m.height-3))
+}
+
+// fitStyled pads or cuts a string that may hold escape codes to w cells.
+func fitStyled(s string, w int) string {
+	sw := lipgloss.Width(s)
+	if sw > w {
+		return ansi.Truncate(s, w, "…")
 	}
-	return t.Overlay.Render(content)
+	return s + strings.Repeat(" ", w-sw)
 }

@@ -201,3 +201,30 @@ func TestEverySizeFits(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpScrollsWhenTooTall: on a small terminal the help flows into one
+// column that does not fit; j/G scroll it down to the legend's last line.
+func TestHelpScrollsWhenTooTall(t *testing.T) {
+	m := newModel(80, 24)
+	m = press(m, "?")
+	if strings.Contains(m.Render(), "not enrolled") {
+		t.Fatal("the whole help fits in 80x24: this test needs a taller help")
+	}
+	if !strings.Contains(m.Render(), "j/k scroll") {
+		t.Fatal("no hint that the help scrolls")
+	}
+	m = press(m, "G")
+	if !strings.Contains(m.Render(), "not enrolled") {
+		t.Fatalf("G did not scroll to the legend's end:\n%s", m.Render())
+	}
+	m = press(m, "g")
+	if !strings.Contains(m.Render(), "Program") {
+		t.Fatalf("g did not scroll back to the top:\n%s", m.Render())
+	}
+	// Wide enough for every column: nothing to scroll.
+	m = newModel(200, 60)
+	m = press(m, "?")
+	if s := m.Render(); !strings.Contains(s, "not enrolled") || strings.Contains(s, "j/k scroll") {
+		t.Fatalf("200x60 help should fit whole:\n%s", s)
+	}
+}
