@@ -138,6 +138,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	var clients *kube.Clients
 	var opener logstream.Opener
+	var locator logstream.Locator
 	if o.demo {
 		now := time.Now()
 		clients = demo.Clients(now)
@@ -153,6 +154,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		opener = logstream.KubeOpener{Client: clients.Kube}
+		locator = logstream.KubeLocator{Client: clients.Kube}
 	}
 
 	perSidecar, _ := parseSidecarCost(o.sidecar) // checked by parseFlags
@@ -189,6 +191,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Version:    version,
 		Namespace:  o.namespace,
 		Logs:       opener,
+		LogLocator: locator,
 		Writer:     writer.New(clients, o.readOnly),
 		Usage:      usages,
 		PerSidecar: perSidecar,

@@ -12,6 +12,7 @@ import (
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/views/confirm"
 	"github.com/ambx/ambx/views/detail"
@@ -273,7 +274,7 @@ func (m Model) openLogs() (Model, tea.Cmd) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.logsCancel = cancel
 	var cmd tea.Cmd
-	m.logs, cmd = logs.Open(ctx, m.theme, target, m.opt.Logs, logs.Options{})
+	m.logs, cmd = logs.Open(ctx, m.theme, target, m.opt.Logs, logs.Options{Stream: logstream.Options{Locator: m.opt.LogLocator}})
 	m = m.push(modalLogs)
 	return m, cmd
 }

@@ -68,6 +68,9 @@ type Options struct {
 	Namespace string // start drilled into this namespace
 	// Logs opens ztunnel log streams; nil hides the log pane.
 	Logs logstream.Opener
+	// LogLocator finds the ztunnel that replaced a deleted one (a rollout);
+	// nil keeps retrying the same pod.
+	LogLocator logstream.Locator
 	// Writer applies label patches; nil (or ReadOnly) hides every write.
 	Writer *writer.Writer
 	// Usage delivers metrics polls; nil means no metrics.
