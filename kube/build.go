@@ -1,23 +1,48 @@
 package kube
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/netpol"
 )
 
 // Build makes a snapshot from objects: the analyses run here, off the UI
 // goroutine. Slices in c must be sorted by namespace and name.
 func Build(c ambient.Cluster, now time.Time) *Snapshot {
+	return new(builder).build(c, now)
+}
+
+// builder makes one Source's snapshots. It keeps the last NetworkPolicy
+// check, which with many policies costs more than all else together, and
+// reuses its findings while nothing that check reads has changed: the
+// usual rebuild follows pod status churn, which it does not read.
+type builder struct {
+	hbone    netpol.HBONEInput
+	findings []finding.Finding
+	checked  bool
+}
+
+func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	snap := &Snapshot{Cluster: c, Taken: now, Reachable: true}
 	snap.Mesh = ambient.Analyze(&snap.Cluster)
+	in := hboneInput(&snap.Cluster, snap.Mesh)
+	if !b.checked || !sameHBONE(b.hbone, in) {
+		b.findings, b.checked = netpol.CheckHBONE(in), true
+	}
+	// Keep the newest equivalent input, not the one first checked: the
+	// old one would hold every replaced pod in memory.
+	b.hbone = in
 	snap.Findings = append(snap.Findings, snap.Mesh.Findings...)
-	snap.Findings = append(snap.Findings, netpol.CheckHBONE(hboneInput(&snap.Cluster, snap.Mesh))...)
+	snap.Findings = append(snap.Findings, b.findings...)
 	sort.SliceStable(snap.Findings, func(i, j int) bool {
 		return snap.Findings[i].Severity > snap.Findings[j].Severity
 	})
@@ -80,4 +105,30 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 		}
 	}
 	return in
+}
+
+// sameHBONE reports whether two inputs give the same NetworkPolicy
+// findings. netpol reads of a pod only its name, labels and containers'
+// ports and probes, and of a namespace its name and labels; objects the
+// informers did not touch are the same pointers. If netpol starts reading
+// more of a pod (its status, say), samePod must compare that too.
+func sameHBONE(a, b netpol.HBONEInput) bool {
+	return a.RootNamespace == b.RootNamespace &&
+		slices.Equal(a.NetworkPolicies, b.NetworkPolicies) &&
+		slices.EqualFunc(a.Namespaces, b.Namespaces, sameNamespace) &&
+		slices.EqualFunc(a.Pods, b.Pods, samePod) &&
+		maps.Equal(a.Meshed, b.Meshed) &&
+		maps.EqualFunc(a.Waypoints, b.Waypoints, slices.Equal) &&
+		slices.Equal(a.Istiod, b.Istiod) && slices.Equal(a.Ztunnels, b.Ztunnels)
+}
+
+func sameNamespace(x, y *corev1.Namespace) bool {
+	return x == y || x.Name == y.Name && maps.Equal(x.Labels, y.Labels)
+}
+
+func samePod(x, y *corev1.Pod) bool {
+	return x == y || x.Namespace == y.Namespace && x.Name == y.Name &&
+		maps.Equal(x.Labels, y.Labels) &&
+		equality.Semantic.DeepEqual(x.Spec.Containers, y.Spec.Containers) &&
+		equality.Semantic.DeepEqual(x.Spec.InitContainers, y.Spec.InitContainers)
 }

@@ -10,12 +10,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/cache"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/netpol"
 	"github.com/ambx/ambx/kube/synth"
 )
@@ -139,19 +141,31 @@ func BenchmarkCollect(b *testing.B) {
 }
 
 // BenchmarkBuildSnapshot is a whole rebuild as the Source does it after one
-// pod changed: collect, then the analyses over everything.
+// pod changed: collect, then the analyses. A status change (the usual
+// event) reuses the last NetworkPolicy check; a label change redoes it.
 func BenchmarkBuildSnapshot(b *testing.B) {
 	c := bigCluster()
-	s := cachedSource(b, c)
-	s.build()
-	i := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		p := c.Pods[(i*7919)%len(c.Pods)].DeepCopy()
-		p.ResourceVersion = fmt.Sprint(i)
-		i++
-		apply(s, ResPods, "", p, false)
-		s.build()
+	for _, tc := range []struct {
+		name   string
+		change func(p *corev1.Pod, i int)
+	}{
+		{"pod-status", func(p *corev1.Pod, i int) { p.Status.Message = fmt.Sprint(i) }},
+		{"pod-labels", func(p *corev1.Pod, i int) { p.Labels = map[string]string{"app": fmt.Sprint("other-", i)} }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := cachedSource(b, c)
+			s.build()
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				p := c.Pods[(i*7919)%len(c.Pods)].DeepCopy()
+				p.ResourceVersion = fmt.Sprint(i)
+				tc.change(p, i)
+				i++
+				apply(s, ResPods, "", p, false)
+				s.build()
+			}
+		})
 	}
 }
 
@@ -274,6 +288,101 @@ func relistAll(lists map[Resource]any) {
 			l.relist = true
 		default:
 			panic(fmt.Sprintf("relistAll: %T", l))
+		}
+	}
+}
+
+// TestRebuildReusesNetworkPolicyFindingsOnlyWhenTheyCannotChange feeds one
+// builder the rebuilds a Source makes and checks every snapshot's findings
+// against a fresh kube.Build of the same objects: a pod's status changing
+// reuses the last NetworkPolicy check, and changes the check reads (a
+// pod's labels, a new policy, a pod gone) redo it.
+func TestRebuildReusesNetworkPolicyFindingsOnlyWhenTheyCannotChange(t *testing.T) {
+	c := withNetworkPolicies(synth.Cluster(400, 30, 60, 20), 30)
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	var b builder
+	check := func(what string, c *ambient.Cluster, reused bool) {
+		t.Helper()
+		before := b.findings
+		got := b.build(*c, now).Findings
+		want := Build(*c, now).Findings
+		if !slices.EqualFunc(got, want, sameFinding) {
+			t.Fatalf("%s: %d findings, a fresh build has %d", what, len(got), len(want))
+		}
+		if same := len(before) > 0 && &b.findings[0] == &before[0]; same != reused {
+			t.Errorf("%s: NetworkPolicy check reused %v, want %v", what, same, reused)
+		}
+	}
+	check("first build", c, false)
+	if len(b.findings) == 0 {
+		t.Fatal("the cluster has no NetworkPolicy findings to reuse")
+	}
+
+	// A status change, as the informer delivers it: a new object.
+	status := *c
+	status.Pods = slices.Clone(c.Pods)
+	p := blockedPod(t, &status, b.findings).DeepCopy()
+	p.Status.Phase = corev1.PodFailed
+	replacePod(&status, p)
+	check("pod status changed", &status, true)
+
+	// The same pod relabelled out of every policy's selector.
+	relabelled := status
+	relabelled.Pods = slices.Clone(status.Pods)
+	p = p.DeepCopy()
+	p.Labels = map[string]string{"app": "elsewhere"}
+	replacePod(&relabelled, p)
+	check("pod labels changed", &relabelled, false)
+
+	gone := relabelled
+	gone.Pods = slices.DeleteFunc(slices.Clone(relabelled.Pods), func(q *corev1.Pod) bool { return q == p })
+	check("pod deleted", &gone, false)
+
+	more := withNetworkPolicies(&ambient.Cluster{Namespaces: gone.Namespaces}, 31)
+	grown := gone
+	grown.NetworkPolicies = more.NetworkPolicies
+	check("policy added", &grown, false)
+	check("nothing changed", &grown, true)
+}
+
+func sameFinding(a, b finding.Finding) bool {
+	if (a.Patch == nil) != (b.Patch == nil) || a.Patch != nil && *a.Patch != *b.Patch {
+		return false
+	}
+	a.Patch, b.Patch = nil, nil
+	return a == b
+}
+
+// blockedPod returns a pod that a NetworkPolicy with a finding selects.
+func blockedPod(t *testing.T, c *ambient.Cluster, fs []finding.Finding) *corev1.Pod {
+	t.Helper()
+	for _, f := range fs {
+		if f.Code != "hbone-ingress-blocked" {
+			continue
+		}
+		for _, np := range c.NetworkPolicies {
+			if np.Namespace != f.Object.Namespace || np.Name != f.Object.Name || len(np.Spec.PodSelector.MatchLabels) == 0 {
+				continue
+			}
+			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range c.Pods {
+				if p.Namespace == np.Namespace && sel.Matches(labels.Set(p.Labels)) {
+					return p
+				}
+			}
+		}
+	}
+	t.Fatal("no pod is selected by a NetworkPolicy with an HBONE finding")
+	return nil
+}
+
+func replacePod(c *ambient.Cluster, p *corev1.Pod) {
+	for i, q := range c.Pods {
+		if q.Namespace == p.Namespace && q.Name == p.Name {
+			c.Pods[i] = p
 		}
 	}
 }
