@@ -475,16 +475,18 @@ func (l *sorted[T]) touch(obj any) {
 // take returns the objects now in the store, sorted.
 func (l *sorted[T]) take() []T {
 	l.mu.Lock()
-	changed, relist := l.changed, l.relist
-	if len(changed) > 0 {
-		l.changed = map[string]struct{}{}
+	var changed map[string]struct{}
+	if len(l.changed) > 0 {
+		// Hand the set over whole: handlers go on writing to a new one.
+		changed, l.changed = l.changed, map[string]struct{}{}
 	}
+	relist := l.relist
 	l.relist = false
 	l.mu.Unlock()
 	switch {
 	case relist:
 		l.items = l.list()
-	case len(changed) > 0:
+	case changed != nil:
 		l.items = l.merge(changed)
 	}
 	return l.items

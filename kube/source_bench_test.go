@@ -386,3 +386,32 @@ func replacePod(c *ambient.Cluster, p *corev1.Pod) {
 		}
 	}
 }
+
+// TestTouchWhileTaking runs informer handlers and rebuilds at once, as the
+// Source does; under -race it fails if the two share unguarded state.
+func TestTouchWhileTaking(t *testing.T) {
+	c := synth.Cluster(50, 5, 5, 5)
+	s := cachedSource(t, c)
+	l := s.lists[ResPods].(*sorted[*corev1.Pod])
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			p := c.Pods[i%len(c.Pods)].DeepCopy()
+			p.ResourceVersion = fmt.Sprint(i)
+			_ = s.informers[ResPods].GetStore().Update(p)
+			l.touch(p)
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			if got := len(l.take()); got != len(c.Pods) {
+				t.Fatalf("%d pods after concurrent updates, want %d", got, len(c.Pods))
+			}
+			return
+		default:
+			l.take()
+		}
+	}
+}
