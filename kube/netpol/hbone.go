@@ -151,22 +151,25 @@ type checker struct {
 	problems  map[string]*problem
 	order     []string
 	egressIso bitset // classes some policy isolates for egress
-	egressWP  map[egressHop]bool
-}
-
-type egressHop struct {
-	class int
-	to    *pod
+	// egressWP holds, per waypoint pod, the source classes whose egress to
+	// it has been judged.
+	egressWP     map[*pod]bitset
+	targets      map[*pod]*target
+	targetsByKey map[string]*target
+	peerMemo     map[*pod]keyedPeer
 }
 
 func newChecker(c *Cluster, in HBONEInput) *checker {
 	h := &checker{
 		c: c, in: in, root: in.RootNamespace,
-		nsClasses: map[string][]int{},
-		matchMemo: map[*rule]bitset{},
-		nsMemo:    map[string][]string{},
-		problems:  map[string]*problem{},
-		egressWP:  map[egressHop]bool{},
+		nsClasses:    map[string][]int{},
+		matchMemo:    map[*rule]bitset{},
+		nsMemo:       map[string][]string{},
+		problems:     map[string]*problem{},
+		egressWP:     map[*pod]bitset{},
+		targets:      map[*pod]*target{},
+		targetsByKey: map[string]*target{},
+		peerMemo:     map[*pod]keyedPeer{},
 	}
 	if h.root == "" {
 		h.root = "istio-system"
@@ -505,7 +508,7 @@ func (h *checker) waypoints() {
 			}
 			if !v.Ingress.Allowed {
 				pr := h.problem("hbone-waypoint-ingress-blocked", h.policyOf(v.Ingress), Ingress, "")
-				pr.addPodPeer(w)
+				h.addPodPeer(pr, w)
 				pr.openPorts = []int32{HBONEPort}
 				pr.addSubjects(cl.pods)
 				pr.addRemote(w)
@@ -513,7 +516,7 @@ func (h *checker) waypoints() {
 			}
 			if !v.Egress.Allowed {
 				pr := h.problem("hbone-waypoint-egress-blocked", h.policyOf(v.Egress), Egress, "")
-				pr.addPodPeer(cl.rep)
+				h.addPodPeer(pr, cl.rep)
 				pr.openPorts = []int32{HBONEPort}
 				pr.addSubjects([]*pod{w})
 				pr.addRemotes(cl.pods)
@@ -592,28 +595,82 @@ func (h *checker) clientsToWaypoint(cl *class, w *pod, srcs bitset, peers []netw
 			})
 		}
 	}
+	// Each source class's egress to the waypoint pod is judged once, the
+	// first time some destination behind the waypoint admits it; later
+	// destinations add nothing.
+	done := h.egressWP[w]
+	if done == nil {
+		done = newBitset(len(h.classes))
+		h.egressWP[w] = done
+	}
 	isolated := srcs.clone()
 	isolated.and(h.egressIso)
+	isolated.andNot(done)
+	if isolated.empty() {
+		return
+	}
+	done.or(isolated)
+	t := h.targetOf(w)
+	managed := w.labels[managedLabel] == managedByMesh
 	isolated.each(func(id int) {
-		s := h.classes[id]
-		memo := egressHop{id, w}
-		if h.egressWP[memo] {
-			return
-		}
-		h.egressWP[memo] = true
-		deny := h.c.denier(Egress, s.rep, w, netip.Addr{}, HBONEPort, corev1.ProtocolTCP, w)
+		deny := t.denier(h, id)
 		if deny == nil {
 			return
 		}
-		hop := Connection{From: Peer{Pod: s.rep.key}, To: Peer{Pod: w.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}
+		s := h.classes[id]
 		pr := h.problem("hbone-egress-to-waypoint-blocked", deny, Egress, "")
-		pr.addPodPeer(w)
-		pr.toWaypoints = pr.toWaypoints && w.labels[managedLabel] == managedByMesh
-		pr.openPorts = []int32{HBONEPort}
-		pr.addSubjects(s.pods)
-		pr.addRemote(w)
-		pr.example(hop)
+		if pr.subjectClasses == nil {
+			pr.subjectClasses = newBitset(len(h.classes))
+			pr.openPorts = []int32{HBONEPort}
+		}
+		if !pr.podSeen[w] {
+			h.addPodPeer(pr, w)
+			pr.toWaypoints = pr.toWaypoints && managed
+			pr.addRemote(w)
+		}
+		if !pr.subjectClasses.has(id) {
+			pr.subjectClasses.set(id)
+			pr.addSubjects(s.pods)
+		}
+		if len(pr.examples) < maxExamples {
+			pr.example(Connection{From: Peer{Pod: s.rep.key}, To: Peer{Pod: w.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP})
+		}
 	})
+}
+
+// target is a set of waypoint pods that egress rules cannot tell apart:
+// one namespace, the same labels and the same container ports (which
+// named ports resolve on). Sources' verdicts towards one hold for all.
+type target struct {
+	rep    *pod
+	judged bitset
+	deny   []*policy // by class id, once judged; nil when allowed
+}
+
+func (h *checker) targetOf(w *pod) *target {
+	if t := h.targets[w]; t != nil {
+		return t
+	}
+	var sb strings.Builder
+	classKey(&sb, w, NotMeshed, nil)
+	k := sb.String()
+	t := h.targetsByKey[k]
+	if t == nil {
+		t = &target{rep: w, judged: newBitset(len(h.classes)), deny: make([]*policy, len(h.classes))}
+		h.targetsByKey[k] = t
+	}
+	h.targets[w] = t
+	return t
+}
+
+// denier returns the policy that keeps the class from reaching the target
+// on 15008, or nil.
+func (t *target) denier(h *checker, id int) *policy {
+	if !t.judged.has(id) {
+		t.judged.set(id)
+		t.deny[id] = h.c.denier(Egress, h.classes[id].rep, t.rep, netip.Addr{}, HBONEPort, corev1.ProtocolTCP, t.rep)
+	}
+	return t.deny[id]
 }
 
 // policyOf returns the first policy that isolates a denied side; that is
@@ -683,7 +740,7 @@ func (h *checker) istiod() {
 			}
 			pr := h.problem("istiod-egress-blocked", h.policyOf(v.Egress), Egress, "")
 			pr.istiod = target
-			pr.addPodPeer(target)
+			h.addPodPeer(pr, target)
 			if !slices.Contains(pr.ports, port) {
 				pr.ports = append(pr.ports, port)
 				slices.Sort(pr.ports)

@@ -31,16 +31,19 @@ type problem struct {
 	everyone    bool
 	openPorts   []int32
 
-	subjects      map[Key]bool // pods on the policy's side
-	remotes       bitset       // classes on the other side
-	remotePods    map[Key]bool // pods on the other side, when not classes
-	allWaypointed bool         // every subject has a waypoint in its path
-	via           []Key        // destinations reached through a waypoint
-	istiod        *pod
-	ports         []int32
-	kinds         []string // sidecar, waypoint, ztunnel
-	examples      []Connection
-	invalid       *PolicyError
+	subjects map[Key]bool // pods on the policy's side
+	// subjectClasses are the classes whose pods are in subjects, where a
+	// check adds whole classes many times over.
+	subjectClasses bitset
+	remotes        bitset       // classes on the other side
+	remotePods     map[Key]bool // pods on the other side, when not classes
+	allWaypointed  bool         // every subject has a waypoint in its path
+	via            []Key        // destinations reached through a waypoint
+	istiod         *pod
+	ports          []int32
+	kinds          []string // sidecar, waypoint, ztunnel
+	examples       []Connection
+	invalid        *PolicyError
 }
 
 func (h *checker) problem(code string, p *policy, dir Direction, discriminator string) *problem {
@@ -54,26 +57,45 @@ func (h *checker) problem(code string, p *policy, dir Direction, discriminator s
 	return pr
 }
 
-// addPodPeer adds a peer selecting the pod's workload, once per pod.
-func (pr *problem) addPodPeer(p *pod) {
+// keyedPeer is a peer with its JSON, which tells equal peers apart.
+type keyedPeer struct {
+	peer networkingv1.NetworkPolicyPeer
+	key  string
+}
+
+// addPodPeer adds a peer selecting the pod's workload, once per pod. The
+// peer and its JSON are made once per pod and check, since one waypoint pod
+// can be a peer of hundreds of problems.
+func (h *checker) addPodPeer(pr *problem, p *pod) {
 	if pr.podSeen == nil {
 		pr.podSeen = map[*pod]bool{}
 	}
-	if !pr.podSeen[p] {
-		pr.podSeen[p] = true
-		pr.addPeers(podPeer(p))
+	if pr.podSeen[p] {
+		return
 	}
+	pr.podSeen[p] = true
+	kp, ok := h.peerMemo[p]
+	if !ok {
+		kp.peer = podPeer(p)
+		kp.key = mustJSON(kp.peer)
+		h.peerMemo[p] = kp
+	}
+	pr.addKeyedPeer(kp.peer, kp.key)
 }
 
 func (pr *problem) addPeers(peers ...networkingv1.NetworkPolicyPeer) {
+	for _, pe := range peers {
+		pr.addKeyedPeer(pe, mustJSON(pe))
+	}
+}
+
+func (pr *problem) addKeyedPeer(pe networkingv1.NetworkPolicyPeer, key string) {
 	if pr.peerSeen == nil {
 		pr.peerSeen = map[string]bool{}
 	}
-	for _, pe := range peers {
-		if k := mustJSON(pe); !pr.peerSeen[k] {
-			pr.peerSeen[k] = true
-			pr.peers = append(pr.peers, pe)
-		}
+	if !pr.peerSeen[key] {
+		pr.peerSeen[key] = true
+		pr.peers = append(pr.peers, pe)
 	}
 }
 
