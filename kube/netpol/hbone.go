@@ -148,12 +148,13 @@ type checker struct {
 	meshed    bitset   // classes of ambient and sidecar pods
 	matchMemo map[*rule]bitset
 	nsMemo    map[string][]string
-	problems  map[string]*problem
-	order     []string
+	problems  map[problemKey]*problem
+	order     []problemKey
 	egressIso bitset // classes some policy isolates for egress
 	// egressWP holds, per waypoint pod, the source classes whose egress to
 	// it has been judged.
 	egressWP     map[*pod]bitset
+	egressMemo   map[*rule]*egressSets
 	targets      map[*pod]*target
 	targetsByKey map[string]*target
 	peerMemo     map[*pod]keyedPeer
@@ -165,8 +166,9 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 		nsClasses:    map[string][]int{},
 		matchMemo:    map[*rule]bitset{},
 		nsMemo:       map[string][]string{},
-		problems:     map[string]*problem{},
+		problems:     map[problemKey]*problem{},
 		egressWP:     map[*pod]bitset{},
+		egressMemo:   map[*rule]*egressSets{},
 		targets:      map[*pod]*target{},
 		targetsByKey: map[string]*target{},
 		peerMemo:     map[*pod]keyedPeer{},
@@ -449,30 +451,13 @@ func (h *checker) egress() {
 			for i := range p.rules[1] {
 				r := &p.rules[1][i]
 				rules = append(rules, r)
-				if !r.named {
-					if r.admitsPort(HBONEPort, corev1.ProtocolTCP, nil) {
-						hb.or(h.match(r))
-					}
-					continue
-				}
-				h.match(r).each(func(id int) {
-					if r.admitsPort(HBONEPort, corev1.ProtocolTCP, h.classes[id].rep) {
-						hb.set(id)
-					}
-				})
+				hb.or(h.egressOf(r).hbone)
 			}
 		}
 		for _, r := range rules {
-			blocked := newBitset(len(h.classes))
-			cand := h.match(r).clone()
-			cand.and(dests)
-			cand.andNot(hb)
-			cand.each(func(id int) {
-				d := h.classes[id].rep
-				if !r.admitsPort(HBONEPort, corev1.ProtocolTCP, d) && r.admitsAppPort(d) {
-					blocked.set(id)
-				}
-			})
+			blocked := h.egressOf(r).appOnly.clone()
+			blocked.and(dests)
+			blocked.andNot(hb)
 			if len(cl.pods) == 1 {
 				blocked.clear(cl.id)
 			}
@@ -489,6 +474,30 @@ func (h *checker) egress() {
 			})
 		}
 	}
+}
+
+// egressSets is what an egress rule admits among meshed classes, which
+// does not depend on the pod it lets out.
+type egressSets struct {
+	hbone   bitset // classes it lets pods reach on 15008
+	appOnly bitset // classes it lets pods reach on an app port but not 15008
+}
+
+func (h *checker) egressOf(r *rule) *egressSets {
+	if e := h.egressMemo[r]; e != nil {
+		return e
+	}
+	e := &egressSets{hbone: newBitset(len(h.classes)), appOnly: newBitset(len(h.classes))}
+	h.match(r).each(func(id int) {
+		d := h.classes[id].rep
+		if r.admitsPort(HBONEPort, corev1.ProtocolTCP, d) {
+			e.hbone.set(id)
+		} else if r.admitsAppPort(d) {
+			e.appOnly.set(id)
+		}
+	})
+	h.egressMemo[r] = e
+	return e
 }
 
 // waypoints checks every hop of traffic through a waypoint: clients to the
@@ -819,7 +828,7 @@ func (h *checker) invalid(err error) {
 		if !errors.As(e, &pe) {
 			continue
 		}
-		key := "networkpolicy-invalid|" + pe.Policy.String()
+		key := problemKey{code: "networkpolicy-invalid", policy: pe.Policy}
 		h.problems[key] = &problem{code: "networkpolicy-invalid", invalid: pe}
 		h.order = append(h.order, key)
 	}

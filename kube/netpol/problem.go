@@ -46,8 +46,16 @@ type problem struct {
 	invalid        *PolicyError
 }
 
+// problemKey tells problems apart: one per check, policy and (for checks
+// that extend a rule) rule.
+type problemKey struct {
+	code          string
+	policy        Key
+	discriminator string
+}
+
 func (h *checker) problem(code string, p *policy, dir Direction, discriminator string) *problem {
-	key := code + "|" + p.key.String() + "|" + discriminator
+	key := problemKey{code, p.key, discriminator}
 	pr := h.problems[key]
 	if pr == nil {
 		pr = &problem{code: code, policy: p, dir: dir, subjects: map[Key]bool{}, remotePods: map[Key]bool{}, allWaypointed: true, toWaypoints: true}
