@@ -3,6 +3,8 @@ package netpol
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/ambx/ambx/kube/finding"
 	yaml "go.yaml.in/yaml/v2"
@@ -33,15 +35,52 @@ var manifestSuffix = map[string]string{
 	"probe-source-blocked":             "-probes",
 }
 
+// patchCache shares the costly parts of patches between problems within
+// one check. On a large cluster a hundred default-deny egress policies can
+// each get the same rule naming hundreds of waypoints; its JSON and the
+// YAML of the manifest's spec are made once, not once per policy.
+type patchCache struct {
+	ruleJSON map[string]string // by the rule's makings (ruleKey)
+	specYAML map[string]string // by direction, pod selector and rule JSON
+}
+
+func newPatchCache() *patchCache {
+	return &patchCache{ruleJSON: map[string]string{}, specYAML: map[string]string{}}
+}
+
+// ruleKey names everything newRule reads, with peers by their JSON, so
+// that equal keys give equal rules.
+func (pr *problem) ruleKey() string {
+	var sb strings.Builder
+	sb.WriteString(string(pr.dir))
+	for _, p := range pr.openPorts {
+		sb.WriteByte(',')
+		sb.WriteString(strconv.Itoa(int(p)))
+	}
+	switch {
+	case pr.code == "hbone-egress-to-waypoint-blocked" && pr.toWaypoints:
+		sb.WriteString("\x00waypoints")
+	case pr.everyone:
+		sb.WriteString("\x00everyone")
+	default:
+		for _, k := range pr.peerKeys {
+			sb.WriteByte(0)
+			sb.WriteString(k)
+		}
+	}
+	return sb.String()
+}
+
 // buildPatch writes the problem's fix twice: a JSON patch that extends the
 // existing policy, and a separate policy selecting the same pods that
 // allows the same thing (policies add up, and it isolates no new pods
 // because it selects only pods the original already isolates).
-func buildPatch(pr *problem) *finding.Patch {
+func (pc *patchCache) buildPatch(pr *problem) *finding.Patch {
 	np := pr.policy.obj
 	field := string(pr.dir) // "ingress" or "egress": the JSON field names
 	var op jsonOp
 	var newRule any
+	var ruleJSON string
 	if pr.extend != nil {
 		op = jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/%d/ports/-", field, pr.extend.index), Value: hbonePort()}
 		if pr.dir == Ingress {
@@ -49,16 +88,26 @@ func buildPatch(pr *problem) *finding.Patch {
 		} else {
 			newRule = egressRule(np.Spec.Egress[pr.extend.index].To, HBONEPort)
 		}
+		ruleJSON = mustJSON(newRule)
 	} else {
 		newRule = pr.newRule()
+		k := pr.ruleKey()
+		var ok bool
+		if ruleJSON, ok = pc.ruleJSON[k]; !ok {
+			ruleJSON = mustJSON(newRule)
+			pc.ruleJSON[k] = ruleJSON
+		}
+		// encoding/json copies a RawMessage as it stands, compacted and
+		// escaped as json.Marshal had already made it.
+		value := json.RawMessage(ruleJSON)
 		n := len(np.Spec.Ingress)
 		if pr.dir == Egress {
 			n = len(np.Spec.Egress)
 		}
 		// The API server omits empty lists, so "-" would point into nothing.
-		op = jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/-", field), Value: newRule}
+		op = jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/-", field), Value: value}
 		if n == 0 {
-			op = jsonOp{Op: "add", Path: "/spec/" + field, Value: []any{newRule}}
+			op = jsonOp{Op: "add", Path: "/spec/" + field, Value: []any{value}}
 		}
 	}
 	ops := mustJSON([]jsonOp{op})
@@ -75,7 +124,7 @@ func buildPatch(pr *problem) *finding.Patch {
 		alt.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
 		alt.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{newRule.(networkingv1.NetworkPolicyEgressRule)}
 	}
-	manifest := toYAML(alt)
+	manifest := pc.manifest(&alt, ruleJSON)
 	title := fmt.Sprintf("Append a %s rule to %s", pr.dir, pr.policy.key)
 	if pr.extend != nil {
 		title = fmt.Sprintf("Add TCP %d to rule %s[%d] of %s", HBONEPort, pr.dir, pr.extend.index, pr.policy.key)
@@ -84,9 +133,31 @@ func buildPatch(pr *problem) *finding.Patch {
 		Title:     title,
 		Command:   fmt.Sprintf("kubectl patch networkpolicy %s -n %s --type=json -p '%s'", np.Name, np.Namespace, ops),
 		JSONPatch: ops,
-		Manifest:  string(manifest),
+		Manifest:  manifest,
 		Target:    finding.Ref{Kind: "NetworkPolicy", Namespace: np.Namespace, Name: np.Name},
 	}
+}
+
+// manifest is toYAML(alt), where alt's spec holds one rule whose JSON is
+// ruleJSON. YAML writes a mapping's keys in order, each on lines of its
+// own, and spec sorts after apiVersion, kind and metadata; so the document
+// is the YAML of those three followed by the YAML of spec alone, and the
+// spec, which policies with the same selector and rule share, is written
+// once.
+func (pc *patchCache) manifest(alt *networkingv1.NetworkPolicy, ruleJSON string) string {
+	head := toYAML(struct {
+		metav1.TypeMeta
+		ObjectMeta metav1.ObjectMeta `json:"metadata"`
+	}{alt.TypeMeta, alt.ObjectMeta})
+	k := string(alt.Spec.PolicyTypes[0]) + "\x00" + mustJSON(alt.Spec.PodSelector) + "\x00" + ruleJSON
+	spec, ok := pc.specYAML[k]
+	if !ok {
+		spec = toYAML(struct {
+			Spec networkingv1.NetworkPolicySpec `json:"spec"`
+		}{alt.Spec})
+		pc.specYAML[k] = spec
+	}
+	return head + spec
 }
 
 // toYAML writes an API object as kubectl and sigs.k8s.io/yaml would (the

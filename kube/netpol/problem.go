@@ -23,6 +23,7 @@ type problem struct {
 	// set) on openPorts (every port when nil).
 	extend   *rule
 	peers    []networkingv1.NetworkPolicyPeer
+	peerKeys []string // peers' JSON, in order
 	peerSeen map[string]bool
 	podSeen  map[*pod]bool
 	// toWaypoints: every peer is a waypoint istiod manages, so one peer
@@ -104,6 +105,7 @@ func (pr *problem) addKeyedPeer(pe networkingv1.NetworkPolicyPeer, key string) {
 	if !pr.peerSeen[key] {
 		pr.peerSeen[key] = true
 		pr.peers = append(pr.peers, pe)
+		pr.peerKeys = append(pr.peerKeys, key)
 	}
 }
 
@@ -150,6 +152,7 @@ func (pr *problem) example(c Connection) {
 
 func (h *checker) results() []Problem {
 	out := make([]Problem, 0, len(h.order))
+	patches := newPatchCache()
 	for _, key := range h.order {
 		pr := h.problems[key]
 		if pr.invalid != nil {
@@ -169,7 +172,7 @@ func (h *checker) results() []Problem {
 			Object:   finding.Ref{Kind: "NetworkPolicy", Namespace: pr.policy.key.Namespace, Name: pr.policy.key.Name},
 		}
 		h.describe(pr, &f)
-		f.Patch = buildPatch(pr)
+		f.Patch = patches.buildPatch(pr)
 		f.Fix = f.Patch.Command
 		out = append(out, Problem{Finding: f, Examples: pr.examples})
 	}
