@@ -138,19 +138,21 @@ type class struct {
 }
 
 type checker struct {
-	c         *Cluster
-	in        HBONEInput
-	root      string
-	classes   []*class
-	nsClasses map[string][]int
-	nsList    []string // namespaces that have meshed classes, sorted
-	ambient   bitset   // classes of ambient pods
-	meshed    bitset   // classes of ambient and sidecar pods
-	matchMemo map[*rule]bitset
-	nsMemo    map[string][]string
-	problems  map[problemKey]*problem
-	order     []problemKey
-	egressIso bitset // classes some policy isolates for egress
+	c          *Cluster
+	in         HBONEInput
+	root       string
+	classes    []*class
+	nsClasses  map[string][]int
+	nsList     []string // namespaces that have meshed classes, sorted
+	ambient    bitset   // classes of ambient pods
+	meshed     bitset   // classes of ambient and sidecar pods
+	matchMemo  map[*rule]bitset
+	nsMemo     map[string][]string
+	problems   map[problemKey]*problem
+	order      []problemKey
+	egressIso  bitset               // classes some policy isolates for egress
+	egressPols [][]*policy          // by class: the policies isolating it for egress
+	toWaypoint map[*policy]*problem // hbone-egress-to-waypoint-blocked, by policy
 	// egressWP holds, per waypoint pod, the source classes whose egress to
 	// it has been judged.
 	egressWP     map[*pod]bitset
@@ -169,6 +171,7 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 		problems:     map[problemKey]*problem{},
 		egressWP:     map[*pod]bitset{},
 		egressMemo:   map[*rule]*egressSets{},
+		toWaypoint:   map[*policy]*problem{},
 		targets:      map[*pod]*target{},
 		targetsByKey: map[string]*target{},
 		peerMemo:     map[*pod]keyedPeer{},
@@ -211,9 +214,11 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 	slices.Sort(h.nsList)
 	h.ambient, h.meshed = newBitset(len(h.classes)), newBitset(len(h.classes))
 	h.egressIso = newBitset(len(h.classes))
+	h.egressPols = make([][]*policy, len(h.classes))
 	for _, cl := range h.classes {
 		h.meshed.set(cl.id)
-		if len(c.isolating(Egress, cl.rep)) > 0 {
+		h.egressPols[cl.id] = c.isolating(Egress, cl.rep)
+		if len(h.egressPols[cl.id]) > 0 {
 			h.egressIso.set(cl.id)
 		}
 		if cl.plane == Ambient {
@@ -437,7 +442,7 @@ func orInto(b, o bitset) bitset {
 // on an app port but not on 15008.
 func (h *checker) egress() {
 	for _, cl := range h.classes {
-		pols := h.c.isolating(Egress, cl.rep)
+		pols := h.egressPols[cl.id]
 		if len(pols) == 0 {
 			continue
 		}
@@ -627,7 +632,11 @@ func (h *checker) clientsToWaypoint(cl *class, w *pod, srcs bitset, peers []netw
 			return
 		}
 		s := h.classes[id]
-		pr := h.problem("hbone-egress-to-waypoint-blocked", deny, Egress, "")
+		pr := h.toWaypoint[deny]
+		if pr == nil {
+			pr = h.problem("hbone-egress-to-waypoint-blocked", deny, Egress, "")
+			h.toWaypoint[deny] = pr
+		}
 		if pr.subjectClasses == nil {
 			pr.subjectClasses = newBitset(len(h.classes))
 			pr.openPorts = []int32{HBONEPort}
@@ -652,8 +661,7 @@ func (h *checker) clientsToWaypoint(cl *class, w *pod, srcs bitset, peers []netw
 // named ports resolve on). Sources' verdicts towards one hold for all.
 type target struct {
 	rep    *pod
-	judged bitset
-	deny   []*policy // by class id, once judged; nil when allowed
+	admits map[*policy]bool // whether some egress rule of the policy admits rep on 15008
 }
 
 func (h *checker) targetOf(w *pod) *target {
@@ -665,7 +673,7 @@ func (h *checker) targetOf(w *pod) *target {
 	k := sb.String()
 	t := h.targetsByKey[k]
 	if t == nil {
-		t = &target{rep: w, judged: newBitset(len(h.classes)), deny: make([]*policy, len(h.classes))}
+		t = &target{rep: w, admits: map[*policy]bool{}}
 		h.targetsByKey[k] = t
 	}
 	h.targets[w] = t
@@ -673,13 +681,26 @@ func (h *checker) targetOf(w *pod) *target {
 }
 
 // denier returns the policy that keeps the class from reaching the target
-// on 15008, or nil.
+// on 15008, or nil: Cluster.denier, with each policy's verdict on the
+// target kept for the next class it isolates.
 func (t *target) denier(h *checker, id int) *policy {
-	if !t.judged.has(id) {
-		t.judged.set(id)
-		t.deny[id] = h.c.denier(Egress, h.classes[id].rep, t.rep, netip.Addr{}, HBONEPort, corev1.ProtocolTCP, t.rep)
+	pols := h.egressPols[id]
+	for _, p := range pols {
+		ok, known := t.admits[p]
+		if !known {
+			for i := range p.rules[1] {
+				if p.rules[1][i].admits(h.c, t.rep, netip.Addr{}, HBONEPort, corev1.ProtocolTCP, t.rep) {
+					ok = true
+					break
+				}
+			}
+			t.admits[p] = ok
+		}
+		if ok {
+			return nil
+		}
 	}
-	return t.deny[id]
+	return pols[0]
 }
 
 // policyOf returns the first policy that isolates a denied side; that is

@@ -41,11 +41,12 @@ var manifestSuffix = map[string]string{
 // YAML of the manifest's spec are made once, not once per policy.
 type patchCache struct {
 	ruleJSON map[string]string // by the rule's makings (ruleKey)
+	opsJSON  map[string]string // JSON patches appending a rule, by path and ruleKey
 	specYAML map[string]string // by direction, pod selector and rule JSON
 }
 
 func newPatchCache() *patchCache {
-	return &patchCache{ruleJSON: map[string]string{}, specYAML: map[string]string{}}
+	return &patchCache{ruleJSON: map[string]string{}, opsJSON: map[string]string{}, specYAML: map[string]string{}}
 }
 
 // ruleKey names everything newRule reads, with peers by their JSON, so
@@ -80,7 +81,7 @@ func (pc *patchCache) buildPatch(pr *problem) *finding.Patch {
 	field := string(pr.dir) // "ingress" or "egress": the JSON field names
 	var op jsonOp
 	var newRule any
-	var ruleJSON string
+	var ruleJSON, ops string
 	if pr.extend != nil {
 		op = jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/%d/ports/-", field, pr.extend.index), Value: hbonePort()}
 		if pr.dir == Ingress {
@@ -109,8 +110,15 @@ func (pc *patchCache) buildPatch(pr *problem) *finding.Patch {
 		if n == 0 {
 			op = jsonOp{Op: "add", Path: "/spec/" + field, Value: []any{value}}
 		}
+		opsKey := op.Path + "\x00" + k
+		if ops, ok = pc.opsJSON[opsKey]; !ok {
+			ops = mustJSON([]jsonOp{op})
+			pc.opsJSON[opsKey] = ops
+		}
 	}
-	ops := mustJSON([]jsonOp{op})
+	if ops == "" {
+		ops = mustJSON([]jsonOp{op})
+	}
 
 	alt := networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
