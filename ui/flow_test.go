@@ -99,8 +99,8 @@ func TestToggleAmbientAsksThenLabels(t *testing.T) {
 	if ns.Labels["istio.io/dataplane-mode"] != "ambient" {
 		t.Fatalf("after yes the label is %q, want ambient", ns.Labels["istio.io/dataplane-mode"])
 	}
-	if !strings.Contains(m.statusBar(), "example-admin") {
-		t.Fatalf("status bar does not report the write: %q", m.statusBar())
+	if bar := m.statusBar(); !strings.Contains(bar, "example-admin") || !strings.Contains(bar, "R to restart") {
+		t.Fatalf("status bar does not report the write and offer the restart: %q", bar)
 	}
 }
 

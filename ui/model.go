@@ -244,7 +244,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Err != nil {
 			return m, status(msg.Err.Error(), true)
 		}
-		return m, status(msg.Done, false)
+		done := msg.Done
+		if msg.Plan.Target.Kind == "Namespace" && strings.HasSuffix(done, "=ambient") {
+			// istio-cni captures running pods itself; a restart is for the
+			// ones it could not, and for sidecar pods leaving injection.
+			done += " · R to restart"
+		}
+		return m, status(done, false)
 	}
 	return m, nil
 }
@@ -532,7 +538,11 @@ func (m Model) statusBar() string {
 		if age < 0 {
 			age = 0
 		}
-		left = append(left, t.BarOK.Render(" ● connected"), t.BarHint.Render(" updated "+age.String()+" ago"))
+		left = append(left, t.BarOK.Render(" ● connected"))
+		if !m.showingStatus() {
+			// A message needs the room more than the age does.
+			left = append(left, t.BarHint.Render(" updated "+age.String()+" ago"))
+		}
 	}
 	if m.drill != "" {
 		left = append(left, t.BarFilter.Render(" ns:"+m.drill))
@@ -542,7 +552,7 @@ func (m Model) statusBar() string {
 	switch {
 	case m.filtering:
 		right = t.BarFilter.Render(" /"+m.filterBuf+"▏") + t.BarHint.Render("  enter keep  esc clear ")
-	case m.status != "" && m.opt.Now().Before(m.statusUntil):
+	case m.showingStatus():
 		st := t.BarMessage
 		if m.statusError {
 			st = t.BarError
@@ -558,6 +568,11 @@ func (m Model) statusBar() string {
 		return fitLine(line, m.width, t)
 	}
 	return l + t.Bar.Render(strings.Repeat(" ", gapW)) + right
+}
+
+// showingStatus reports whether a status message is on screen.
+func (m Model) showingStatus() bool {
+	return !m.filtering && m.status != "" && m.opt.Now().Before(m.statusUntil)
 }
 
 func fitLine(s string, w int, t *theme.Theme) string {
