@@ -153,9 +153,13 @@ type checker struct {
 	egressIso  bitset               // classes some policy isolates for egress
 	egressPols [][]*policy          // by class: the policies isolating it for egress
 	toWaypoint map[*policy]*problem // hbone-egress-to-waypoint-blocked, by policy
+	// wpPods are the waypoint pods in some class's path, sorted; wpIndex
+	// numbers them.
+	wpPods  []*pod
+	wpIndex map[*pod]int
 	// egressWP holds, per waypoint pod, the source classes whose egress to
 	// it has been judged.
-	egressWP     map[*pod]bitset
+	egressWP     []bitset
 	egressMemo   map[*rule]*egressSets
 	targets      map[*pod]*target
 	targetsByKey map[string]*target
@@ -169,7 +173,7 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 		matchMemo:    map[*rule]bitset{},
 		nsMemo:       map[string][]string{},
 		problems:     map[problemKey]*problem{},
-		egressWP:     map[*pod]bitset{},
+		wpIndex:      map[*pod]int{},
 		egressMemo:   map[*rule]*egressSets{},
 		toWaypoint:   map[*policy]*problem{},
 		targets:      map[*pod]*target{},
@@ -208,6 +212,19 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 			cl.pods = append(cl.pods, p)
 		}
 	}
+	for _, cl := range h.classes {
+		for _, w := range cl.waypoints {
+			if _, ok := h.wpIndex[w]; !ok {
+				h.wpIndex[w] = len(h.wpPods)
+				h.wpPods = append(h.wpPods, w)
+			}
+		}
+	}
+	slices.SortFunc(h.wpPods, func(a, b *pod) int { return compareKeys(a.key, b.key) })
+	for i, w := range h.wpPods {
+		h.wpIndex[w] = i
+	}
+	h.egressWP = make([]bitset, len(h.wpPods))
 	for ns := range h.nsClasses {
 		h.nsList = append(h.nsList, ns)
 	}
@@ -612,10 +629,11 @@ func (h *checker) clientsToWaypoint(cl *class, w *pod, srcs bitset, peers []netw
 	// Each source class's egress to the waypoint pod is judged once, the
 	// first time some destination behind the waypoint admits it; later
 	// destinations add nothing.
-	done := h.egressWP[w]
+	wi := h.wpIndex[w]
+	done := h.egressWP[wi]
 	if done == nil {
 		done = newBitset(len(h.classes))
-		h.egressWP[w] = done
+		h.egressWP[wi] = done
 	}
 	isolated := srcs.clone()
 	isolated.and(h.egressIso)
@@ -635,16 +653,15 @@ func (h *checker) clientsToWaypoint(cl *class, w *pod, srcs bitset, peers []netw
 		pr := h.toWaypoint[deny]
 		if pr == nil {
 			pr = h.problem("hbone-egress-to-waypoint-blocked", deny, Egress, "")
-			h.toWaypoint[deny] = pr
-		}
-		if pr.subjectClasses == nil {
+			pr.waypoints = newBitset(len(h.wpPods))
 			pr.subjectClasses = newBitset(len(h.classes))
 			pr.openPorts = []int32{HBONEPort}
+			h.toWaypoint[deny] = pr
 		}
-		if !pr.podSeen[w] {
-			h.addPodPeer(pr, w)
+		if !pr.waypoints.has(wi) {
+			pr.waypoints.set(wi)
+			pr.addKeyedPeer(t.peer.peer, t.peer.key)
 			pr.toWaypoints = pr.toWaypoints && managed
-			pr.addRemote(w)
 		}
 		if !pr.subjectClasses.has(id) {
 			pr.subjectClasses.set(id)
@@ -658,9 +675,11 @@ func (h *checker) clientsToWaypoint(cl *class, w *pod, srcs bitset, peers []netw
 
 // target is a set of waypoint pods that egress rules cannot tell apart:
 // one namespace, the same labels and the same container ports (which
-// named ports resolve on). Sources' verdicts towards one hold for all.
+// named ports resolve on). Sources' verdicts towards one hold for all,
+// and a peer selecting one's workload selects all.
 type target struct {
 	rep    *pod
+	peer   keyedPeer
 	admits map[*policy]bool // whether some egress rule of the policy admits rep on 15008
 }
 
@@ -673,7 +692,8 @@ func (h *checker) targetOf(w *pod) *target {
 	k := sb.String()
 	t := h.targetsByKey[k]
 	if t == nil {
-		t = &target{rep: w, admits: map[*policy]bool{}}
+		pe := podPeer(w)
+		t = &target{rep: w, peer: keyedPeer{pe, mustJSON(pe)}, admits: map[*policy]bool{}}
 		h.targetsByKey[k] = t
 	}
 	h.targets[w] = t

@@ -38,6 +38,7 @@ type problem struct {
 	subjectClasses bitset
 	remotes        bitset       // classes on the other side
 	remotePods     map[Key]bool // pods on the other side, when not classes
+	waypoints      bitset       // waypoint pods on the other side, by checker.wpIndex
 	allWaypointed  bool         // every subject has a waypoint in its path
 	via            []Key        // destinations reached through a waypoint
 	istiod         *pod
@@ -241,6 +242,20 @@ func (h *checker) describe(pr *problem, f *finding.Finding) {
 func (h *checker) remoteList(pr *problem) string {
 	n := len(pr.remotePods)
 	cand := firstKeys(pr.remotePods)
+	if pr.waypoints != nil {
+		// Waypoint pods are numbered in key order.
+		pr.waypoints.each(func(i int) {
+			n++
+			if len(cand) < 6 {
+				cand = append(cand, h.wpPods[i].key)
+			}
+		})
+		slices.SortFunc(cand, compareKeys)
+		cand = slices.Compact(cand)
+		if len(cand) > 3 {
+			cand = cand[:3]
+		}
+	}
 	if pr.remotes != nil {
 		// Classes are numbered in namespace order and hold their pods by
 		// name, so the first three pods lie in the first few classes.
