@@ -88,6 +88,9 @@ func (m Model) rebuild() Model {
 			layer,
 		}})
 	}
+	if m.Note == "" && len(rows) == 0 && m.namespace != "" {
+		m.Note = "no AuthorizationPolicy, PeerAuthentication or RequestAuthentication in " + m.namespace
+	}
 	m.Table = m.Table.SetRows(rows)
 	return m
 }

@@ -81,6 +81,9 @@ func (m Model) rebuild() Model {
 			pane.Plain(memCell(m.usage, s, w)),
 		}})
 	}
+	if m.Note == "" && len(rows) == 0 && m.namespace != "" {
+		m.Note = "no waypoint in " + m.namespace + ": L7 policy and routing need one (istioctl waypoint apply -n " + m.namespace + ")"
+	}
 	m.Table = m.Table.SetRows(rows)
 	return m
 }

@@ -36,3 +36,10 @@ func TestFilteredAndMoved(t *testing.T) {
 	m, _ = m.Update(key("k"))
 	golden.RequireEqual(t, m.View(100, 10, true))
 }
+
+// TestDrilledIntoNamespaceWithoutWaypoint says what is missing and how to
+// add it, instead of an empty table.
+func TestDrilledIntoNamespaceWithoutWaypoint(t *testing.T) {
+	m := waypoints.New(theme.Plain).SetSnapshot(homelab()).SetNamespace("loki").SetSize(100, 6)
+	golden.RequireEqual(t, m.View(100, 6, true))
+}
