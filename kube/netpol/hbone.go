@@ -510,6 +510,17 @@ func (h *checker) egressOf(r *rule) *egressSets {
 		return e
 	}
 	e := &egressSets{hbone: newBitset(len(h.classes)), appOnly: newBitset(len(h.classes))}
+	if !r.named {
+		// Without named ports the destination does not matter.
+		switch {
+		case r.admitsPort(HBONEPort, corev1.ProtocolTCP, nil):
+			e.hbone.or(h.match(r))
+		case r.admitsAppPort(nil):
+			e.appOnly.or(h.match(r))
+		}
+		h.egressMemo[r] = e
+		return e
+	}
 	h.match(r).each(func(id int) {
 		d := h.classes[id].rep
 		if r.admitsPort(HBONEPort, corev1.ProtocolTCP, d) {

@@ -79,11 +79,11 @@ func (pr *problem) ruleKey() string {
 func (pc *patchCache) buildPatch(pr *problem) *finding.Patch {
 	np := pr.policy.obj
 	field := string(pr.dir) // "ingress" or "egress": the JSON field names
-	var op jsonOp
 	var newRule any
 	var ruleJSON, ops string
 	if pr.extend != nil {
-		op = jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/%d/ports/-", field, pr.extend.index), Value: hbonePort()}
+		op := jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/%d/ports/-", field, pr.extend.index), Value: hbonePort()}
+		ops = mustJSON([]jsonOp{op})
 		if pr.dir == Ingress {
 			newRule = ingressRule(np.Spec.Ingress[pr.extend.index].From, HBONEPort)
 		} else {
@@ -98,26 +98,26 @@ func (pc *patchCache) buildPatch(pr *problem) *finding.Patch {
 			ruleJSON = mustJSON(newRule)
 			pc.ruleJSON[k] = ruleJSON
 		}
-		// encoding/json copies a RawMessage as it stands, compacted and
-		// escaped as json.Marshal had already made it.
-		value := json.RawMessage(ruleJSON)
 		n := len(np.Spec.Ingress)
 		if pr.dir == Egress {
 			n = len(np.Spec.Egress)
 		}
 		// The API server omits empty lists, so "-" would point into nothing.
-		op = jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/-", field), Value: value}
+		path := fmt.Sprintf("/spec/%s/-", field)
 		if n == 0 {
-			op = jsonOp{Op: "add", Path: "/spec/" + field, Value: []any{value}}
+			path = "/spec/" + field
 		}
-		opsKey := op.Path + "\x00" + k
+		opsKey := path + "\x00" + k
 		if ops, ok = pc.opsJSON[opsKey]; !ok {
-			ops = mustJSON([]jsonOp{op})
+			// encoding/json copies a RawMessage as it stands, compacted
+			// and escaped as json.Marshal had already made it.
+			var value any = json.RawMessage(ruleJSON)
+			if n == 0 {
+				value = []any{value}
+			}
+			ops = mustJSON([]jsonOp{{Op: "add", Path: path, Value: value}})
 			pc.opsJSON[opsKey] = ops
 		}
-	}
-	if ops == "" {
-		ops = mustJSON([]jsonOp{op})
 	}
 
 	alt := networkingv1.NetworkPolicy{
