@@ -612,3 +612,41 @@ func TestEveryPatchFixesItsProblem(t *testing.T) {
 func probeOn(port int32) *corev1.Probe {
 	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}}}
 }
+
+// Waypoint pods are judged once per set that egress rules cannot tell
+// apart; a named port can tell two pods of one waypoint apart, and then
+// only the pod that lacks it is unreachable.
+func TestNamedPortTellsWaypointPodsApart(t *testing.T) {
+	s := newScene()
+	s.ns("shop", "istio.io/dataplane-mode", "ambient")
+	wl := lbl("gateway.networking.k8s.io/gateway-name", "shop-waypoint", "gateway.istio.io/managed", "istio.io-mesh-controller")
+	s.pod("shop", "shop-waypoint-a", wl, NotMeshed, "tunnel:15008")
+	s.pod("shop", "shop-waypoint-b", wl, NotMeshed)
+	s.pod("shop", "cart-1", lbl("app", "cart"), Ambient, "http:8080")
+	s.in.Waypoints[Key{"shop", "cart-1"}] = []Key{{"shop", "shop-waypoint-a"}, {"shop", "shop-waypoint-b"}}
+	s.pod("shop", "web-1", lbl("app", "web"), Ambient)
+	s.policy(t, `
+metadata: {name: web-out, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: shop-waypoint}}}]
+    ports: [{port: tunnel}]`)
+	var got []Problem
+	for _, p := range CheckHBONEProblems(s.in) {
+		if p.Code == "hbone-egress-to-waypoint-blocked" {
+			got = append(got, p)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d egress-to-waypoint findings, want 1", len(got))
+	}
+	if want := "shop/web-out keeps meshed pods from reaching waypoint pod shop/shop-waypoint-b"; got[0].Title != want {
+		t.Errorf("title %q\nwant  %q", got[0].Title, want)
+	}
+	want := []Connection{{From: Peer{Pod: Key{"shop", "web-1"}}, To: Peer{Pod: Key{"shop", "shop-waypoint-b"}}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}}
+	if !slices.Equal(got[0].Examples, want) {
+		t.Errorf("examples %v, want %v", got[0].Examples, want)
+	}
+}
