@@ -1,10 +1,10 @@
 package netpol
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/ambx/ambx/kube/finding"
 	yaml "go.yaml.in/yaml/v2"
@@ -40,36 +40,40 @@ var manifestSuffix = map[string]string{
 // each get the same rule naming hundreds of waypoints; its JSON and the
 // YAML of the manifest's spec are made once, not once per policy.
 type patchCache struct {
+	peerIDs  map[string]int    // numbers for peers' JSON, to keep rule keys short
 	ruleJSON map[string]string // by the rule's makings (ruleKey)
 	opsJSON  map[string]string // JSON patches appending a rule, by path and ruleKey
-	specYAML map[string]string // by direction, pod selector and rule JSON
+	specYAML map[string]string // by direction, pod selector and rule (ruleID)
 }
 
 func newPatchCache() *patchCache {
-	return &patchCache{ruleJSON: map[string]string{}, opsJSON: map[string]string{}, specYAML: map[string]string{}}
+	return &patchCache{peerIDs: map[string]int{}, ruleJSON: map[string]string{}, opsJSON: map[string]string{}, specYAML: map[string]string{}}
 }
 
-// ruleKey names everything newRule reads, with peers by their JSON, so
-// that equal keys give equal rules.
-func (pr *problem) ruleKey() string {
-	var sb strings.Builder
-	sb.WriteString(string(pr.dir))
+// ruleKey names everything newRule reads, with peers by the number of
+// their JSON, so that equal keys give equal rules.
+func (pc *patchCache) ruleKey(pr *problem) string {
+	b := []byte(pr.dir)
 	for _, p := range pr.openPorts {
-		sb.WriteByte(',')
-		sb.WriteString(strconv.Itoa(int(p)))
+		b = strconv.AppendInt(append(b, ','), int64(p), 10)
 	}
 	switch {
 	case pr.code == "hbone-egress-to-waypoint-blocked" && pr.toWaypoints:
-		sb.WriteString("\x00waypoints")
+		b = append(b, "\x00waypoints"...)
 	case pr.everyone:
-		sb.WriteString("\x00everyone")
+		b = append(b, "\x00everyone"...)
 	default:
+		b = append(b, "\x00peers"...)
 		for _, k := range pr.peerKeys {
-			sb.WriteByte(0)
-			sb.WriteString(k)
+			id, ok := pc.peerIDs[k]
+			if !ok {
+				id = len(pc.peerIDs)
+				pc.peerIDs[k] = id
+			}
+			b = binary.AppendUvarint(b, uint64(id)) // prefix-free, so needs no separator
 		}
 	}
-	return sb.String()
+	return string(b)
 }
 
 // buildPatch writes the problem's fix twice: a JSON patch that extends the
@@ -80,7 +84,9 @@ func (pc *patchCache) buildPatch(pr *problem) *finding.Patch {
 	np := pr.policy.obj
 	field := string(pr.dir) // "ingress" or "egress": the JSON field names
 	var newRule any
-	var ruleJSON, ops string
+	// ruleID names the rule in the manifest's spec: its JSON when it is
+	// small, its key when it is appended.
+	var ruleJSON, ruleID, ops string
 	if pr.extend != nil {
 		op := jsonOp{Op: "add", Path: fmt.Sprintf("/spec/%s/%d/ports/-", field, pr.extend.index), Value: hbonePort()}
 		ops = mustJSON([]jsonOp{op})
@@ -90,9 +96,11 @@ func (pc *patchCache) buildPatch(pr *problem) *finding.Patch {
 			newRule = egressRule(np.Spec.Egress[pr.extend.index].To, HBONEPort)
 		}
 		ruleJSON = mustJSON(newRule)
+		ruleID = "extend\x00" + ruleJSON
 	} else {
 		newRule = pr.newRule()
-		k := pr.ruleKey()
+		k := pc.ruleKey(pr)
+		ruleID = "append\x00" + k
 		var ok bool
 		if ruleJSON, ok = pc.ruleJSON[k]; !ok {
 			ruleJSON = mustJSON(newRule)
@@ -132,7 +140,7 @@ func (pc *patchCache) buildPatch(pr *problem) *finding.Patch {
 		alt.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
 		alt.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{newRule.(networkingv1.NetworkPolicyEgressRule)}
 	}
-	manifest := pc.manifest(&alt, ruleJSON)
+	manifest := pc.manifest(&alt, ruleID)
 	title := fmt.Sprintf("Append a %s rule to %s", pr.dir, pr.policy.key)
 	if pr.extend != nil {
 		title = fmt.Sprintf("Add TCP %d to rule %s[%d] of %s", HBONEPort, pr.dir, pr.extend.index, pr.policy.key)
@@ -146,18 +154,18 @@ func (pc *patchCache) buildPatch(pr *problem) *finding.Patch {
 	}
 }
 
-// manifest is toYAML(alt), where alt's spec holds one rule whose JSON is
-// ruleJSON. YAML writes a mapping's keys in order, each on lines of its
+// manifest is toYAML(alt), where alt's spec holds one rule that ruleID
+// names. YAML writes a mapping's keys in order, each on lines of its
 // own, and spec sorts after apiVersion, kind and metadata; so the document
 // is the YAML of those three followed by the YAML of spec alone, and the
 // spec, which policies with the same selector and rule share, is written
 // once.
-func (pc *patchCache) manifest(alt *networkingv1.NetworkPolicy, ruleJSON string) string {
+func (pc *patchCache) manifest(alt *networkingv1.NetworkPolicy, ruleID string) string {
 	head := toYAML(struct {
 		metav1.TypeMeta
 		ObjectMeta metav1.ObjectMeta `json:"metadata"`
 	}{alt.TypeMeta, alt.ObjectMeta})
-	k := string(alt.Spec.PolicyTypes[0]) + "\x00" + mustJSON(alt.Spec.PodSelector) + "\x00" + ruleJSON
+	k := string(alt.Spec.PolicyTypes[0]) + "\x00" + mustJSON(alt.Spec.PodSelector) + "\x00" + ruleID
 	spec, ok := pc.specYAML[k]
 	if !ok {
 		spec = toYAML(struct {
