@@ -1,0 +1,46 @@
+// Package panetest renders any of the four resource panes over the demo
+// cluster in the situations every pane must handle, against golden files,
+// so each pane's test is one call.
+package panetest
+
+import (
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/views/golden"
+)
+
+// Pane is what the resource panes have in common.
+type Pane[T any] interface {
+	SetSnapshot(*kube.Snapshot) T
+	SetSize(width, height int) T
+	SetFilter(string) T
+	Update(tea.Msg) (T, tea.Cmd)
+	View(width, height int, focused bool) string
+}
+
+func key(s string) tea.KeyPressMsg { return tea.KeyPressMsg{Code: []rune(s)[0], Text: s} }
+
+// Goldens checks a new pane over the demo cluster: wide and focused, narrow
+// and blurred, and filtered with the cursor moved. Files are
+// testdata/<Test>_<case>.golden.
+func Goldens[T Pane[T]](t *testing.T, empty T) {
+	t.Run("wide", func(t *testing.T) {
+		m := empty.SetSnapshot(demo.Homelab()).SetSize(100, 24)
+		golden.RequireEqual(t, m.View(100, 24, true))
+	})
+	t.Run("narrow", func(t *testing.T) {
+		m := empty.SetSnapshot(demo.Homelab()).SetSize(40, 8)
+		golden.RequireEqual(t, m.View(40, 8, false))
+	})
+	t.Run("filtered and moved", func(t *testing.T) {
+		m := empty.SetSnapshot(demo.Homelab()).SetSize(100, 10).SetFilter("a")
+		for _, k := range []string{"j", "G", "k"} {
+			m, _ = m.Update(key(k))
+		}
+		golden.RequireEqual(t, m.View(100, 10, true))
+	})
+}
