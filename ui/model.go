@@ -12,7 +12,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambx/ambx/keymap"
@@ -679,9 +678,9 @@ func (m Model) helpView(width, height int) string {
 			if c > 0 {
 				b.WriteString(strings.Repeat(" ", gap))
 			}
-			b.WriteString(fitStyled(cell, cw))
+			b.WriteString(pane.Fit(cell, cw))
 		}
-		out = append(out, fitStyled(b.String(), width))
+		out = append(out, pane.Fit(b.String(), width))
 	}
 	if len(out) < height {
 		foot := " ? or esc closes"
@@ -712,11 +711,3 @@ func (m Model) helpMaxOffset() int {
 	return max(0, rows-max(1, m.height-3))
 }
 
-// fitStyled pads or cuts a string that may hold escape codes to w cells.
-func fitStyled(s string, w int) string {
-	sw := lipgloss.Width(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "…")
-	}
-	return s + strings.Repeat(" ", w-sw)
-}
