@@ -100,6 +100,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 var errHelp = errors.New("help")
 
+// keepNewest returns a publisher into a one-slot channel that replaces an
+// unread value: the UI never needs a stale snapshot or poll. Only one
+// goroutine may publish, so the send after the drain never blocks.
+func keepNewest[T any](ch chan T) func(T) {
+	return func(v T) {
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- v
+	}
+}
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "reach" {
 		klog.SetOutput(io.Discard)
@@ -171,24 +184,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	snaps := make(chan *kube.Snapshot, 1)
 	src := kube.NewSource(clients)
-	go src.Run(ctx, func(s *kube.Snapshot) {
-		// Keep only the newest: the UI never needs a stale one.
-		select {
-		case <-snaps:
-		default:
-		}
-		snaps <- s
-	})
+	go src.Run(ctx, keepNewest(snaps))
 
 	usages := make(chan *usage.Usage, 1)
 	if clients.Metrics != nil {
-		go metrics.Poller{Client: clients.Metrics, Period: o.refresh}.Run(ctx, func(u *usage.Usage) {
-			select {
-			case <-usages:
-			default:
-			}
-			usages <- u
-		})
+		go metrics.Poller{Client: clients.Metrics, Period: o.refresh}.Run(ctx, keepNewest(usages))
 	}
 
 	m := ui.New(ui.Options{
