@@ -710,4 +710,3 @@ func (m Model) helpMaxOffset() int {
 	_, rows, _ := helpLayout(m.helpLines(), m.width)
 	return max(0, rows-max(1, m.height-3))
 }
-
