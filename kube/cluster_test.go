@@ -485,19 +485,7 @@ func TestClusterBinaryReadOnlyLimitedUser(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "limited-read"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "read-all-but-istio-security"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kubeenv.LimitedUser}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	node := env.CreateNode(t, "node-a", nil)
-	shop(t, env, node.Name)
-	kubeconfig, err := env.KubeconfigFor(kubeenv.LimitedUser)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := limitedUserAs(t, env, "read-all-but-istio-security")
 	x := startAmbx(t, kubeconfig, "--read-only")
 
 	x.waitScreen(30*time.Second, "kubeenv", "READ-ONLY", "connected",
@@ -543,19 +531,7 @@ func TestClusterBinaryReadOnlyLimitedUser(t *testing.T) {
 func TestClusterBinaryReadOnlyAdminSessionWritesNothing(t *testing.T) {
 	env := kubeenv.Start(t, kubeenv.Options{FakeMetrics: true, Audit: true})
 	ctx := context.Background()
-	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "auditor-is-admin"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kubeenv.LimitedUser}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	node := env.CreateNode(t, "node-a", nil)
-	shop(t, env, node.Name)
-	kubeconfig, err := env.KubeconfigFor(kubeenv.LimitedUser)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := limitedUserAs(t, env, "cluster-admin")
 	x := startAmbx(t, kubeconfig, "--read-only")
 	x.waitScreen(30*time.Second, "READ-ONLY", "connected", "shop", "web-1")
 
@@ -608,6 +584,27 @@ func TestClusterBinaryReadOnlyAdminSessionWritesNothing(t *testing.T) {
 	if ns.Labels["istio.io/dataplane-mode"] != "ambient" {
 		t.Errorf("shop's dataplane-mode is %q, want ambient as created", ns.Labels["istio.io/dataplane-mode"])
 	}
+}
+
+// limitedUserAs binds kubeenv's limited user to a ClusterRole, fills the
+// cluster with the shop fixture on one node, and returns a kubeconfig for
+// that user.
+func limitedUserAs(t *testing.T, env *kubeenv.Env, clusterRole string) string {
+	t.Helper()
+	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "limited-user-" + clusterRole},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kubeenv.LimitedUser}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	node := env.CreateNode(t, "node-a", nil)
+	shop(t, env, node.Name)
+	kubeconfig, err := env.KubeconfigFor(kubeenv.LimitedUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig
 }
 
 // Without the Istio and Gateway API CRDs the Waypoints and Policies panes
