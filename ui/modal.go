@@ -18,6 +18,7 @@ import (
 	"github.com/ambx/ambx/views/detail"
 	"github.com/ambx/ambx/views/findings"
 	"github.com/ambx/ambx/views/logs"
+	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/patch"
 	"github.com/ambx/ambx/views/picker"
 )
@@ -121,21 +122,8 @@ func (m Model) modalKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	switch top {
 	case modalHelp:
-		switch {
-		case key.Matches(k, keymap.Table.Down):
-			m.helpOffset++
-		case key.Matches(k, keymap.Table.Up):
-			m.helpOffset = max(0, m.helpOffset-1)
-		case key.Matches(k, keymap.Table.PageDown):
-			m.helpOffset += max(1, m.height-4)
-		case key.Matches(k, keymap.Table.PageUp):
-			m.helpOffset = max(0, m.helpOffset-max(1, m.height-4))
-		case key.Matches(k, keymap.Table.Top):
-			m.helpOffset = 0
-		case key.Matches(k, keymap.Table.Bottom):
-			m.helpOffset = m.helpMaxOffset()
-		}
-		m.helpOffset = min(m.helpOffset, m.helpMaxOffset())
+		to, _ := pane.ScrollTo(k, m.helpOffset, max(1, m.height-4))
+		m.helpOffset = max(0, min(to, m.helpMaxOffset()))
 	case modalFindings:
 		m.findings, cmd = m.findings.Update(k)
 	case modalDetail:

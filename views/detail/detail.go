@@ -7,10 +7,8 @@ import (
 	"sort"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/theme"
@@ -68,21 +66,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	page := max(1, m.height-2)
-	switch {
-	case key.Matches(k, keymap.Table.Up):
-		m.offset--
-	case key.Matches(k, keymap.Table.Down):
-		m.offset++
-	case key.Matches(k, keymap.Table.PageUp):
-		m.offset -= page
-	case key.Matches(k, keymap.Table.PageDown):
-		m.offset += page
-	case key.Matches(k, keymap.Table.Top):
-		m.offset = 0
-	case key.Matches(k, keymap.Table.Bottom):
-		m.offset = 1 << 30
-	}
-	m.offset = m.clamp(m.offset)
+	to, _ := pane.ScrollTo(k, m.offset, page)
+	m.offset = m.clamp(to)
 	return m, nil
 }
 

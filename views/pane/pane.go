@@ -168,3 +168,24 @@ func allMissing(s *kube.Snapshot, rs []kube.Resource) bool {
 	}
 	return true
 }
+
+// ScrollTo is where the movement keys take a scroll offset in a view of
+// page lines: the caller clamps it to what it can show (Bottom asks for
+// "as far as it goes"). ok is false for keys that do not scroll.
+func ScrollTo(k tea.KeyPressMsg, offset, page int) (to int, ok bool) {
+	switch {
+	case key.Matches(k, keymap.Table.Up):
+		return offset - 1, true
+	case key.Matches(k, keymap.Table.Down):
+		return offset + 1, true
+	case key.Matches(k, keymap.Table.PageUp):
+		return offset - page, true
+	case key.Matches(k, keymap.Table.PageDown):
+		return offset + page, true
+	case key.Matches(k, keymap.Table.Top):
+		return 0, true
+	case key.Matches(k, keymap.Table.Bottom):
+		return 1 << 30, true
+	}
+	return offset, false
+}

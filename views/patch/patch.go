@@ -258,18 +258,8 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			path, err := writeNew(dir, name, text)
 			return Saved{Path: path, Err: err}
 		}
-	case key.Matches(k, keymap.Table.Up):
-		m.offset--
-	case key.Matches(k, keymap.Table.Down):
-		m.offset++
-	case key.Matches(k, keymap.Table.PageUp):
-		m.offset -= page
-	case key.Matches(k, keymap.Table.PageDown):
-		m.offset += page
-	case key.Matches(k, keymap.Table.Top):
-		m.offset = 0
-	case key.Matches(k, keymap.Table.Bottom):
-		m.offset = 1 << 30
+	default:
+		m.offset, _ = pane.ScrollTo(k, m.offset, page)
 	}
 	m.offset = m.clampOffset(m.offset, m.width, m.height)
 	return m, nil
