@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ambx/ambx/kube/kubeenv"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,17 +24,7 @@ func TestPatchesOnAPIServer(t *testing.T) {
 	env := kubeenv.Start(t, kubeenv.Options{NoIstioCRDs: true, NoGatewayAPICRDs: true})
 	ctx := context.Background()
 	dry := []string{metav1.DryRunAll}
-	scenes := map[string]*scene{"loki": lokiScene(t), "localstack": localstackScene(t), "waypoint": waypointScene(t)}
-	probe := newScene()
-	probe.ns("apps", "istio.io/dataplane-mode", "ambient")
-	probe.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080").Spec.Containers[0].ReadinessProbe = probeOn(8080)
-	probe.policy(t, `{metadata: {name: deny, namespace: apps}, spec: {podSelector: {}}}`)
-	scenes["probe"] = probe
-	sidecar := newScene()
-	sidecar.ns("legacy")
-	sidecar.pod("legacy", "old", lbl("app", "old"), Sidecar)
-	sidecar.policy(t, `{metadata: {name: deny-out, namespace: legacy}, spec: {podSelector: {}, policyTypes: [Egress]}}`)
-	scenes["sidecar"] = sidecar
+	scenes := fixScenes(t, func(c *corev1.Container) { c.ReadinessProbe = probeOn(8080) })
 
 	for name, s := range scenes {
 		t.Run(name, func(t *testing.T) {

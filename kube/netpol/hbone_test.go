@@ -528,17 +528,7 @@ func deniedBy(v Verdict, target finding.Ref) bool {
 // through on the patched side, and that the checks no longer suggest it.
 // Applying every patch of a scene clears the scene.
 func TestEveryPatchFixesItsProblem(t *testing.T) {
-	scenes := map[string]*scene{"loki": lokiScene(t), "localstack": localstackScene(t), "waypoint": waypointScene(t)}
-	probe := newScene()
-	probe.ns("apps", "istio.io/dataplane-mode", "ambient")
-	probe.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080").Spec.Containers[0].LivenessProbe = probeOn(8080)
-	probe.policy(t, `{metadata: {name: deny, namespace: apps}, spec: {podSelector: {}}}`)
-	scenes["probe"] = probe
-	sidecar := newScene()
-	sidecar.ns("legacy")
-	sidecar.pod("legacy", "old", lbl("app", "old"), Sidecar)
-	sidecar.policy(t, `{metadata: {name: deny-out, namespace: legacy}, spec: {podSelector: {}, policyTypes: [Egress]}}`)
-	scenes["sidecar"] = sidecar
+	scenes := fixScenes(t, func(c *corev1.Container) { c.LivenessProbe = probeOn(8080) })
 
 	for name, s := range scenes {
 		t.Run(name, func(t *testing.T) {
@@ -609,6 +599,25 @@ func TestEveryPatchFixesItsProblem(t *testing.T) {
 }
 
 // probeOn is a kubelet TCP probe on the port.
+// fixScenes are the scenes whose every suggested patch must fix them: the
+// planted loki, localstack and waypoint mistakes, a default-deny namespace
+// whose web pod gets a probe from withProbe, and a sidecar without egress.
+func fixScenes(t *testing.T, withProbe func(*corev1.Container)) map[string]*scene {
+	t.Helper()
+	scenes := map[string]*scene{"loki": lokiScene(t), "localstack": localstackScene(t), "waypoint": waypointScene(t)}
+	probe := newScene()
+	probe.ns("apps", "istio.io/dataplane-mode", "ambient")
+	withProbe(&probe.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080").Spec.Containers[0])
+	probe.policy(t, `{metadata: {name: deny, namespace: apps}, spec: {podSelector: {}}}`)
+	scenes["probe"] = probe
+	sidecar := newScene()
+	sidecar.ns("legacy")
+	sidecar.pod("legacy", "old", lbl("app", "old"), Sidecar)
+	sidecar.policy(t, `{metadata: {name: deny-out, namespace: legacy}, spec: {podSelector: {}, policyTypes: [Egress]}}`)
+	scenes["sidecar"] = sidecar
+	return scenes
+}
+
 func probeOn(port int32) *corev1.Probe {
 	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}}}
 }
