@@ -4,6 +4,7 @@
 package ambient
 
 import (
+	"github.com/ambx/ambx/kube/install"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -26,6 +27,9 @@ type Cluster struct {
 	RequestAuthentications []*secv1.RequestAuthentication
 	// RootNamespace is Istio's root (config) namespace; empty means istio-system.
 	RootNamespace string
+	// Install is the Istio installation found; rules that differ by version
+	// read its Effective() version.
+	Install install.Info
 }
 
 // Root returns the root namespace, defaulting to istio-system.
