@@ -99,6 +99,12 @@ type Info struct {
 	// Istiod, Ztunnel and CNI are the versions read from each component;
 	// unknown when the component was not found or could not be read.
 	Istiod, Ztunnel, CNI Version
+	// Env is istiod's environment as read (the discovery container's env
+	// and, from 1.26, the injector ConfigMap's pilot.env), name to raw
+	// value; nil when not read. Switch applies per-version defaults.
+	Env map[string]string
+	// CNIConfig is istio-cni's configuration.
+	CNIConfig CNIConfig
 }
 
 // Effective is the istiod version verdicts follow: the one read, else

@@ -43,3 +43,47 @@ func TestEffectiveAssumesWhenUnread(t *testing.T) {
 		t.Fatalf("ztunnel falls back to istiod: got %v", got)
 	}
 }
+
+func TestSwitchDefaultsByVersion(t *testing.T) {
+	v := func(s string) Version { x, _ := ParseVersion(s); return x }
+	for _, tc := range []struct {
+		name string
+		info Info
+		env  string
+		want bool
+	}{
+		{"dry-run off by default", Info{Istiod: v("1.29.0")}, EnvDryRunAuthorizationPolicy, false},
+		{"dry-run set on 1.29", Info{Istiod: v("1.29.0"), Env: map[string]string{EnvDryRunAuthorizationPolicy: "true"}}, EnvDryRunAuthorizationPolicy, true},
+		{"dry-run does not exist on 1.28", Info{Istiod: v("1.28.3"), Env: map[string]string{EnvDryRunAuthorizationPolicy: "true"}}, EnvDryRunAuthorizationPolicy, false},
+		{"ingress routing on by default", Info{}, EnvIngressWaypointRouting, true},
+		{"ingress routing needs ambient", Info{Env: map[string]string{EnvEnableAmbient: "false"}}, EnvIngressWaypointRouting, false},
+		{"unparsable value keeps the default", Info{Env: map[string]string{EnvSelectorGatewayPolicy: "yes"}}, EnvSelectorGatewayPolicy, true},
+		{"ParseBool spelling", Info{Env: map[string]string{EnvAutoAllowWaypointPolicy: "1"}}, EnvAutoAllowWaypointPolicy, true},
+		{"selector gateway policy off", Info{Env: map[string]string{EnvSelectorGatewayPolicy: "false"}}, EnvSelectorGatewayPolicy, false},
+	} {
+		if got := tc.info.Switch(tc.env); got != tc.want {
+			t.Errorf("%s: Switch(%s) = %v, want %v", tc.name, tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestCNIDefaults(t *testing.T) {
+	var i Info
+	if !i.CNIAmbientEnabled() || len(i.ExcludedNamespaces()) != 1 || i.ExcludedNamespaces()[0] != "kube-system" || len(i.Selectors()) != 2 {
+		t.Fatalf("unread CNI config: enabled %v excluded %v selectors %d", i.CNIAmbientEnabled(), i.ExcludedNamespaces(), len(i.Selectors()))
+	}
+	custom := []EnablementSelector{{}}
+	i.CNIConfig = CNIConfig{Read: true, EnablementSelectors: custom}
+	i.CNI, _ = ParseVersion("1.26.2")
+	if len(i.Selectors()) != 2 || i.CNIAmbientEnabled() {
+		t.Fatalf("1.26 ignores custom selectors and AMBIENT_ENABLED=false disables: %d %v", len(i.Selectors()), i.CNIAmbientEnabled())
+	}
+	i.CNI, _ = ParseVersion("1.27.0")
+	if len(i.Selectors()) != 1 || i.AgentHonoursExclusions() {
+		t.Fatalf("1.27 reads custom selectors, agent ignores exclusions")
+	}
+	i.CNI, _ = ParseVersion("1.30.0")
+	if !i.AgentHonoursExclusions() {
+		t.Fatal("1.30 agent honours exclusions")
+	}
+}
