@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
@@ -31,6 +34,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// options are the root command's flags: the TUI's.
 type options struct {
 	config     string
 	sidecar    string
@@ -43,36 +47,50 @@ type options struct {
 	version    bool
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
-	var o options
-	fs := pflag.NewFlagSet("ambx", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+// bindRootFlags declares the TUI's flags on fs.
+func bindRootFlags(fs *pflag.FlagSet, o *options) {
 	fs.BoolVar(&o.demo, "demo", false, "run on the built-in demo cluster (no kubeconfig needed)")
 	fs.BoolVar(&o.readOnly, "read-only", false, "refuse every write at the HTTP transport (also AMBX_READONLY=1)")
 	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "metrics poll period")
-	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
-	fs.StringVar(&o.context, "context", "", "kubeconfig context to use")
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "start drilled into this namespace")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.config, "config", "", "config file (default: $XDG_CONFIG_HOME/ambx/config.yaml when it exists)")
 	fs.StringVar(&o.sidecar, "sidecar-cost", "", "what one sidecar costs, CPU/memory, for the mesh-overhead comparison (e.g. 10m/50Mi; default: measured sidecars, else 10m/50Mi)")
-	help := fs.BoolP("help", "h", false, "show this help")
+}
+
+// bindClusterFlags declares how to reach the cluster; every command that
+// reads one shares them.
+func bindClusterFlags(fs *pflag.FlagSet, o *options) {
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
+	fs.StringVar(&o.context, "context", "", "kubeconfig context to use")
+}
+
+// parseFlags parses the root command's flags alone (tests and the root
+// command share finish).
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := pflag.NewFlagSet("ambx", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bindRootFlags(fs, &o)
+	bindClusterFlags(fs, &o)
 	if err := fs.Parse(args); err != nil {
 		return o, err
-	}
-	if *help {
-		fmt.Fprintf(stderr, "ambx: a terminal explorer for Istio ambient mode\n\nUsage:\n  ambx [flags]\n  ambx reach -f PATH --from NS/POD --to NS/POD --port N\n\nFlags:\n%s", fs.FlagUsages())
-		return o, errHelp
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	return o, o.finish(fs)
+}
+
+// finish checks the parsed flags and merges the config file and the
+// environment into them.
+func (o *options) finish(fs *pflag.FlagSet) error {
 	if o.refresh <= 0 {
-		return o, fmt.Errorf("--refresh must be positive, got %s", o.refresh)
+		return fmt.Errorf("--refresh must be positive, got %s", o.refresh)
 	}
 	cfg, err := loadConfig(o.config)
 	if err != nil {
-		return o, err
+		return err
 	}
 	if cfg.ReadOnly {
 		o.readOnly = true
@@ -83,22 +101,33 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if !fs.Changed("refresh") && cfg.Refresh != "" {
 		d, err := time.ParseDuration(cfg.Refresh)
 		if err != nil || d <= 0 {
-			return o, fmt.Errorf("config: refresh %q is not a positive duration", cfg.Refresh)
+			return fmt.Errorf("config: refresh %q is not a positive duration", cfg.Refresh)
 		}
 		o.refresh = d
 	}
 	if _, err := parseSidecarCost(o.sidecar); err != nil {
-		return o, err
+		return err
 	}
 	if v, ok := os.LookupEnv("AMBX_READONLY"); ok {
 		if b, err := strconv.ParseBool(v); err == nil && b {
 			o.readOnly = true
 		}
 	}
-	return o, nil
+	return nil
 }
 
-var errHelp = errors.New("help")
+// usageError is a mistake in the command line: exit 2 with a pointer to
+// --help.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitCode ends a command with a status it has already explained on
+// stderr (or that needs no explanation, such as --fail-on).
+type exitCode int
+
+func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
 
 // keepNewest returns a publisher into a one-slot channel that replaces an
 // unread value: the UI never needs a stale snapshot or poll. Only one
@@ -114,22 +143,18 @@ func keepNewest[T any](ch chan T) func(T) {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "reach" {
-		klog.SetOutput(io.Discard)
-		klog.LogToStderr(false)
-		os.Exit(reach.Main(context.Background(), os.Args[2:], os.Stdout, os.Stderr, connectForReach))
-	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// connectForReach reads the live cluster for `ambx reach` without -f,
-// always read-only: reach only lists.
-func connectForReach() (kubernetes.Interface, error) {
-	c, err := kube.Connect(kube.ConnectOptions{WrapTransport: guard.Wrap})
-	if err != nil {
-		return nil, err
+// displayName is how the user called ambx: "kubectl ambx" when kubectl
+// runs it as the plugin kubectl-ambx, so help and completion show the
+// command they typed.
+func displayName(argv0 string) string {
+	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	if rest, ok := strings.CutPrefix(base, "kubectl-"); ok && rest != "" {
+		return "kubectl " + strings.ReplaceAll(rest, "_", "-")
 	}
-	return c.Kube, nil
+	return "ambx"
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -144,19 +169,102 @@ func run(args []string, stdout, stderr io.Writer) int {
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
 
-	o, err := parseFlags(args, stderr)
-	if errors.Is(err, errHelp) {
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	var code exitCode
+	var uerr usageError
+	switch {
+	case err == nil:
 		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ambx: %v (see ambx --help)\n", err)
+	case errors.As(err, &code):
+		return int(code)
+	case errors.As(err, &uerr):
+		fmt.Fprintf(stderr, "ambx: %v (see %s --help)\n", uerr.err, root.DisplayName())
+		return 2
+	default:
+		// cobra's own parse errors (unknown flag or command) are usage errors.
+		fmt.Fprintf(stderr, "ambx: %v (see %s --help)\n", err, root.DisplayName())
 		return 2
 	}
-	if o.version {
-		fmt.Fprintf(stdout, "ambx %s\n", version)
-		return 0
-	}
+}
 
+// newRootCommand builds the command tree: the TUI at the root, and the
+// commands for scripts beside it.
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	var o options
+	root := &cobra.Command{
+		Use:   "ambx",
+		Short: "a terminal explorer for Istio ambient mode",
+		Long: "ambx: a terminal explorer for Istio ambient mode.\n\n" +
+			"Without a command it opens the full-screen explorer on the current kubeconfig context\n" +
+			"(or the built-in demo cluster with --demo).",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unexpected argument %q", args[0])}
+			}
+			return nil
+		},
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.finish(cmd.Flags()); err != nil {
+				return usageError{err}
+			}
+			if o.version {
+				fmt.Fprintf(stdout, "ambx %s\n", version)
+				return nil
+			}
+			return explore(o, stderr)
+		},
+	}
+	root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: displayName(os.Args[0])}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	bindRootFlags(root.Flags(), &o)
+	bindClusterFlags(root.PersistentFlags(), &o)
+	root.AddCommand(newReachCommand(&o, stdout, stderr), newVersionCommand(stdout))
+	return root
+}
+
+// newReachCommand is `ambx reach`, which parses its own flags.
+func newReachCommand(o *options, stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:                "reach -f PATH --from NS/POD --to NS/POD --port N",
+		Short:              "tell whether NetworkPolicies allow a connection (from files or the cluster)",
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			connect := func() (kubernetes.Interface, error) {
+				c, err := kube.Connect(kube.ConnectOptions{Kubeconfig: o.kubeconfig, Context: o.context, WrapTransport: guard.Wrap})
+				if err != nil {
+					return nil, err
+				}
+				return c.Kube, nil
+			}
+			if code := reach.Main(context.Background(), args, stdout, stderr, connect); code != 0 {
+				return exitCode(code)
+			}
+			return nil
+		},
+	}
+}
+
+// newVersionCommand is `ambx version`.
+func newVersionCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print the version of ambx",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintf(stdout, "ambx %s\n", version)
+			return nil
+		},
+	}
+}
+
+// explore runs the full-screen explorer.
+func explore(o options, stderr io.Writer) error {
 	var clients *kube.Clients
 	var opener logstream.Opener
 	var locator logstream.Locator
@@ -169,16 +277,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if o.readOnly {
 			co.WrapTransport = guard.Wrap
 		}
+		var err error
 		clients, err = kube.Connect(co)
 		if err != nil {
 			fmt.Fprintf(stderr, "ambx: %v\n", err)
-			return 2
+			return exitCode(2)
 		}
 		opener = logstream.KubeOpener{Client: clients.Kube}
 		locator = logstream.KubeLocator{Client: clients.Kube}
 	}
 
-	perSidecar, _ := parseSidecarCost(o.sidecar) // checked by parseFlags
+	perSidecar, _ := parseSidecarCost(o.sidecar) // checked by finish
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -207,7 +316,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	p := tea.NewProgram(m, tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		fmt.Fprintf(stderr, "ambx: %v\n", err)
-		return 1
+		return exitCode(1)
 	}
-	return 0
+	return nil
 }

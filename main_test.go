@@ -108,3 +108,48 @@ func TestRunExitCodes(t *testing.T) {
 		t.Fatalf("missing kubeconfig: exit %d, stderr %q", code, errb.String())
 	}
 }
+
+func TestCommands(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, tc := range []struct {
+		args       []string
+		code       int
+		stdout     []string // fragments of stdout
+		stderrLine bool     // stderr is exactly one line
+	}{
+		{args: []string{"--help"}, stdout: []string{"Usage:\n  ambx [flags]\n  ambx [command]", "reach", "completion", "version", "--read-only"}},
+		{args: []string{"version"}, stdout: []string{"ambx dev\n"}},
+		{args: []string{"completion", "bash"}, stdout: []string{"bash completion V2 for ambx"}},
+		{args: []string{"completion", "zsh"}, stdout: []string{"#compdef ambx"}},
+		{args: []string{"completion", "fish"}, stdout: []string{"complete -c ambx"}},
+		{args: []string{"reach", "-f", "kube/reach/testdata/shop", "--from", "shop/web", "--to", "shop/db", "--port", "5432"}, stdout: []string{"allowed  shop/web -> shop/db 5432/TCP"}},
+		{args: []string{"reach", "--from", "shop/web"}, code: 2},
+		{args: []string{"version", "extra"}, code: 2, stderrLine: true},
+		{args: []string{"nosuchcommand"}, code: 2, stderrLine: true},
+	} {
+		var out, errb bytes.Buffer
+		code := run(tc.args, &out, &errb)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d; stderr %q", tc.args, code, tc.code, errb.String())
+		}
+		for _, s := range tc.stdout {
+			if !strings.Contains(out.String(), s) {
+				t.Errorf("%v: stdout lacks %q:\n%s", tc.args, s, out.String())
+			}
+		}
+		if tc.stderrLine && strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("%v: stderr %q, want one line", tc.args, errb.String())
+		}
+	}
+}
+
+func TestDisplayName(t *testing.T) {
+	for argv0, want := range map[string]string{
+		"ambx": "ambx", "/usr/local/bin/ambx": "ambx", "/home/me/bin/kubectl-ambx": "kubectl ambx",
+		"/opt/kubectl-ambx.exe": "kubectl ambx", "kubectl-": "ambx",
+	} {
+		if got := displayName(argv0); got != want {
+			t.Errorf("displayName(%q) = %q, want %q", argv0, got, want)
+		}
+	}
+}
