@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	netapi "istio.io/api/networking/v1"
 	secapi "istio.io/api/security/v1beta1"
 	typeapi "istio.io/api/type/v1beta1"
+	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
@@ -171,11 +173,30 @@ func shop(t *testing.T, env *kubeenv.Env, node string) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	ic := istioclient.NewForConfigOrDie(env.Config)
+	if _, err := ic.NetworkingV1().ServiceEntries("shop").Create(ctx, &netv1.ServiceEntry{
+		ObjectMeta: metav1.ObjectMeta{Name: "payments", Namespace: "shop", Labels: map[string]string{"istio.io/use-waypoint": "waypoint"}},
+		Spec: netapi.ServiceEntry{
+			Hosts:    []string{"payments.example.com"},
+			Ports:    []*netapi.ServicePort{{Number: 443, Name: "tls", Protocol: "TLS"}},
+			Location: netapi.ServiceEntry_MESH_INTERNAL, Resolution: netapi.ServiceEntry_STATIC,
+			WorkloadSelector: &netapi.WorkloadSelector{Labels: map[string]string{"app": "payments"}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.NetworkingV1().WorkloadEntries("shop").Create(ctx, &netv1.WorkloadEntry{
+		ObjectMeta: metav1.ObjectMeta{Name: "payments-vm", Namespace: "shop", Labels: map[string]string{"app": "payments"}},
+		Spec:       netapi.WorkloadEntry{Address: "10.9.0.7", Labels: map[string]string{"app": "payments"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 var allResources = []kube.Resource{
 	kube.ResNamespaces, kube.ResPods, kube.ResServices, kube.ResNodes, kube.ResNetworkPolicies,
 	kube.ResGateways, kube.ResGatewayClasses, kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications,
+	kube.ResServiceEntries, kube.ResWorkloadEntries,
 }
 
 // availability says which resources are not in the wanted state.
@@ -210,6 +231,8 @@ func TestClusterSourceFollowsObjects(t *testing.T) {
 			missing("gateways", names(s.Gateways), "shop/waypoint"),
 			missing("gatewayclasses", names(s.GatewayClasses), "istio-waypoint"),
 			missing("authorizationpolicies", names(s.AuthorizationPolicies), "shop/allow-web"),
+			missing("serviceentries", names(s.ServiceEntries), "shop/payments"),
+			missing("workloadentries", names(s.WorkloadEntries), "shop/payments-vm"),
 		} {
 			if why != "" {
 				return why
@@ -356,6 +379,7 @@ func TestClusterSourceLimitedUser(t *testing.T) {
 			{APIGroups: []string{""}, Resources: []string{"namespaces", "pods", "services", "nodes"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"gateway.networking.k8s.io"}, Resources: []string{"gateways", "gatewayclasses"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"security.istio.io"}, Resources: []string{"authorizationpolicies", "peerauthentications", "requestauthentications"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"networking.istio.io"}, Resources: []string{"serviceentries", "workloadentries"}, Verbs: []string{"get", "list", "watch"}},
 		},
 	}
 	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {

@@ -22,11 +22,14 @@ const (
 	ResAuthorizationPolicies  Resource = "authorizationpolicies"
 	ResPeerAuthentications    Resource = "peerauthentications"
 	ResRequestAuthentications Resource = "requestauthentications"
+	ResServiceEntries         Resource = "serviceentries"
+	ResWorkloadEntries        Resource = "workloadentries"
 )
 
 // Resources lists every watched resource.
 var Resources = []Resource{ResNamespaces, ResPods, ResServices, ResNodes, ResNetworkPolicies,
-	ResGateways, ResGatewayClasses, ResAuthorizationPolicies, ResPeerAuthentications, ResRequestAuthentications}
+	ResGateways, ResGatewayClasses, ResAuthorizationPolicies, ResPeerAuthentications, ResRequestAuthentications,
+	ResServiceEntries, ResWorkloadEntries}
 
 // Availability is whether a resource could be watched.
 type Availability int

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
 	corev1 "k8s.io/api/core/v1"
@@ -133,6 +134,8 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 		add[*secv1.AuthorizationPolicy](s, ResAuthorizationPolicies, ist.Security().V1().AuthorizationPolicies().Informer())
 		add[*secv1.PeerAuthentication](s, ResPeerAuthentications, ist.Security().V1().PeerAuthentications().Informer())
 		add[*secv1.RequestAuthentication](s, ResRequestAuthentications, ist.Security().V1().RequestAuthentications().Informer())
+		add[*netv1.ServiceEntry](s, ResServiceEntries, ist.Networking().V1().ServiceEntries().Informer())
+		add[*netv1.WorkloadEntry](s, ResWorkloadEntries, ist.Networking().V1().WorkloadEntries().Informer())
 	}
 	var gw gwinformers.SharedInformerFactory
 	if s.clients.Gateway != nil {
@@ -381,7 +384,7 @@ func (s *Source) build() *Snapshot {
 	seq := s.seq
 	s.mu.Unlock()
 	c := collect(lists)
-	for _, r := range []Resource{ResGateways, ResGatewayClasses, ResAuthorizationPolicies, ResPeerAuthentications, ResRequestAuthentications} {
+	for _, r := range []Resource{ResGateways, ResGatewayClasses, ResAuthorizationPolicies, ResPeerAuthentications, ResRequestAuthentications, ResServiceEntries, ResWorkloadEntries} {
 		if _, ok := lists[r]; !ok {
 			states[r] = ResourceState{Availability: Missing, Detail: "no client for this API"}
 		}
@@ -409,6 +412,8 @@ func collect(lists map[Resource]any) ambient.Cluster {
 	take(&c.AuthorizationPolicies, lists[ResAuthorizationPolicies])
 	take(&c.PeerAuthentications, lists[ResPeerAuthentications])
 	take(&c.RequestAuthentications, lists[ResRequestAuthentications])
+	take(&c.ServiceEntries, lists[ResServiceEntries])
+	take(&c.WorkloadEntries, lists[ResWorkloadEntries])
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -125,4 +126,21 @@ func TestIsUnreachable(t *testing.T) {
 			t.Errorf("isUnreachable(%v) = %v", tc.err, got)
 		}
 	}
+}
+
+func TestSourceWatchesServiceAndWorkloadEntries(t *testing.T) {
+	ist := istiofake.NewSimpleClientset(
+		&netv1.ServiceEntry{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "payments"}},
+		&netv1.WorkloadEntry{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "vm-1"}},
+	)
+	next := run(t, &Clients{Kube: fake.NewClientset(), Istio: ist, Gateway: gwfake.NewSimpleClientset(), Fake: true})
+	next("the entries", func(s *Snapshot) bool {
+		return len(s.ServiceEntries) == 1 && s.ServiceEntries[0].Name == "payments" &&
+			len(s.WorkloadEntries) == 1 && s.WorkloadEntries[0].Name == "vm-1" &&
+			s.State(ResServiceEntries).Availability == Available && s.State(ResWorkloadEntries).Availability == Available
+	})
+	if err := ist.NetworkingV1().ServiceEntries("apps").Delete(context.Background(), "payments", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	next("the service entry gone", func(s *Snapshot) bool { return len(s.ServiceEntries) == 0 && len(s.WorkloadEntries) == 1 })
 }

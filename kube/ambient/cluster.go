@@ -5,6 +5,7 @@ package ambient
 
 import (
 	"github.com/ambx/ambx/kube/install"
+	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -25,6 +26,10 @@ type Cluster struct {
 	AuthorizationPolicies  []*secv1.AuthorizationPolicy
 	PeerAuthentications    []*secv1.PeerAuthentication
 	RequestAuthentications []*secv1.RequestAuthentication
+	// ServiceEntries and WorkloadEntries can be bound to waypoints and
+	// targeted by policies like Services and pods.
+	ServiceEntries  []*netv1.ServiceEntry
+	WorkloadEntries []*netv1.WorkloadEntry
 	// RootNamespace is Istio's root (config) namespace; empty means istio-system.
 	RootNamespace string
 	// Install is the Istio installation found; rules that differ by version

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
 	appsv1 "k8s.io/api/apps/v1"
@@ -67,6 +68,8 @@ func newClients(now time.Time) (*kube.Clients, error) {
 	seed(s, ic.Tracker(), secv1.SchemeGroupVersion.WithResource("authorizationpolicies"), c.AuthorizationPolicies)
 	seed(s, ic.Tracker(), secv1.SchemeGroupVersion.WithResource("peerauthentications"), c.PeerAuthentications)
 	seed(s, ic.Tracker(), secv1.SchemeGroupVersion.WithResource("requestauthentications"), c.RequestAuthentications)
+	seed(s, ic.Tracker(), netv1.SchemeGroupVersion.WithResource("serviceentries"), c.ServiceEntries)
+	seed(s, ic.Tracker(), netv1.SchemeGroupVersion.WithResource("workloadentries"), c.WorkloadEntries)
 
 	// Not NewClientset: its field manager maps Gateway to "gatewaies" too and
 	// refuses the Create. Nothing writes to gateways, so it needs no SSA.
@@ -137,6 +140,10 @@ var (
 			{Name: "authorizationpolicies", Namespaced: true, Kind: "AuthorizationPolicy", Verbs: readWrite},
 			{Name: "peerauthentications", Namespaced: true, Kind: "PeerAuthentication", Verbs: readWrite},
 			{Name: "requestauthentications", Namespaced: true, Kind: "RequestAuthentication", Verbs: readWrite},
+		}},
+		{GroupVersion: "networking.istio.io/v1", APIResources: []metav1.APIResource{
+			{Name: "serviceentries", Namespaced: true, Kind: "ServiceEntry", Verbs: readWrite},
+			{Name: "workloadentries", Namespaced: true, Kind: "WorkloadEntry", Verbs: readWrite},
 		}},
 	}
 	gatewayResources = []*metav1.APIResourceList{

@@ -280,7 +280,7 @@ func TestSourceSyncsEveryResource(t *testing.T) {
 		for _, st := range s.Resources {
 			all = all && st.Availability == kube.Available
 		}
-		if all && len(s.Resources) == 10 {
+		if all && len(s.Resources) == len(kube.Resources) {
 			got = s
 			cancel()
 		}
