@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -35,8 +36,20 @@ func Wrap(rt http.RoundTripper) http.RoundTripper {
 func (t *Transport) Refused() int64 { return t.refused.Load() }
 
 // Allowed reports whether a request may leave the process in read-only
-// mode: reads, and the two POSTs that only ask what the user may do.
+// mode: reads, the two POSTs that only ask what the user may do, and
+// port-forwards to the pods admitted with AdmitPortForward. Exec, attach and
+// port-forward are refused whatever the method: over WebSocket they are GETs
+// that run commands in a pod or open its ports.
 func Allowed(method, path string) bool {
+	p := strings.TrimSuffix(path, "/")
+	if sub := podSubresource(p); sub != "" {
+		switch sub {
+		case "exec", "attach":
+			return false
+		case "portforward":
+			return (method == http.MethodGet || method == http.MethodPost) && admitted(p)
+		}
+	}
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return true
@@ -44,11 +57,39 @@ func Allowed(method, path string) bool {
 		// /apis/authorization.k8s.io/v1/selfsubjectaccessreviews and
 		// .../selfsubjectrulesreviews create nothing: the server answers
 		// and stores no object.
-		p := strings.TrimSuffix(path, "/")
 		return strings.HasPrefix(p, "/apis/authorization.k8s.io/") &&
 			(strings.HasSuffix(p, "/selfsubjectaccessreviews") || strings.HasSuffix(p, "/selfsubjectrulesreviews"))
 	}
 	return false
+}
+
+// podSubresource returns the subresource of /api/v1/namespaces/NS/pods/NAME/SUB,
+// or "".
+func podSubresource(p string) string {
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	if len(parts) == 7 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" && parts[4] == "pods" {
+		return parts[6]
+	}
+	return ""
+}
+
+// portForwards holds the paths of admitted port-forwards. It is global
+// because the guard sits inside client-go's transport chain, built from a
+// rest.Config, where nothing of ambx's can reach a Transport value.
+var portForwards sync.Map
+
+// AdmitPortForward lets a port-forward to one pod through the read-only
+// guard. Only ambx's ztunnel reader calls it, for pods it found by their
+// ztunnel labels, and it forwards only ztunnel's admin port (15000), whose
+// config_dump is read-only; the port travels inside the tunnel, where the
+// transport cannot see it, so that is the reader's promise.
+func AdmitPortForward(namespace, pod string) {
+	portForwards.Store("/api/v1/namespaces/"+namespace+"/pods/"+pod+"/portforward", true)
+}
+
+func admitted(p string) bool {
+	_, ok := portForwards.Load(p)
+	return ok
 }
 
 // RoundTrip implements http.RoundTripper.

@@ -9,6 +9,7 @@ import (
 )
 
 func TestAllowed(t *testing.T) {
+	AdmitPortForward("istio-system", "ztunnel-admitted")
 	for _, tc := range []struct {
 		method, path string
 		want         bool
@@ -26,6 +27,18 @@ func TestAllowed(t *testing.T) {
 		{"PATCH", "/api/v1/namespaces/x", false},
 		{"PUT", "/api/v1/namespaces/x", false},
 		{"DELETE", "/api/v1/namespaces/x/pods/y", false},
+		// Over WebSocket, exec, attach and port-forward are GETs.
+		{"GET", "/api/v1/namespaces/x/pods/y/exec", false},
+		{"GET", "/api/v1/namespaces/x/pods/y/attach", false},
+		{"POST", "/api/v1/namespaces/x/pods/y/exec", false},
+		{"GET", "/api/v1/namespaces/x/pods/y/portforward", false},
+		{"POST", "/api/v1/namespaces/x/pods/y/portforward", false},
+		{"GET", "/api/v1/namespaces/istio-system/pods/ztunnel-admitted/portforward", true},
+		{"POST", "/api/v1/namespaces/istio-system/pods/ztunnel-admitted/portforward", true},
+		{"DELETE", "/api/v1/namespaces/istio-system/pods/ztunnel-admitted/portforward", false},
+		{"GET", "/api/v1/namespaces/istio-system/pods/ztunnel-other/portforward", false},
+		{"GET", "/api/v1/namespaces/x/pods/y/log", true},
+		{"GET", "/api/v1/namespaces/x/pods/y:15020/proxy/metrics", true},
 		{"CONNECT", "/api/v1/namespaces/x/pods/y/exec", false},
 	} {
 		if got := Allowed(tc.method, tc.path); got != tc.want {
