@@ -6,6 +6,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"github.com/ambx/ambx/views/safe"
 	"strings"
 	"time"
 
@@ -454,7 +455,9 @@ func (m Model) resize() Model {
 
 // View renders the whole screen.
 func (m Model) View() tea.View {
-	v := tea.NewView(m.Render())
+	// Frame is the last guard: views make cluster text safe where it
+	// enters them, and whatever slipped past still cannot drive the terminal.
+	v := tea.NewView(safe.Frame(m.Render()))
 	v.AltScreen = true
 	return v
 }
@@ -523,7 +526,7 @@ func (m Model) statusBar() string {
 	if ctx == "" {
 		ctx = "no context"
 	}
-	left = append(left, t.BarContext.Render(" "+ctx+" "))
+	left = append(left, t.BarContext.Render(" "+safe.Line(ctx)+" "))
 	if m.opt.ReadOnly {
 		left = append(left, t.BarReadOnly.Render(" READ-ONLY "))
 	}
@@ -531,7 +534,7 @@ func (m Model) statusBar() string {
 	case m.snap == nil:
 		left = append(left, t.BarHint.Render(" connecting…"))
 	case !m.snap.Reachable:
-		left = append(left, t.BarBad.Render(" ✖ "+m.snap.Problem+" "))
+		left = append(left, t.BarBad.Render(" ✖ "+safe.Line(m.snap.Problem)+" "))
 	default:
 		age := m.opt.Now().Sub(m.snap.Taken).Round(time.Second)
 		if age < 0 {
@@ -544,19 +547,20 @@ func (m Model) statusBar() string {
 		}
 	}
 	if m.drill != "" {
-		left = append(left, t.BarFilter.Render(" ns:"+m.drill))
+		left = append(left, t.BarFilter.Render(" ns:"+safe.Line(m.drill)))
 	}
 	l := strings.Join(left, "")
 	var right string
 	switch {
 	case m.filtering:
-		right = t.BarFilter.Render(" /"+m.filterBuf+"▏") + t.BarHint.Render("  enter keep  esc clear ")
+		right = t.BarFilter.Render(" /"+safe.Line(m.filterBuf)+"▏") + t.BarHint.Render("  enter keep  esc clear ")
 	case m.showingStatus():
 		st := t.BarMessage
 		if m.statusError {
 			st = t.BarError
 		}
-		right = st.Render(" " + m.status + " ")
+		// API errors and write results quote the server: one line, safe.
+		right = st.Render(" " + safe.Line(m.status) + " ")
 	default:
 		right = m.hints(m.width - lipgloss.Width(l) - 1)
 	}

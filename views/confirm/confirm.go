@@ -5,6 +5,7 @@ package confirm
 
 import (
 	"fmt"
+	"github.com/ambx/ambx/views/safe"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -46,6 +47,15 @@ type Model struct {
 
 // New opens a dialog with No focused.
 func New(t *theme.Theme, c Content) Model {
+	// The patch and its description name cluster objects: shown safe,
+	// while Result still answers for exactly the plan the caller holds.
+	c.Title, c.PatchLabel = safe.Line(c.Title), safe.Line(c.PatchLabel)
+	c.Description, c.Patch = safe.Text(c.Description), safe.Text(c.Patch)
+	cons := make([]string, len(c.Consequences))
+	for i, s := range c.Consequences {
+		cons[i] = safe.Text(s)
+	}
+	c.Consequences = cons
 	return Model{theme: t, c: c}
 }
 

@@ -4,6 +4,7 @@ package detail
 
 import (
 	"fmt"
+	"github.com/ambx/ambx/views/safe"
 	"sort"
 	"strings"
 
@@ -40,6 +41,7 @@ func (m Model) SetSnapshot(s *kube.Snapshot) Model {
 		return m
 	}
 	m.title, m.doc = m.build(s)
+	m.title = safe.Line(m.title)
 	m.offset = m.clamp(m.offset)
 	return m
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
+	"github.com/ambx/ambx/views/safe"
 )
 
 // item is one block of a detail document.
@@ -21,13 +22,19 @@ type item struct {
 // doc is a detail document under construction.
 type doc struct{ items []item }
 
-func (d *doc) section(title string) { d.items = append(d.items, item{section: title}) }
+// Every string enters a document through section, kv and pair, which make
+// it safe: values keep their line breaks, labels and headings are one line.
+func (d *doc) section(title string) { d.items = append(d.items, item{section: safe.Line(title)}) }
 
 func (d *doc) kv(label, value string, tone theme.Tone) {
-	d.items = append(d.items, item{label: label, value: value, tone: tone})
+	d.items = append(d.items, item{label: safe.Line(label), value: safe.Text(value), tone: tone})
 }
 
-func (d *doc) pair(l, r item) { d.items = append(d.items, item{left: &l, right: &r}) }
+func (d *doc) pair(l, r item) {
+	l.label, l.value = safe.Line(l.label), safe.Text(l.value)
+	r.label, r.value = safe.Line(r.label), safe.Text(r.value)
+	d.items = append(d.items, item{left: &l, right: &r})
+}
 
 // text adds a value with no label, e.g. one line of a list.
 func (d *doc) text(value string, tone theme.Tone) { d.kv("", value, tone) }

@@ -4,6 +4,7 @@
 package findings
 
 import (
+	"github.com/ambx/ambx/views/safe"
 	"strconv"
 	"strings"
 
@@ -174,7 +175,7 @@ func (m Model) detail(width, height int) string {
 	head := " "
 	if ok {
 		g := SeverityGlyph(f.Severity)
-		head = " " + g.Mark + " " + f.Object.String()
+		head = " " + g.Mark + " " + safe.Line(f.Object.String())
 	}
 	lines = append(lines, t.PaneTitle.Render(pane.Fit(head, width)))
 	if ok {
@@ -183,6 +184,7 @@ func (m Model) detail(width, height int) string {
 			if strings.TrimSpace(text) == "" {
 				return
 			}
+			text = safe.Text(text)
 			first := true
 			for _, para := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 				for _, l := range strings.Split(ansi.Wrap(para, max(1, width-6), " ,"), "\n") {
@@ -199,7 +201,7 @@ func (m Model) detail(width, height int) string {
 		add("Why", f.Why, theme.ToneNormal)
 		add("Fix", f.Fix, theme.ToneInfo)
 		if f.Patch != nil {
-			lines = append(lines, t.Tone(theme.ToneAccent).Render(pane.Fit(" n    suggested patch: "+f.Patch.Title, width)))
+			lines = append(lines, t.Tone(theme.ToneAccent).Render(pane.Fit(" n    suggested patch: "+safe.Line(f.Patch.Title), width)))
 		}
 	}
 	for len(lines) < height {

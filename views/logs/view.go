@@ -2,6 +2,7 @@ package logs
 
 import (
 	"fmt"
+	"github.com/ambx/ambx/views/safe"
 	"strconv"
 	"strings"
 	"time"
@@ -71,11 +72,13 @@ func (c layout) count() int {
 	return n
 }
 
-// fit pads or cuts s to exactly w cells.
+// fit pads or cuts s to exactly w cells. Every piece of text this view
+// draws passes through it, so it is where log text is made safe.
 func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
+	s = safe.Line(s)
 	if ansi.StringWidth(s) > w {
 		s = ansi.Truncate(s, w, "…")
 	}
@@ -86,6 +89,7 @@ func fit(s string, w int) string {
 }
 
 func fitRight(s string, w int) string {
+	s = safe.Line(s)
 	if n := ansi.StringWidth(s); n < w {
 		return strings.Repeat(" ", w-n) + s
 	}
@@ -100,6 +104,15 @@ type cells struct {
 }
 
 func (m Model) cellsOf(it *item) cells {
+	c := m.rawCells(it)
+	// Made safe before wrapping, so wrapped lines measure what is drawn.
+	for _, p := range []*string{&c.time, &c.lvl, &c.node, &c.dir, &c.src, &c.dst, &c.bytes, &c.dur, &c.rest} {
+		*p = safe.Line(*p)
+	}
+	return c
+}
+
+func (m Model) rawCells(it *item) cells {
 	e := &it.e
 	c := cells{node: e.Node}
 	if e.Kind == logstream.KindStatus {

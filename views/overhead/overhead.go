@@ -5,6 +5,7 @@ package overhead
 
 import (
 	"fmt"
+	"github.com/ambx/ambx/views/safe"
 	"sort"
 	"strings"
 
@@ -34,15 +35,32 @@ func New(t *theme.Theme, perSidecar usage.Resources) Model {
 // on every SnapshotMsg and UsageMsg. Either may be nil.
 func (m Model) Set(s *kube.Snapshot, u *usage.Usage) Model {
 	if s == nil {
-		m.o = usage.ComputeOverhead(nil, nil, u, m.perSidecar)
+		m.o = clean(usage.ComputeOverhead(nil, nil, u, m.perSidecar))
 		return m
 	}
-	m.o = usage.ComputeOverhead(&s.Cluster, s.Mesh, u, m.perSidecar)
+	m.o = clean(usage.ComputeOverhead(&s.Cluster, s.Mesh, u, m.perSidecar))
 	return m
 }
 
 // SetOverhead replaces the overhead with one computed elsewhere.
-func (m Model) SetOverhead(o usage.Overhead) Model { m.o = o; return m }
+func (m Model) SetOverhead(o usage.Overhead) Model { m.o = clean(o); return m }
+
+// clean makes the names and the problem text safe once, where they enter
+// the view, so the widths the layout measures are the widths drawn.
+func clean(o usage.Overhead) usage.Overhead {
+	o.Problem = safe.Line(o.Problem)
+	o.Ztunnels = append([]usage.Ztunnel(nil), o.Ztunnels...)
+	for i := range o.Ztunnels {
+		z := &o.Ztunnels[i]
+		z.Node, z.Pod.Namespace, z.Pod.Name = safe.Line(z.Node), safe.Line(z.Pod.Namespace), safe.Line(z.Pod.Name)
+	}
+	o.WaypointList = append([]usage.Waypoint(nil), o.WaypointList...)
+	for i := range o.WaypointList {
+		k := &o.WaypointList[i].Key
+		k.Namespace, k.Name = safe.Line(k.Namespace), safe.Line(k.Name)
+	}
+	return o
+}
 
 // Overhead returns the figures shown, e.g. for the Waypoints pane's columns.
 func (m Model) Overhead() usage.Overhead { return m.o }

@@ -15,6 +15,7 @@ import (
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/safe"
 	"github.com/ambx/ambx/views/table"
 )
 
@@ -75,13 +76,14 @@ func (p Pane) View(width, height int, focused bool) string {
 	if p.Table.Len() != p.Table.Total() {
 		count = fmt.Sprintf("%d/%d", p.Table.Len(), p.Table.Total())
 	}
-	title := " " + p.Title
+	// Scope, note and filter come from the cluster and the keyboard.
+	title := " " + safe.Line(p.Title)
 	if p.Scope != "" {
-		title += " ‹" + p.Scope + "›"
+		title += " ‹" + safe.Line(p.Scope) + "›"
 	}
 	title += " (" + count + ")"
 	if f := p.Table.Filter(); f != "" {
-		title += " /" + f
+		title += " /" + safe.Line(f)
 	}
 	style := t.PaneTitle
 	if focused {
@@ -93,11 +95,11 @@ func (p Pane) View(width, height int, focused bool) string {
 	}
 	body := p.Table.View(t, width, height-1, focused)
 	if p.Table.Total() == 0 && p.Note != "" || p.Table.Len() == 0 {
-		note := p.Note
+		note := safe.Text(p.Note)
 		if note == "" {
 			note = "no rows"
 			if p.Table.Filter() != "" {
-				note = "no rows match /" + p.Table.Filter()
+				note = "no rows match /" + safe.Line(p.Table.Filter())
 			}
 		}
 		hdr := strings.SplitN(body, "\n", 2)[0]

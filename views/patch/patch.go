@@ -6,6 +6,7 @@ package patch
 import (
 	"errors"
 	"fmt"
+	"github.com/ambx/ambx/views/safe"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -320,7 +321,7 @@ func (m Model) bodyHeight(height int) int {
 
 // lines returns the shown text wrapped to width, as coloured spans.
 func (m Model) lines(width int) [][]span {
-	text := strings.TrimRight(m.Text(), "\n")
+	text := strings.TrimRight(safe.Text(m.Text()), "\n")
 	if text == "" {
 		return nil
 	}
@@ -350,17 +351,17 @@ func (m Model) View(width, height int) string {
 	t := m.theme
 	top, bottom := chrome(height)
 	out := make([]string, 0, height)
-	title := " Patch ‹" + m.scope + "›"
+	title := " Patch ‹" + safe.Line(m.scope) + "›"
 	if f, ok := m.Selected(); ok {
 		if len(m.findings) > 1 {
 			title += fmt.Sprintf(" %d/%d", m.sel+1, len(m.findings))
 		}
-		title += " · " + f.Patch.Title
+		title += " · " + safe.Line(f.Patch.Title)
 	}
 	out = append(out, t.PaneTitleFocused.Render(pane.Fit(title, width)))
 	f, ok := m.Selected()
 	if !ok {
-		note := "no suggested patch for " + m.scope + ": nothing found that a NetworkPolicy change would fix"
+		note := "no suggested patch for " + safe.Line(m.scope) + ": nothing found that a NetworkPolicy change would fix"
 		for _, l := range wrapSpans([]span{{note, rolePlain}}, width-1) {
 			if len(out) < height {
 				out = append(out, t.Empty.Render(pane.Fit(" "+spansText(l), width)))
@@ -373,7 +374,7 @@ func (m Model) View(width, height int) string {
 	}
 	if top >= 3 {
 		g := findings.SeverityGlyph(f.Severity)
-		line := " " + g.Mark + " " + f.Object.String() + ": " + f.Title
+		line := " " + g.Mark + " " + safe.Line(f.Object.String()+": "+f.Title)
 		out = append(out, t.Tone(g.Tone).Render(pane.Fit(line, width)))
 	}
 	body := m.bodyHeight(height)

@@ -3,6 +3,7 @@
 package picker
 
 import (
+	"github.com/ambx/ambx/views/safe"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -36,6 +37,11 @@ type Model struct {
 
 // New returns a picker with the cursor on item sel.
 func New(t *theme.Theme, id, title string, items []Item, sel int) Model {
+	title = safe.Line(title)
+	items = append([]Item(nil), items...)
+	for i := range items {
+		items[i].Label, items[i].Note = safe.Line(items[i].Label), safe.Line(items[i].Note)
+	}
 	return Model{theme: t, id: id, title: title, items: items, cursor: max(0, min(sel, len(items)-1))}
 }
 

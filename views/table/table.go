@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/safe"
 )
 
 // Column describes one column.
@@ -52,6 +53,9 @@ type Model struct {
 
 // New returns an empty table with the given columns.
 func New(cols ...Column) Model {
+	for i := range cols {
+		cols[i].Title = safe.Line(cols[i].Title)
+	}
 	return Model{cols: cols}
 }
 
@@ -59,6 +63,13 @@ func New(cols ...Column) Model {
 // when it still exists.
 func (m Model) SetRows(rows []Row) Model {
 	key := m.SelectedKey()
+	// Every cell is made safe here, where text enters the table, so no
+	// pane can show a cluster string raw.
+	for r := range rows {
+		for i := range rows[r].Cells {
+			rows[r].Cells[i].Text = safe.Line(rows[r].Cells[i].Text)
+		}
+	}
 	m.rows = rows
 	m.contentW = make([]int, len(m.cols))
 	for i := range m.cols {
