@@ -90,6 +90,10 @@ type Options struct {
 	// Audit logs every request at Metadata level; read it back with
 	// Env.AuditEvents or Env.MutatingRequests.
 	Audit bool
+	// PodNetwork routes the API server's connections into the cluster
+	// through a loopback stand-in for the pod network, so a test can serve
+	// a pod's port (Env.ServePodPort) behind the real pod proxy.
+	PodNetwork bool
 }
 
 // apiServerGrace bounds a graceful API server stop. It stops listening
@@ -121,6 +125,7 @@ type Env struct {
 
 	etcd, apiserver, kwok, metricsServer *process
 	dynamic                              dynamic.Interface
+	podNet                               *podNet
 
 	mu   sync.Mutex
 	logs map[string]*podLogs // namespace/pod → its kwok Logs object
@@ -237,6 +242,11 @@ func launch(o Options, bin string) (env *Env, err error) {
 		return nil, err
 	}
 	e.apiPort = ports[2]
+	if o.PodNetwork {
+		if e.podNet, err = startPodNet(dir); err != nil {
+			return nil, fmt.Errorf("pod network: %w", err)
+		}
+	}
 	if err := e.startAPIServer(); err != nil {
 		return nil, err
 	}
@@ -287,6 +297,7 @@ func (e *Env) Close() error {
 			p.stop(grace)
 		}
 	}
+	e.podNet.close()
 	if os.Getenv(EnvKeep) == "1" || e.Dir == "" {
 		return nil
 	}
@@ -399,6 +410,13 @@ func (e *Env) apiServerArgs() ([]string, error) {
 		"--proxy-client-cert-file=" + p.frontProxyCert,
 		"--proxy-client-key-file=" + p.frontProxyKey,
 		"--profiling=false",
+	}
+	if e.podNet != nil {
+		cfg, err := e.podNet.egressConfig(e.Dir)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--egress-selector-config-file="+cfg)
 	}
 	if e.opts.Audit {
 		policy := filepath.Join(e.Dir, "audit-policy.yaml")

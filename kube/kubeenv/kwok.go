@@ -3,6 +3,7 @@ package kubeenv
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ var kwokStages = []string{
 }
 
 // kwokCRDs are the kwok APIs the env enables (--enable-crds).
-var kwokCRDs = []string{"kwok.x-k8s.io_logs.yaml", "kwok.x-k8s.io_clusterlogs.yaml"}
+var kwokCRDs = []string{"kwok.x-k8s.io_logs.yaml", "kwok.x-k8s.io_clusterlogs.yaml", "kwok.x-k8s.io_portforwards.yaml"}
 
 // Annotations that tell kwok what a pod uses, shown by metrics-server.
 const (
@@ -85,7 +86,7 @@ func (e *Env) startKwok(ctx context.Context, port int) error {
 		"--node-port="+strconv.Itoa(port),
 		"--server-address=127.0.0.1:"+strconv.Itoa(port),
 		"--cidr=10.244.0.0/16",
-		"--enable-crds=Logs,ClusterLogs",
+		"--enable-crds=Logs,ClusterLogs,PortForward",
 	)
 	if err := e.kwok.start(); err != nil {
 		return err
@@ -333,4 +334,27 @@ func (e *Env) waitLogServed(ctx context.Context, namespace, pod, container strin
 		return fmt.Errorf("kwok does not serve the log: %w (last: %v)", err, last)
 	}
 	return nil
+}
+
+// ForwardPort makes kwok serve port-forwards to a pod's port by connecting
+// to target (host:port, on loopback), so a fake server stands in for a
+// listener inside the pod (a ztunnel's admin port, say).
+func (e *Env) ForwardPort(t testing.TB, namespace, pod string, port int, target string) {
+	t.Helper()
+	host, tport, err := net.SplitHostPort(target)
+	if err != nil {
+		t.Fatalf("kubeenv: ForwardPort target %q: %v", target, err)
+	}
+	e.Apply(t, fmt.Sprintf(`apiVersion: kwok.x-k8s.io/v1alpha1
+kind: PortForward
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  forwards:
+  - ports: [%d]
+    target:
+      address: %s
+      port: %s
+`, pod, namespace, port, host, tport))
 }
