@@ -312,6 +312,7 @@ func explore(o options, stderr io.Writer) error {
 		Writer:     writer.New(clients, o.readOnly),
 		Usage:      usages,
 		PerSidecar: perSidecar,
+		Ctx:        ctx,
 	})
 	p := tea.NewProgram(m, tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {

@@ -14,26 +14,47 @@ func bindShown(shown, help string, keys ...string) key.Binding {
 
 // GlobalKeys work in every pane.
 type GlobalKeys struct {
-	NextPane, PrevPane         key.Binding
-	Pane1, Pane2, Pane3, Pane4 key.Binding
-	Filter, Back, Help, Quit   key.Binding
-	Findings, Overhead         key.Binding
+	NextPane, PrevPane key.Binding
+	// Panes are 1…9: the panes in the order the root registers them (the
+	// help names them from that list).
+	Panes                    []key.Binding
+	Filter, Back, Help, Quit key.Binding
+	// ForceQuit quits from anywhere, even with an overlay open.
+	ForceQuit          key.Binding
+	Findings, Overhead key.Binding
+}
+
+func paneKeys() []key.Binding {
+	var out []key.Binding
+	for _, k := range []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"} {
+		out = append(out, bind("pane "+k, k))
+	}
+	return out
 }
 
 // Global is the set of global bindings.
 var Global = GlobalKeys{
-	NextPane: bind("next pane", "tab"),
-	PrevPane: bind("previous pane", "shift+tab"),
-	Pane1:    bind("namespaces", "1"),
-	Pane2:    bind("workloads", "2"),
-	Pane3:    bind("waypoints", "3"),
-	Pane4:    bind("policies", "4"),
-	Filter:   bind("filter the pane", "/"),
-	Back:     bind("clear filter / leave drill-down / close", "esc"),
-	Help:     bind("help", "?"),
-	Quit:     bindShown("q", "quit", "q", "ctrl+c"),
-	Findings: bind("findings", "!"),
-	Overhead: bind("mesh overhead", "o"),
+	NextPane:  bind("next pane", "tab"),
+	PrevPane:  bind("previous pane", "shift+tab"),
+	Panes:     paneKeys(),
+	Filter:    bind("filter the pane", "/"),
+	Back:      bind("clear filter / leave drill-down / close", "esc"),
+	Help:      bind("help", "?"),
+	Quit:      bind("quit (closes an overlay first)", "q"),
+	ForceQuit: bind("quit from anywhere", "ctrl+c"),
+	Findings:  bind("findings", "!"),
+	Overhead:  bind("mesh overhead", "o"),
+}
+
+// OverlayKeys work in every overlay.
+type OverlayKeys struct {
+	Close key.Binding
+}
+
+// Overlay is the set of overlay bindings: esc (Global.Back) and q close
+// the top overlay.
+var Overlay = OverlayKeys{
+	Close: bind("close the overlay", "q"),
 }
 
 // TableKeys move inside a table.
@@ -91,8 +112,8 @@ type Section struct {
 // Help returns every section, in the order the overlay shows them.
 func Help() []Section {
 	return []Section{
-		{"Program", []key.Binding{Global.Help, Global.Quit}},
-		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane, Global.Pane1, Global.Pane2, Global.Pane3, Global.Pane4}},
+		{"Program", []key.Binding{Global.Help, Global.Quit, Global.ForceQuit}},
+		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane}},
 		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown}},
 		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Back, Global.Findings, Global.Overhead}},
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},

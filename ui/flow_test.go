@@ -71,7 +71,7 @@ func demoModel(t *testing.T, readOnly bool) (Model, *kube.Clients) {
 func selectNamespace(t *testing.T, m Model, name string) Model {
 	m = keys(t, m, "1", "g")
 	for i := 0; i < 30; i++ {
-		if ns, _ := m.namespaces.Selected(); ns == name {
+		if r, _ := m.focused().Selected(); r.Name == name {
 			return m
 		}
 		m = keys(t, m, "j")
@@ -108,7 +108,7 @@ func TestReadOnlyRefusesToggleWithoutAsking(t *testing.T) {
 	m, c := demoModel(t, true)
 	m = selectNamespace(t, m, "example-admin")
 	m = keys(t, m, "a", "y", "R", "y")
-	if m.top() == modalConfirm {
+	if isTop[confirmOverlay](m) {
 		t.Fatal("read-only mode opened a confirm dialog")
 	}
 	ns, _ := c.Kube.CoreV1().Namespaces().Get(context.Background(), "example-admin", metav1.GetOptions{})
@@ -124,7 +124,7 @@ func TestUseWaypointPicksAndLabelsTheService(t *testing.T) {
 	m, c := demoModel(t, false)
 	m = keys(t, m, "2", "/", "w", "o", "r", "k", "e", "r", "enter")
 	m = keys(t, m, "W")
-	if m.top() != modalPicker || !strings.Contains(m.Render(), "Waypoint for Service example-worker/worker") {
+	if !isTop[pickerOverlay](m) || !strings.Contains(m.Render(), "Waypoint for Service example-worker/worker") {
 		t.Fatalf("no waypoint picker:\n%s", m.Render())
 	}
 	m = keys(t, m, "j", "enter") // "none": opt out
@@ -149,7 +149,7 @@ func TestFindingsJumpAndPatch(t *testing.T) {
 		m = keys(t, m, "j")
 	}
 	m = keys(t, m, "n")
-	if m.top() != modalPatch || !strings.Contains(m.Render(), "15008") {
+	if !isTop[patchOverlay](m) || !strings.Contains(m.Render(), "15008") {
 		t.Fatalf("n did not open the patch:\n%s", m.Render())
 	}
 	m = keys(t, m, "esc", "enter")
@@ -159,7 +159,11 @@ func TestFindingsJumpAndPatch(t *testing.T) {
 }
 
 func selectedFinding(m Model) string {
-	f, ok := m.findings.Selected()
+	o, ok := m.topOverlay().(findingsOverlay)
+	if !ok {
+		return ""
+	}
+	f, ok := o.m.Selected()
 	if !ok {
 		return ""
 	}
@@ -169,7 +173,7 @@ func selectedFinding(m Model) string {
 func TestDetailOfAPod(t *testing.T) {
 	m, _ := demoModel(t, false)
 	m = keys(t, m, "2", "/", "u", "n", "p", "o", "l", "l", "e", "r", "-", "enter", "d")
-	if m.top() != modalDetail {
+	if !isTop[detailOverlay](m) {
 		t.Fatal("d did not open the detail view")
 	}
 	if s := m.Render(); !strings.Contains(s, "restart") {
@@ -178,5 +182,42 @@ func TestDetailOfAPod(t *testing.T) {
 	m = keys(t, m, "esc")
 	if len(m.stack) != 0 {
 		t.Fatal("esc did not close the detail")
+	}
+}
+
+// isTop reports whether the top overlay is a T.
+func isTop[T overlay](m Model) bool {
+	_, ok := m.topOverlay().(T)
+	return ok
+}
+
+// TestDetailFollowsTheCluster: an open detail view is rebuilt from every
+// snapshot, so the detail of a pod deleted meanwhile says so instead of
+// showing the pod as it was.
+func TestDetailFollowsTheCluster(t *testing.T) {
+	m := newModel(120, 35)
+	m = press(m, "2", "/", "o", "l", "d", "enter", "d")
+	if !isTop[detailOverlay](m) || !strings.Contains(m.Render(), "apps/old-1") {
+		t.Fatalf("d did not open the detail of apps/old-1:\n%s", m.Render())
+	}
+	if strings.Contains(m.Render(), "not in the cluster any more") {
+		t.Fatal("the pod is said to be gone before it is deleted")
+	}
+	s := testSnapshot()
+	c := s.Cluster
+	c.Pods = nil
+	for _, p := range s.Pods {
+		if p.Name != "old-1" {
+			c.Pods = append(c.Pods, p)
+		}
+	}
+	gone := kube.Build(c, t0)
+	gone.Resources = s.Resources
+	m = drive(t, m, SnapshotMsg{gone})
+	if !isTop[detailOverlay](m) {
+		t.Fatal("a new snapshot closed the detail view")
+	}
+	if screen := m.Render(); !strings.Contains(screen, "Pod apps/old-1 is not in the cluster any more") {
+		t.Fatalf("the detail of a deleted pod does not say it is gone:\n%s", screen)
 	}
 }

@@ -1,48 +1,30 @@
 // Package ui is the root model: it owns the layout, focus, the status bar,
-// the filter line, overlays and ticks, and routes every message to the pane
-// or overlay it belongs to.
+// the filter line, the overlay stack and ticks, and routes every message to
+// the pane or overlay it belongs to.
 package ui
 
 import (
 	"context"
-	"fmt"
-	"github.com/ambx/ambx/views/safe"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
-	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/confirm"
-	"github.com/ambx/ambx/views/detail"
 	"github.com/ambx/ambx/views/findings"
 	"github.com/ambx/ambx/views/logs"
-	"github.com/ambx/ambx/views/namespaces"
 	"github.com/ambx/ambx/views/overhead"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/patch"
-	"github.com/ambx/ambx/views/picker"
-	"github.com/ambx/ambx/views/policies"
-	"github.com/ambx/ambx/views/waypoints"
-	"github.com/ambx/ambx/views/workloads"
-)
-
-// Pane indexes, in tab order.
-const (
-	PaneNamespaces = iota
-	PaneWorkloads
-	PaneWaypoints
-	PanePolicies
-	paneCount
+	"github.com/ambx/ambx/views/safe"
 )
 
 // SnapshotMsg carries a new snapshot from the Source.
@@ -77,6 +59,9 @@ type Options struct {
 	Usage <-chan *usage.Usage
 	// PerSidecar is the user's figure for one sidecar (zero: measure or default).
 	PerSidecar usage.Resources
+	// Ctx is the program's context: log streams and writes end with it.
+	// nil means context.Background().
+	Ctx context.Context
 }
 
 // UsageMsg carries a metrics poll.
@@ -90,34 +75,19 @@ type Model struct {
 	height int
 
 	snap  *kube.Snapshot
-	focus int
+	usage *usage.Usage
 
-	namespaces namespaces.Model
-	workloads  workloads.Model
-	waypoints  waypoints.Model
-	policies   policies.Model
-
+	panes []registration
+	focus int    // index into panes
 	drill string // the namespace drilled into, "" for all
 
 	filtering bool
 	filterBuf string
 
-	stack      []modal
-	findings   findings.Model
-	detail     detail.Model
-	patch      patch.Model
-	logs       logs.Model
-	logsCancel context.CancelFunc
-	confirm    confirm.Model
-	pending    writer.Plan
-	overhead   overhead.Model
-	usage      *usage.Usage
-	helpOffset int
+	stack    []overlay
+	overhead overhead.Model // the one-line strip above the grid
 
-	picker        picker.Model
-	pickServices  []*corev1.Service
-	pickService   *corev1.Service
-	pickWaypoints []ambient.Key
+	write writeState
 
 	status      string
 	statusError bool
@@ -132,19 +102,19 @@ func New(o Options) Model {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Ctx == nil {
+		o.Ctx = context.Background()
+	}
 	t := o.Theme
 	m := Model{
-		opt:        o,
-		theme:      t,
-		namespaces: namespaces.New(t),
-		workloads:  workloads.New(t),
-		waypoints:  waypoints.New(t),
-		policies:   policies.New(t),
-		overhead:   overhead.New(t, o.PerSidecar),
+		opt:      o,
+		theme:    t,
+		panes:    registry(t),
+		overhead: overhead.New(t, o.PerSidecar),
 	}
 	if o.Namespace != "" {
 		m = m.drillInto(o.Namespace)
-		m.focus = PaneWorkloads
+		m = m.focusKind(kube.KindPod)
 	}
 	return m
 }
@@ -186,8 +156,8 @@ func (m Model) waitSnapshot() tea.Cmd {
 	}
 }
 
-// Focus returns the focused pane index.
-func (m Model) Focus() int { return m.focus }
+// Focus returns the focused pane's name, e.g. "Workloads".
+func (m Model) Focus() string { return m.focused().Name() }
 
 // Drill returns the namespace drilled into.
 func (m Model) Drill() string { return m.drill }
@@ -206,72 +176,91 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tick()
 	case UsageMsg:
 		m.usage = msg.Usage
-		m.workloads = m.workloads.SetUsage(msg.Usage)
-		m.waypoints = m.waypoints.SetUsage(msg.Usage)
+		m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetUsage(msg.Usage) })
 		m.overhead = m.overhead.Set(m.snap, m.usage)
+		m.stack = mapStack(m.stack, func(o overlay) overlay {
+			if u, ok := o.(usageOverlay); ok {
+				return u.SetUsage(msg.Usage)
+			}
+			return o
+		})
 		return m, m.waitUsage()
 	case StatusMsg:
 		m.status, m.statusError = msg.Text, msg.Error
 		m.statusUntil = m.opt.Now().Add(5 * time.Second)
 		return m, nil
 	case tea.KeyPressMsg:
+		if key.Matches(msg, keymap.Global.ForceQuit) {
+			return m, tea.Quit
+		}
 		if len(m.stack) > 0 {
-			return m.modalKey(msg)
+			return m.overlayKey(msg)
 		}
 		return m.key(msg)
 	case findings.Jump:
-		return m.jump(msg.Ref), nil
+		return m.jump(kube.RefOf(msg.Ref)), nil
 	case findings.OpenPatch:
-		m.patch = patch.ForFinding(m.theme, msg.Finding)
-		return m.push(modalPatch), nil
+		return m.push(patchOverlay{patch.ForFinding(m.theme, msg.Finding)}), nil
 	case patch.Copied:
 		return m, status(msg.Status(), msg.Err != nil)
 	case patch.Saved:
 		return m, status(msg.Status(), msg.Err != nil)
 	case logs.PatchRequest:
 		return m.patchForConnection(msg)
-	case logs.BatchMsg, logs.EndedMsg, logs.SavedMsg:
-		var cmd tea.Cmd
-		m.logs, cmd = m.logs.Update(msg)
-		return m, cmd
 	case confirm.Result:
 		return m.answered(msg)
-	case picker.Chosen:
-		return m.chosen(msg)
 	case planMsg:
+		return m.reviewPlan(msg)
+	case accessMsg:
 		return m.showPlan(msg)
 	case WriteResultMsg:
-		if msg.Err != nil {
-			return m, status(msg.Err.Error(), true)
+		return m.written(msg)
+	case serviceChoice:
+		return m.pickWaypoint(msg.svc), nil
+	case waypointChoice:
+		if !m.canWrite() {
+			return m, readOnly()
 		}
-		done := msg.Done
-		if msg.Plan.Target.Kind == "Namespace" && strings.HasSuffix(done, "=ambient") {
-			// istio-cni captures running pods itself; a restart is for the
-			// ones it could not, and for sidecar pods leaving injection.
-			done += " · R to restart"
-		}
-		return m, status(done, false)
+		return m.askPlan(m.opt.Writer.SetServiceWaypoint(msg.svc, msg.waypoint, m.snap))
 	}
-	return m, nil
+	// Everything else belongs to an overlay: a log batch, a picker's choice.
+	return m.broadcast(msg)
+}
+
+// broadcast gives msg to every overlay; each ignores what is not its own.
+func (m Model) broadcast(msg tea.Msg) (Model, tea.Cmd) {
+	var cmds []tea.Cmd
+	stack := make([]overlay, 0, len(m.stack))
+	for _, o := range m.stack {
+		next, cmd := o.Update(msg)
+		cmds = append(cmds, cmd)
+		if next == nil {
+			o.Close()
+			continue
+		}
+		stack = append(stack, next)
+	}
+	m.stack = stack
+	return m, tea.Batch(cmds...)
+}
+
+func mapStack(s []overlay, f func(overlay) overlay) []overlay {
+	out := make([]overlay, len(s))
+	for i, o := range s {
+		out[i] = f(o)
+	}
+	return out
 }
 
 func (m Model) setSnapshot(s *kube.Snapshot) Model {
 	m.snap = s
-	m.namespaces = m.namespaces.SetSnapshot(s)
-	m.workloads = m.workloads.SetSnapshot(s)
-	m.waypoints = m.waypoints.SetSnapshot(s)
-	m.policies = m.policies.SetSnapshot(s)
+	m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetSnapshot(s) })
 	m.overhead = m.overhead.Set(s, m.usage)
-	if m.top() == modalFindings {
-		m.findings = m.findings.SetSnapshot(s)
-	}
+	m.stack = mapStack(m.stack, func(o overlay) overlay { return o.SetSnapshot(s) })
 	return m
 }
 
 func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if k.String() == "ctrl+c" {
-		return m, tea.Quit
-	}
 	if m.filtering {
 		return m.filterKey(k), nil
 	}
@@ -279,12 +268,11 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, keymap.Global.Quit):
 		return m, tea.Quit
 	case key.Matches(k, keymap.Global.Help):
-		m.helpOffset = 0
-		return m.push(modalHelp), nil
+		return m.push(helpOverlay{theme: m.theme, panes: m.paneHelp()}), nil
 	case key.Matches(k, keymap.Global.Findings):
 		return m.openFindings(), nil
 	case key.Matches(k, keymap.Global.Overhead):
-		return m.push(modalOverhead), nil
+		return m.push(overheadOverlay{m: m.overhead, snap: m.snap, use: m.usage}), nil
 	case key.Matches(k, keymap.Table.Detail):
 		return m.openDetail()
 	case key.Matches(k, keymap.Action.NetPol):
@@ -298,61 +286,69 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, keymap.Action.UseWaypoint):
 		return m.useWaypoint()
 	case key.Matches(k, keymap.Global.NextPane):
-		m.focus = (m.focus + 1) % paneCount
+		m.focus = m.nextGridPane(1)
 	case key.Matches(k, keymap.Global.PrevPane):
-		m.focus = (m.focus + paneCount - 1) % paneCount
-	case key.Matches(k, keymap.Global.Pane1):
-		m.focus = PaneNamespaces
-	case key.Matches(k, keymap.Global.Pane2):
-		m.focus = PaneWorkloads
-	case key.Matches(k, keymap.Global.Pane3):
-		m.focus = PaneWaypoints
-	case key.Matches(k, keymap.Global.Pane4):
-		m.focus = PanePolicies
+		m.focus = m.nextGridPane(-1)
 	case key.Matches(k, keymap.Global.Filter):
 		m.filtering = true
-		m.filterBuf = m.paneFilter()
+		m.filterBuf = m.focused().Filter()
 	case key.Matches(k, keymap.Global.Back):
 		switch {
-		case m.paneFilter() != "":
-			m = m.setPaneFilter("")
+		case m.focused().Filter() != "":
+			m = m.setFocused(m.focused().SetFilter(""))
 		case m.drill != "":
 			m = m.drillInto("")
-			m.focus = PaneNamespaces
+			m = m.focusKind(kube.KindNamespace)
 		}
-	case key.Matches(k, keymap.Table.Enter) && m.focus == PaneNamespaces:
-		if ns, ok := m.namespaces.Selected(); ok {
-			m = m.drillInto(ns)
-			m.focus = PaneWorkloads
+	case key.Matches(k, keymap.Table.Enter):
+		if r, ok := m.focused().Selected(); ok && r.Kind == kube.KindNamespace {
+			m = m.drillInto(r.Name)
+			m = m.focusKind(kube.KindPod)
 		}
 	default:
-		return m.routeToPane(k)
+		if i, ok := m.numberKey(k); ok {
+			m.focus = i
+			return m, nil
+		}
+		var cmd tea.Cmd
+		p, cmd := m.focused().Update(k)
+		return m.setFocused(p), cmd
 	}
 	return m, nil
 }
 
-func (m Model) routeToPane(msg tea.Msg) (tea.Model, tea.Cmd) {
-	var cmd tea.Cmd
-	switch m.focus {
-	case PaneNamespaces:
-		m.namespaces, cmd = m.namespaces.Update(msg)
-	case PaneWorkloads:
-		m.workloads, cmd = m.workloads.Update(msg)
-	case PaneWaypoints:
-		m.waypoints, cmd = m.waypoints.Update(msg)
-	case PanePolicies:
-		m.policies, cmd = m.policies.Update(msg)
+// numberKey maps 1…9 to the panes in registry order.
+func (m Model) numberKey(k tea.KeyPressMsg) (int, bool) {
+	for i, b := range keymap.Global.Panes {
+		if i < len(m.panes) && key.Matches(k, b) {
+			return i, true
+		}
 	}
-	return m, cmd
+	return 0, false
+}
+
+// nextGridPane is the pane dir steps from the focused one in tab order.
+func (m Model) nextGridPane(dir int) int {
+	n := len(m.panes)
+	return ((m.focus+dir)%n + n) % n
+}
+
+// focusKind focuses the pane that lists objects of kind k.
+func (m Model) focusKind(k kube.Kind) Model {
+	if i, ok := m.paneFor(k); ok {
+		m.focus = i
+	}
+	return m
 }
 
 func (m Model) drillInto(ns string) Model {
 	m.drill = ns
-	m.workloads = m.workloads.SetNamespace(ns)
-	m.waypoints = m.waypoints.SetNamespace(ns)
-	m.policies = m.policies.SetNamespace(ns)
+	m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetNamespace(ns) })
 	if ns != "" {
-		m.namespaces.Table = m.namespaces.Table.SelectKey(ns)
+		if i, ok := m.paneFor(kube.KindNamespace); ok {
+			p, _ := m.panes[i].pane.Select(kube.Ref{Kind: kube.KindNamespace, Name: ns})
+			m.panes[i].pane = p
+		}
 	}
 	return m
 }
@@ -361,7 +357,7 @@ func (m Model) filterKey(k tea.KeyPressMsg) Model {
 	switch k.String() {
 	case "esc":
 		m.filtering = false
-		return m.setPaneFilter("")
+		return m.setFocused(m.focused().SetFilter(""))
 	case "enter":
 		m.filtering = false
 		return m
@@ -379,38 +375,14 @@ func (m Model) filterKey(k tea.KeyPressMsg) Model {
 		}
 	}
 	// Filter as the user types, like k9s.
-	return m.setPaneFilter(m.filterBuf)
+	return m.setFocused(m.focused().SetFilter(m.filterBuf))
 }
 
-func (m Model) paneFilter() string {
-	switch m.focus {
-	case PaneNamespaces:
-		return m.namespaces.Table.Filter()
-	case PaneWorkloads:
-		return m.workloads.Table.Filter()
-	case PaneWaypoints:
-		return m.waypoints.Table.Filter()
-	}
-	return m.policies.Table.Filter()
+// grid reports whether the four grid panes fit and the focused pane is one
+// of them; otherwise only the focused pane is drawn, full size.
+func (m Model) grid() bool {
+	return m.width >= 60 && m.height >= 16 && m.panes[m.focus].grid && len(m.gridPanes()) == 4
 }
-
-func (m Model) setPaneFilter(f string) Model {
-	switch m.focus {
-	case PaneNamespaces:
-		m.namespaces = m.namespaces.SetFilter(f)
-	case PaneWorkloads:
-		m.workloads = m.workloads.SetFilter(f)
-	case PaneWaypoints:
-		m.waypoints = m.waypoints.SetFilter(f)
-	case PanePolicies:
-		m.policies = m.policies.SetFilter(f)
-	}
-	return m
-}
-
-// grid reports whether all four panes fit; otherwise only the focused one
-// is drawn, full size.
-func (m Model) grid() bool { return m.width >= 60 && m.height >= 16 }
 
 // stripLines is 1 when the mesh-overhead strip fits above the panes.
 func (m Model) stripLines() int {
@@ -420,36 +392,40 @@ func (m Model) stripLines() int {
 	return 0
 }
 
-// paneSizes returns each pane's width and height for the current layout.
-func (m Model) paneSizes() (w [paneCount]int, h [paneCount]int) {
+// gridSizes returns the four grid cells' widths and heights.
+func (m Model) gridSizes() (w [4]int, h [4]int) {
 	body := max(0, m.height-1-m.stripLines())
-	if !m.grid() {
-		for i := range w {
-			w[i], h[i] = m.width, body
-		}
-		return
-	}
 	left := m.width / 2
 	right := m.width - left - 1 // one column gap
 	// Namespaces and workloads have the most rows: give them more height.
 	top := body * 3 / 5
 	bottom := body - top
-	w = [paneCount]int{left, right, left, right}
-	h = [paneCount]int{top, top, bottom, bottom}
-	return
+	return [4]int{left, right, left, right}, [4]int{top, top, bottom, bottom}
 }
 
 func (m Model) resize() Model {
 	bw, bh := m.width, max(0, m.height-1)
-	m.findings = m.findings.SetSize(bw, bh)
-	m.detail = m.detail.SetSize(bw, bh)
-	m.patch = m.patch.SetSize(bw, bh)
-	m.logs = m.logs.SetSize(bw, bh)
-	_, h := m.paneSizes()
-	m.namespaces = m.namespaces.SetSize(0, h[0])
-	m.workloads = m.workloads.SetSize(0, h[1])
-	m.waypoints = m.waypoints.SetSize(0, h[2])
-	m.policies = m.policies.SetSize(0, h[3])
+	m.stack = mapStack(m.stack, func(o overlay) overlay { return o.SetSize(bw, bh) })
+	full := max(0, m.height-1)
+	gridIdx := map[int]int{}
+	if m.width >= 60 && m.height >= 16 {
+		for c, i := range m.gridPanes() {
+			gridIdx[i] = c
+		}
+	}
+	_, h := m.gridSizes()
+	panes := make([]registration, len(m.panes))
+	for i, r := range m.panes {
+		// A grid pane keeps its grid height so moving between grid panes
+		// does not jump the cursor; full-width panes get the whole body.
+		if c, ok := gridIdx[i]; ok && len(gridIdx) == 4 {
+			r.pane = r.pane.SetSize(0, h[c])
+		} else {
+			r.pane = r.pane.SetSize(0, full)
+		}
+		panes[i] = r
+	}
+	m.panes = panes
 	return m
 }
 
@@ -468,28 +444,34 @@ func (m Model) Render() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	w, h := m.paneSizes()
-	views := [paneCount]func(int, int, bool) string{
-		m.namespaces.View, m.workloads.View, m.waypoints.View, m.policies.View,
+	bodyH := max(0, m.height-1)
+	// The screen is the top full-screen overlay (or the panes) with every
+	// dialog above it drawn over it in order.
+	base := -1
+	for i := len(m.stack) - 1; i >= 0; i-- {
+		if _, ok := m.stack[i].(dialog); !ok {
+			base = i
+			break
+		}
 	}
 	var body string
-	top := m.top()
-	if top == modalConfirm || top == modalPicker {
-		top = m.below()
-	}
-	if top != 0 {
-		body = m.modalView(m.width, max(0, m.height-1))
-	} else if m.grid() {
+	switch {
+	case base >= 0:
+		body = m.stack[base].View(m.width, bodyH)
+	case m.grid():
+		w, h := m.gridSizes()
+		g := m.gridPanes()
+		view := func(c int) string { i := g[c]; return m.panes[i].pane.View(w[c], h[c], m.focus == i) }
 		gap := strings.Repeat(" \n", max(0, h[0]-1)) + " "
 		gap2 := strings.Repeat(" \n", max(0, h[2]-1)) + " "
-		top := lipgloss.JoinHorizontal(lipgloss.Top, views[0](w[0], h[0], m.focus == 0), gap, views[1](w[1], h[1], m.focus == 1))
-		bottom := lipgloss.JoinHorizontal(lipgloss.Top, views[2](w[2], h[2], m.focus == 2), gap2, views[3](w[3], h[3], m.focus == 3))
+		top := lipgloss.JoinHorizontal(lipgloss.Top, view(0), gap, view(1))
+		bottom := lipgloss.JoinHorizontal(lipgloss.Top, view(2), gap2, view(3))
 		body = top + "\n" + bottom
 		if m.stripLines() > 0 {
 			body = m.overhead.View(m.width, 1, false) + "\n" + body
 		}
-	} else {
-		body = views[m.focus](w[m.focus], h[m.focus], true)
+	default:
+		body = m.focused().View(m.width, bodyH, true)
 	}
 	if m.height > 1 {
 		body += "\n"
@@ -497,11 +479,8 @@ func (m Model) Render() string {
 		body = ""
 	}
 	screen := body + m.statusBar()
-	switch m.top() {
-	case modalConfirm:
-		screen = m.overlay(screen, m.confirm.View(min(m.width, 90), max(1, m.height-2)))
-	case modalPicker:
-		screen = m.overlay(screen, m.picker.View(m.width, m.height))
+	for _, o := range m.stack[base+1:] {
+		screen = m.overlay(screen, o.View(m.width, m.height))
 	}
 	return screen
 }
@@ -554,6 +533,8 @@ func (m Model) statusBar() string {
 	switch {
 	case m.filtering:
 		right = t.BarFilter.Render(" /"+safe.Line(m.filterBuf)+"▏") + t.BarHint.Render("  enter keep  esc clear ")
+	case m.write.step != "":
+		right = t.BarMessage.Render(" " + safe.Line(m.write.step) + " ")
 	case m.showingStatus():
 		st := t.BarMessage
 		if m.statusError {
@@ -589,16 +570,17 @@ func fitLine(s string, w int, t *theme.Theme) string {
 func (m Model) hints(room int) string {
 	t := m.theme
 	pairs := [][2]string{{"?", "help"}, {"/", "filter"}}
-	if m.focus == PaneNamespaces {
+	sel, _ := m.focused().Selected()
+	if sel.Kind == kube.KindNamespace {
 		pairs = append(pairs, [2]string{"enter", "drill"})
 	}
 	if m.drill != "" {
 		pairs = append(pairs, [2]string{"esc", "back"})
 	}
 	pairs = append(pairs, [2]string{"d", "detail"}, [2]string{"!", "findings"})
-	if m.focus == PaneWorkloads || m.focus == PaneNamespaces {
+	if sel.Kind == kube.KindPod || sel.Kind == kube.KindNamespace {
 		pairs = append(pairs, [2]string{"l", "logs"}, [2]string{"n", "hbone"})
-		if !m.opt.ReadOnly && m.opt.Writer != nil {
+		if m.canWrite() {
 			pairs = append(pairs, [2]string{"a", "ambient"})
 		}
 	}
@@ -618,99 +600,4 @@ func (m Model) hints(room int) string {
 	}
 	b.WriteString(t.BarHint.Render(" "))
 	return b.String()
-}
-
-// helpLines is the help text, one entry a line, before it is flowed into
-// columns.
-func (m Model) helpLines() []string {
-	t := m.theme
-	var lines []string
-	for _, sec := range keymap.Help() {
-		lines = append(lines, t.OverlayTitle.Render(sec.Title))
-		for _, k := range sec.Bindings {
-			h := k.Help()
-			lines = append(lines, t.OverlayKey.Render(pane.Fit(h.Key, 10))+t.OverlayText.Render(h.Desc))
-		}
-		lines = append(lines, "")
-	}
-	legend := func(title string, marks []pane.Glyph, words []string) {
-		lines = append(lines, t.OverlayTitle.Render(title))
-		for i, g := range marks {
-			lines = append(lines, t.Tone(g.Tone).Render(g.Mark+" "+pane.Fit(words[i], 10))+t.OverlayText.Render(g.Meaning))
-		}
-		lines = append(lines, "")
-	}
-	var pm, nm []pane.Glyph
-	var pw, nw []string
-	for _, st := range pane.PodStates {
-		pm, pw = append(pm, pane.PodGlyph(st)), append(pw, string(st))
-	}
-	for _, st := range pane.NamespaceStates {
-		nm, nw = append(nm, pane.NamespaceGlyph(st)), append(nw, string(st))
-	}
-	legend("Pod mesh state", pm, pw)
-	legend("Namespace state", nm, nw)
-	return lines
-}
-
-// helpView renders the help in exactly width x height cells: as many
-// columns as fit, scrolled by helpOffset when even those are too short.
-func (m Model) helpView(width, height int) string {
-	t := m.theme
-	if width <= 0 || height <= 0 {
-		return ""
-	}
-	lines := m.helpLines()
-	cols, rows, colW := helpLayout(lines, width)
-	const gap = 4
-	body := max(1, height-2) // title and footer
-	off := max(0, min(m.helpOffset, rows-body))
-	cw := colW
-	if cols == 1 {
-		cw = max(1, width-1)
-	}
-	out := []string{t.OverlayTitle.Render(pane.Fit(" ambx — keys and legend", width))}
-	for r := off; r < off+body && len(out) < height; r++ {
-		var b strings.Builder
-		b.WriteString(" ")
-		for c := 0; c < cols; c++ {
-			idx := c*rows + r
-			cell := ""
-			if r < rows && idx < len(lines) {
-				cell = lines[idx]
-			}
-			if c > 0 {
-				b.WriteString(strings.Repeat(" ", gap))
-			}
-			b.WriteString(pane.Fit(cell, cw))
-		}
-		out = append(out, pane.Fit(b.String(), width))
-	}
-	if len(out) < height {
-		foot := " ? or esc closes"
-		if rows > body {
-			foot = fmt.Sprintf(" j/k scroll (%d–%d of %d) · ? or esc closes", off+1, min(rows, off+body), rows)
-		}
-		out = append(out, t.OverlayText.Render(pane.Fit(foot, width)))
-	}
-	for len(out) < height {
-		out = append(out, strings.Repeat(" ", width))
-	}
-	return strings.Join(out, "\n")
-}
-
-// helpLayout flows lines into as many columns as fit in width.
-func helpLayout(lines []string, width int) (cols, rows, colW int) {
-	for _, l := range lines {
-		colW = max(colW, lipgloss.Width(l))
-	}
-	const gap = 4
-	cols = max(1, min((width-1+gap)/(colW+gap), len(lines)))
-	return cols, (len(lines) + cols - 1) / cols, colW
-}
-
-// helpMaxOffset is the furthest the help can scroll at the current size.
-func (m Model) helpMaxOffset() int {
-	_, rows, _ := helpLayout(m.helpLines(), m.width)
-	return max(0, rows-max(1, m.height-3))
 }

@@ -84,36 +84,36 @@ func press(m Model, keys ...string) Model {
 
 func TestTabCyclesPanesAndNumbersJump(t *testing.T) {
 	m := newModel(120, 35)
-	if m.Focus() != PaneNamespaces {
-		t.Fatalf("initial focus %d", m.Focus())
+	if m.Focus() != "Namespaces" {
+		t.Fatalf("initial focus %s", m.Focus())
 	}
 	m = press(m, "tab")
-	if m.Focus() != PaneWorkloads {
-		t.Fatalf("after tab focus %d, want workloads", m.Focus())
+	if m.Focus() != "Workloads" {
+		t.Fatalf("after tab focus %s, want workloads", m.Focus())
 	}
 	m = press(m, "shift+tab", "shift+tab")
-	if m.Focus() != PanePolicies {
-		t.Fatalf("after 2x shift+tab focus %d, want policies", m.Focus())
+	if m.Focus() != "Policies" {
+		t.Fatalf("after 2x shift+tab focus %s, want policies", m.Focus())
 	}
 	m = press(m, "3")
-	if m.Focus() != PaneWaypoints {
-		t.Fatalf("after 3 focus %d", m.Focus())
+	if m.Focus() != "Waypoints" {
+		t.Fatalf("after 3 focus %s", m.Focus())
 	}
 }
 
 func TestDrillIntoNamespaceAndBack(t *testing.T) {
 	m := newModel(120, 35)
 	m = press(m, "j", "enter") // second namespace: loki
-	if m.Drill() != "loki" || m.Focus() != PaneWorkloads {
-		t.Fatalf("drill=%q focus=%d, want loki/workloads", m.Drill(), m.Focus())
+	if m.Drill() != "loki" || m.Focus() != "Workloads" {
+		t.Fatalf("drill=%q focus=%s, want loki/workloads", m.Drill(), m.Focus())
 	}
 	screen := m.Render()
 	if !strings.Contains(screen, "promtail-a") || strings.Contains(screen, "httpbin-1") {
 		t.Fatalf("workloads not limited to loki:\n%s", screen)
 	}
 	m = press(m, "esc")
-	if m.Drill() != "" || m.Focus() != PaneNamespaces {
-		t.Fatalf("esc: drill=%q focus=%d", m.Drill(), m.Focus())
+	if m.Drill() != "" || m.Focus() != "Namespaces" {
+		t.Fatalf("esc: drill=%q focus=%s", m.Drill(), m.Focus())
 	}
 	if !strings.Contains(m.Render(), "httpbin-1") {
 		t.Fatal("esc did not restore all workloads")

@@ -5,8 +5,6 @@ package namespaces
 import (
 	"strconv"
 
-	tea "charm.land/bubbletea/v2"
-
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/theme"
@@ -14,30 +12,32 @@ import (
 	"github.com/ambx/ambx/views/table"
 )
 
-// Model is the Namespaces pane.
-type Model struct {
-	pane.Pane
-	snap *kube.Snapshot
-}
-
 // New returns an empty pane.
-func New(t *theme.Theme) Model {
-	return Model{Pane: pane.New(t, "Namespaces",
-		table.Column{Title: "NAME", Min: 8, Max: 24},
-		table.Column{Title: "MESH", Min: 9, Max: 10},
-		table.Column{Title: "PODS", Min: 4, Right: true, Priority: 2},
-		table.Column{Title: "CAPTURED", Min: 8, Right: true, Priority: 1},
-		table.Column{Title: "WAYPOINT", Min: 8, Max: 24, Priority: 3},
-		table.Column{Title: "POLICIES", Min: 8, Right: true, Priority: 4},
-	)}
+func New(t *theme.Theme) pane.Model {
+	return pane.NewModel(t, pane.Spec{
+		Title: "Namespaces",
+		Kinds: []kube.Kind{kube.KindNamespace},
+		Columns: []table.Column{
+			{Title: "NAME", Min: 8, Max: 24},
+			{Title: "MESH", Min: 9, Max: 10},
+			{Title: "PODS", Min: 4, Right: true, Priority: 2},
+			{Title: "CAPTURED", Min: 8, Right: true, Priority: 1},
+			{Title: "WAYPOINT", Min: 8, Max: 24, Priority: 3},
+			{Title: "POLICIES", Min: 8, Right: true, Priority: 4},
+		},
+		Rows:     rows,
+		NoUsage:  true,
+		Unscoped: true,
+	})
 }
 
-// SetSnapshot rebuilds the rows from a snapshot.
-func (m Model) SetSnapshot(s *kube.Snapshot) Model {
-	m.snap = s
-	m.Note = pane.Unavailable(s, "", kube.ResNamespaces)
+// rows lists every namespace; drilling in does not narrow this pane, it is
+// where the user picks the next one.
+func rows(in pane.Input) ([]table.Row, string) {
+	s := in.Snapshot
+	note := pane.Unavailable(s, "", kube.ResNamespaces)
 	if s == nil || s.Mesh == nil {
-		return m
+		return nil, note
 	}
 	rows := make([]table.Row, 0, len(s.Namespaces))
 	for _, ns := range s.Namespaces {
@@ -54,7 +54,7 @@ func (m Model) SetSnapshot(s *kube.Snapshot) Model {
 		if restart := info.Counts[ambient.PodNeedsRestart] + info.Counts[ambient.PodPending]; restart > 0 {
 			captured = table.Cell{Text: strconv.Itoa(info.Captured()) + " !", Tone: theme.ToneWarn}
 		}
-		rows = append(rows, table.Row{Key: ns.Name, Cells: []table.Cell{
+		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindNamespace, Name: ns.Name}.Key(), Cells: []table.Cell{
 			pane.Plain(ns.Name),
 			pane.StateCell(g, string(info.State)),
 			pane.Plain(strconv.Itoa(info.Pods)),
@@ -63,25 +63,5 @@ func (m Model) SetSnapshot(s *kube.Snapshot) Model {
 			pane.Plain(strconv.Itoa(info.Policies)),
 		}})
 	}
-	m.Table = m.Table.SetRows(rows)
-	return m
+	return rows, note
 }
-
-// SetFilter filters the rows by substring.
-func (m Model) SetFilter(f string) Model { m.Table = m.Table.SetFilter(f); return m }
-
-// Update handles movement.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
-	var cmd tea.Cmd
-	m.Pane, cmd = m.Pane.Update(msg)
-	return m, cmd
-}
-
-// Selected returns the namespace under the cursor.
-func (m Model) Selected() (string, bool) {
-	k := m.Table.SelectedKey()
-	return k, k != ""
-}
-
-// SetSize tells the pane its height.
-func (m Model) SetSize(_, height int) Model { m.Pane = m.Pane.SetHeight(height); return m }

@@ -4,10 +4,6 @@
 package policies
 
 import (
-	"strings"
-
-	tea "charm.land/bubbletea/v2"
-
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/theme"
@@ -15,24 +11,23 @@ import (
 	"github.com/ambx/ambx/views/table"
 )
 
-// Model is the Policies pane.
-type Model struct {
-	pane.Pane
-	snap      *kube.Snapshot
-	namespace string
-}
-
 // New returns an empty pane.
-func New(t *theme.Theme) Model {
-	return Model{Pane: pane.New(t, "Policies",
-		table.Column{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 3},
-		table.Column{Title: "KIND", Min: 7, Max: 21, Priority: 2},
-		table.Column{Title: "NAME", Min: 10, Max: 28},
-		table.Column{Title: "TARGET", Min: 8, Max: 24, Priority: 4},
-		table.Column{Title: "ACTION", Min: 6, Max: 10, Priority: 1},
-		table.Column{Title: "ENFORCED BY", Min: 11, Max: 11},
-		table.Column{Title: "LAYER", Min: 5, Max: 5, Priority: 1},
-	)}
+func New(t *theme.Theme) pane.Model {
+	return pane.NewModel(t, pane.Spec{
+		Title: "Policies",
+		Kinds: []kube.Kind{kube.KindAuthorizationPolicy, kube.KindPeerAuthentication, kube.KindRequestAuthentication},
+		Columns: []table.Column{
+			{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 3},
+			{Title: "KIND", Min: 7, Max: 21, Priority: 2},
+			{Title: "NAME", Min: 10, Max: 28},
+			{Title: "TARGET", Min: 8, Max: 24, Priority: 4},
+			{Title: "ACTION", Min: 6, Max: 10, Priority: 1},
+			{Title: "ENFORCED BY", Min: 11, Max: 11},
+			{Title: "LAYER", Min: 5, Max: 5, Priority: 1},
+		},
+		Rows:    rows,
+		NoUsage: true,
+	})
 }
 
 // KindShort abbreviates policy kinds in narrow tables.
@@ -42,21 +37,15 @@ var KindShort = map[string]string{
 	"RequestAuthentication": "RequestAuthn",
 }
 
-// SetSnapshot rebuilds the rows.
-func (m Model) SetSnapshot(s *kube.Snapshot) Model { m.snap = s; return m.rebuild() }
-
-// SetNamespace limits the pane to one namespace ("" for all).
-func (m Model) SetNamespace(ns string) Model { m.namespace = ns; m.Scope = ns; return m.rebuild() }
-
-func (m Model) rebuild() Model {
-	s := m.snap
-	m.Note = pane.Unavailable(s, "Istio CRDs are not installed (security.istio.io): no Istio policies can exist", kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications)
+func rows(in pane.Input) ([]table.Row, string) {
+	s := in.Snapshot
+	note := pane.Unavailable(s, "Istio CRDs are not installed (security.istio.io): no Istio policies can exist", kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications)
 	if s == nil || s.Mesh == nil {
-		return m
+		return nil, note
 	}
 	rows := make([]table.Row, 0, len(s.Mesh.Policies))
 	for _, p := range s.Mesh.Policies {
-		if m.namespace != "" && p.Key.Namespace != m.namespace {
+		if in.Namespace != "" && p.Key.Namespace != in.Namespace {
 			continue
 		}
 		name := table.Cell{Text: p.Key.Name}
@@ -78,7 +67,7 @@ func (m Model) rebuild() Model {
 		if short, ok := KindShort[kind]; ok {
 			kind = short
 		}
-		rows = append(rows, table.Row{Key: p.Kind + "/" + p.Key.String(), Cells: []table.Cell{
+		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.Kind(p.Kind), Namespace: p.Key.Namespace, Name: p.Key.Name}.Key(), Cells: []table.Cell{
 			pane.Dim(p.Key.Namespace),
 			pane.Plain(kind),
 			name,
@@ -88,32 +77,8 @@ func (m Model) rebuild() Model {
 			layer,
 		}})
 	}
-	if m.Note == "" && len(rows) == 0 && m.namespace != "" {
-		m.Note = "no AuthorizationPolicy, PeerAuthentication or RequestAuthentication in " + m.namespace
+	if note == "" && len(rows) == 0 && in.Namespace != "" {
+		note = "no AuthorizationPolicy, PeerAuthentication or RequestAuthentication in " + in.Namespace
 	}
-	m.Table = m.Table.SetRows(rows)
-	return m
+	return rows, note
 }
-
-// SetFilter filters the rows by substring.
-func (m Model) SetFilter(f string) Model { m.Table = m.Table.SetFilter(f); return m }
-
-// Update handles movement.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
-	var cmd tea.Cmd
-	m.Pane, cmd = m.Pane.Update(msg)
-	return m, cmd
-}
-
-// Selected returns the kind and key of the policy under the cursor.
-func (m Model) Selected() (kind string, k ambient.Key, ok bool) {
-	kind, rest, ok := strings.Cut(m.Table.SelectedKey(), "/")
-	if !ok {
-		return "", ambient.Key{}, false
-	}
-	ns, name, _ := strings.Cut(rest, "/")
-	return kind, ambient.Key{Namespace: ns, Name: name}, true
-}
-
-// SetSize tells the pane its height.
-func (m Model) SetSize(_, height int) Model { m.Pane = m.Pane.SetHeight(height); return m }

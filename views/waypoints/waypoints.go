@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	tea "charm.land/bubbletea/v2"
-
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/usage"
@@ -17,49 +15,37 @@ import (
 	"github.com/ambx/ambx/views/table"
 )
 
-// Model is the Waypoints pane.
-type Model struct {
-	pane.Pane
-	snap      *kube.Snapshot
-	usage     *usage.Usage
-	namespace string
-}
-
-// SetUsage fills the CPU and MEM columns (summed over the waypoint's pods).
-func (m Model) SetUsage(u *usage.Usage) Model { m.usage = u; return m.rebuild() }
-
 // New returns an empty pane.
-func New(t *theme.Theme) Model {
-	return Model{Pane: pane.New(t, "Waypoints",
-		table.Column{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 2},
-		table.Column{Title: "NAME", Min: 8, Max: 28},
-		table.Column{Title: "FOR", Min: 8, Max: 8, Priority: 1},
-		table.Column{Title: "PROGRAMMED", Min: 10, Max: 10},
-		table.Column{Title: "READY", Min: 5, Right: true, Priority: 3},
-		table.Column{Title: "BOUND", Min: 5, Max: 40, Priority: 4},
-		table.Column{Title: "CPU", Min: 5, Right: true, Priority: 5},
-		table.Column{Title: "MEM", Min: 6, Right: true, Priority: 5},
-	)}
+func New(t *theme.Theme) pane.Model {
+	return pane.NewModel(t, pane.Spec{
+		Title: "Waypoints",
+		Kinds: []kube.Kind{kube.KindWaypoint},
+		Columns: []table.Column{
+			{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 2},
+			{Title: "NAME", Min: 8, Max: 28},
+			{Title: "FOR", Min: 8, Max: 8, Priority: 1},
+			{Title: "PROGRAMMED", Min: 10, Max: 10},
+			{Title: "READY", Min: 5, Right: true, Priority: 3},
+			{Title: "BOUND", Min: 5, Max: 40, Priority: 4},
+			{Title: "CPU", Min: 5, Right: true, Priority: 5},
+			{Title: "MEM", Min: 6, Right: true, Priority: 5},
+		},
+		Rows: rows,
+	})
 }
 
-// SetSnapshot rebuilds the rows.
-func (m Model) SetSnapshot(s *kube.Snapshot) Model { m.snap = s; return m.rebuild() }
-
-// SetNamespace limits the pane to one namespace ("" for all).
-func (m Model) SetNamespace(ns string) Model { m.namespace = ns; m.Scope = ns; return m.rebuild() }
-
-func (m Model) rebuild() Model {
-	s := m.snap
-	m.Note = pane.Unavailable(s, "Gateway API CRDs are not installed: no waypoints can exist (install the Gateway API CRDs, then istioctl waypoint apply)", kube.ResGateways)
+func rows(in pane.Input) ([]table.Row, string) {
+	s := in.Snapshot
+	note := pane.Unavailable(s, "Gateway API CRDs are not installed: no waypoints can exist (install the Gateway API CRDs, then istioctl waypoint apply)", kube.ResGateways)
 	if s == nil || s.Mesh == nil {
-		return m
+		return nil, note
 	}
-	if m.Note == "" && len(s.Mesh.Waypoints) == 0 {
-		m.Note = "no waypoints: L7 policy and routing need one (istioctl waypoint apply -n NS)"
+	if note == "" && len(s.Mesh.Waypoints) == 0 {
+		note = "no waypoints: L7 policy and routing need one (istioctl waypoint apply -n NS)"
 	}
 	rows := make([]table.Row, 0, len(s.Mesh.Waypoints))
 	for _, w := range s.Mesh.Waypoints {
-		if m.namespace != "" && w.Key.Namespace != m.namespace {
+		if in.Namespace != "" && w.Key.Namespace != in.Namespace {
 			continue
 		}
 		prog := table.Cell{Text: "✔ True", Tone: theme.ToneGood}
@@ -70,22 +56,21 @@ func (m Model) rebuild() Model {
 		if w.Ready == 0 || w.Ready < w.Replicas {
 			ready.Tone = theme.ToneBad
 		}
-		rows = append(rows, table.Row{Key: w.Key.String(), Cells: []table.Cell{
+		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindWaypoint, Namespace: w.Key.Namespace, Name: w.Key.Name}.Key(), Cells: []table.Cell{
 			pane.Dim(w.Key.Namespace),
 			{Text: w.Key.Name, Tone: theme.ToneAccent},
 			pane.Plain(w.For),
 			prog,
 			ready,
 			bound(w),
-			pane.Plain(cpuCell(m.usage, s, w)),
-			pane.Plain(memCell(m.usage, s, w)),
+			pane.Plain(cpuCell(in.Usage, s, w)),
+			pane.Plain(memCell(in.Usage, s, w)),
 		}})
 	}
-	if m.Note == "" && len(rows) == 0 && m.namespace != "" {
-		m.Note = "no waypoint in " + m.namespace + ": L7 policy and routing need one (istioctl waypoint apply -n " + m.namespace + ")"
+	if note == "" && len(rows) == 0 && in.Namespace != "" {
+		note = "no waypoint in " + in.Namespace + ": L7 policy and routing need one (istioctl waypoint apply -n " + in.Namespace + ")"
 	}
-	m.Table = m.Table.SetRows(rows)
-	return m
+	return rows, note
 }
 
 func bound(w ambient.WaypointInfo) table.Cell {
@@ -102,26 +87,6 @@ func bound(w ambient.WaypointInfo) table.Cell {
 	}
 	return table.Cell{Text: fmt.Sprintf("%d: %s", n, strings.Join(parts, ", "))}
 }
-
-// SetFilter filters the rows by substring.
-func (m Model) SetFilter(f string) Model { m.Table = m.Table.SetFilter(f); return m }
-
-// Update handles movement.
-func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
-	var cmd tea.Cmd
-	m.Pane, cmd = m.Pane.Update(msg)
-	return m, cmd
-}
-
-// Selected returns the waypoint under the cursor.
-func (m Model) Selected() (ambient.Key, bool) {
-	k := m.Table.SelectedKey()
-	ns, name, ok := strings.Cut(k, "/")
-	return ambient.Key{Namespace: ns, Name: name}, ok
-}
-
-// SetSize tells the pane its height.
-func (m Model) SetSize(_, height int) Model { m.Pane = m.Pane.SetHeight(height); return m }
 
 // podsUsage sums the usage of a waypoint's pods (named by the Gateway).
 func podsUsage(u *usage.Usage, s *kube.Snapshot, w ambient.WaypointInfo) (usage.Resources, bool) {

@@ -8,26 +8,17 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/demo"
 	"github.com/ambx/ambx/views/golden"
+	"github.com/ambx/ambx/views/pane"
 )
-
-// Pane is what the resource panes have in common.
-type Pane[T any] interface {
-	SetSnapshot(*kube.Snapshot) T
-	SetSize(width, height int) T
-	SetFilter(string) T
-	Update(tea.Msg) (T, tea.Cmd)
-	View(width, height int, focused bool) string
-}
 
 func key(s string) tea.KeyPressMsg { return tea.KeyPressMsg{Code: []rune(s)[0], Text: s} }
 
 // Goldens checks a new pane over the demo cluster: wide and focused, narrow
 // and blurred, and filtered with the cursor moved. Files are
 // testdata/<Test>_<case>.golden.
-func Goldens[T Pane[T]](t *testing.T, empty T) {
+func Goldens(t *testing.T, empty pane.Resource) {
 	t.Run("wide", func(t *testing.T) {
 		m := empty.SetSnapshot(demo.Homelab()).SetSize(100, 24)
 		golden.RequireEqual(t, m.View(100, 24, true))

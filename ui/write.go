@@ -1,0 +1,136 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/ambx/ambx/kube/writer"
+	"github.com/ambx/ambx/views/confirm"
+)
+
+// Every write goes one way: a plan (planMsg) → the API server's access
+// review (accessMsg) → the confirm dialog → apply → the result
+// (WriteResultMsg). Each step is a message, so nothing blocks Update and the
+// status bar can say which step is under way.
+
+// applyTimeout bounds one access review or apply: a hung API server must
+// not leave "applying…" on screen for ever.
+const applyTimeout = 30 * time.Second
+
+// WriteResultMsg is the outcome of an applied plan.
+type WriteResultMsg struct {
+	Plan writer.Plan
+	Done string
+	Err  error
+}
+
+// planMsg carries a plan, built in Update or in a command (restarts list
+// workloads first).
+type planMsg struct {
+	plan writer.Plan
+	err  error
+}
+
+// accessMsg is the answer of the access review for plan.
+type accessMsg struct {
+	plan writer.Plan
+	err  error
+}
+
+// writeState is the write in flight, at most one.
+type writeState struct {
+	// step is what the status bar shows while a command runs: "checking
+	// access…" or "applying …"; empty when idle.
+	step string
+	// pending is the plan the open confirm dialog asks about.
+	pending writer.Plan
+}
+
+func (m Model) canWrite() bool { return m.opt.Writer != nil && !m.opt.ReadOnly }
+
+// readOnly is the answer to a write key in read-only mode.
+func readOnly() tea.Cmd { return status("read-only mode: changes are disabled", true) }
+
+// askPlan starts the write flow for a plan built in Update.
+func (m Model) askPlan(plan writer.Plan, err error) (Model, tea.Cmd) {
+	return m.reviewPlan(planMsg{plan: plan, err: err})
+}
+
+// reviewPlan asks the API server whether the user may apply the plan.
+func (m Model) reviewPlan(p planMsg) (Model, tea.Cmd) {
+	if p.err != nil {
+		return m, status(p.err.Error(), true)
+	}
+	if p.plan.ID == "" {
+		return m, nil
+	}
+	if !m.canWrite() {
+		return m, readOnly()
+	}
+	if m.write.step != "" {
+		return m, status("wait: "+m.write.step, true)
+	}
+	m.write.step = "checking access…"
+	w, ctx, plan := m.opt.Writer, m.opt.Ctx, p.plan
+	return m, func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, applyTimeout)
+		defer cancel()
+		ok, reason, err := w.CanApply(ctx, plan)
+		if err == nil && !ok {
+			err = fmt.Errorf("not allowed: %s", reason)
+		}
+		return accessMsg{plan: plan, err: err}
+	}
+}
+
+// showPlan opens the confirm dialog for a plan the user may apply.
+func (m Model) showPlan(a accessMsg) (Model, tea.Cmd) {
+	m.write.step = ""
+	if a.err != nil {
+		return m, status(a.err.Error(), true)
+	}
+	m.write.pending = a.plan
+	return m.push(confirmOverlay{m: confirm.FromPlan(m.theme, a.plan)}), nil
+}
+
+// answered applies the plan when the dialog said yes to it.
+func (m Model) answered(r confirm.Result) (Model, tea.Cmd) {
+	if _, ok := m.topOverlay().(confirmOverlay); ok {
+		m = m.pop()
+	}
+	plan := m.write.pending
+	m.write.pending = writer.Plan{}
+	if !r.Confirmed || r.ID != plan.ID || plan.ID == "" {
+		return m, status("cancelled: nothing changed", false)
+	}
+	if !m.canWrite() {
+		return m, readOnly()
+	}
+	m.write.step = "applying " + plan.Title + "…"
+	w, ctx := m.opt.Writer, m.opt.Ctx
+	return m, func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, applyTimeout)
+		defer cancel()
+		done, err := w.Apply(ctx, plan)
+		return WriteResultMsg{Plan: plan, Done: done, Err: err}
+	}
+}
+
+// written reports the result of an apply.
+func (m Model) written(r WriteResultMsg) (Model, tea.Cmd) {
+	m.write.step = ""
+	if r.Err != nil {
+		return m, status(r.Err.Error(), true)
+	}
+	done := r.Done
+	if r.Plan.Target.Kind == "Namespace" && strings.HasSuffix(done, "=ambient") {
+		// istio-cni captures running pods itself; a restart is for the
+		// ones it could not, and for sidecar pods leaving injection.
+		done += " · R to restart"
+	}
+	return m, status(done, false)
+}

@@ -1,0 +1,135 @@
+package pane
+
+import (
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/usage"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/table"
+)
+
+// Resource is one pane of the main screen as the root model sees it. The
+// root keeps a list of them and loops over it for routing, filtering,
+// drill-down, resizing and snapshots, and acts on Selected's Kind, never on
+// which pane has focus. Methods return the changed pane (values, as in
+// Bubble Tea), so an earlier copy of the root still draws what it drew.
+type Resource interface {
+	// Name is the pane's title, e.g. "Workloads".
+	Name() string
+	// Kinds are the kinds its rows select (the Policies pane has three).
+	Kinds() []kube.Kind
+	SetSnapshot(*kube.Snapshot) Resource
+	SetUsage(*usage.Usage) Resource
+	// SetNamespace limits the pane to one namespace ("" for all).
+	SetNamespace(string) Resource
+	SetFilter(string) Resource
+	Filter() string
+	SetSize(width, height int) Resource
+	Update(tea.Msg) (Resource, tea.Cmd)
+	View(width, height int, focused bool) string
+	// Selected is the object under the cursor.
+	Selected() (kube.Ref, bool)
+	// Select moves the cursor to r's row; false when the pane has no such row.
+	Select(r kube.Ref) (Resource, bool)
+}
+
+// Input is what a pane's rows are built from.
+type Input struct {
+	Snapshot  *kube.Snapshot // nil until the first snapshot
+	Usage     *usage.Usage   // nil until the first metrics poll
+	Namespace string         // the drilled-in namespace, "" for all
+}
+
+// Spec is everything that makes one table pane different from another;
+// Model does the rest.
+type Spec struct {
+	Title   string
+	Kinds   []kube.Kind
+	Columns []table.Column
+	// Rows builds the rows, each keyed by its object's kube.Ref.Key, and
+	// the note to show when some of the data could not be read. nil rows
+	// (not an empty slice) mean there is nothing to build from yet.
+	Rows func(in Input) (rows []table.Row, note string)
+	// NoUsage says the rows do not read Input.Usage, so a metrics poll
+	// does not rebuild them.
+	NoUsage bool
+	// Unscoped panes ignore SetNamespace: the Namespaces pane is where the
+	// user picks the namespace to drill into, so it keeps listing them all.
+	Unscoped bool
+}
+
+// Model is a table pane built from a Spec; it implements Resource.
+type Model struct {
+	Pane
+	spec *Spec
+	in   Input
+}
+
+// NewModel returns an empty pane for spec.
+func NewModel(t *theme.Theme, spec Spec) Model {
+	return Model{Pane: New(t, spec.Title, spec.Columns...), spec: &spec}
+}
+
+func (m Model) rebuild() Model {
+	rows, note := m.spec.Rows(m.in)
+	m.Note = note
+	// nil rows: nothing to build from yet; keep what is shown.
+	if rows != nil {
+		m.Table = m.Table.SetRows(rows)
+	}
+	return m
+}
+
+// Name implements Resource.
+func (m Model) Name() string { return m.spec.Title }
+
+// Kinds implements Resource.
+func (m Model) Kinds() []kube.Kind { return m.spec.Kinds }
+
+// SetSnapshot rebuilds the rows.
+func (m Model) SetSnapshot(s *kube.Snapshot) Resource { m.in.Snapshot = s; return m.rebuild() }
+
+// SetUsage rebuilds the rows that show metrics.
+func (m Model) SetUsage(u *usage.Usage) Resource {
+	m.in.Usage = u
+	if m.spec.NoUsage {
+		return m
+	}
+	return m.rebuild()
+}
+
+// SetNamespace limits the pane to one namespace ("" for all).
+func (m Model) SetNamespace(ns string) Resource {
+	if m.spec.Unscoped {
+		return m
+	}
+	m.in.Namespace, m.Scope = ns, ns
+	return m.rebuild()
+}
+
+// SetFilter filters the rows by substring.
+func (m Model) SetFilter(f string) Resource { m.Table = m.Table.SetFilter(f); return m }
+
+// Filter returns the filter.
+func (m Model) Filter() string { return m.Table.Filter() }
+
+// SetSize tells the pane its height.
+func (m Model) SetSize(_, height int) Resource { m.Pane = m.Pane.SetHeight(height); return m }
+
+// Update handles movement.
+func (m Model) Update(msg tea.Msg) (Resource, tea.Cmd) {
+	var cmd tea.Cmd
+	m.Pane, cmd = m.Pane.Update(msg)
+	return m, cmd
+}
+
+// Selected returns the object under the cursor.
+func (m Model) Selected() (kube.Ref, bool) { return kube.ParseRef(m.Table.SelectedKey()) }
+
+// Select moves the cursor to r's row.
+func (m Model) Select(r kube.Ref) (Resource, bool) {
+	m.Table = m.Table.SelectKey(r.Key())
+	got, ok := m.Selected()
+	return m, ok && got == r
+}
