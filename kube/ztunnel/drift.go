@@ -174,7 +174,9 @@ func Drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 				"enforced by ztunnel, but ztunnel does not hold it",
 				"ambx expects ztunnel to enforce it, but istiod did not send it: its rules are not applied.",
 				"Check the policy's ZtunnelAccepted condition and istiod's log.")
-		case zp.Rules < written:
+		case zp.Rules < written && info.Layer != ambient.L7:
+			// An L7 policy losing rules is what the analysis already
+			// predicts (and reports); only a loss it did not expect is drift.
 			add(finding.Warning, "ztunnel-policy-rules-dropped", ref,
 				fmt.Sprintf("ztunnel holds %d of its %d rules", zp.Rules, written),
 				"istiod dropped the rest while translating it for ztunnel (L7 attributes ztunnel cannot see), so it "+dropEffect(zp.Action)+" than written.",

@@ -1,0 +1,221 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/ztread"
+	"github.com/ambx/ambx/kube/ztunnel"
+)
+
+// Drift planted in what the demo's ztunnels hold, beside the API objects'
+// planted mistakes; both show as findings once the ztunnel view read them:
+//  1. default/grafana: captured (redirection enabled), but every ztunnel
+//     holds it as TCP, as when istiod has not seen the annotation yet.
+//  2. the ztunnel on homelab-w3 holds a certificate for default/prometheus
+//     that expires in 20 minutes: renewal is failing on that node.
+const (
+	driftTCPNamespace, driftTCPApp = "default", "grafana"
+	driftCertNode                  = "homelab-w3"
+	driftCertNamespace             = "default"
+	driftCertAccount               = "prometheus"
+)
+
+// Ztunnel serves the demo's ztunnels through the same interface as real
+// ones: a config_dump built from the demo cluster and its analysis, and
+// metrics whose counters grow with the clock, so rates are live.
+type Ztunnel struct {
+	// Now is the demo's clock; time.Now when nil.
+	Now func() time.Time
+}
+
+var _ ztread.Reader = (*Ztunnel)(nil)
+
+func (z *Ztunnel) now() time.Time {
+	if z.Now != nil {
+		return z.Now()
+	}
+	return time.Now()
+}
+
+// ConfigDump returns what the ztunnel pod p would hold.
+func (z *Ztunnel) ConfigDump(ctx context.Context, p ztread.Pod) (*ztunnel.Dump, error) {
+	now := z.now()
+	c := Objects(now)
+	a := ambient.Analyze(c)
+	if !isZtunnel(c, p) {
+		return nil, fmt.Errorf("%s/%s is not a ztunnel pod of the demo cluster", p.Namespace, p.Name)
+	}
+	d := &ztunnel.Dump{Version: "1.31.1", Local: map[string]string{}}
+	identities := map[string]bool{}
+	for _, pod := range c.Pods {
+		if pod.Status.PodIP == "" {
+			continue
+		}
+		k := ambient.Key{Namespace: pod.Namespace, Name: pod.Name}
+		info := a.Pods[k]
+		proto := "TCP"
+		if info.State == ambient.PodCaptured {
+			proto = "HBONE"
+		}
+		if pod.Namespace == driftTCPNamespace && strings.HasPrefix(pod.Name, driftTCPApp+"-") {
+			proto = "TCP"
+		}
+		w := ztunnel.Workload{
+			UID: "Kubernetes//Pod/" + k.String(), Name: pod.Name, Namespace: pod.Namespace, Node: pod.Spec.NodeName,
+			ServiceAccount: account(pod), IPs: []string{pod.Status.PodIP}, Protocol: proto, Status: "Healthy",
+		}
+		if info.Waypoint.Bound() {
+			w.Waypoint = info.Waypoint.Waypoint.Namespace + "/" + info.Waypoint.Waypoint.Name + "." + info.Waypoint.Waypoint.Namespace + ".svc.cluster.local"
+		}
+		d.Workloads = append(d.Workloads, w)
+		if info.State == ambient.PodCaptured && pod.Spec.NodeName == p.Node {
+			d.Local[k.String()] = "Up"
+			identities[spiffe(pod.Namespace, account(pod))] = true
+		}
+	}
+	for _, s := range c.Services {
+		k := ambient.Key{Namespace: s.Namespace, Name: s.Name}
+		zs := ztunnel.Service{Name: s.Name, Namespace: s.Namespace, Hostname: s.Name + "." + s.Namespace + ".svc.cluster.local"}
+		if s.Spec.ClusterIP != "" && s.Spec.ClusterIP != corev1.ClusterIPNone {
+			zs.VIPs = []string{"/" + s.Spec.ClusterIP}
+		}
+		if b := a.Services[k].Waypoint; b.Bound() {
+			zs.Waypoint = b.Waypoint.Namespace + "/" + b.Waypoint.Name + "." + b.Waypoint.Namespace + ".svc.cluster.local"
+		}
+		for _, pod := range c.Pods {
+			if pod.Namespace == s.Namespace && len(s.Spec.Selector) > 0 && matches(s.Spec.Selector, pod.Labels) {
+				zs.Endpoints++
+			}
+		}
+		d.Services = append(d.Services, zs)
+	}
+	for _, ap := range c.AuthorizationPolicies {
+		info, ok := a.Policy("AuthorizationPolicy", ambient.Key{Namespace: ap.Namespace, Name: ap.Name})
+		if !ok || info.EnforcedBy != ambient.EnforcedByZtunnel {
+			continue
+		}
+		action := "Allow"
+		if ap.Spec.GetAction().String() == "DENY" {
+			action = "Deny"
+		}
+		d.Policies = append(d.Policies, ztunnel.Policy{Name: ap.Name, Namespace: ap.Namespace, Scope: "WorkloadSelector",
+			Action: action, Rules: ztunnelRules(ap.Spec.GetRules(), info)})
+	}
+	for id := range identities {
+		cert := ztunnel.Certificate{Identity: id, State: "Available", Expires: now.Add(17 * time.Hour)}
+		if p.Node == driftCertNode && id == spiffe(driftCertNamespace, driftCertAccount) {
+			cert.Expires = now.Add(20 * time.Minute)
+		}
+		d.Certificates = append(d.Certificates, cert)
+	}
+	sort.Slice(d.Workloads, func(i, j int) bool { return d.Workloads[i].Key() < d.Workloads[j].Key() })
+	sort.Slice(d.Services, func(i, j int) bool { return d.Services[i].Key() < d.Services[j].Key() })
+	sort.Slice(d.Policies, func(i, j int) bool { return d.Policies[i].Key() < d.Policies[j].Key() })
+	sort.Slice(d.Certificates, func(i, j int) bool { return d.Certificates[i].Identity < d.Certificates[j].Identity })
+	return d, nil
+}
+
+// ztunnelRules is how many rules istiod sends ztunnel for a policy: the
+// rules the analysis says survive translation.
+func ztunnelRules[T any](rules []T, info ambient.PolicyInfo) int {
+	if info.Layer == ambient.L7 {
+		return 0 // istiod drops the L7 rules (and an ALLOW with none left allows nothing)
+	}
+	return len(rules)
+}
+
+// Metrics returns the ztunnel's counters at the demo's clock: every
+// captured pod on p's node talks to the Services its app calls, at a
+// steady, deterministic rate.
+func (z *Ztunnel) Metrics(ctx context.Context, p ztread.Pod) (*ztunnel.Scrape, error) {
+	now := z.now()
+	c := Objects(now)
+	a := ambient.Analyze(c)
+	if !isZtunnel(c, p) {
+		return nil, fmt.Errorf("%s/%s is not a ztunnel pod of the demo cluster", p.Namespace, p.Name)
+	}
+	s := &ztunnel.Scrape{At: now, Edges: map[ztunnel.Edge]ztunnel.Counters{}, Version: "1.31.1", ActiveProxies: 0}
+	secs := now.Sub(Epoch.Add(-24 * time.Hour)).Seconds()
+	for _, flow := range demoFlows {
+		src := firstPod(c, a, flow.srcNS, flow.src, p.Node)
+		if src == nil {
+			continue
+		}
+		e := ztunnel.Edge{Reporter: "source", SrcNamespace: flow.srcNS, SrcWorkload: flow.src,
+			SrcPrincipal: spiffe(flow.srcNS, account(src)),
+			DstNamespace: flow.dstNS, DstWorkload: flow.dst, DstService: flow.svc + "." + flow.dstNS + ".svc.cluster.local",
+			Security: "mutual_tls", Flags: "-"}
+		if flow.flags != "" {
+			e.Flags, e.Security, e.DstWorkload = flow.flags, "unknown", "unknown"
+		}
+		s.Edges[e] = ztunnel.Counters{Opened: flow.connsPerSec * secs, Closed: flow.connsPerSec*secs - 1,
+			Sent: flow.bytesPerSec * secs, Received: flow.bytesPerSec * secs / 8}
+	}
+	for _, pod := range c.Pods {
+		if pod.Spec.NodeName == p.Node && a.Pods[ambient.Key{Namespace: pod.Namespace, Name: pod.Name}].State == ambient.PodCaptured {
+			s.ActiveProxies++
+		}
+	}
+	return s, nil
+}
+
+// demoFlows are the connections the demo's apps make. The promtail → loki
+// flow fails with NETWORK_POLICY, as planted mistake 4 (loki's NetworkPolicy
+// blocks HBONE) makes it do on a real cluster.
+var demoFlows = []struct {
+	srcNS, src, dstNS, dst, svc string
+	connsPerSec, bytesPerSec    float64
+	flags                       string
+}{
+	{"default", "grafana", "default", "prometheus", "prometheus", 0.5, 42_000, ""},
+	{"default", "prometheus", "default", "alertmanager", "alertmanager", 0.2, 3_000, ""},
+	{"default", "prometheus", "default", "kube-state-metrics", "kube-state-metrics", 0.1, 120_000, ""},
+	{"loki", "promtail", "loki", "loki", "loki", 0.3, 0, "NETWORK_POLICY"},
+	{"default", "grafana", "loki", "loki-gateway", "loki-gateway", 0.2, 9_000, ""},
+	{"argo-workflows", "argo-workflows-server", "argo-workflows", "argo-workflows-workflow-controller", "argo-workflows-workflow-controller", 0.05, 800, ""},
+}
+
+func firstPod(c *ambient.Cluster, a *ambient.Analysis, ns, app, node string) *corev1.Pod {
+	for _, p := range c.Pods {
+		if p.Namespace == ns && p.Spec.NodeName == node && strings.HasPrefix(p.Name, app+"-") &&
+			a.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}].State == ambient.PodCaptured {
+			return p
+		}
+	}
+	return nil
+}
+
+func isZtunnel(c *ambient.Cluster, p ztread.Pod) bool {
+	for _, pod := range c.Pods {
+		if pod.Namespace == p.Namespace && pod.Name == p.Name {
+			return pod.Labels["app"] == "ztunnel"
+		}
+	}
+	return false
+}
+
+func account(p *corev1.Pod) string {
+	if p.Spec.ServiceAccountName != "" {
+		return p.Spec.ServiceAccountName
+	}
+	return "default"
+}
+
+func matches(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// spiffe is a workload identity as ztunnel writes it.
+func spiffe(ns, sa string) string { return "spiffe://" + trustDomain + "/ns/" + ns + "/sa/" + sa }
