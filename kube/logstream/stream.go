@@ -2,6 +2,7 @@ package logstream
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +55,7 @@ type Options struct {
 	BackoffMin    time.Duration // first reconnect delay (default 500ms)
 	BackoffMax    time.Duration // longest reconnect delay (default 30s)
 	Locator       Locator       // finds a replaced ztunnel; nil keeps retrying the same pod
-	MaxLineBytes  int           // longer lines are cut (default 64 KiB)
+	MaxLineBytes  int           // longer lines are cut (default ztlog.MaxLineBytes)
 }
 
 func (o Options) withDefaults() Options {
@@ -77,7 +78,7 @@ func (o Options) withDefaults() Options {
 		o.BackoffMax = max(30*time.Second, o.BackoffMin)
 	}
 	if o.MaxLineBytes <= 0 {
-		o.MaxLineBytes = 64 << 10
+		o.MaxLineBytes = ztlog.MaxLineBytes
 	}
 	return o
 }
@@ -309,23 +310,29 @@ func (s *Stream) read(ctx context.Context, t Target, rc io.ReadCloser, last *tim
 	n := 0
 	br := bufio.NewReaderSize(rc, 16<<10)
 	var long []byte
+	dropped := 0 // bytes of the current line past MaxLineBytes
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(long) < s.opt.MaxLineBytes {
-				long = append(long, chunk[:min(len(chunk), s.opt.MaxLineBytes-len(long))]...)
-			}
+			keep := min(len(chunk), max(0, s.opt.MaxLineBytes-len(long)))
+			long = append(long, chunk[:keep]...)
+			dropped += len(chunk) - keep
 			continue
 		}
 		var text string
 		if long != nil {
-			long = append(long, chunk[:min(len(chunk), max(0, s.opt.MaxLineBytes-len(long)))]...)
+			keep := min(len(chunk), max(0, s.opt.MaxLineBytes-len(long)))
+			long = append(long, chunk[:keep]...)
+			dropped += len(bytes.TrimRight(chunk[keep:], "\r\n"))
 			text, long = string(long), nil
 		} else if len(chunk) > 0 {
 			text = string(chunk)
 		}
 		if text != "" {
 			l := ztlog.Parse(text)
+			// What the reader dropped counts toward the line's mark.
+			l.Truncated += dropped
+			dropped = 0
 			switch {
 			case skipping && (l.Time.IsZero() || !l.Time.After(*last)):
 			default:

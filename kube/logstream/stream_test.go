@@ -358,19 +358,21 @@ func TestCloseStopsFollowers(t *testing.T) {
 func TestLongLinesAreCut(t *testing.T) {
 	o := newPipeOpener()
 	opt := fast()
-	opt.MaxLineBytes = 40 << 10
+	opt.MaxLineBytes = 4 << 10
 	s := logstream.Start(context.Background(), o, logstream.Plan{Targets: []logstream.Target{target("ztunnel-a", "n1")}}, opt)
 	defer s.Close()
 	w := o.next(t, "ztunnel-a")
 	go io.WriteString(w, "2026-11-22T10:00:01.000000Z\terror\tapp\t"+strings.Repeat("x", 100<<10)+"\n"+line(2, "after"))
 	got, _ := collect(t, s, countLines(2))
-	var ls []int
+	var ls, cut []int
 	for _, e := range got {
 		if e.Kind == logstream.KindLine {
 			ls = append(ls, len(e.Line.Raw))
+			cut = append(cut, e.Line.Truncated)
 		}
 	}
-	if ls[0] != 40<<10 || lines(got)[1] != "ztunnel-a: after" {
-		t.Errorf("line lengths %v, want the first cut to 40 KiB and the next intact", ls)
+	long := len("2026-11-22T10:00:01.000000Z\terror\tapp\t") + 100<<10
+	if ls[0] != 4<<10 || cut[0] != long-4<<10 || cut[1] != 0 || lines(got)[1] != "ztunnel-a: after" {
+		t.Errorf("line lengths %v, cut %v; want the first cut to 4 KiB with %d bytes marked dropped, and the next intact", ls, cut, long-4<<10)
 	}
 }

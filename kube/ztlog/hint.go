@@ -23,6 +23,7 @@ const (
 	CauseLocalUnknown          // source pod not yet known to ztunnel
 	CauseRouting               // waypoint, service or port could not be resolved
 	CauseDrain                 // ztunnel restarting or draining
+	CauseTimeout               // a timeout that names no port (ztunnel ≤ 1.22.3 wording)
 	CauseOther                 // an error ambx has no hint for
 )
 
@@ -69,19 +70,32 @@ func Explain(err string) Hint {
 			t += "; on an older inbound ztunnel 401 means an AuthorizationPolicy denied it"
 		}
 		return Hint{Cause: CauseConnectRejected, Flag: "CONNECT", Text: t}
-	case strings.HasPrefix(e, "tls error"):
+	case strings.HasPrefix(e, "io error: deadline has elapsed"), e == "deadline has elapsed":
+		// ztunnel 1.22.0-1.22.3 and earlier word the HBONE connect timeout
+		// this way; Line.Hint upgrades it when the hop went to 15008.
+		return Hint{Cause: CauseTimeout, Flag: "CONNECT",
+			Text: "timed out (older ztunnel wording): on an HBONE hop a NetworkPolicy or firewall dropping port 15008 is the usual cause"}
+	case strings.HasPrefix(e, "tls error"), strings.HasPrefix(e, "tls handshake failed"), strings.HasPrefix(e, "ssl error"):
+		// "tls handshake failed: …" and "ssl error: …" are the wordings of
+		// ztunnel 1.21 and earlier (BoringSSL).
 		return Hint{Cause: CauseTLS, Flag: "TLS_FAILURE", Text: "TLS failed: check certificates and that both sides share a trust domain"}
-	case strings.HasPrefix(e, "http2 handshake failed"), strings.HasPrefix(e, "h2 failed"):
+	case strings.HasPrefix(e, "http2 handshake failed"), strings.HasPrefix(e, "h2 failed"),
+		strings.HasPrefix(e, "http handshake failed"), strings.HasPrefix(e, "http failed"):
+		// "http handshake failed" and "http failed" are ztunnel ≤ 1.22's
+		// names for the tunnel's HTTP/2 failures.
 		return Hint{Cause: CauseH2, Flag: "H2_HANDSHAKE_FAILURE", Text: "the HTTP/2 handshake of the HBONE tunnel failed"}
 	case strings.HasPrefix(e, "identity error"):
 		return Hint{Cause: CauseIdentity, Flag: "IDENTITY_ERROR", Text: "ztunnel could not get a certificate: check it can reach istiod on 15012"}
 	case strings.Contains(e, "Connection refused"):
 		return Hint{Cause: CauseRefused, Flag: "CONNECT", Text: "connection refused: nothing listens on the destination port"}
-	case strings.HasPrefix(e, "failed to fetch information about local workload"):
+	case strings.HasPrefix(e, "failed to fetch information about local workload"), strings.HasPrefix(e, "unknown source"):
 		return Hint{Cause: CauseLocalUnknown, Text: "the source pod is not known to ztunnel yet (xDS lag, or the pod is not captured)"}
 	case strings.HasPrefix(e, "unknown waypoint"), strings.HasPrefix(e, "no healthy upstream"),
 		strings.HasPrefix(e, "no service or workload for hostname"), strings.HasPrefix(e, "no valid target port"),
-		strings.HasPrefix(e, "requested service"), strings.HasPrefix(e, "no gateway address"):
+		strings.HasPrefix(e, "requested service"), strings.HasPrefix(e, "no gateway address"),
+		strings.HasPrefix(e, "unknown destination"), strings.HasPrefix(e, "no valid routing destination"),
+		strings.HasPrefix(e, "no ip addresses were resolved"), strings.HasPrefix(e, "no endpoints for workload"),
+		strings.HasPrefix(e, "no service for target address"), strings.HasPrefix(e, "unknown network gateway"):
 		return Hint{Cause: CauseRouting, Flag: "CONNECT", Text: "routing failed: check the waypoint exists and the Service's ports match the pods"}
 	case strings.Contains(e, "drain"):
 		return Hint{Cause: CauseDrain, Text: "ztunnel was restarting or draining connections"}

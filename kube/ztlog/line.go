@@ -3,13 +3,17 @@
 // a connection wants from them (direction, source, destination, bytes,
 // duration, error and a hint at the cause). It does no I/O.
 //
-// Three formats are accepted: the Istio plain format ztunnel writes today
-// (TAB-separated, though copies often turn TABs into spaces), the JSON format
-// (LOG_FORMAT=json) and the tracing default format of early-2023 builds.
+// Three formats are accepted: the Istio plain format ztunnel writes since
+// 1.22 (TAB-separated, though copies often turn TABs into spaces), the JSON
+// format (LOG_FORMAT=json) and tracing's default format of ztunnel 1.21 and
+// earlier (with or without its ANSI colours), each with or without the
+// prefix a log aggregator adds.
 package ztlog
 
 import (
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,7 +25,7 @@ const (
 	FormatUnknown Format = iota // not recognised: Message holds the whole line
 	FormatPlain                 // the Istio format: time, level, target, message, fields
 	FormatJSON                  // LOG_FORMAT=json
-	FormatLegacy                // tracing's default format (ztunnel before mid-2023)
+	FormatLegacy                // tracing's default format (ztunnel 1.21 and earlier)
 )
 
 var formatNames = [...]string{"unknown", "plain", "json", "legacy"}
@@ -155,6 +159,17 @@ type Line struct {
 	Message string
 	Fields  []Field
 	Conn    Conn
+	// Truncated is how many bytes of an over-long line were dropped
+	// (see MaxLineBytes); 0 for a whole line.
+	Truncated int
+}
+
+// TruncationMark is the visible note a cut line carries, or "".
+func (l *Line) TruncationMark() string {
+	if l.Truncated <= 0 {
+		return ""
+	}
+	return "…[line cut: " + strconv.Itoa(l.Truncated) + " more bytes]"
 }
 
 // Field returns the value of the first field named key.
@@ -170,8 +185,23 @@ func (l *Line) Field(key string) (string, bool) {
 // Access reports whether the line is an access event (a connection
 // opened, completed or failed).
 func (l *Line) Access() bool {
-	return l.Scope == "access" || (l.Format == FormatLegacy && l.Conn.Error != "")
+	if l.Scope == "access" {
+		return true
+	}
+	// Before the access target (ztunnel < 1.22), the proxy's connection
+	// span logged "complete" with dur= or "failed" with err=.
+	return l.Format == FormatLegacy && (l.Conn.Error != "" ||
+		l.Conn.HasDuration && l.Message == "complete" && strings.HasPrefix(l.Scope, "proxy"))
 }
 
-// Hint explains the line's error, if it has one.
-func (l *Line) Hint() Hint { return Explain(l.Conn.Error) }
+// Hint explains the line's error, if it has one. A bare timeout on an
+// outbound HBONE hop is the NetworkPolicy case as ztunnel 1.22.3 and
+// earlier wrote it (1.22.4 added the wording that names port 15008).
+func (l *Line) Hint() Hint {
+	h := Explain(l.Conn.Error)
+	if h.Cause == CauseTimeout && (l.Conn.HBONE() || l.Format == FormatLegacy && l.Conn.Direction == DirOutbound) {
+		h.Cause, h.Flag = CauseNetworkPolicy, "NETWORK_POLICY"
+		h.Text = "HBONE connect timed out: a NetworkPolicy (or firewall) likely drops port 15008 into the destination pod"
+	}
+	return h
+}

@@ -4,42 +4,74 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
+
+// MaxLineBytes is the most of one line Parse reads. A longer line is cut
+// (on a character boundary), copied so the long original is not kept
+// alive, and Line.Truncated says how much was dropped: a 64 KiB line costs
+// 8 KiB, and a full buffer of lines a bounded amount.
+const MaxLineBytes = 8 << 10
+
+// MaxFields is the most key=value fields one line keeps; the text after
+// the last one becomes one unnamed field, so nothing is lost from view but
+// a line of "=" cannot cost a field per character.
+const MaxFields = 64
 
 // Parse parses one log line. It never fails: a line it cannot read comes
 // back with FormatUnknown and the text in Message, so nothing is lost.
+//
+// Text a log aggregator put first is recognised and kept in Prefix:
+// `kubectl logs --prefix` ("[pod/ztunnel-x/istio-proxy] "), stern ("pod
+// container "), `kubectl logs --timestamps` and Loki/Grafana exports ("<ts> |
+// " or "<ts> {labels} "). ANSI styling (which ztunnel builds before 1.22
+// write when their output is a terminal, and stern adds to its prefix) is
+// removed before parsing; Raw keeps the line as read.
 func Parse(s string) Line {
 	s = strings.TrimRight(s, "\r\n")
-	l := Line{Raw: s}
-	t := trimSpace(s)
+	cut := 0
+	if len(s) > MaxLineBytes {
+		n := MaxLineBytes
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		cut = len(s) - n
+		s = strings.Clone(s[:n])
+	}
+	l := Line{Raw: s, Truncated: cut}
+	t := s
+	if strings.IndexByte(t, 0x1b) >= 0 {
+		t = stripCSI(t)
+	}
+	t = trimSpace(t)
 	if t == "" {
 		return l
 	}
-	if t[0] == '{' {
-		j := Line{Raw: s}
-		if parseJSON(&j, t) {
+	prefix, body := splitPrefix(t)
+	if body == "" {
+		prefix, body = "", t
+	}
+	if body[0] == '{' {
+		j := Line{Raw: s, Truncated: cut, Prefix: prefix}
+		if parseJSON(&j, body) {
 			j.derive()
 			return j
 		}
 	}
-	tok, rest := nextToken(t)
-	if !isTimestamp(tok) && !isLevel(tok) {
-		// Aggregators (stern, kubectl --prefix, Loki) put a name first.
-		tok2, rest2 := nextToken(rest)
-		if !isTimestamp(tok2) && !isLevel(tok2) {
-			l.Message = t
-			return l
-		}
-		l.Prefix, tok, rest = tok, tok2, rest2
-	}
+	l.Prefix = prefix
+	tok, rest := nextToken(body)
 	if isTimestamp(tok) {
 		tm, err := time.Parse(time.RFC3339Nano, tok)
 		if err != nil {
-			l.Message = t
+			l.Prefix, l.Message = "", t
 			return l
 		}
 		l.Time, l.TimeText = tm, tok
 		tok, rest = nextToken(rest)
+	} else if !isLevel(tok) {
+		l.Prefix, l.Message = "", t
+		return l
 	}
 	lv, legacy := levelOf(tok)
 	if lv == LevelUnknown {
@@ -54,6 +86,102 @@ func Parse(s string) Line {
 	}
 	l.derive()
 	return l
+}
+
+// splitPrefix finds where ztunnel's own text starts: at a timestamp that
+// a level follows, at a level that a target follows, or at a JSON object,
+// after at most three tokens that an aggregator writes (names, [bracketed]
+// or {labelled} tokens, timestamps). With no such start it returns "", s.
+func splitPrefix(s string) (prefix, body string) {
+	// Grafana and Loki exports: "<timestamp> | <line>".
+	if i := strings.Index(s[:min(len(s), 100)], " | "); i > 0 && s[0] >= '0' && s[0] <= '9' {
+		p, b := splitPrefix(trimSpace(s[i+3:]))
+		if p == "" {
+			return trimSpace(s[:i]), trimSpace(s[i+3:])
+		}
+		return trimSpace(s[:i]) + " | " + p, b
+	}
+	rest := s
+	for k := 0; k <= 3 && rest != ""; k++ {
+		tok, after := nextToken(rest)
+		next, _ := nextToken(after)
+		start := len(s) - len(rest)
+		switch {
+		case tok[0] == '{' && len(tok) > 1 && tok[1] == '"' && k > 0:
+			return trimSpace(s[:start]), rest
+		case isTimestamp(tok) && isLevel(next):
+			return trimSpace(s[:start]), rest
+		case isLevel(tok) && (k == 0 || targetShaped(next)):
+			return trimSpace(s[:start]), rest
+		}
+		if !prefixShaped(tok) {
+			break
+		}
+		rest = after
+	}
+	return "", s
+}
+
+// prefixShaped reports whether tok is something an aggregator writes
+// before a line: a [bracketed] or {labelled} token, a timestamp, or a
+// Kubernetes name (pod, container, namespace), perhaps with a colon.
+func prefixShaped(tok string) bool {
+	switch {
+	case tok == "":
+		return false
+	case tok[0] == '[' && tok[len(tok)-1] == ']', tok[0] == '{' && tok[len(tok)-1] == '}':
+		return true
+	case tok[0] >= '0' && tok[0] <= '9' && strings.ContainsAny(tok, "-:T"):
+		return true
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '/' || c >= 'A' && c <= 'Z' || c == ':' && i == len(tok)-1) {
+			return false
+		}
+	}
+	return true
+}
+
+// targetShaped reports whether tok is surely the target after a level,
+// as a prefixed line without a timestamp needs: a module path with "::"
+// or spans, a legacy span or target ending in ':', or a top-level module
+// ztunnel logs under.
+func targetShaped(tok string) bool {
+	scope, spans := splitSpans(strings.TrimSuffix(tok, ":"))
+	if i := strings.IndexByte(scope, '{'); i >= 0 {
+		scope, spans = scope[:i], scope[i:]
+	}
+	if !isPath(scope) || scope == "" {
+		return false
+	}
+	return strings.Contains(scope, "::") || spans != "" || strings.HasSuffix(tok, ":") || topModules[scope]
+}
+
+// topModules are the targets without "::" that ztunnel's Istio format writes.
+var topModules = map[string]bool{"access": true, "app": true, "readiness": true, "hyper_util": true,
+	"ztunnel": true, "telemetry": true, "admin": true, "stats": true, "signal": true, "cni-agent": true}
+
+// stripCSI removes ANSI control sequences (ESC [ … final byte), the
+// styling tracing and stern write. Other escape bytes are left for the
+// views' sanitizer to show.
+func stripCSI(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && s[j] >= 0x20 && s[j] <= 0x3f {
+				j++
+			}
+			if j < len(s) && s[j] >= 0x40 && s[j] <= 0x7e {
+				i = j
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // joinRest rebuilds "tok rest" without allocating when tok directly
@@ -175,22 +303,52 @@ func parsePlain(l *Line, rest string) {
 	l.Fields = parseFields(rest)
 }
 
-// parseLegacy reads "span{..}:span{..}: ztunnel::module: message k=v".
+// parseLegacy reads tracing's default format after the level:
+// "[spans:] [target:] message k=v". Spans are "name{fields}" or a bare
+// "name", chained with ':'; the target is a module path ("ztunnel::proxy")
+// or a crate root.
 func parseLegacy(l *Line, rest string) {
 	l.Format = FormatLegacy
 	tok, after := nextToken(rest)
-	if strings.HasSuffix(tok, ":") && strings.Contains(tok, "{") {
-		l.Spans = tok[:len(tok)-1]
-		rest = after
-		tok, after = nextToken(rest)
+	if body, ok := strings.CutSuffix(tok, ":"); ok && body != "" {
+		switch {
+		case targetLike(body):
+			l.Target, rest = body, after
+		case spanLike(body):
+			tok2, after2 := nextToken(after)
+			if t2, ok := strings.CutSuffix(tok2, ":"); ok && targetLike(t2) {
+				l.Spans, l.Target, rest = body, t2, after2
+			} else if strings.IndexByte(body, '{') >= 0 {
+				// Spans with fields and no target (with_target(false)).
+				l.Spans, rest = body, after
+			}
+		}
 	}
-	if strings.HasSuffix(tok, ":") && isPath(tok[:len(tok)-1]) {
-		l.Target = tok[:len(tok)-1]
-		l.Scope = strings.TrimPrefix(l.Target, "ztunnel::")
-		rest = after
-	}
+	l.Scope = strings.TrimPrefix(l.Target, "ztunnel::")
 	l.Message, rest = splitMessage(rest)
 	l.Fields = parseFields(rest)
+}
+
+// crateRoots are targets without "::" that ztunnel's dependencies and
+// main module log under.
+var crateRoots = map[string]bool{"ztunnel": true, "hyper": true, "h2": true, "rustls": true, "tokio": true,
+	"tower": true, "hickory_server": true, "trust_dns_server": true, "hyper_util": true, "tonic": true}
+
+// targetLike reports whether s is a tracing target: a module path with
+// "::", or a crate root.
+func targetLike(s string) bool {
+	return isPath(s) && (strings.Contains(s, "::") || crateRoots[s])
+}
+
+// spanLike reports whether s is a span chain: "a{x=1}:b" or "a:b".
+func spanLike(s string) bool {
+	if s == "" || !(s[0] == '_' || s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	if strings.IndexByte(s, '{') >= 0 {
+		return true
+	}
+	return isPath(s) && !strings.Contains(s, "::")
 }
 
 // isPath reports whether s looks like a Rust module path (ztunnel::proxy).
@@ -279,7 +437,9 @@ func parseFields(s string) []Field {
 	if s == "" {
 		return nil
 	}
-	out := make([]Field, 0, strings.Count(s, "="))
+	// A fixed first size covers an access line; more fields grow the
+	// slice, up to MaxFields.
+	out := make([]Field, 0, 20)
 	lastStart := -1 // where the last unquoted value starts in s
 	i := 0
 	for i < len(s) {
@@ -287,6 +447,10 @@ func parseFields(s string) []Field {
 			i++
 		}
 		if i >= len(s) {
+			break
+		}
+		if len(out) == MaxFields {
+			out[len(out)-1].Value += " " + s[i:]
 			break
 		}
 		if k := keyLen(s[i:]); k > 0 {
@@ -328,8 +492,11 @@ func parseFields(s string) []Field {
 	return out
 }
 
-// unescape undoes Rust Debug string escapes; it allocates only when the
-// value has a backslash.
+// unescape undoes the Rust Debug escapes of quotes, backslashes and
+// printable code points. Escapes of control and format characters (\n,
+// \t, \0, \u{1b}, \u{202e}) stay as ztunnel wrote them: the value then
+// holds no raw control character to reach a terminal, and reads as the
+// log does. It allocates only when the value has a backslash.
 func unescape(s string) string {
 	if strings.IndexByte(s, '\\') < 0 {
 		return s
@@ -344,19 +511,13 @@ func unescape(s string) string {
 		}
 		i++
 		switch s[i] {
-		case 'n':
-			b.WriteByte('\n')
-		case 't':
-			b.WriteByte('\t')
-		case 'r':
-			b.WriteByte('\r')
-		case '0':
-			b.WriteByte(0)
+		case '"', '\\', '\'':
+			b.WriteByte(s[i])
 		case 'u':
 			// \u{1F600}
 			if i+1 < len(s) && s[i+1] == '{' {
 				if end := strings.IndexByte(s[i:], '}'); end > 0 {
-					if r, err := strconv.ParseUint(s[i+2:i+end], 16, 32); err == nil {
+					if r, err := strconv.ParseUint(s[i+2:i+end], 16, 32); err == nil && printable(rune(r)) {
 						b.WriteRune(rune(r))
 						i += end
 						continue
@@ -365,10 +526,17 @@ func unescape(s string) string {
 			}
 			b.WriteString(`\u`)
 		default:
+			b.WriteByte('\\')
 			b.WriteByte(s[i])
 		}
 	}
 	return b.String()
+}
+
+// printable reports whether r may be written raw: not a control, format
+// or separator character, and a valid code point.
+func printable(r rune) bool {
+	return utf8.ValidRune(r) && !unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // derive fills Conn from the fields.

@@ -105,6 +105,11 @@ type cells struct {
 
 func (m Model) cellsOf(it *item) cells {
 	c := m.rawCells(it)
+	if it.e.Kind == logstream.KindLine {
+		if mark := it.e.Line.TruncationMark(); mark != "" {
+			c.rest += " " + mark
+		}
+	}
 	// Made safe before wrapping, so wrapped lines measure what is drawn.
 	for _, p := range []*string{&c.time, &c.lvl, &c.node, &c.dir, &c.src, &c.dst, &c.bytes, &c.dur, &c.rest} {
 		*p = safe.Line(*p)
