@@ -148,7 +148,9 @@ type PolicyInfo struct {
 	HasFindings bool
 	// Selected counts the pods a selector or namespace-wide policy applies to,
 	// by what enforces it for them; zero for targetRefs policies.
-	SelectedAmbient, SelectedSidecar, SelectedOther int
+	// SelectedAmbient counts captured pods only: SelectedUncaptured are
+	// those ambient should carry but does not, so nothing enforces it there.
+	SelectedAmbient, SelectedUncaptured, SelectedSidecar, SelectedOther int
 	// BoundTo lists what a targetRefs policy is attached to: waypoints as
 	// ns/name, or GatewayClass names.
 	BoundTo []string

@@ -8,6 +8,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/install"
 )
 
 // podRef is a pod with its decided state, kept per namespace so policy
@@ -33,6 +34,10 @@ type index struct {
 	referrers map[Key]int
 	issues    []bindingIssue
 	findings  []finding.Finding
+	// v is the istiod version verdicts follow.
+	v install.Version
+	// allowers are the ztunnel ALLOW policies that admit something.
+	allowers []allower
 }
 
 // bindingIssue is an object whose requested waypoint cannot be used.
@@ -81,6 +86,7 @@ func newIndex(c *Cluster, a *Analysis) *index {
 		waypoints: make(map[Key]*waypoint, len(c.Gateways)),
 		wpPods:    map[Key][]*corev1.Pod{},
 		referrers: map[Key]int{},
+		v:         c.Install.Effective(),
 	}
 	seen := map[string]bool{}
 	for _, n := range c.Namespaces {
@@ -276,6 +282,7 @@ func (ix *index) analyzePolicies() {
 		n.Policies++
 		ix.a.Namespaces[ns] = n
 	}
+	ix.indexAllowers()
 	for _, p := range ix.c.AuthorizationPolicies {
 		if p != nil {
 			ix.a.Policies = append(ix.a.Policies, ix.authorizationPolicy(p))

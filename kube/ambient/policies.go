@@ -2,7 +2,6 @@ package ambient
 
 import (
 	"fmt"
-	"github.com/ambx/ambx/kube/finding"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +11,9 @@ import (
 	typev1beta1 "istio.io/api/type/v1beta1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/install"
 )
 
 // Policy kinds, as in PolicyInfo.Kind and finding.Ref.Kind.
@@ -23,36 +25,50 @@ const (
 
 // selection counts the pods a selector or namespace-wide policy applies to.
 // In the root namespace a policy reaches every namespace.
-type selection struct{ ambient, sidecar, other int }
+type selection struct {
+	ambient    int // captured: ztunnel enforces it for them
+	uncaptured int // ambient should carry them but does not (yet): unprotected
+	sidecar    int
+	other      int
+}
 
-func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector) selection {
-	var s selection
+// eachSelected calls f for every pod a selector (nil: all pods) in ns
+// reaches; in the root namespace that is every namespace.
+func (ix *index) eachSelected(ns string, sel *typev1beta1.WorkloadSelector, f func(podRef)) {
 	var match labels.Selector
 	if sel != nil {
 		match = labels.SelectorFromSet(sel.GetMatchLabels())
 	}
-	count := func(pods []podRef) {
+	each := func(pods []podRef) {
 		for _, p := range pods {
-			if match != nil && !match.Matches(labels.Set(p.pod.Labels)) {
-				continue
-			}
-			switch {
-			case p.state.inAmbient():
-				s.ambient++
-			case p.state == PodSidecar:
-				s.sidecar++
-			default:
-				s.other++
+			if match == nil || match.Matches(labels.Set(p.pod.Labels)) {
+				f(p)
 			}
 		}
 	}
 	if ns == ix.root {
 		for _, name := range ix.nsOrder {
-			count(ix.podsByNS[name])
+			each(ix.podsByNS[name])
 		}
-		return s
+		return
 	}
-	count(ix.podsByNS[ns])
+	each(ix.podsByNS[ns])
+}
+
+func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector) selection {
+	var s selection
+	ix.eachSelected(ns, sel, func(p podRef) {
+		switch {
+		case p.state == PodCaptured:
+			s.ambient++
+		case p.state.inAmbient():
+			s.uncaptured++
+		case p.state == PodSidecar:
+			s.sidecar++
+		default:
+			s.other++
+		}
+	})
 	return s
 }
 
@@ -60,11 +76,15 @@ func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector) select
 // for ambient pods, their own Envoy for sidecar pods, nobody for pods outside
 // the mesh. With no pods yet, the namespace's labels say what will come.
 func (ix *index) enforcer(ns string, s selection) (Enforcement, string) {
+	unprotected := ""
+	if s.uncaptured > 0 {
+		unprotected = fmt.Sprintf(" %d captured, %d not captured: unprotected.", s.ambient, s.uncaptured)
+	}
 	switch {
 	case s.ambient > 0 && s.sidecar > 0:
-		return EnforcedByZtunnel, fmt.Sprintf("ztunnel enforces it for %d ambient pods, sidecars for %d sidecar pods.", s.ambient, s.sidecar)
-	case s.ambient > 0:
-		return EnforcedByZtunnel, ""
+		return EnforcedByZtunnel, fmt.Sprintf("ztunnel enforces it for %d ambient pods, sidecars for %d sidecar pods.", s.ambient, s.sidecar) + unprotected
+	case s.ambient > 0 || s.uncaptured > 0:
+		return EnforcedByZtunnel, strings.TrimSpace(unprotected)
 	case s.sidecar > 0:
 		return EnforcedBySidecar, ""
 	case s.other > 0:
@@ -191,7 +211,7 @@ func (ix *index) authorizationPolicy(p *secv1.AuthorizationPolicy) PolicyInfo {
 	}
 	var effects []string
 	if len(spec.GetRules()) == 0 && spec.GetAction() == secv1beta1.AuthorizationPolicy_ALLOW {
-		effects = append(effects, "It has no rules, so it allows nothing: all traffic to what it applies to is denied.")
+		effects = append(effects, "It has no rules, so it allows nothing: traffic to what it applies to is denied unless another ALLOW policy admits it.")
 	}
 	ref := ix.ref(KindAuthorizationPolicy, p.Namespace, p.Name)
 
@@ -206,7 +226,7 @@ func (ix *index) authorizationPolicy(p *secv1.AuthorizationPolicy) PolicyInfo {
 
 	pi.Target = selectorTarget(p.Namespace, ix.root, spec.GetSelector())
 	sel := ix.selectPods(p.Namespace, spec.GetSelector())
-	pi.SelectedAmbient, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.sidecar, sel.other
+	pi.SelectedAmbient, pi.SelectedUncaptured, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.uncaptured, sel.sidecar, sel.other
 	var note string
 	pi.EnforcedBy, note = ix.enforcer(p.Namespace, sel)
 	effects = append(effects, note)
@@ -215,15 +235,31 @@ func (ix *index) authorizationPolicy(p *secv1.AuthorizationPolicy) PolicyInfo {
 		return pi
 	}
 
-	if v, ok := p.Annotations[AnnotationDryRun]; ok {
-		if dry, err := strconv.ParseBool(v); err == nil && dry {
-			pi.Effect = joinEffects(append(effects, "Not sent to ztunnel: ambient dry-run policies need istiod's dry-run support enabled.")...)
-			ix.add(finding.Info, "policy-dry-run-ignored", ref,
-				"Dry-run AuthorizationPolicy is not sent to ztunnel",
-				"istiod drops dry-run policies for ztunnel unless its ambient dry-run support is enabled, so nothing is logged for ambient pods.",
-				fmt.Sprintf("kubectl annotate authorizationpolicy %s -n %s %s-", p.Name, p.Namespace, AnnotationDryRun))
-			return pi
+	dry := ix.dryRun(p)
+	switch dry {
+	case dryRunDropped, dryRunRejected:
+		why := "istiod 1.25 to 1.28 drop dry-run AuthorizationPolicies for ztunnel without a word, so nothing enforces or logs it for ambient pods."
+		fix := ix.waypointFix(p.Namespace, p.Name, "authorizationpolicy") + "\n# a waypoint (targetRefs) honours dry-run and logs its verdicts"
+		effect := "Not sent to ztunnel: istiod drops dry-run policies for ambient pods."
+		if dry == dryRunRejected {
+			why = "istiod rejects it for ztunnel (ZtunnelAccepted=False) because " + install.EnvDryRunAuthorizationPolicy + " is off, so nothing enforces or logs it for ambient pods."
+			fix = fmt.Sprintf("kubectl set env deployment/istiod -n %s %s=true   # ztunnel 1.29+ then logs its verdicts", ix.root, install.EnvDryRunAuthorizationPolicy)
+			effect = "Not sent to ztunnel: ambient dry-run support (" + install.EnvDryRunAuthorizationPolicy + ") is off."
 		}
+		pi.Effect = joinEffects(append(effects, effect)...)
+		ix.add(finding.Info, "policy-dry-run-ignored", ref, "Dry-run AuthorizationPolicy is not sent to ztunnel", why, fix)
+		return pi
+	case dryRunLogged:
+		pi.Effect = joinEffects(append(effects, "Sent to ztunnel as dry-run: its verdicts are logged, not enforced.")...)
+		return pi
+	case dryRunEnforced:
+		why := "istiod 1.24 has no ambient dry-run support and sends it to ztunnel as an ordinary policy, so it is enforced."
+		if ix.v.AtLeast(1, 29) {
+			why = fmt.Sprintf("istiod sends it with dryRun set, but ztunnel %s predates dry-run support (1.29) and enforces it.", ix.c.Install.ZtunnelEffective().MinorString())
+		}
+		effects = append(effects, "Enforced despite istio.io/dry-run: "+why)
+		ix.add(finding.Error, "policy-dry-run-enforced", ref, "Dry-run AuthorizationPolicy is enforced by ztunnel", why,
+			fmt.Sprintf("kubectl delete authorizationpolicy %s -n %s   # only if it must not be enforced until ztunnel supports dry-run", p.Name, p.Namespace))
 	}
 
 	switch spec.GetAction() {
@@ -245,37 +281,186 @@ func (ix *index) authorizationPolicy(p *secv1.AuthorizationPolicy) PolicyInfo {
 	}
 	if len(view.l7) > 0 {
 		found := strings.Join(view.l7, ", ")
-		deny := spec.GetAction() == secv1beta1.AuthorizationPolicy_DENY
-		var sev finding.Severity
-		var title, why string
-		switch {
-		case deny && !view.effective:
-			sev = finding.Error
-			pi.Effect = "No effect at ztunnel: after dropping the HTTP attributes nothing is left to deny."
-			title = "L7 DENY policy has no effect on ambient pods"
-			why = fmt.Sprintf("ztunnel cannot see HTTP (%s) and nothing L4 is left, so the traffic it meant to deny is allowed.", found)
-		case deny:
-			sev = finding.Warning
-			pi.Effect = "Denies more than written: ztunnel drops the HTTP conditions and denies on the L4 parts alone."
-			title = "L7 DENY policy denies more than written on ambient pods"
-			why = fmt.Sprintf("ztunnel cannot see HTTP (%s), so it enforces the rest of each rule and denies all matching traffic whatever the request.", found)
-		case !view.effective:
-			sev = finding.Error
-			pi.Effect = "Allows nothing it meant to: every rule uses HTTP attributes, so ztunnel denies all traffic to the selected pods."
-			title = "L7 ALLOW policy blocks all traffic to ambient pods"
-			why = fmt.Sprintf("ztunnel cannot see HTTP (%s), drops every rule that uses it, and an ALLOW policy with no matching rule rejects every connection.", found)
-		default:
-			sev = finding.Warning
-			pi.Effect = fmt.Sprintf("Allows less than written: the %d rules with HTTP attributes never match at ztunnel.", view.rulesWithL7)
-			title = "L7 ALLOW policy rules are dropped on ambient pods"
-			why = fmt.Sprintf("ztunnel cannot see HTTP (%s), so rules using it never match and the clients they allowed are rejected.", found)
+		fix := ix.waypointFix(p.Namespace, p.Name, "authorizationpolicy")
+		if spec.GetAction() == secv1beta1.AuthorizationPolicy_DENY {
+			ix.denyL7(&pi, ref, view, found, fix)
+		} else {
+			ix.allowL7(&pi, p, ref, view, found, fix)
 		}
 		pi.Effect = joinEffects(append(effects, pi.Effect)...)
-		ix.add(sev, "policy-l7-on-ztunnel", ref, title, why, ix.waypointFix(p.Namespace, p.Name, "authorizationpolicy"))
 		return pi
 	}
 	pi.Effect = joinEffects(effects...)
 	return pi
+}
+
+// denyL7 judges a DENY policy with HTTP attributes rule by rule, as ztunnel
+// evaluates what istiod sends: a rule with an HTTP-only clause never fires
+// and an HTTP-only alternative vanishes (the policy denies less), while a
+// match with L4 fields beside HTTP ones keeps the L4 part (it denies more).
+func (ix *index) denyL7(pi *PolicyInfo, ref finding.Ref, view ztunnelView, found, fix string) {
+	var less, more []string
+	firing := 0
+	for i, r := range view.rules {
+		if !r.void {
+			firing++
+		}
+		if len(r.l7) == 0 {
+			continue
+		}
+		n := i + 1
+		switch {
+		case r.void:
+			less = append(less, fmt.Sprintf("rule %d never fires (%s holds only HTTP attributes or nothing ztunnel reads)", n, r.voidBy))
+		default:
+			if len(r.lost) > 0 {
+				less = append(less, fmt.Sprintf("rule %d loses its HTTP-only alternatives %s", n, strings.Join(r.lost, ", ")))
+			}
+			if len(r.broad) > 0 {
+				more = append(more, fmt.Sprintf("rule %d matches %s on their L4 fields alone", n, strings.Join(r.broad, ", ")))
+			}
+		}
+	}
+	var sev finding.Severity
+	var title, why string
+	switch {
+	case firing == 0:
+		sev = finding.Error
+		pi.Effect = "No effect at ztunnel: after dropping the HTTP attributes no rule can fire, so nothing is denied."
+		title = "L7 DENY policy has no effect on ambient pods"
+		why = fmt.Sprintf("ztunnel cannot see HTTP (%s): %s, so the traffic it meant to deny is allowed.", found, strings.Join(less, "; "))
+	case len(less) > 0 && len(more) > 0:
+		sev = finding.Error
+		pi.Effect = "Denies less and more than written: " + strings.Join(append(less, more...), "; ") + "."
+		title = "L7 DENY policy denies other traffic than written on ambient pods"
+		why = fmt.Sprintf("ztunnel cannot see HTTP (%s): %s.", found, strings.Join(append(less, more...), "; "))
+	case len(less) > 0:
+		sev = finding.Error
+		pi.Effect = "Denies less than written: " + strings.Join(less, "; ") + "."
+		title = "L7 DENY policy denies less than written on ambient pods"
+		why = fmt.Sprintf("ztunnel cannot see HTTP (%s): %s, so traffic those parts meant to deny is allowed.", found, strings.Join(less, "; "))
+	default:
+		sev = finding.Warning
+		pi.Effect = "Denies more than written: " + strings.Join(more, "; ") + ", whatever the request."
+		title = "L7 DENY policy denies more than written on ambient pods"
+		why = fmt.Sprintf("ztunnel cannot see HTTP (%s): %s, so it denies all matching traffic whatever the request.", found, strings.Join(more, "; "))
+	}
+	ix.add(sev, "policy-l7-on-ztunnel", ref, title, why, fix)
+}
+
+// allowL7 judges an ALLOW policy with HTTP attributes: istiod drops each
+// rule that has one. When none is left the policy admits nothing, which
+// blocks traffic only to pods that no other ALLOW policy admits anything
+// to (ztunnel ORs the ALLOW policies of a workload).
+func (ix *index) allowL7(pi *PolicyInfo, p *secv1.AuthorizationPolicy, ref finding.Ref, view ztunnelView, found, fix string) {
+	dropped := 0
+	for _, r := range view.rules {
+		if len(r.l7) > 0 {
+			dropped++
+		}
+	}
+	if view.allowAdmits() > 0 {
+		pi.Effect = fmt.Sprintf("Allows less than written: istiod drops the %s with HTTP attributes, so what they allowed is rejected at ztunnel.", plural(dropped, "rule", "rules"))
+		ix.add(finding.Warning, "policy-l7-on-ztunnel", ref, "L7 ALLOW policy rules are dropped on ambient pods",
+			fmt.Sprintf("ztunnel cannot see HTTP (%s), so rules using it never match and the clients they allowed are rejected.", found), fix)
+		return
+	}
+	blocked, covered := ix.allowedElsewhere(p)
+	if blocked == 0 && covered > 0 {
+		pi.Effect = fmt.Sprintf("Allows nothing at ztunnel: every rule uses HTTP attributes; its %s take only what their other ALLOW policies admit.", plural(covered, "pod", "pods"))
+		ix.add(finding.Warning, "policy-l7-on-ztunnel", ref, "L7 ALLOW policy admits nothing on ambient pods",
+			fmt.Sprintf("ztunnel cannot see HTTP (%s) and drops every rule, so the clients this policy meant to allow are rejected unless another ALLOW policy admits them.", found), fix)
+		return
+	}
+	pi.Effect = "Allows nothing it meant to: every rule uses HTTP attributes, so ztunnel denies all traffic to the selected pods that no other ALLOW policy admits."
+	why := fmt.Sprintf("ztunnel cannot see HTTP (%s), drops every rule that uses it, and an ALLOW policy with no matching rule rejects every connection", found)
+	if covered > 0 {
+		why += fmt.Sprintf(" to the %s no other ALLOW policy admits anything to", plural(blocked, "pod", "pods"))
+	}
+	ix.add(finding.Error, "policy-l7-on-ztunnel", ref, "L7 ALLOW policy blocks all traffic to ambient pods", why+".", fix)
+}
+
+// allowedElsewhere counts the captured pods p applies to that no other
+// ztunnel ALLOW policy admits anything to (blocked) and those another one
+// does (covered).
+func (ix *index) allowedElsewhere(p *secv1.AuthorizationPolicy) (blocked, covered int) {
+	ix.eachSelected(p.Namespace, p.Spec.GetSelector(), func(r podRef) {
+		if r.state != PodCaptured {
+			return
+		}
+		for _, a := range ix.allowers {
+			if a.key == (Key{p.Namespace, p.Name}) || (a.ns != r.pod.Namespace && a.ns != ix.root) {
+				continue
+			}
+			if a.sel == nil || a.sel.Matches(labels.Set(r.pod.Labels)) {
+				covered++
+				return
+			}
+		}
+		blocked++
+	})
+	return blocked, covered
+}
+
+// allower is a ztunnel ALLOW policy that admits something.
+type allower struct {
+	key Key
+	ns  string
+	sel labels.Selector // nil: the whole namespace (or mesh)
+}
+
+// indexAllowers lists the AuthorizationPolicies ztunnel enforces as ALLOW
+// with at least one rule left.
+func (ix *index) indexAllowers() {
+	for _, p := range ix.c.AuthorizationPolicies {
+		if p == nil || p.Spec.GetAction() != secv1beta1.AuthorizationPolicy_ALLOW || len(targetRefs(p.Spec.GetTargetRef(), p.Spec.GetTargetRefs())) > 0 {
+			continue
+		}
+		if d := ix.dryRun(p); d != notDryRun && d != dryRunEnforced {
+			continue
+		}
+		if translate(&p.Spec).allowAdmits() == 0 {
+			continue
+		}
+		a := allower{key: Key{p.Namespace, p.Name}, ns: p.Namespace}
+		if sel := p.Spec.GetSelector(); sel != nil {
+			a.sel = labels.SelectorFromSet(sel.GetMatchLabels())
+		}
+		ix.allowers = append(ix.allowers, a)
+	}
+}
+
+// dryRunMode is what the installed Istio does with an istio.io/dry-run
+// AuthorizationPolicy on ambient pods (reference 2.3).
+type dryRunMode int
+
+const (
+	notDryRun      dryRunMode = iota
+	dryRunEnforced            // 1.24, or 1.29+ with the switch and a ztunnel older than 1.29
+	dryRunDropped             // 1.25-1.28: silently not sent
+	dryRunRejected            // 1.29+ without the switch: ZtunnelAccepted=False
+	dryRunLogged              // 1.29+ with the switch and ztunnel 1.29+
+)
+
+func (ix *index) dryRun(p *secv1.AuthorizationPolicy) dryRunMode {
+	v, ok := p.Annotations[AnnotationDryRun]
+	if !ok {
+		return notDryRun
+	}
+	if dry, err := strconv.ParseBool(v); err != nil || !dry {
+		return notDryRun
+	}
+	switch {
+	case !ix.v.AtLeast(1, 25):
+		return dryRunEnforced
+	case !ix.v.AtLeast(1, 29):
+		return dryRunDropped
+	case !ix.c.Install.Switch(install.EnvDryRunAuthorizationPolicy):
+		return dryRunRejected
+	case !ix.c.Install.ZtunnelEffective().AtLeast(1, 29):
+		return dryRunEnforced
+	}
+	return dryRunLogged
 }
 
 // targetFindings reports a targetRefs policy that binds to nothing, or to
@@ -349,7 +534,7 @@ func (ix *index) peerAuthentication(p *secv1.PeerAuthentication, oldest bool) Po
 	} else {
 		sel = ix.selectPods(p.Namespace, nil)
 	}
-	pi.SelectedAmbient, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.sidecar, sel.other
+	pi.SelectedAmbient, pi.SelectedUncaptured, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.uncaptured, sel.sidecar, sel.other
 	var note string
 	pi.EnforcedBy, note = ix.enforcer(p.Namespace, sel)
 	effects := []string{note}
@@ -413,7 +598,7 @@ func (ix *index) requestAuthentication(p *secv1.RequestAuthentication) PolicyInf
 	}
 	pi.Target = selectorTarget(p.Namespace, ix.root, spec.GetSelector())
 	sel := ix.selectPods(p.Namespace, spec.GetSelector())
-	pi.SelectedAmbient, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.sidecar, sel.other
+	pi.SelectedAmbient, pi.SelectedUncaptured, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.uncaptured, sel.sidecar, sel.other
 	var note string
 	pi.EnforcedBy, note = ix.enforcer(p.Namespace, sel)
 	if pi.EnforcedBy != EnforcedByZtunnel {

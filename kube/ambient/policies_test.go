@@ -12,6 +12,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/install"
 )
 
 // policyCluster: "shop" is ambient with a bound waypoint Service "reviews"
@@ -154,7 +155,7 @@ func TestAuthorizationPolicyEffect(t *testing.T) {
 		{"ALLOW whose every rule is L7 allows nothing", authz("shop", "p", selector("app=reviews"), rules(l7Rule)),
 			"error policy-l7-on-ztunnel", "Allows nothing it meant to", ambient.EnforcedByZtunnel},
 		{"ALLOW with an L4 rule left allows less", authz("shop", "p", selector("app=reviews"), rules(l4Rule, l7Rule)),
-			"warning policy-l7-on-ztunnel", "the 1 rules with HTTP attributes never match", ambient.EnforcedByZtunnel},
+			"warning policy-l7-on-ztunnel", "istiod drops the 1 rule with HTTP attributes", ambient.EnforcedByZtunnel},
 		{"DENY with L4 parts denies more", authz("shop", "p", selector("app=reviews"), deny, rules(mixedRule)),
 			"warning policy-l7-on-ztunnel", "Denies more than written", ambient.EnforcedByZtunnel},
 		{"DENY from a namespace to a path only has no effect", authz("shop", "p", selector("app=reviews"), deny, rules(pathOnlyRule)),
@@ -163,8 +164,8 @@ func TestAuthorizationPolicyEffect(t *testing.T) {
 			"error policy-l7-on-ztunnel", "No effect at ztunnel", ambient.EnforcedByZtunnel},
 		{"DENY whose rule needs an L7 when has no effect", authz("shop", "p", deny, rules(principalAndHeader)),
 			"error policy-l7-on-ztunnel", "No effect at ztunnel", ambient.EnforcedByZtunnel},
-		{"DENY with one L4 rule beside an L7 one denies more", authz("shop", "p", deny, rules(l4Rule, l7Rule)),
-			"warning policy-l7-on-ztunnel", "Denies more than written", ambient.EnforcedByZtunnel},
+		{"DENY with an L7-only rule beside an L4 one denies less", authz("shop", "p", deny, rules(l4Rule, l7Rule)),
+			"error policy-l7-on-ztunnel", "Denies less than written: rule 2 never fires", ambient.EnforcedByZtunnel},
 		{"CUSTOM is not sent to ztunnel", authz("shop", "p", action(secv1beta1.AuthorizationPolicy_CUSTOM), rules(l4Rule)),
 			"error policy-unsupported-action", "ztunnel does not support the CUSTOM action", ambient.EnforcedByZtunnel},
 		{"AUDIT is not sent to ztunnel", authz("shop", "p", action(secv1beta1.AuthorizationPolicy_AUDIT), rules(l4Rule)),
@@ -351,5 +352,145 @@ func TestPolicyCountsAndOrder(t *testing.T) {
 	}
 	if a.Namespaces["shop"].Policies != 3 || a.Namespaces["legacy"].Policies != 1 {
 		t.Errorf("policy counts shop %d legacy %d", a.Namespaces["shop"].Policies, a.Namespaces["legacy"].Policies)
+	}
+}
+
+// TestDenyL7PerRule follows handleRule and ztunnel's matcher rule by rule:
+// an HTTP-only clause voids its rule, an HTTP-only alternative vanishes
+// (both deny less), and L4 fields beside HTTP ones stay (deny more).
+func TestDenyL7PerRule(t *testing.T) {
+	methods := func(ports ...string) *secv1beta1.Rule_To {
+		return to(&secv1beta1.Operation{Methods: []string{"DELETE"}, Ports: ports})
+	}
+	port := func(p string) *secv1beta1.Rule_To { return to(&secv1beta1.Operation{Ports: []string{p}}) }
+	ns := func(n string) *secv1beta1.Rule_From { return from(&secv1beta1.Source{Namespaces: []string{n}}) }
+	reqP := from(&secv1beta1.Source{RequestPrincipals: []string{"*"}})
+	deny := action(secv1beta1.AuthorizationPolicy_DENY)
+	for _, tc := range []struct {
+		name    string
+		rules   []*secv1beta1.Rule
+		finding string
+		effect  string
+	}{
+		{"the reference's example: DELETE from anyone is allowed, evil still denied",
+			[]*secv1beta1.Rule{{To: []*secv1beta1.Rule_To{methods()}}, {From: []*secv1beta1.Rule_From{ns("evil")}}},
+			"error", "Denies less than written: rule 1 never fires (to holds"},
+		{"an HTTP-only alternative beside a port disappears",
+			[]*secv1beta1.Rule{{To: []*secv1beta1.Rule_To{port("8080"), methods()}}},
+			"error", "rule 1 loses its HTTP-only alternatives to[1]"},
+		{"an HTTP-only source alternative disappears",
+			[]*secv1beta1.Rule{{From: []*secv1beta1.Rule_From{ns("evil"), reqP}}},
+			"error", "rule 1 loses its HTTP-only alternatives from[1]"},
+		{"an HTTP when voids the rule",
+			[]*secv1beta1.Rule{{From: []*secv1beta1.Rule_From{ns("evil")}, When: []*secv1beta1.Condition{when("request.headers[x]", "1")}}, {From: []*secv1beta1.Rule_From{ns("bad")}}},
+			"error", "rule 1 never fires (when[0] request.headers[x]"},
+		{"L4 beside HTTP in one match denies more",
+			[]*secv1beta1.Rule{{To: []*secv1beta1.Rule_To{methods("8080")}}},
+			"warning", "Denies more than written: rule 1 matches to[0] on their L4 fields alone"},
+		{"both at once",
+			[]*secv1beta1.Rule{{To: []*secv1beta1.Rule_To{methods("8080")}}, {To: []*secv1beta1.Rule_To{methods()}}},
+			"error", "Denies less and more than written: rule 2 never fires"},
+		{"every rule void: no effect",
+			[]*secv1beta1.Rule{{To: []*secv1beta1.Rule_To{methods()}}, {From: []*secv1beta1.Rule_From{reqP}}},
+			"error", "No effect at ztunnel"},
+		{"a void rule without HTTP attributes is not blamed on HTTP",
+			[]*secv1beta1.Rule{{To: []*secv1beta1.Rule_To{port("http")}}, {To: []*secv1beta1.Rule_To{methods("80")}}},
+			"warning", "Denies more than written: rule 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := ambient.Analyze(policyCluster(authz("shop", "p", deny, rules(tc.rules...))))
+			p := policyOf(t, a, "AuthorizationPolicy", key("shop", "p"))
+			if !strings.Contains(p.Effect, tc.effect) {
+				t.Errorf("effect %q does not say %q", p.Effect, tc.effect)
+			}
+			fs := findingsFor(a, "policy-l7-on-ztunnel")
+			if len(fs) != 1 || fs[0].Severity.String() != tc.finding {
+				t.Errorf("findings %v, want one %s", codes(fs), tc.finding)
+			}
+		})
+	}
+}
+
+// TestAllowL7WithOtherAllows: an ALLOW policy ztunnel empties blocks all
+// traffic only to pods no other ALLOW policy admits anything to.
+func TestAllowL7WithOtherAllows(t *testing.T) {
+	l7 := rules(&secv1beta1.Rule{To: []*secv1beta1.Rule_To{to(&secv1beta1.Operation{Methods: []string{"GET"}})}})
+	l4 := rules(&secv1beta1.Rule{From: []*secv1beta1.Rule_From{from(&secv1beta1.Source{Namespaces: []string{"shop"}})}})
+	for _, tc := range []struct {
+		name    string
+		others  []*secv1.AuthorizationPolicy
+		finding string
+		effect  string
+	}{
+		{"alone it blocks everything", nil, "error", "denies all traffic"},
+		{"another L4 ALLOW on the same pod admits", []*secv1.AuthorizationPolicy{authz("shop", "q", selector("app=reviews"), l4)}, "warning", "take only what their other ALLOW policies admit"},
+		{"a namespace-wide ALLOW admits", []*secv1.AuthorizationPolicy{authz("shop", "q", l4)}, "warning", "other ALLOW"},
+		{"a mesh-wide ALLOW admits", []*secv1.AuthorizationPolicy{authz("istio-system", "q", l4)}, "warning", "other ALLOW"},
+		{"an ALLOW on another pod does not", []*secv1.AuthorizationPolicy{authz("shop", "q", selector("app=ratings"), l4)}, "error", "denies all traffic"},
+		{"another L7-only ALLOW does not", []*secv1.AuthorizationPolicy{authz("shop", "q", selector("app=reviews"), l7)}, "error", "denies all traffic"},
+		{"an allow-nothing ALLOW does not", []*secv1.AuthorizationPolicy{authz("shop", "q", selector("app=reviews"))}, "error", "denies all traffic"},
+		{"a DENY does not", []*secv1.AuthorizationPolicy{authz("shop", "q", selector("app=reviews"), action(secv1beta1.AuthorizationPolicy_DENY), l4)}, "error", "denies all traffic"},
+		{"a waypoint policy does not", []*secv1.AuthorizationPolicy{authz("shop", "q", targetRef("Service", "reviews"), l4)}, "error", "denies all traffic"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := ambient.Analyze(policyCluster(append([]*secv1.AuthorizationPolicy{authz("shop", "p", selector("app=reviews"), l7)}, tc.others...)...))
+			p := policyOf(t, a, "AuthorizationPolicy", key("shop", "p"))
+			if !strings.Contains(p.Effect, tc.effect) {
+				t.Errorf("effect %q does not say %q", p.Effect, tc.effect)
+			}
+			var got []string
+			for _, f := range findingsFor(a, "policy-l7-on-ztunnel") {
+				if f.Object.Name == "p" {
+					got = append(got, f.Severity.String())
+				}
+			}
+			if strings.Join(got, ",") != tc.finding {
+				t.Errorf("findings on p %v, want %s", got, tc.finding)
+			}
+		})
+	}
+}
+
+// TestDryRunByVersion: enforced on 1.24, dropped on 1.25-1.28, rejected or
+// logged on 1.29+ by the switch, and enforced again by a ztunnel older than
+// 1.29. No fix ever removes the annotation.
+func TestDryRunByVersion(t *testing.T) {
+	l4 := rules(&secv1beta1.Rule{From: []*secv1beta1.Rule_From{from(&secv1beta1.Source{Namespaces: []string{"shop"}})}})
+	on := map[string]string{install.EnvDryRunAuthorizationPolicy: "true"}
+	for _, tc := range []struct {
+		istiod, ztunnel string
+		env             map[string]string
+		finding         string // "severity code", or ""
+		effect          string
+	}{
+		{"1.24.6", "", nil, "error policy-dry-run-enforced", "Enforced despite istio.io/dry-run"},
+		{"1.25.0", "", nil, "info policy-dry-run-ignored", "istiod drops dry-run policies"},
+		{"1.28.10", "", on, "info policy-dry-run-ignored", "istiod drops dry-run policies"},
+		{"1.29.0", "", nil, "info policy-dry-run-ignored", "ambient dry-run support"},
+		{"1.29.0", "", on, "", "logged, not enforced"},
+		{"1.30.3", "1.28.2", on, "error policy-dry-run-enforced", "ztunnel 1.28 predates"},
+		{"", "", nil, "info policy-dry-run-ignored", "ambient dry-run support"}, // assumed 1.30
+	} {
+		t.Run(tc.istiod+"/"+tc.ztunnel, func(t *testing.T) {
+			c := policyCluster(authz("shop", "p", apAnnotations("istio.io/dry-run=true"), l4))
+			c.Install.Istiod, _ = install.ParseVersion(tc.istiod)
+			c.Install.Ztunnel, _ = install.ParseVersion(tc.ztunnel)
+			c.Install.Env = tc.env
+			a := ambient.Analyze(c)
+			p := policyOf(t, a, "AuthorizationPolicy", key("shop", "p"))
+			if !strings.Contains(p.Effect, tc.effect) {
+				t.Errorf("effect %q does not say %q", p.Effect, tc.effect)
+			}
+			var got []string
+			for _, f := range a.Findings {
+				got = append(got, f.Severity.String()+" "+f.Code)
+				if strings.Contains(f.Fix, "istio.io/dry-run-") {
+					t.Errorf("fix removes the dry-run annotation: %q", f.Fix)
+				}
+			}
+			if strings.Join(got, ";") != tc.finding {
+				t.Errorf("findings %v, want %q", got, tc.finding)
+			}
+		})
 	}
 }

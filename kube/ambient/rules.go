@@ -1,6 +1,7 @@
 package ambient
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -20,44 +21,64 @@ var l4WhenKeys = map[string]bool{
 }
 
 // ztunnelView is what is left of an AuthorizationPolicy's rules once istiod
-// translated them for ztunnel.
+// translated them for ztunnel (convertAuthorizationPolicy, handleRule).
 type ztunnelView struct {
-	l7 []string // HTTP attributes found, sorted, as istiod names them
-	// rulesWithL7 counts rules that mention an HTTP attribute.
-	rulesWithL7 int
-	// effective reports whether any rule can still match at ztunnel. For
-	// ALLOW, rules with HTTP attributes are dropped; for DENY only their HTTP
-	// parts are, and a rule whose matches all became empty is skipped.
-	effective bool
+	l7    []string   // HTTP attributes found, sorted, as istiod names them
+	rules []ruleView // one per rule, in order
 	// trustDomainsOnly: a source that names only trust domains, which
 	// ztunnel does not translate; such a match never matches.
 	trustDomainsOnly bool
 }
 
+// ruleView is one rule as ztunnel evaluates it. istiod turns each `to`
+// operation and each `from` source into one match holding only its L4
+// fields, and each `when` condition into a clause of its own; ztunnel ANDs
+// the clauses of a rule, ORs the matches of a clause, and skips empty
+// matches, so a clause whose matches are all empty never matches
+// (ztunnel rbac.rs).
+type ruleView struct {
+	l7 []string // HTTP attributes of this rule
+	// void: some clause can never match, so the rule never fires.
+	void bool
+	// lost names alternatives that vanished because they held only HTTP
+	// attributes (e.g. "to[1]"): the clause matches less than written.
+	lost []string
+	// broad names matches that keep their L4 fields without their HTTP
+	// ones (e.g. "from[0]"): the clause matches more than written.
+	broad []string
+	// voidBy says which clause voids the rule, for the effect text.
+	voidBy string
+}
+
+// admits reports whether an ALLOW rule can still admit anything at
+// ztunnel: istiod drops every ALLOW rule with an HTTP attribute.
+func (r ruleView) admits() bool { return len(r.l7) == 0 && !r.void }
+
+// allowAdmits counts the ALLOW rules that still admit something.
+func (v ztunnelView) allowAdmits() int {
+	n := 0
+	for _, r := range v.rules {
+		if r.admits() {
+			n++
+		}
+	}
+	return n
+}
+
 // translate mirrors convertAuthorizationPolicy/handleRule closely enough to
-// predict the effect: which attributes are HTTP-only and whether any rule
-// survives.
+// predict the effect of every rule.
 func translate(spec *secv1beta1.AuthorizationPolicy) ztunnelView {
 	var v ztunnelView
 	found := map[string]bool{}
-	deny := spec.GetAction() == secv1beta1.AuthorizationPolicy_DENY
 	for _, r := range spec.GetRules() {
-		l7, effective, tdOnly := translateRule(r)
-		for _, f := range l7 {
+		rv, tdOnly := translateRule(r)
+		for _, f := range rv.l7 {
 			found[f] = true
 		}
 		if tdOnly {
 			v.trustDomainsOnly = true
 		}
-		if len(l7) > 0 {
-			v.rulesWithL7++
-			if !deny {
-				continue // an ALLOW rule with HTTP attributes never matches
-			}
-		}
-		if effective {
-			v.effective = true
-		}
+		v.rules = append(v.rules, rv)
 	}
 	for f := range found {
 		v.l7 = append(v.l7, f)
@@ -66,51 +87,84 @@ func translate(spec *secv1beta1.AuthorizationPolicy) ztunnelView {
 	return v
 }
 
-// translateRule returns a rule's HTTP attributes and whether its L4 part can
-// match: a rule is a conjunction of clauses (to, from, each when), and a
-// clause whose matches are all empty never matches at ztunnel. A rule with
-// no clauses (`{}`) matches everything.
-func translateRule(r *secv1beta1.Rule) (l7 []string, effective, tdOnly bool) {
+// translateRule judges one rule clause by clause. A rule with no clauses
+// (`{}`) matches everything.
+func translateRule(r *secv1beta1.Rule) (rv ruleView, tdOnly bool) {
 	if r == nil {
-		return nil, true, false
+		return rv, false
 	}
-	effective = true
-	if to := r.GetTo(); len(to) > 0 {
+	seen := map[string]bool{}
+	addL7 := func(fs []string) {
+		for _, f := range fs {
+			if !seen[f] {
+				seen[f] = true
+				rv.l7 = append(rv.l7, f)
+			}
+		}
+	}
+	// clause folds the matches of one clause: l4[i] says whether match i
+	// keeps an L4 field, l7[i] whether it named an HTTP attribute.
+	clause := func(name string, l4, l7 []bool) {
 		any := false
+		for _, ok := range l4 {
+			any = any || ok
+		}
+		if !any {
+			if !rv.void {
+				rv.void, rv.voidBy = true, name
+			}
+			return
+		}
+		for i := range l4 {
+			switch {
+			case l7[i] && !l4[i]:
+				rv.lost = append(rv.lost, fmt.Sprintf("%s[%d]", name, i))
+			case l7[i] && l4[i]:
+				rv.broad = append(rv.broad, fmt.Sprintf("%s[%d]", name, i))
+			}
+		}
+	}
+	if to := r.GetTo(); len(to) > 0 {
+		var l4, l7 []bool
 		for _, t := range to {
 			op := t.GetOperation()
-			l7 = append(l7, httpOperations(op)...)
-			if len(ports(op.GetPorts()))+len(ports(op.GetNotPorts())) > 0 {
-				any = true
-			}
+			h := httpOperations(op)
+			addL7(h)
+			l4 = append(l4, len(ports(op.GetPorts()))+len(ports(op.GetNotPorts())) > 0)
+			l7 = append(l7, len(h) > 0)
 		}
-		effective = effective && any
+		clause("to", l4, l7)
 	}
 	if from := r.GetFrom(); len(from) > 0 {
-		any := false
+		var l4, l7 []bool
 		for _, f := range from {
 			s := f.GetSource()
-			l7 = append(l7, httpSources(s)...)
-			if l4Source(s) {
-				any = true
-			} else if len(s.GetTrustDomains())+len(s.GetNotTrustDomains()) > 0 {
+			h := httpSources(s)
+			addL7(h)
+			ok := l4Source(s)
+			if !ok && len(h) == 0 && len(s.GetTrustDomains())+len(s.GetNotTrustDomains()) > 0 {
 				tdOnly = true
 			}
+			l4 = append(l4, ok)
+			l7 = append(l7, len(h) > 0)
 		}
-		effective = effective && any
+		clause("from", l4, l7)
 	}
-	for _, w := range r.GetWhen() {
+	for i, w := range r.GetWhen() {
 		key := w.GetKey()
 		if !l4WhenKeys[key] {
-			l7 = append(l7, key)
-			effective = false
+			addL7([]string{key})
+			if !rv.void {
+				rv.void, rv.voidBy = true, fmt.Sprintf("when[%d] %s", i, key)
+			}
 			continue
 		}
-		if !l4When(key, w.GetValues()) && !l4When(key, w.GetNotValues()) {
-			effective = false
+		if !l4When(key, w.GetValues()) && !l4When(key, w.GetNotValues()) && !rv.void {
+			rv.void, rv.voidBy = true, fmt.Sprintf("when[%d] %s", i, key)
 		}
 	}
-	return l7, effective, tdOnly
+	sort.Strings(rv.l7)
+	return rv, tdOnly
 }
 
 func httpOperations(op *secv1beta1.Operation) []string {
