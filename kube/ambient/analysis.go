@@ -90,6 +90,9 @@ type PodInfo struct {
 	Waypoint WaypointBinding // workload waypoint; resolved only for pods ambient handles (captured, pending, restart)
 	Protocol string          // how ztunnel reaches it: HBONE or TCP
 	Owner    string          // controlling workload as kind/name (deployment/reviews-v1), or pod/<name>
+	// MTLS is the effective PeerAuthentication outcome, for pods ambient
+	// handles; the zero value (PERMISSIVE by default) when none exists.
+	MTLS MTLS
 }
 
 // NamespaceInfo is the analysis of one namespace.

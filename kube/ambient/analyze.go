@@ -38,6 +38,7 @@ type index struct {
 	v install.Version
 	// allowers are the ztunnel ALLOW policies that admit something.
 	allowers []allower
+	peers    peerIndex
 }
 
 // bindingIssue is an object whose requested waypoint cannot be used.
@@ -290,6 +291,19 @@ func (ix *index) analyzePolicies() {
 		}
 	}
 	oldest := oldestPeerAuthentications(ix.c.PeerAuthentications)
+	ix.peers = newPeerIndex(ix.root, ix.c.PeerAuthentications)
+	if len(ix.c.PeerAuthentications) > 0 {
+		for _, name := range ix.nsOrder {
+			for _, r := range ix.podsByNS[name] {
+				if r.state.inAmbient() {
+					k := Key{r.pod.Namespace, r.pod.Name}
+					info := ix.a.Pods[k]
+					info.MTLS = effectiveMTLS(ix.peers.forPod(r.pod.Namespace, r.pod.Labels))
+					ix.a.Pods[k] = info
+				}
+			}
+		}
+	}
 	for _, p := range ix.c.PeerAuthentications {
 		if p != nil {
 			ix.a.Policies = append(ix.a.Policies, ix.peerAuthentication(p, oldest[p.Namespace] == p))

@@ -545,28 +545,8 @@ func (ix *index) peerAuthentication(p *secv1.PeerAuthentication, oldest bool) Po
 			"Istio applies only the oldest namespace-wide (or mesh-wide) PeerAuthentication, so this one has no effect.",
 			fmt.Sprintf("kubectl get peerauthentication -n %s --sort-by=.metadata.creationTimestamp", p.Namespace))
 	}
-	if pi.EnforcedBy == EnforcedByZtunnel {
-		switch mode {
-		case secv1beta1.PeerAuthentication_MutualTLS_STRICT:
-			effects = append(effects, fmt.Sprintf("ztunnel rejects plaintext connections (policy %s/istio_converted_static_strict); kubelet probes stay exempt, but kube-apiserver calls to webhooks here fail.", ix.root))
-		case secv1beta1.PeerAuthentication_MutualTLS_DISABLE:
-			effects = append(effects, "Ignored by ambient: plaintext stays accepted and HBONE between ambient pods is always mTLS.")
-			ix.add(finding.Warning, "peerauthentication-disable-ambient", ref,
-				"PeerAuthentication DISABLE has no effect on ambient pods",
-				"ztunnel always uses mTLS between ambient pods and already accepts plaintext, so DISABLE changes nothing; to drop mTLS a workload must leave ambient.",
-				fmt.Sprintf("kubectl delete peerauthentication %s -n %s", p.Name, p.Namespace))
-		case secv1beta1.PeerAuthentication_MutualTLS_PERMISSIVE:
-			effects = append(effects, "ztunnel accepts HBONE (mTLS) and plaintext alike, as it does by default.")
-		case secv1beta1.PeerAuthentication_MutualTLS_UNSET:
-			effects = append(effects, "Inherits the namespace or mesh mode.")
-		}
-		if len(spec.GetPortLevelMtls()) > 0 {
-			if workload {
-				effects = append(effects, "portLevelMtls is sent to ztunnel as DENY policy converted_peer_authentication_"+p.Name+", keyed by container ports.")
-			} else {
-				effects = append(effects, "portLevelMtls is ignored: it works only with a workload selector.")
-			}
-		}
+	if pi.EnforcedBy == EnforcedByZtunnel && (workload || oldest) {
+		effects = append(effects, ix.peerEffects(p, ref, workload)...)
 	}
 	pi.Effect = joinEffects(effects...)
 	return pi
@@ -612,4 +592,104 @@ func (ix *index) requestAuthentication(p *secv1.RequestAuthentication) PolicyInf
 		fmt.Sprintf("JWT validation needs a waypoint with a targetRef, so the %d ambient pods it selects accept any token.", sel.ambient),
 		ix.waypointFix(p.Namespace, p.Name, "requestauthentication"))
 	return pi
+}
+
+// peerEffects says what a PeerAuthentication does to the captured pods it
+// reaches, pod by pod (effectiveMTLS), and reports a DISABLE: in ambient it
+// acts as PERMISSIVE, so it is redundant when nothing above it is STRICT
+// and lifts that STRICT otherwise, which deleting it would restore.
+func (ix *index) peerEffects(p *secv1.PeerAuthentication, ref finding.Ref, workload bool) []string {
+	mode := paMode(p)
+	var decides, lifts, pods int
+	var above Key
+	ix.eachSelected(p.Namespace, p.Spec.GetSelector(), func(r podRef) {
+		if r.state != PodCaptured {
+			return
+		}
+		ps := ix.peers.forPod(r.pod.Namespace, r.pod.Labels)
+		if ps.mesh != p && ps.namespace != p && ps.workload != p {
+			return // an older policy at the same level wins for this pod
+		}
+		pods++
+		m := effectiveMTLS(ps)
+		if m.By == keyOf(p) {
+			decides++
+		}
+		if up := effectiveMTLS(ps.without(p)); up.Strict && !m.Strict {
+			lifts++
+			above = up.By
+		}
+	})
+	var out []string
+	strictAbove, aboveKey := ix.inheritedStrict(p, workload)
+	if above.Name == "" {
+		above = aboveKey
+	}
+	switch mode {
+	case modeStrict:
+		out = append(out, fmt.Sprintf("ztunnel rejects plaintext connections to the %s it decides (policy %s/istio_converted_static_strict); kubelet probes stay exempt, but kube-apiserver calls to webhooks here fail.", plural(decides, "captured pod", "captured pods"), ix.root))
+	case modePermissive:
+		out = append(out, "ztunnel accepts HBONE (mTLS) and plaintext alike.")
+		if lifts > 0 {
+			out = append(out, fmt.Sprintf("It lifts the STRICT of %s for %s.", above, plural(lifts, "captured pod", "captured pods")))
+		}
+	case modeDisable:
+		out = append(out, "Acts as PERMISSIVE in ambient: plaintext is accepted and HBONE between ambient pods stays mTLS.")
+		fix := fmt.Sprintf("kubectl patch peerauthentication %s -n %s --type=merge -p '{\"spec\":{\"mtls\":{\"mode\":\"PERMISSIVE\"}}}'   # the same in ambient, and says so", p.Name, p.Namespace)
+		if strictAbove {
+			out = append(out, fmt.Sprintf("It overrides the STRICT of %s: deleting it would make %s STRICT and break their plaintext callers.", above, plural(max(lifts, pods), "pod", "pods")))
+			ix.add(finding.Warning, "peerauthentication-disable-lifts-strict", ref,
+				fmt.Sprintf("PeerAuthentication DISABLE lifts the STRICT of %s for %s", above, plural(lifts, "ambient pod", "ambient pods")),
+				fmt.Sprintf("Ambient has no DISABLE: it acts as PERMISSIVE, so HBONE stays mTLS while these pods accept plaintext from anyone, although %s asks for STRICT. Deleting it would turn them STRICT and break the plaintext callers it lets in.", above),
+				fix)
+		} else {
+			ix.add(finding.Info, "peerauthentication-disable-ambient", ref,
+				"PeerAuthentication DISABLE changes nothing for ambient pods",
+				"Ambient has no DISABLE: it acts as PERMISSIVE, which is already the mode here since nothing above it is STRICT; HBONE between ambient pods stays mTLS.",
+				fix)
+		}
+	case modeUnset:
+		out = append(out, "Inherits the namespace or mesh mode.")
+	}
+	if len(p.Spec.GetPortLevelMtls()) > 0 {
+		if !workload {
+			out = append(out, "portLevelMtls is ignored: it works only with a workload selector.")
+			return out
+		}
+		out = append(out, "portLevelMtls is sent to ztunnel as DENY policy converted_peer_authentication_"+p.Name+", keyed by container ports.")
+		if mode == modeUnset && strictAbove {
+			var ignored []string
+			for _, port := range sortedPorts(p.Spec.GetPortLevelMtls()) {
+				if p.Spec.GetPortLevelMtls()[port].GetMode() == modeDisable {
+					ignored = append(ignored, fmt.Sprint(port))
+				}
+			}
+			if len(ignored) > 0 {
+				out = append(out, "Port-level DISABLE on "+joinEffects(ignored...)+" is not honoured under the inherited STRICT.")
+				ix.add(finding.Warning, "peerauthentication-port-disable-ignored", ref,
+					fmt.Sprintf("Port-level DISABLE on port %s is ignored under the inherited STRICT", joinEffects(ignored...)),
+					fmt.Sprintf("With its own mode UNSET under the STRICT of %s, ambient honours only port-level PERMISSIVE, so plaintext to those ports is still rejected.", above),
+					fmt.Sprintf("kubectl edit peerauthentication %s -n %s   # set portLevelMtls[%s].mode: PERMISSIVE", p.Name, p.Namespace, ignored[0]))
+			}
+		}
+	}
+	return out
+}
+
+// inheritedStrict reports whether the level above p is STRICT: the mesh
+// policy for a namespace one; the namespace policy (unless UNSET), else the
+// mesh one, for a workload one.
+func (ix *index) inheritedStrict(p *secv1.PeerAuthentication, workload bool) (bool, Key) {
+	if p.Namespace == ix.root {
+		return false, Key{}
+	}
+	if workload {
+		if ns := ix.peers.byNS[p.Namespace]; ns != nil && paMode(ns) != modeUnset {
+			return paMode(ns) == modeStrict, keyOf(ns)
+		}
+	}
+	if m := ix.peers.mesh; m != nil && paMode(m) == modeStrict {
+		return true, keyOf(m)
+	}
+	return false, Key{}
 }

@@ -269,8 +269,10 @@ func TestPeerAuthentication(t *testing.T) {
 			ambient.EnforcedByZtunnel, "accepts HBONE (mTLS) and plaintext", ""},
 		{"mesh-wide STRICT", []*secv1.PeerAuthentication{peerAuthn("istio-system", "default", strict, 0)}, "istio-system/default",
 			ambient.EnforcedByZtunnel, "rejects plaintext", ""},
-		{"DISABLE is ignored by ambient", []*secv1.PeerAuthentication{peerAuthn("shop", "off", disable, 0)}, "shop/off",
-			ambient.EnforcedByZtunnel, "Ignored by ambient", "warning peerauthentication-disable-ambient PeerAuthentication shop/off"},
+		{"DISABLE with nothing STRICT above is redundant", []*secv1.PeerAuthentication{peerAuthn("shop", "off", disable, 0)}, "shop/off",
+			ambient.EnforcedByZtunnel, "Acts as PERMISSIVE", "info peerauthentication-disable-ambient PeerAuthentication shop/off"},
+		{"DISABLE under a mesh-wide STRICT lifts it", []*secv1.PeerAuthentication{peerAuthn("istio-system", "default", strict, time.Hour), peerAuthn("shop", "off", disable, 0)}, "shop/off",
+			ambient.EnforcedByZtunnel, "deleting it would make 2 pods STRICT", "warning peerauthentication-disable-lifts-strict PeerAuthentication shop/off"},
 		{"DISABLE on sidecars is theirs", []*secv1.PeerAuthentication{peerAuthn("legacy", "off", disable, 0)}, "legacy/off",
 			ambient.EnforcedBySidecar, "", ""},
 		{"the older namespace-wide policy wins", []*secv1.PeerAuthentication{peerAuthn("shop", "a-new", strict, 0), peerAuthn("shop", "b-old", strict, time.Hour)}, "shop/a-new",
@@ -490,6 +492,70 @@ func TestDryRunByVersion(t *testing.T) {
 			}
 			if strings.Join(got, ";") != tc.finding {
 				t.Errorf("findings %v, want %q", got, tc.finding)
+			}
+		})
+	}
+}
+
+// TestEffectiveMTLSPerPod follows convertedSelectorPeerAuthentications:
+// mesh, namespace unless UNSET, workload; DISABLE as PERMISSIVE overriding
+// an inherited STRICT; port-level exceptions by the workload's own mode.
+func TestEffectiveMTLSPerPod(t *testing.T) {
+	strict := secv1beta1.PeerAuthentication_MutualTLS_STRICT
+	perm := secv1beta1.PeerAuthentication_MutualTLS_PERMISSIVE
+	disable := secv1beta1.PeerAuthentication_MutualTLS_DISABLE
+	unset := secv1beta1.PeerAuthentication_MutualTLS_UNSET
+	ports := func(p *secv1.PeerAuthentication, m map[uint32]secv1beta1.PeerAuthentication_MutualTLS_Mode) *secv1.PeerAuthentication {
+		p.Spec.PortLevelMtls = map[uint32]*secv1beta1.PeerAuthentication_MutualTLS{}
+		for port, mode := range m {
+			p.Spec.PortLevelMtls[port] = &secv1beta1.PeerAuthentication_MutualTLS{Mode: mode}
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name     string
+		pas      []*secv1.PeerAuthentication
+		reviews  string // effective mode of shop/reviews
+		ratings  string
+		ports    string // honoured port exceptions of reviews
+		findings string
+	}{
+		{"none", nil, "PERMISSIVE", "PERMISSIVE", "", ""},
+		{"mesh STRICT", []*secv1.PeerAuthentication{peerAuthn("istio-system", "default", strict, 0)},
+			"STRICT (istio-system/default)", "STRICT (istio-system/default)", "", ""},
+		{"namespace UNSET inherits the mesh", []*secv1.PeerAuthentication{peerAuthn("istio-system", "default", strict, 0), peerAuthn("shop", "ns", unset, 0)},
+			"STRICT (istio-system/default)", "STRICT (istio-system/default)", "", ""},
+		{"namespace DISABLE overrides mesh STRICT", []*secv1.PeerAuthentication{peerAuthn("istio-system", "default", strict, 0), peerAuthn("shop", "ns", disable, 0)},
+			"PERMISSIVE (shop/ns)", "PERMISSIVE (shop/ns)", "", "warning peerauthentication-disable-lifts-strict PeerAuthentication shop/ns"},
+		{"workload DISABLE overrides namespace STRICT", []*secv1.PeerAuthentication{peerAuthn("shop", "ns", strict, 0), peerAuthn("shop", "w", disable, 0, "app=reviews")},
+			"PERMISSIVE (shop/w)", "STRICT (shop/ns)", "", "warning peerauthentication-disable-lifts-strict PeerAuthentication shop/w"},
+		{"workload STRICT over namespace PERMISSIVE", []*secv1.PeerAuthentication{peerAuthn("shop", "ns", perm, 0), peerAuthn("shop", "w", strict, 0, "app=reviews")},
+			"STRICT (shop/w)", "PERMISSIVE (shop/ns)", "", ""},
+		{"the oldest workload policy wins", []*secv1.PeerAuthentication{peerAuthn("shop", "a", strict, 0, "app=reviews"), peerAuthn("shop", "b", perm, time.Hour, "app=reviews")},
+			"PERMISSIVE (shop/b)", "PERMISSIVE", "", ""},
+		{"own STRICT honours port DISABLE", []*secv1.PeerAuthentication{ports(peerAuthn("shop", "w", strict, 0, "app=reviews"), map[uint32]secv1beta1.PeerAuthentication_MutualTLS_Mode{8080: disable})},
+			"STRICT (shop/w)", "PERMISSIVE", "8080 DISABLE", ""},
+		{"UNSET under inherited STRICT honours only port PERMISSIVE", []*secv1.PeerAuthentication{peerAuthn("istio-system", "default", strict, 0),
+			ports(peerAuthn("shop", "w", unset, 0, "app=reviews"), map[uint32]secv1beta1.PeerAuthentication_MutualTLS_Mode{8080: disable, 9090: perm})},
+			"STRICT (istio-system/default)", "STRICT (istio-system/default)", "9090 PERMISSIVE", "warning peerauthentication-port-disable-ignored PeerAuthentication shop/w"},
+		{"root-namespace selector policies are ignored", []*secv1.PeerAuthentication{peerAuthn("istio-system", "x", strict, 0, "app=reviews")},
+			"PERMISSIVE", "PERMISSIVE", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := policyCluster()
+			c.PeerAuthentications = tc.pas
+			a := ambient.Analyze(c)
+			rv, ra := a.Pods[key("shop", "reviews")].MTLS, a.Pods[key("shop", "ratings")].MTLS
+			if rv.String() != tc.reviews || ra.String() != tc.ratings || strings.Join(rv.Ports, ",") != tc.ports {
+				t.Errorf("reviews %s %v, ratings %s; want %s %q, %s", rv, rv.Ports, ra, tc.reviews, tc.ports, tc.ratings)
+			}
+			if got := strings.Join(codes(a.Findings), ";"); got != tc.findings {
+				t.Errorf("findings %q, want %q", got, tc.findings)
+			}
+			for _, f := range a.Findings {
+				if strings.Contains(f.Fix, "kubectl delete peerauthentication") {
+					t.Errorf("fix deletes a PeerAuthentication that shields plaintext callers: %q", f.Fix)
+				}
 			}
 		})
 	}
