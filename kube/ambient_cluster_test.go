@@ -141,7 +141,7 @@ func analysisDiff(s, want *kube.Snapshot) string {
 		}
 	}
 	for k, wi := range want.Mesh.Pods {
-		if gi, ok := s.Mesh.Pods[k]; !ok || gi != wi {
+		if gi, ok := s.Mesh.Pods[k]; !ok || !reflect.DeepEqual(gi, wi) {
 			differ("pod "+k.String(), gi, wi)
 		}
 	}
