@@ -96,11 +96,11 @@ type DialogKeys struct {
 
 // Dialog is the set of dialog bindings.
 var Dialog = DialogKeys{
-	Yes:     bind("yes", "y"),
-	No:      bindShown("n/esc", "no", "n", "esc"),
+	Yes:     bind("applies", "y"),
+	No:      bindShown("n/esc", "cancels", "n", "esc"),
 	Left:    bind("choose", "left", "h", "shift+tab"),
 	Right:   bind("choose", "right", "l", "tab"),
-	Confirm: bind("confirm the choice", "enter"),
+	Confirm: bind("cancels on No (only y applies)", "enter"),
 }
 
 // Section is a titled group of bindings for the help overlay.

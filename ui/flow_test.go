@@ -221,3 +221,38 @@ func TestDetailFollowsTheCluster(t *testing.T) {
 		t.Fatalf("the detail of a deleted pod does not say it is gone:\n%s", screen)
 	}
 }
+
+// TestTypeAheadCannotConfirm: a Tab Enter y typed before the confirm
+// dialog's guard time has passed change nothing; y after it applies.
+func TestTypeAheadCannotConfirm(t *testing.T) {
+	m, c := demoModel(t, false)
+	m = selectNamespace(t, m, "example-admin")
+	// a: the access review runs, then the dialog opens and returns its
+	// guard tick, which is held back: the keys below come faster than it.
+	mm, review := m.Update(keyMsg("a"))
+	m = mm.(Model)
+	if review == nil {
+		t.Fatal("a started no access review")
+	}
+	mm, guard := m.Update(review())
+	m = mm.(Model)
+	if !isTop[confirmOverlay](m) || guard == nil {
+		t.Fatalf("the access review did not open a guarded dialog:\n%s", m.Render())
+	}
+	for _, k := range []string{"tab", "enter", "y", "l", "enter"} {
+		m = drive(t, m, keyMsg(k))
+	}
+	ns, _ := c.Kube.CoreV1().Namespaces().Get(context.Background(), "example-admin", metav1.GetOptions{})
+	if ns.Labels["istio.io/dataplane-mode"] != "" {
+		t.Fatal("keys typed before the guard time labelled the namespace")
+	}
+	if !isTop[confirmOverlay](m) {
+		t.Fatal("type-ahead closed the dialog")
+	}
+	m = drive(t, m, guard())
+	m = keys(t, m, "y")
+	ns, _ = c.Kube.CoreV1().Namespaces().Get(context.Background(), "example-admin", metav1.GetOptions{})
+	if ns.Labels["istio.io/dataplane-mode"] != "ambient" {
+		t.Fatalf("y after the guard time did not apply: label %q", ns.Labels["istio.io/dataplane-mode"])
+	}
+}

@@ -94,7 +94,9 @@ func (m Model) showPlan(a accessMsg) (Model, tea.Cmd) {
 		return m, status(a.err.Error(), true)
 	}
 	m.write.pending = a.plan
-	return m.push(confirmOverlay{m: confirm.FromPlan(m.theme, a.plan)}), nil
+	c := confirm.FromPlan(m.theme, a.plan)
+	// The dialog takes no answer until its guard time has passed.
+	return m.push(confirmOverlay{m: c}), c.Init()
 }
 
 // answered applies the plan when the dialog said yes to it.

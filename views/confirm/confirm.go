@@ -1,12 +1,18 @@
 // Package confirm is the dialog every write passes through: it shows the
 // exact patch and what it will do, defaults to No, and answers with a
 // Result message so the caller applies only what the user saw.
+//
+// It is safe against type-ahead: only y confirms, and until Guard has passed
+// since the dialog opened (Init's Armed message), every key but the ones
+// that cancel is dropped, so keys typed before the dialog was on screen
+// cannot answer it.
 package confirm
 
 import (
 	"fmt"
 	"github.com/ambx/ambx/views/safe"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -17,6 +23,13 @@ import (
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
 )
+
+// Guard is how long after opening the dialog ignores keys: longer than a
+// frame, shorter than a person reading the dialog.
+var Guard = 400 * time.Millisecond
+
+// Armed tells the dialog with ID that Guard has passed.
+type Armed struct{ ID string }
 
 // Result is the dialog's answer, delivered through a tea.Cmd.
 type Result struct {
@@ -39,6 +52,11 @@ type Model struct {
 	theme *theme.Theme
 	c     Content
 	yes   bool // the focused button; false (No) until the user moves
+	// armed is set by Armed: before, keys cannot confirm or move focus.
+	armed bool
+	// nudge is set when enter was pressed on Yes: only y applies, so the
+	// dialog says so.
+	nudge bool
 	// scroll is the first body line shown when the body does not fit.
 	scroll int
 	// width, height are the last window size seen, to bound scrolling.
@@ -77,6 +95,15 @@ func FromPlan(t *theme.Theme, p writer.Plan) Model {
 	})
 }
 
+// Init starts the guard time; the dialog takes keys once its Armed arrives.
+func (m Model) Init() tea.Cmd {
+	id := m.c.ID
+	return tea.Tick(Guard, func(time.Time) tea.Msg { return Armed{ID: id} })
+}
+
+// Armed reports whether the guard time has passed.
+func (m Model) Armed() bool { return m.armed }
+
 // ID returns the ID the dialog answers with.
 func (m Model) ID() string { return m.c.ID }
 
@@ -95,14 +122,27 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.scroll = min(m.scroll, m.maxScroll())
+	case Armed:
+		if msg.ID == m.c.ID {
+			m.armed = true
+		}
 	case tea.KeyPressMsg:
+		if key.Matches(msg, keymap.Dialog.No) {
+			// Cancelling is always safe, typed ahead or not.
+			return m, m.answer(false)
+		}
+		choosing := key.Matches(msg, keymap.Dialog.Yes, keymap.Dialog.Confirm, keymap.Dialog.Left, keymap.Dialog.Right)
+		if choosing && !m.armed {
+			return m, nil // typed ahead: scrolling is harmless, choosing is not
+		}
 		switch {
 		case key.Matches(msg, keymap.Dialog.Yes):
 			return m, m.answer(true)
-		case key.Matches(msg, keymap.Dialog.No):
-			return m, m.answer(false)
 		case key.Matches(msg, keymap.Dialog.Confirm):
-			return m, m.answer(m.yes)
+			if !m.yes {
+				return m, m.answer(false)
+			}
+			m.nudge = true
 		case key.Matches(msg, keymap.Dialog.Left), key.Matches(msg, keymap.Dialog.Right):
 			// Two buttons: either direction moves to the other one.
 			m.yes = !m.yes
@@ -248,7 +288,6 @@ func hint() string {
 		h := b.Help()
 		parts = append(parts, h.Key+" "+h.Desc)
 	}
-	parts = append(parts, keymap.Dialog.Confirm.Help().Key+" chooses")
 	return strings.Join(parts, " · ")
 }
 
@@ -272,7 +311,11 @@ func (m Model) View(width, height int) string {
 	}
 	buttons := m.buttons()
 	bw := ansi.StringWidth(buttons)
-	switch h := hint(); {
+	h := hint()
+	if m.nudge {
+		h = "press " + keymap.Dialog.Yes.Help().Key + " to apply"
+	}
+	switch {
 	case bw+3+ansi.StringWidth(h) <= l.inner:
 		buttons += strings.Repeat(" ", l.inner-bw-ansi.StringWidth(h)) + t.OverlayText.Render(h)
 	case bw > l.inner:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -62,6 +63,13 @@ func press(s string) tea.KeyPressMsg {
 // answer runs keys through the dialog and returns the Result it sent, if any.
 func answer(t *testing.T, m Model, keys ...string) (Model, *Result) {
 	t.Helper()
+	m, _ = m.Update(Armed{ID: m.ID()})
+	return answerUnarmed(t, m, keys...)
+}
+
+// answerUnarmed is answer before the guard time has passed.
+func answerUnarmed(t *testing.T, m Model, keys ...string) (Model, *Result) {
+	t.Helper()
 	for i, k := range keys {
 		var cmd tea.Cmd
 		m, cmd = m.Update(press(k))
@@ -89,10 +97,12 @@ func TestKeys(t *testing.T) {
 		{[]string{"y"}, &Result{Confirmed: true, ID: enroll.ID}},
 		{[]string{"n"}, &Result{Confirmed: false, ID: enroll.ID}},
 		{[]string{"esc"}, &Result{Confirmed: false, ID: enroll.ID}},
-		{[]string{"right", "enter"}, &Result{Confirmed: true, ID: enroll.ID}},
-		{[]string{"l", "enter"}, &Result{Confirmed: true, ID: enroll.ID}},
-		{[]string{"tab", "enter"}, &Result{Confirmed: true, ID: enroll.ID}},
-		{[]string{"left", "enter"}, &Result{Confirmed: true, ID: enroll.ID}},
+		// Only y applies: enter on Yes does not.
+		{[]string{"right", "enter"}, nil},
+		{[]string{"l", "enter"}, nil},
+		{[]string{"tab", "enter"}, nil},
+		{[]string{"left", "enter"}, nil},
+		{[]string{"tab", "enter", "y"}, &Result{Confirmed: true, ID: enroll.ID}},
 		{[]string{"right", "left", "enter"}, &Result{Confirmed: false, ID: enroll.ID}},
 		{[]string{"h", "shift+tab", "enter"}, &Result{Confirmed: false, ID: enroll.ID}},
 		{[]string{"right", "n"}, &Result{Confirmed: false, ID: enroll.ID}}, // n wins over focus
@@ -114,8 +124,61 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// TestTypeAheadIsIgnored: keys that arrive before the guard time has passed
+// (typed before the dialog was drawn) neither answer yes nor move the
+// focus; cancelling still works, and so does y once armed.
+func TestTypeAheadIsIgnored(t *testing.T) {
+	m := New(theme.Plain, enroll)
+	for _, keys := range [][]string{{"y"}, {"tab", "enter"}, {"right", "y", "enter"}} {
+		mm, got := answerUnarmed(t, m, keys...)
+		if got != nil {
+			t.Errorf("%v before the guard answered %+v", keys, *got)
+		}
+		if mm.Focused() {
+			t.Errorf("%v before the guard moved the focus to Yes", keys)
+		}
+	}
+	if _, got := answerUnarmed(t, m, "esc"); got == nil || got.Confirmed {
+		t.Errorf("esc before the guard: %+v, want a No", got)
+	}
+	// Armed only by its own Armed: another dialog's does not count.
+	other, _ := m.Update(Armed{ID: "another"})
+	if _, got := answerUnarmed(t, other, "y"); got != nil {
+		t.Errorf("another dialog's Armed armed this one: %+v", *got)
+	}
+	cmd := m.Init()
+	if cmd == nil {
+		t.Fatal("Init starts no guard")
+	}
+	start := time.Now()
+	msg := cmd()
+	if a, ok := msg.(Armed); !ok || a.ID != enroll.ID {
+		t.Fatalf("Init sent %#v, want Armed for %q", msg, enroll.ID)
+	}
+	if waited := time.Since(start); waited < Guard/2 {
+		t.Errorf("Armed after %v, want about %v", waited, Guard)
+	}
+	armed, _ := m.Update(msg)
+	if _, got := answerUnarmed(t, armed, "y"); got == nil || !got.Confirmed {
+		t.Errorf("y after the guard: %+v, want yes", got)
+	}
+}
+
+// TestEnterOnYesSaysPressY: enter on Yes does not apply; the dialog says
+// which key does.
+func TestEnterOnYesSaysPressY(t *testing.T) {
+	m, got := answer(t, New(theme.Plain, enroll), "tab", "enter")
+	if got != nil {
+		t.Fatalf("enter on Yes answered %+v", *got)
+	}
+	if v := m.View(100, 30); !strings.Contains(v, "press y to apply") {
+		t.Errorf("no hint that y applies:\n%s", v)
+	}
+}
+
 func TestFocusShows(t *testing.T) {
 	m := New(theme.Plain, enroll)
+	m, _ = m.Update(Armed{ID: enroll.ID})
 	if !strings.Contains(m.View(100, 30), " ▸[No]  [Yes] ") {
 		t.Errorf("No is not shown focused:\n%s", m.View(100, 30))
 	}
