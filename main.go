@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/klog/v2"
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/demo"
@@ -108,11 +107,12 @@ func (o *options) finish(fs *pflag.FlagSet) error {
 	if _, err := parseSidecarCost(o.sidecar); err != nil {
 		return err
 	}
-	if v, ok := os.LookupEnv("AMBX_READONLY"); ok {
-		if b, err := strconv.ParseBool(v); err == nil && b {
-			o.readOnly = true
-		}
+	v, set := os.LookupEnv("AMBX_READONLY")
+	ro, err := readOnlyEnv(v, set)
+	if err != nil {
+		return err
 	}
+	o.readOnly = o.readOnly || ro
 	return nil
 }
 
@@ -166,8 +166,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		debug.SetGCPercent(50)
 	}
 	// client-go logs to stderr, which would tear the full-screen UI.
-	klog.SetOutput(io.Discard)
-	klog.LogToStderr(false)
+	silenceKlog()
 
 	root := newRootCommand(stdout, stderr)
 	root.SetArgs(args)

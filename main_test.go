@@ -13,7 +13,7 @@ import (
 
 func TestFlags(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no user config
-	t.Setenv("AMBX_READONLY", "")
+	unsetenv(t, "AMBX_READONLY")
 	for _, tc := range []struct {
 		args    []string
 		wantErr string
@@ -51,7 +51,7 @@ func TestReadOnlyFromEnvironmentAndConfig(t *testing.T) {
 	if o, err := parseFlags(nil, &bytes.Buffer{}); err != nil || !o.readOnly {
 		t.Fatalf("AMBX_READONLY=1: read-only %v, %v", o.readOnly, err)
 	}
-	t.Setenv("AMBX_READONLY", "")
+	unsetenv(t, "AMBX_READONLY")
 	if err := os.MkdirAll(filepath.Join(dir, "ambx"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +73,13 @@ func TestReadOnlyFromEnvironmentAndConfig(t *testing.T) {
 	if _, err := parseFlags(nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "config") {
 		t.Fatalf("a misspelt config key was accepted: %v", err)
 	}
+}
+
+// unsetenv removes k for the test; t.Setenv restores the old value after.
+func unsetenv(t *testing.T, k string) {
+	t.Helper()
+	t.Setenv(k, "")
+	os.Unsetenv(k)
 }
 
 func TestSidecarCost(t *testing.T) {
