@@ -16,7 +16,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/demo"
@@ -170,7 +169,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	root := newRootCommand(stdout, stderr)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(context.Background())
 	var code exitCode
 	var uerr usageError
 	switch {
@@ -227,25 +226,42 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
-// newReachCommand is `ambx reach`, which parses its own flags.
+// newReachCommand is `ambx reach`.
 func newReachCommand(o *options, stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:                "reach -f PATH --from NS/POD --to NS/POD --port N",
-		Short:              "tell whether NetworkPolicies allow a connection (from files or the cluster)",
-		DisableFlagParsing: true,
-		RunE: func(_ *cobra.Command, args []string) error {
-			connect := func() (kubernetes.Interface, error) {
-				c, err := kube.Connect(kube.ConnectOptions{Kubeconfig: o.kubeconfig, Context: o.context, WrapTransport: guard.Wrap})
-				if err != nil {
-					return nil, err
-				}
-				return c.Kube, nil
+	var ro reach.Options
+	cmd := &cobra.Command{
+		Use:   "reach [-f PATH]... --from FROM --to TO --port PORT...",
+		Short: "tell whether NetworkPolicies allow a connection, as the mesh carries it (from files or the cluster)",
+		Long:  reach.Long,
+		Example: "  ambx reach -f manifests/ --from loki/promtail --to loki/loki-0 --port 3100\n" +
+			"  ambx reach -f manifests/ --from '*' --to 'loki/*' --port http-metrics -o json\n" +
+			"  ambx reach --context prod --from 10.0.3.7 --to shop/web --port 8080",
+		Args: noArgs("files go after -f"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			connect := func() (*kube.Clients, error) {
+				// reach only reads: the guard refuses any write whatever the flags.
+				return kube.Connect(kube.ConnectOptions{Kubeconfig: o.kubeconfig, Context: o.context, WrapTransport: guard.Wrap})
 			}
-			if code := reach.Main(context.Background(), args, stdout, stderr, connect); code != 0 {
+			if code := reach.Run(cmd.Context(), ro, stdout, stderr, connect); code != 0 {
 				return exitCode(code)
 			}
 			return nil
 		},
+	}
+	ro.Bind(cmd.Flags())
+	return cmd
+}
+
+// noArgs refuses positional arguments as a usage error, with a hint.
+func noArgs(hint string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			if hint != "" {
+				return usageError{fmt.Errorf("unexpected argument %q (%s)", args[0], hint)}
+			}
+			return usageError{fmt.Errorf("unexpected argument %q", args[0])}
+		}
+		return nil
 	}
 }
 

@@ -5,18 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/ambx/ambx/kube/netpol"
+	"github.com/ambx/ambx/kube"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-func run(t *testing.T, connect func() (kubernetes.Interface, error), args ...string) (int, string, string) {
+func run(t *testing.T, connect Connect, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), args, &out, &errb, connect)
@@ -55,7 +56,11 @@ func TestReachOnFiles(t *testing.T) {
 		{name: "skipped kinds and a README say nothing", args: []string{"--from", "shop/web", "--to", "shop/db", "--port", "5432"}, noteless: true, lines: 1},
 
 		{name: "missing port", args: []string{"--from", "shop/web", "--to", "shop/db"}, code: 2, stderr: []string{"at least one --port is required"}},
-		{name: "named port query", args: []string{"--from", "shop/web", "--to", "shop/db", "--port", "pg"}, code: 2, stderr: []string{`--port "pg": want a port number`}},
+		{name: "named port", args: []string{"--from", "shop/web", "--to", "shop/db", "--port", "pg"},
+			stdout: "allowed  shop/web -> shop/db 5432/TCP (pg)  egress allowed: no NetworkPolicy selects shop/web for egress; ingress allowed by NetworkPolicy shop/db rule ingress[0]\n"},
+		{name: "unknown named port", args: []string{"--from", "shop/web", "--to", "shop/db", "--port", "http"}, code: 2, stderr: []string{"shop/db has no TCP container port named http"}},
+		{name: "not a port name", args: []string{"--from", "shop/web", "--to", "shop/db", "--port", "Not_A_Name"}, code: 2, stderr: []string{`--port "Not_A_Name": want a port number 1-65535 or a port name`}},
+		{name: "named port to an address", args: []string{"--from", "shop/web", "--to", "192.0.2.1", "--port", "pg"}, code: 2, stderr: []string{"a named port needs a pod destination"}},
 		{name: "bad protocol", args: []string{"--from", "shop/web", "--to", "shop/db", "--port", "80/ICMP"}, code: 2, stderr: []string{`protocol "ICMP" is not TCP, UDP or SCTP`}},
 		{name: "unknown pod", args: []string{"--from", "shop/nope", "--to", "shop/db", "--port", "1"}, code: 2,
 			stderr: []string{"--from shop/nope: no pod or workload nope in namespace shop (it holds db, report, web)"}},
@@ -64,7 +69,8 @@ func TestReachOnFiles(t *testing.T) {
 		{name: "two addresses", args: []string{"--from", "10.0.0.1", "--to", "10.0.0.2", "--port", "1"}, code: 2, stderr: []string{"both addresses"}},
 		{name: "bad output", args: []string{"--from", "shop/web", "--to", "shop/db", "--port", "1", "-o", "yaml"}, code: 2, stderr: []string{`-o must be text or json, not "yaml"`}},
 		{name: "stray argument", args: []string{"--from", "shop/web", "--to", "shop/db", "--port", "1", "extra.yaml"}, code: 2, stderr: []string{`unexpected argument "extra.yaml"`}},
-		{name: "unknown flag", args: []string{"--form", "shop/web"}, code: 2, stderr: []string{"flag provided but not defined: -form"}},
+		{name: "unknown flag", args: []string{"--form", "shop/web"}, code: 2, stderr: []string{"unknown flag: --form"}},
+		{name: "bad timeout", args: []string{"--from", "shop/web", "--to", "shop/db", "--port", "1", "--timeout", "0s"}, code: 2, stderr: []string{"--timeout must be positive"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args
@@ -127,7 +133,7 @@ func TestReachBadFiles(t *testing.T) {
 		{"testdata/bad/typo.yaml", 2, `testdata/bad/typo.yaml: document 1 (NetworkPolicy shop/typo): strict decoding error: unknown field "spec.ingres"`},
 		{"testdata/bad/syntax.yaml", 2, "testdata/bad/syntax.yaml: document 1: not YAML or JSON"},
 		{"testdata/bad/scalar.yaml", 2, `testdata/bad/scalar.yaml: document 1: expected an object with apiVersion and kind, found "\"just some words\""`},
-		{"testdata/bad/old-api.yaml", 2, `testdata/bad/old-api.yaml: document 1 (NetworkPolicy shop/old): NetworkPolicy "extensions/v1beta1" is not a version reach reads`},
+		{"testdata/bad/old-api.yaml", 2, `testdata/bad/old-api.yaml: document 1 (NetworkPolicy shop/old): NetworkPolicy "extensions/v1beta1" is not a version ambx reads`},
 		{"testdata/bad/wrong-type.yaml", 2, "testdata/bad/wrong-type.yaml: document 1 (Pod shop/web): "},
 		{"testdata/missing.yaml", 2, "testdata/missing.yaml: no such file or directory"},
 		{"testdata/bad/nokind.yaml", 0, "note: testdata/bad/nokind.yaml: document 1: no kind; skipped"},
@@ -161,7 +167,7 @@ func TestReachLiveCluster(t *testing.T) {
 		pod("b", "done", "10.244.2.10", corev1.PodSucceeded, map[string]string{"app": "client"}),
 		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "deny"}},
 	)
-	connect := func() (kubernetes.Interface, error) { return client, nil }
+	connect := func() (*kube.Clients, error) { return &kube.Clients{Kube: client, Fake: true}, nil }
 	code, out, errOut := run(t, connect, "--from", "b/*", "--to", "10.244.1.5", "--port", "80")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -170,49 +176,93 @@ func TestReachLiveCluster(t *testing.T) {
 	if out != want {
 		t.Errorf("stdout\n got %q\nwant %q (the pod IP means the pod; finished pods are left out)", out, want)
 	}
-	code, _, errOut = run(t, func() (kubernetes.Interface, error) { return nil, errors.New("no kubeconfig") }, "--from", "b/*", "--to", "a/web", "--port", "80")
+	code, _, errOut = run(t, func() (*kube.Clients, error) { return nil, errors.New("no kubeconfig") }, "--from", "b/*", "--to", "a/web", "--port", "80")
 	if code != 1 || !strings.Contains(errOut, "ambx reach: no kubeconfig") {
 		t.Errorf("connect failure: exit %d, stderr %q", code, errOut)
 	}
 }
 
 func TestHelp(t *testing.T) {
-	code, _, errOut := run(t, nil, "-h")
-	if code != 0 || !strings.Contains(errOut, "Usage: ambx reach") || !strings.Contains(errOut, "-port") {
-		t.Errorf("exit %d, stderr %q", code, errOut)
+	code, out, errOut := run(t, nil, "-h")
+	if code != 0 || !strings.Contains(out, "Usage: ambx reach") || !strings.Contains(out, "--port") || errOut != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 
-func FuzzLoad(f *testing.F) {
-	for _, seed := range []string{
-		"apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {app: a}}\nspec: {containers: [{name: c, ports: [{name: http, containerPort: 80}]}]}\n---\n" +
-			"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}], ports: [{port: http}, {port: 1, endPort: 9}]}]}\n",
-		`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}},{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"template":{"metadata":{"labels":{"a":"b"}}}}}]}`,
-		"apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec: {}\n",
-		"apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {jobTemplate: {}}\n",
-		"apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: List, items: [{kind: Pod}]}]\n",
-		"--- \n---\n- 1\n- 2\n",
-		"kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nspec: {podSelector: {matchExpressions: [{key: a, operator: In}]}}\n",
-		"{", "null", "[]", "apiVersion: 3\nkind: {}\n",
+// TestReachAmbient: between pods the mesh carries, the policies are asked
+// about HBONE on 15008 (through the waypoint's pods when one serves the
+// destination); to and from pods outside the mesh, about the port itself.
+func TestReachAmbient(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to, port, want string
+	}{
+		{"captured to captured: the app port is admitted, HBONE is not", "apps/client", "apps/loki", "3100",
+			"denied   apps/client -> apps/loki 3100/TCP  carried as HBONE: 3100 → 15008; ingress denied: apps/loki is isolated for ingress by NetworkPolicy apps/loki and no rule admits apps/client on 15008/TCP\n"},
+		{"captured to captured by a named port, HBONE admitted", "apps/client", "apps/grafana", "http",
+			"allowed  apps/client -> apps/grafana 3000/TCP (http)  carried as HBONE: 3000 → 15008; egress allowed: no NetworkPolicy selects apps/client for egress; ingress allowed by NetworkPolicy apps/grafana rule ingress[0]\n"},
+		{"captured to uncaptured: plain on the port", "apps/client", "legacy/db", "5432",
+			"allowed  apps/client -> legacy/db 5432/TCP  egress allowed: no NetworkPolicy selects apps/client for egress; ingress allowed by NetworkPolicy legacy/db rule ingress[0]\n"},
+		{"uncaptured to captured: plain on the port", "legacy/db", "apps/loki", "3100",
+			"denied   legacy/db -> apps/loki 3100/TCP  ingress denied: apps/loki is isolated for ingress by NetworkPolicy apps/loki and no rule admits legacy/db on 3100/TCP\n"},
+		{"captured to an opted-out pod: plain", "apps/client", "apps/optout", "8080",
+			"allowed  apps/client -> apps/optout 8080/TCP  egress allowed: no NetworkPolicy selects apps/client for egress; ingress allowed: no NetworkPolicy selects apps/optout for ingress\n"},
+		{"through a waypoint: the waypoint's hop is what the policy denies", "apps/client", "billing/api", "8080",
+			"denied   apps/client -> billing/api 8080/TCP  carried as HBONE: 8080 → 15008 through waypoint billing/waypoint; billing/waypoint -> billing/api: ingress denied: billing/api is isolated for ingress by NetworkPolicy billing/api and no rule admits billing/waypoint on 15008/TCP\n"},
+		{"UDP is never carried as HBONE", "apps/client", "apps/loki", "3100/udp",
+			"denied   apps/client -> apps/loki 3100/UDP  ingress denied: apps/loki is isolated for ingress by NetworkPolicy apps/loki and no rule admits apps/client on 3100/UDP\n"},
 	} {
-		f.Add([]byte(seed))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		objs, err := LoadBytes("fuzz.yaml", data)
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "fuzz.yaml: ") {
-				t.Errorf("error does not name the file: %v", err)
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := run(t, nil, "-f", "testdata/mesh", "--from", tc.from, "--to", tc.to, "--port", tc.port)
+			if code != 0 || out != tc.want {
+				t.Errorf("exit %d\n got %q\nwant %q\nstderr %s", code, out, tc.want, errOut)
 			}
-			return
+		})
+	}
+	_, out, _ := run(t, nil, "-f", "testdata/mesh", "--from", "apps/client", "--to", "billing/api", "--port", "8080", "-o", "json")
+	var r Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Carried != "HBONE" || r.CarriedPort != 15008 || r.Waypoint != "billing/waypoint" || len(r.Hops) != 2 ||
+		!r.Hops[0].Allowed || r.Hops[0].To != "billing/waypoint" || r.Hops[1].Allowed || r.Allowed {
+		t.Errorf("json %+v", r)
+	}
+}
+
+// TestReachHostileNames: names from a file cannot put a control sequence
+// on the terminal, in text or JSON.
+func TestReachHostileNames(t *testing.T) {
+	dir := t.TempDir()
+	evil := "web\x1b]52;c;aGk=\x07\r\u009b31m\u202e"
+	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	doc := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":` + quote(evil) + `,"namespace":"x"}}` + "\n" +
+		`{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":` + quote("deny\r\x1b[32mallowed") + `,"namespace":"x"},"spec":{"podSelector":{}}}` + "\n" +
+		`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"b","namespace":"x"}}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "evil.json"), []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []string{"text", "json"} {
+		code, out, errOut := run(t, nil, "-f", dir, "--from", "x/*", "--to", "x/*", "--port", "80", "-o", o)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		c, _ := netpol.NewCluster(objs.Namespaces, objs.Pods, objs.NetworkPolicies)
-		pods := c.Pods()
-		for i := 0; i < len(pods) && i < 3; i++ {
-			for j := 0; j < len(pods) && j < 3; j++ {
-				if _, err := c.Evaluate(netpol.Peer{Pod: pods[i]}, netpol.Peer{Pod: pods[j]}, 80, ""); err != nil {
-					t.Errorf("evaluate %s -> %s: %v", pods[i], pods[j], err)
+		for _, s := range []string{out, errOut} {
+			for _, r := range s {
+				if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x202e {
+					t.Fatalf("-o %s: control %U reached the terminal: %q", o, r, s)
 				}
 			}
 		}
-	})
+		if o == "json" {
+			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+				var r Result
+				if err := json.Unmarshal([]byte(l), &r); err != nil {
+					t.Fatalf("not JSON: %q", l)
+				}
+				if r.From != "x/"+evil && r.To != "x/"+evil {
+					t.Errorf("JSON changed the name: %+v", r)
+				}
+			}
+		}
+	}
 }

@@ -1,0 +1,133 @@
+package reach
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/manifest"
+	"github.com/ambx/ambx/kube/netpol"
+)
+
+// judge answers one query with what the mesh does to the connection.
+type judge struct {
+	c    *netpol.Cluster
+	mesh *ambient.Analysis
+	set  *manifest.Set
+}
+
+// client is how a source pod sends: through its ztunnel, through its
+// sidecar, or plainly.
+type client int
+
+const (
+	plainClient   client = iota
+	ztunnelClient        // captured: ztunnel sends HBONE and uses waypoints
+	sidecarClient        // sidecar: HBONE to HBONE endpoints, never through waypoints
+)
+
+func (j judge) info(p netpol.Peer) (ambient.PodInfo, bool) {
+	if !p.IsPod() || j.mesh == nil {
+		return ambient.PodInfo{}, false
+	}
+	i, ok := j.mesh.Pods[ambient.Key{Namespace: p.Pod.Namespace, Name: p.Pod.Name}]
+	return i, ok
+}
+
+// query judges from → to on port. Both captured (or a sidecar to a
+// captured pod): the connection the policies see is HBONE to 15008 of the
+// destination, or of the waypoint in front of it and from there to the
+// destination. A captured pod to one outside the mesh, or anything from
+// outside the mesh: ztunnel delivers (or receives) it plainly on the port,
+// from the source pod's own address.
+func (j judge) query(from, to netpol.Peer, port int32, proto corev1.Protocol) (Result, error) {
+	r := Result{From: from.String(), To: to.String(), Port: port, Protocol: proto}
+	src, _ := j.info(from)
+	dst, _ := j.info(to)
+	kind := plainClient
+	switch src.State {
+	case ambient.PodCaptured, ambient.PodPending:
+		kind = ztunnelClient
+	case ambient.PodSidecar:
+		kind = sidecarClient
+	}
+	for _, p := range []struct {
+		peer netpol.Peer
+		info ambient.PodInfo
+	}{{from, src}, {to, dst}} {
+		if p.info.State == ambient.PodPending {
+			r.Reason = fmt.Sprintf("%s is pending in the mesh: istio-cni redirected it but no ztunnel accepted it, so it can neither send nor receive", p.peer)
+			return r, nil
+		}
+	}
+	hbone := dst.Protocol == "HBONE" && proto == corev1.ProtocolTCP && kind != plainClient && from != to
+	if !hbone {
+		v, err := j.c.Evaluate(from, to, port, proto)
+		if err != nil {
+			return r, err
+		}
+		r.Allowed, r.Reason = v.Allowed, v.Reason
+		return r, nil
+	}
+	r.Carried, r.CarriedPort = "HBONE", netpol.HBONEPort
+	carried := fmt.Sprintf("carried as HBONE: %d → %d", port, netpol.HBONEPort)
+	if kind == ztunnelClient && dst.Waypoint.Bound() {
+		return j.throughWaypoint(r, from, to, dst.Waypoint.Waypoint, carried)
+	}
+	v, err := j.c.Evaluate(from, to, netpol.HBONEPort, corev1.ProtocolTCP)
+	if err != nil {
+		return r, err
+	}
+	r.Allowed, r.Reason = v.Allowed, carried+"; "+v.Reason
+	return r, nil
+}
+
+// throughWaypoint judges source → each waypoint pod and each waypoint pod
+// → destination, all on 15008: ztunnel picks any of the waypoint's pods,
+// so one blocked pod breaks a share of the connections.
+func (j judge) throughWaypoint(r Result, from, to netpol.Peer, wp ambient.Key, carried string) (Result, error) {
+	r.Waypoint = wp.String()
+	carried += " through waypoint " + wp.String()
+	var wpPods []netpol.Key
+	for _, k := range j.c.PodsIn(wp.Namespace) {
+		if j.c.Pod(k).Labels[ambient.LabelGatewayName] == wp.Name {
+			wpPods = append(wpPods, k)
+		}
+	}
+	if len(wpPods) == 0 {
+		r.Reason = carried + "; the waypoint has no pods, so nothing can carry the connection"
+		return r, nil
+	}
+	r.Allowed = true
+	var denied []string
+	for _, w := range wpPods {
+		wpeer := netpol.Peer{Pod: w}
+		for _, leg := range [][2]netpol.Peer{{from, wpeer}, {wpeer, to}} {
+			v, err := j.c.Evaluate(leg[0], leg[1], netpol.HBONEPort, corev1.ProtocolTCP)
+			if err != nil {
+				return r, err
+			}
+			r.Hops = append(r.Hops, Hop{From: leg[0].String(), To: leg[1].String(), Port: netpol.HBONEPort, Allowed: v.Allowed, Reason: v.Reason})
+			if !v.Allowed {
+				r.Allowed = false
+				denied = append(denied, fmt.Sprintf("%s -> %s: %s", leg[0], leg[1], v.Reason))
+			}
+		}
+	}
+	if r.Allowed {
+		r.Reason = fmt.Sprintf("%s; all %d hops allowed (%s)", carried, len(r.Hops), hopList(r.Hops))
+	} else {
+		r.Reason = carried + "; " + strings.Join(denied, "; ")
+	}
+	return r, nil
+}
+
+func hopList(hs []Hop) string {
+	s := make([]string, len(hs))
+	for i, h := range hs {
+		s[i] = h.From + " -> " + h.To
+	}
+	return strings.Join(s, ", ")
+}
