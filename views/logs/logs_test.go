@@ -262,6 +262,15 @@ func TestSaveWritesShownLines(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("file holds\n%s\nwant\n%s", b, want)
 	}
+	if st, err := os.Lstat(saved.Path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("saved file mode %v, %v; want 0600", st.Mode(), err)
+	}
+	// A second save in the same second, or over a planted file, makes a
+	// new file instead of truncating the old one.
+	_, msgs = press(pane(t, logs.Options{SaveDir: dir}), "s")
+	if again := msgs[0].(logs.SavedMsg); again.Err != nil || again.Path == saved.Path || !strings.HasSuffix(again.Path, "-2.log") {
+		t.Errorf("second save: %+v", again)
+	}
 	m, _ = m.Update(saved)
 	if v := m.View(200, 14); !strings.Contains(v, "saved 5 lines to "+saved.Path) {
 		t.Errorf("the path is not reported:\n%s", v)

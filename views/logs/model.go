@@ -8,8 +8,7 @@ package logs
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/ambx/ambx/views/savefile"
 	"strings"
 	"time"
 
@@ -45,7 +44,7 @@ type SavedMsg struct {
 // Options tune the pane; zero values take the defaults.
 type Options struct {
 	Capacity int              // lines kept (default 10,000)
-	SaveDir  string           // where s writes (default the OS temp dir)
+	SaveDir  string           // where s writes (default: the current directory, else the user's state directory)
 	Now      func() time.Time // for file names (default time.Now)
 	Stream   logstream.Options
 }
@@ -87,9 +86,6 @@ func New(th *theme.Theme, target Target, stream *logstream.Stream, opt Options) 
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
-	}
-	if opt.SaveDir == "" {
-		opt.SaveDir = os.TempDir()
 	}
 	return Model{
 		th: th, st: th.Logs(), target: target, match: newMatcher(target), stream: stream, opt: opt,
@@ -365,9 +361,13 @@ func (m Model) save() tea.Cmd {
 	}
 	text, n := b.String(), len(m.shown)
 	name := fmt.Sprintf("ambx-ztunnel-%s-%s.log", fileSafe(m.target.Title), m.opt.Now().Format("20060102-150405"))
-	path := filepath.Join(m.opt.SaveDir, name)
+	dirs := savefile.Dirs()
+	if m.opt.SaveDir != "" {
+		dirs = []string{m.opt.SaveDir}
+	}
 	return func() tea.Msg {
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		path, err := savefile.Create(dirs, name, []byte(text))
+		if err != nil {
 			return SavedMsg{Err: err}
 		}
 		return SavedMsg{Path: path, Lines: n}

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ambx/ambx/views/safe"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"github.com/ambx/ambx/views/savefile"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -82,7 +80,7 @@ type Model struct {
 // New returns a view of the patches of fs that have one; scope says what
 // they are for, and is shown when there is none.
 func New(t *theme.Theme, scope string, fs []finding.Finding) Model {
-	m := Model{theme: t, scope: scope, dir: ".", copier: clipboard.Copy, width: 80, height: 24}
+	m := Model{theme: t, scope: scope, copier: clipboard.Copy, width: 80, height: 24}
 	for _, f := range fs {
 		if f.Patch != nil {
 			m.findings = append(m.findings, f)
@@ -145,7 +143,8 @@ func ForPod(t *theme.Theme, s *kube.Snapshot, k ambient.Key) Model {
 	return New(t, scope, fs)
 }
 
-// SetDir sets the folder w writes into (default ".").
+// SetDir sets the folder w writes into (default: the current directory,
+// else the user's state directory).
 func (m Model) SetDir(dir string) Model { m.dir = dir; return m }
 
 // SetCopier replaces the clipboard (tests, or a program with its own).
@@ -266,40 +265,18 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
-// writeNew writes text to dir/name, or to name-2, name-3… when the file
-// exists: a saved patch is never overwritten. It returns the absolute path.
+// writeNew writes text to a new file name (never over an existing one),
+// in dir or, when dir is "", the current directory or the user's state
+// directory. It returns the absolute path.
 func writeNew(dir, name, text string) (string, error) {
-	ext := filepath.Ext(name)
-	base := strings.TrimSuffix(name, ext)
-	for i := 1; i < 100; i++ {
-		n := name
-		if i > 1 {
-			n = fmt.Sprintf("%s-%d%s", base, i, ext)
-		}
-		path := filepath.Join(dir, n)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if abs, aerr := filepath.Abs(path); aerr == nil {
-			path = abs
-		}
-		if !strings.HasSuffix(text, "\n") {
-			text += "\n"
-		}
-		_, err = f.WriteString(text)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", path, err)
-		}
-		return path, nil
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n"
 	}
-	return "", fmt.Errorf("%s and 98 numbered copies exist in %s", name, dir)
+	dirs := savefile.Dirs()
+	if dir != "" {
+		dirs = []string{dir}
+	}
+	return savefile.Create(dirs, name, []byte(text))
 }
 
 // header lines above the body and the footer below it, for a height.
