@@ -344,3 +344,210 @@ func TestPollerWithoutClient(t *testing.T) {
 		t.Fatalf("got %+v, want one unavailable Usage saying there is no client", got)
 	}
 }
+
+// scraper plays metrics-server on the fake clock: a scrape every res from
+// first on, each sample stamped lag before the scrape that stored it (the
+// kubelet sampled it earlier), as PodMetrics report it. skew shifts the
+// server's clock against the poller's.
+type scraper struct {
+	clk              *testingclock.FakeClock
+	first, res, lag  time.Duration
+	skew             time.Duration
+	window           time.Duration
+	lists, stalePoll atomic.Int32
+	lastStamp        atomic.Int64
+}
+
+func (s *scraper) install(cs *fake.Clientset) {
+	cs.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		s.lists.Add(1)
+		since := s.clk.Now().Sub(t0)
+		if since < s.first {
+			return true, &metricsv1beta1.PodMetricsList{}, nil
+		}
+		scrape := t0.Add(s.first + (since-s.first)/s.res*s.res)
+		stamp := scrape.Add(-s.lag + s.skew)
+		if s.lastStamp.Swap(stamp.UnixNano()) == stamp.UnixNano() {
+			s.stalePoll.Add(1)
+		}
+		return true, &metricsv1beta1.PodMetricsList{Items: []metricsv1beta1.PodMetrics{{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cart-1"},
+			Timestamp:  metav1.NewTime(stamp),
+			Window:     metav1.Duration{Duration: s.window},
+			Containers: []metricsv1beta1.ContainerMetrics{{Name: "cart", Usage: list("20m", "100Mi")}},
+		}}}, nil
+	})
+}
+
+func TestPollerFollowsTheMetricsResolution(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		skew time.Duration
+	}{
+		{"clocks agree", 0},
+		{"server clock 5 minutes behind", -5 * time.Minute},
+		{"server clock 3 minutes ahead", 3 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := seeded(t)
+			clk := testingclock.NewFakeClock(t0)
+			s := &scraper{clk: clk, first: 5 * time.Second, res: 15 * time.Second, lag: 4 * time.Second, skew: tc.skew, window: 15 * time.Second}
+			s.install(cs)
+			r := startWith(t, cs, 0, clk)
+			var taken []time.Time
+			for len(taken) == 0 || taken[len(taken)-1].Sub(t0) < 10*time.Minute {
+				taken = append(taken, r.next().Taken)
+			}
+			// Ten minutes hold 40 samples; one poll each, plus the first
+			// (before any sample) and the few that find their aim.
+			if n := len(taken); n > 44 {
+				t.Errorf("%d polls in 10 minutes of a 15 s resolution, want at most 44", n)
+			}
+			// Once the aim is learnt, no poll reads a sample twice and
+			// each reads it within a few seconds of its arrival.
+			stale := s.stalePoll.Load()
+			t.Logf("%d polls, %d found no new sample", len(taken), stale)
+			if stale > 2 {
+				t.Errorf("%d polls found no new sample, want at most 2", stale)
+			}
+			for _, at := range taken[len(taken)-10:] {
+				since := at.Sub(t0) - s.first
+				late := since % s.res
+				if late > 4*time.Second {
+					t.Errorf("poll at +%s came %s after the scrape, want within 4s", at.Sub(t0), late)
+				}
+			}
+			if got := taken[len(taken)-1].Sub(taken[len(taken)-2]); got != 15*time.Second {
+				t.Errorf("settled polls %s apart, want the resolution, 15s", got)
+			}
+		})
+	}
+}
+
+func TestPollerResolutionFromWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		window time.Duration
+		want   []int
+	}{
+		// The kubeenv fake's figures never change: after one look
+		// between samples and one at the known-good aim, a poll per window.
+		{"static figures, 10 s window", 10 * time.Second, []int{5, 10, 20, 30, 40}},
+		{"no window: metrics-server's default", 0, []int{8, 15, 30, 45, 60}},
+		{"absurdly short window", time.Nanosecond, []int{1, 2, 3, 4, 5}},
+		{"absurdly long window", 10 * time.Hour, []int{60, 120, 240, 360, 480}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := seeded(t)
+			stamp := metav1.NewTime(t0.Add(-3 * time.Second))
+			cs.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, &metricsv1beta1.PodMetricsList{Items: []metricsv1beta1.PodMetrics{{
+					ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cart-1"},
+					Timestamp:  stamp, Window: metav1.Duration{Duration: tc.window},
+				}}}, nil
+			})
+			r := start(t, cs, 0)
+			r.next()
+			if got := r.offsets(5); !equal(got, tc.want) {
+				t.Errorf("polls at %v s, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// polls counts the metrics LISTs by resource and namespace.
+func polls(cs *fake.Clientset) map[string]int {
+	out := map[string]int{}
+	for _, a := range cs.Actions() {
+		if a.GetVerb() == "list" {
+			out[a.GetResource().Resource+"@"+a.GetNamespace()]++
+		}
+	}
+	return out
+}
+
+// settle waits until the poller is asleep (on a timer or the demand).
+func settle(t *testing.T, clk *testingclock.FakeClock, cs *fake.Clientset, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(cs.Actions()) >= want {
+			time.Sleep(time.Millisecond) // let it reach its select
+			return
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	t.Fatalf("poller made %d calls, want %d", len(cs.Actions()), want)
+}
+
+func TestPollerListsOnlyWhatTheScreenNeeds(t *testing.T) {
+	cs := seeded(t)
+	clk := testingclock.NewFakeClock(t0)
+	d := NewDemand(usage.Need{})
+	got := make(chan *usage.Usage, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Poller{Client: cs, Demand: d, Clock: clk}.Run(ctx, func(u *usage.Usage) { got <- u })
+	}()
+	defer func() { cancel(); <-done }()
+
+	// Nothing on screen needs metrics: a minute passes without a request.
+	for range 60 {
+		clk.Step(time.Second)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if n := len(cs.Actions()); n != 0 {
+		t.Fatalf("%d requests while nothing needed metrics, want none", n)
+	}
+
+	// A namespace's pods come on screen: its PodMetrics at once, no nodes.
+	d.Set(usage.Need{Pods: true, Namespace: "shop"})
+	u := <-got
+	if !u.Available || u.Namespace != "shop" || u.Nodes != nil {
+		t.Fatalf("Available=%v Namespace=%q Nodes=%v; want shop's pods only", u.Available, u.Namespace, u.Nodes)
+	}
+	if cpu, _ := u.Cells(usage.Key{Namespace: "istio-system", Name: "ztunnel-abc"}); cpu != "…" {
+		t.Errorf("a pod outside the namespace read shows %q, want … (not read)", cpu)
+	}
+	if want := map[string]int{"pods@shop": 1}; !sameCounts(polls(cs), want) {
+		t.Errorf("LISTs %v, want %v", polls(cs), want)
+	}
+
+	// Narrowing asks nothing new; widening to every namespace polls at once.
+	settle(t, clk, cs, 1)
+	d.Set(usage.Need{Pods: true, Namespace: "shop"})
+	d.Set(usage.Need{Pods: true})
+	u = <-got
+	if u.Namespace != "" || len(u.Pods) != 2 || !u.Taken.Equal(clk.Now()) {
+		t.Fatalf("after widening: Namespace=%q pods=%d Taken=%v", u.Namespace, len(u.Pods), u.Taken)
+	}
+	settle(t, clk, cs, 2)
+	d.Set(usage.Need{Pods: true, Namespace: "istio-system"})
+	time.Sleep(5 * time.Millisecond)
+	if n := len(cs.Actions()); n != 2 {
+		t.Errorf("narrowing to a namespace the last poll covered made %d requests, want none", n-2)
+	}
+	// Nodes were never asked for, so never listed.
+	if c := polls(cs); c["nodes@"] != 0 {
+		t.Errorf("%d NodeMetrics LISTs though no pane needs them", c["nodes@"])
+	}
+	d.Set(usage.Need{Pods: true, Nodes: true})
+	u = <-got
+	if u.Nodes["w1"].CPUMilli != 350 {
+		t.Errorf("nodes asked for: w1 = %+v, want 350m", u.Nodes["w1"])
+	}
+}
+
+func sameCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

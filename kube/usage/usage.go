@@ -56,27 +56,62 @@ func FromList(l corev1.ResourceList) Resources {
 	return r
 }
 
+// Need is what the screen shows of the metrics API, so the poller lists
+// only that: a pane with CPU and MEM columns needs pods, a node column
+// needs nodes. The zero Need asks for nothing.
+type Need struct {
+	Pods bool
+	// Namespace narrows Pods to one namespace; "" means every namespace.
+	Namespace string
+	Nodes     bool
+}
+
+// None reports whether n asks for nothing at all.
+func (n Need) None() bool { return !n.Pods && !n.Nodes }
+
+// Covers reports whether figures read for n answer everything o asks for.
+func (n Need) Covers(o Need) bool {
+	if o.Nodes && !n.Nodes {
+		return false
+	}
+	if !o.Pods {
+		return true
+	}
+	return n.Pods && (n.Namespace == "" || n.Namespace == o.Namespace)
+}
+
 // Usage is one poll of the metrics API. It is immutable once published.
 type Usage struct {
 	Taken     time.Time
 	Available bool   // false when the metrics API cannot be read at all
 	Problem   string // why not, or what is degraded (stale, node metrics missing)
-	Pods      map[Key]Resources
-	Nodes     map[string]Resources
+	// Namespace is the one namespace whose pods were read ("" for all):
+	// a pod elsewhere has no figure because it was not asked for.
+	Namespace string
+	// Sampled is the newest sample time the metrics API reported and
+	// Window the longest interval its figures average over: its own
+	// resolution, which says when new figures can next exist.
+	Sampled time.Time
+	Window  time.Duration
+	Pods    map[Key]Resources
+	// Nodes is nil when node metrics were not asked for.
+	Nodes map[string]Resources
 	// Proxies holds the istio-proxy container's own usage for every pod
 	// that has one, so measured sidecars can price the estimate.
 	Proxies map[Key]Resources
 }
 
 // FromMetrics builds a Usage from the metrics API's lists, summing each
-// pod's containers. CPU rounds up to the millicore, as in kubectl top.
+// pod's containers; nil nodes means node metrics were not read. CPU rounds up to the millicore, as in kubectl top.
 func FromMetrics(taken time.Time, pods []metricsv1beta1.PodMetrics, nodes []metricsv1beta1.NodeMetrics) *Usage {
 	u := &Usage{
 		Taken:     taken,
 		Available: true,
 		Pods:      make(map[Key]Resources, len(pods)),
-		Nodes:     make(map[string]Resources, len(nodes)),
 		Proxies:   map[Key]Resources{},
+	}
+	if nodes != nil {
+		u.Nodes = make(map[string]Resources, len(nodes))
 	}
 	for i := range pods {
 		p := &pods[i]
@@ -98,11 +133,20 @@ func FromMetrics(taken time.Time, pods []metricsv1beta1.PodMetrics, nodes []metr
 			}
 		}
 		u.Pods[k] = FromList(sum)
+		u.sampled(p.Timestamp.Time, p.Window.Duration)
 	}
 	for i := range nodes {
 		u.Nodes[nodes[i].Name] = FromList(nodes[i].Usage)
+		u.sampled(nodes[i].Timestamp.Time, nodes[i].Window.Duration)
 	}
 	return u
+}
+
+func (u *Usage) sampled(at time.Time, window time.Duration) {
+	if at.After(u.Sampled) {
+		u.Sampled = at
+	}
+	u.Window = max(u.Window, window)
 }
 
 // Unavailable is a Usage that says why there are no numbers.
@@ -120,6 +164,13 @@ func (u *Usage) Pod(k Key) (r Resources, ok bool) {
 	return r, ok
 }
 
+// Read reports whether the poll asked for the pod at all: a poll that read
+// only nodes, or another namespace, says nothing about it. A failed poll
+// did ask.
+func (u *Usage) Read(k Key) bool {
+	return u != nil && (!u.Available || u.Pods != nil) && (u.Namespace == "" || u.Namespace == k.Namespace)
+}
+
 // Sum adds up the usage of the given pods and says how many had a figure.
 func (u *Usage) Sum(keys []Key) (sum Resources, measured int) {
 	for _, k := range keys {
@@ -133,10 +184,10 @@ func (u *Usage) Sum(keys []Key) (sum Resources, measured int) {
 
 // Cells returns the CPU and MEM column texts for a pod: the figures, "-"
 // when the pod has none yet, "n/a" when the metrics API cannot be read and
-// "…" before the first poll.
+// "…" before the first poll that read the pod's namespace.
 func (u *Usage) Cells(k Key) (cpu, mem string) {
 	switch {
-	case u == nil:
+	case !u.Read(k):
 		return "…", "…"
 	case !u.Available:
 		return "n/a", "n/a"
