@@ -49,7 +49,7 @@ type options struct {
 func bindRootFlags(fs *pflag.FlagSet, o *options) {
 	fs.BoolVar(&o.demo, "demo", false, "run on the built-in demo cluster (no kubeconfig needed)")
 	fs.BoolVar(&o.readOnly, "read-only", false, "refuse every write at the HTTP transport (also AMBX_READONLY=1)")
-	fs.DurationVar(&o.refresh, "refresh", 2*time.Second, "metrics poll period")
+	fs.DurationVar(&o.refresh, "refresh", 0, "fixed metrics poll period (default: the metrics API's own resolution, 15s on metrics-server's defaults)")
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "start drilled into this namespace")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.config, "config", "", "config file (default: $XDG_CONFIG_HOME/ambx/config.yaml when it exists)")
@@ -83,7 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // finish checks the parsed flags and merges the config file and the
 // environment into them.
 func (o *options) finish(fs *pflag.FlagSet) error {
-	if o.refresh <= 0 {
+	if fs.Changed("refresh") && o.refresh <= 0 {
 		return fmt.Errorf("--refresh must be positive, got %s", o.refresh)
 	}
 	cfg, err := loadConfig(o.config)
@@ -127,6 +127,25 @@ func (e usageError) Unwrap() error { return e.err }
 type exitCode int
 
 func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+// demanding tells the metrics poller, after every message, what the screen
+// now shows of the metrics API, so no poll reads figures nobody sees.
+// Demand.Set is a non-blocking store; the poller does the I/O.
+type demanding struct {
+	ui.Model
+	demand *metrics.Demand
+}
+
+// Update forwards to the UI and records its metrics need.
+func (d demanding) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := d.Model.Update(msg)
+	if m, ok := next.(ui.Model); ok {
+		d.Model = m
+		d.demand.Set(m.MetricsNeed())
+		return d, cmd
+	}
+	return next, cmd
+}
 
 // keepNewest returns a publisher into a one-slot channel that replaces an
 // unread value: the UI never needs a stale snapshot or poll. Only one
@@ -311,8 +330,11 @@ func explore(o options, stderr io.Writer) error {
 	go src.Run(ctx, keepNewest(snaps))
 
 	usages := make(chan *usage.Usage, 1)
+	// The panes with CPU and MEM columns are on screen from the start; the
+	// UI narrows or widens this as they come and go.
+	demand := metrics.NewDemand(usage.Need{Pods: true})
 	if clients.Metrics != nil {
-		go metrics.Poller{Client: clients.Metrics, Period: o.refresh}.Run(ctx, keepNewest(usages))
+		go metrics.Poller{Client: clients.Metrics, Period: o.refresh, Demand: demand}.Run(ctx, keepNewest(usages))
 	}
 
 	m := ui.New(ui.Options{
@@ -329,7 +351,7 @@ func explore(o options, stderr io.Writer) error {
 		PerSidecar: perSidecar,
 		Ctx:        ctx,
 	})
-	p := tea.NewProgram(m, tea.WithContext(ctx))
+	p := tea.NewProgram(demanding{m, demand}, tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		fmt.Fprintf(stderr, "ambx: %v\n", err)
 		return exitCode(1)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -74,7 +75,14 @@ func (c *Connection) Clients() (*Clients, error) {
 	h := &Health{}
 	cfg := rest.CopyConfig(c.Config)
 	cfg.Wrap(h.Wrap)
-	k, err := kubernetes.NewForConfig(cfg)
+	// Built-in kinds travel as protobuf: a LIST of 10,000 pods decodes
+	// several times faster and with far less garbage than as JSON. CRDs
+	// (Istio, Gateway API) are served only as JSON, so their clients keep
+	// the default; metrics.k8s.io offers both and gets both in Accept.
+	kcfg := rest.CopyConfig(cfg)
+	kcfg.ContentType = runtime.ContentTypeProtobuf
+	kcfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	k, err := kubernetes.NewForConfig(kcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +94,9 @@ func (c *Connection) Clients() (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := metricsclient.NewForConfig(cfg)
+	mcfg := rest.CopyConfig(cfg)
+	mcfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	m, err := metricsclient.NewForConfig(mcfg)
 	if err != nil {
 		return nil, err
 	}
