@@ -99,6 +99,10 @@ func (m Model) SetUsage(u *usage.Usage) Resource {
 	return m.rebuild()
 }
 
+// ReadsUsage reports whether the rows show metrics, so the poller knows
+// whether this pane on screen needs them.
+func (m Model) ReadsUsage() bool { return !m.spec.NoUsage }
+
 // SetNamespace limits the pane to one namespace ("" for all).
 func (m Model) SetNamespace(ns string) Resource {
 	if m.spec.Unscoped {
