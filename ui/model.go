@@ -327,10 +327,24 @@ func (m Model) numberKey(k tea.KeyPressMsg) (int, bool) {
 	return 0, false
 }
 
-// nextGridPane is the pane dir steps from the focused one in tab order.
+// nextGridPane is the pane dir steps from the focused one in tab order:
+// among the grid panes while the grid is shown, else among all panes.
 func (m Model) nextGridPane(dir int) int {
-	n := len(m.panes)
-	return ((m.focus+dir)%n + n) % n
+	order := m.gridPanes()
+	if !m.grid() {
+		order = make([]int, len(m.panes))
+		for i := range order {
+			order[i] = i
+		}
+	}
+	at := 0
+	for i, p := range order {
+		if p == m.focus {
+			at = i
+		}
+	}
+	n := len(order)
+	return order[((at+dir)%n+n)%n]
 }
 
 // focusKind focuses the pane that lists objects of kind k.

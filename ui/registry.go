@@ -5,8 +5,10 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/namespaces"
+	"github.com/ambx/ambx/views/netpols"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/policies"
+	"github.com/ambx/ambx/views/services"
 	"github.com/ambx/ambx/views/waypoints"
 	"github.com/ambx/ambx/views/workloads"
 )
@@ -31,6 +33,8 @@ func registry(t *theme.Theme) []registration {
 		{pane: workloads.New(t), commands: []string{"wl", "pods", "pod", "po", "workloads"}, grid: true},
 		{pane: waypoints.New(t), commands: []string{"wp", "waypoints", "waypoint", "gw"}, grid: true},
 		{pane: policies.New(t), commands: []string{"pol", "policies", "policy", "ap"}, grid: true},
+		{pane: services.New(t), commands: []string{"svc", "services", "service"}},
+		{pane: netpols.New(t), commands: []string{"np", "netpol", "networkpolicies", "networkpolicy"}},
 	}
 }
 

@@ -255,3 +255,10 @@ func revision(gw *gwv1.Gateway, ns *corev1.Namespace) string {
 	}
 	return ""
 }
+
+// AttachAllowed reports whether objects in namespace nsName (nsObj, nil
+// when unknown) may bind to the waypoint gw: its HBONE listener's
+// allowedRoutes, as istiod checks them (1.23+).
+func AttachAllowed(gw *gwv1.Gateway, nsObj *corev1.Namespace, nsName string) bool {
+	return newWaypoint(gw, nil).allows(nsObj, nsName)
+}

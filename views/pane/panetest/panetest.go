@@ -4,6 +4,7 @@
 package panetest
 
 import (
+	"fmt"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -34,4 +35,17 @@ func Goldens(t *testing.T, empty pane.Resource) {
 		}
 		golden.RequireEqual(t, m.View(100, 10, true))
 	})
+}
+
+// Screens renders a pane over the demo cluster at the two terminal sizes
+// every pane must read well at, full-screen as the root shows a pane that
+// is not in the grid: 120x35 and 80x24. Files are
+// testdata/<Test>_<size>.golden.
+func Screens(t *testing.T, empty pane.Resource) {
+	for _, sz := range [][2]int{{120, 35}, {80, 24}} {
+		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
+			m := empty.SetSnapshot(demo.Homelab()).SetSize(sz[0], sz[1])
+			golden.RequireEqual(t, m.View(sz[0], sz[1], true))
+		})
+	}
 }

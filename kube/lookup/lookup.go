@@ -1,0 +1,205 @@
+// Package lookup answers the questions the views and the root ask about one
+// object of a snapshot: which Services select a pod, which NetworkPolicies
+// and Istio policies apply to it, which waypoints a Service may use. Pure
+// functions over the snapshot's values, so the panes only read them.
+package lookup
+
+import (
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	typev1beta1 "istio.io/api/type/v1beta1"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
+)
+
+// ServicesSelecting returns the Services whose selector matches the pod:
+// same namespace, and a non-empty selector (an empty one selects nothing;
+// its endpoints are managed by hand).
+func ServicesSelecting(c *ambient.Cluster, p *corev1.Pod) []*corev1.Service {
+	if p == nil {
+		return nil
+	}
+	var out []*corev1.Service
+	for _, svc := range c.Services {
+		if svc == nil || svc.Namespace != p.Namespace || len(svc.Spec.Selector) == 0 {
+			continue
+		}
+		if labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(p.Labels)) {
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
+// PodsSelectedBy returns the pods a Service's selector matches.
+func PodsSelectedBy(c *ambient.Cluster, svc *corev1.Service) []*corev1.Pod {
+	if svc == nil || len(svc.Spec.Selector) == 0 {
+		return nil
+	}
+	sel := labels.SelectorFromSet(svc.Spec.Selector)
+	var out []*corev1.Pod
+	for _, p := range c.Pods {
+		if p != nil && p.Namespace == svc.Namespace && sel.Matches(labels.Set(p.Labels)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// NetworkPolicySelector is the policy's podSelector; an invalid one is an
+// error (the API server validates it, but a snapshot may hold anything).
+func NetworkPolicySelector(np *networkingv1.NetworkPolicy) (labels.Selector, error) {
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	if err != nil {
+		return nil, fmt.Errorf("NetworkPolicy %s/%s: podSelector: %w", np.Namespace, np.Name, err)
+	}
+	return sel, nil
+}
+
+// NetworkPoliciesSelecting returns the NetworkPolicies of the pod's
+// namespace whose podSelector matches it (an empty selector matches every
+// pod). Policies with an invalid selector are skipped and returned in bad.
+func NetworkPoliciesSelecting(c *ambient.Cluster, p *corev1.Pod) (out []*networkingv1.NetworkPolicy, bad []error) {
+	if p == nil {
+		return nil, nil
+	}
+	for _, np := range c.NetworkPolicies {
+		if np == nil || np.Namespace != p.Namespace {
+			continue
+		}
+		sel, err := NetworkPolicySelector(np)
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		if sel.Matches(labels.Set(p.Labels)) {
+			out = append(out, np)
+		}
+	}
+	return out, bad
+}
+
+// PodsSelectedByNetworkPolicy returns the pods a NetworkPolicy applies to.
+func PodsSelectedByNetworkPolicy(c *ambient.Cluster, np *networkingv1.NetworkPolicy) ([]*corev1.Pod, error) {
+	sel, err := NetworkPolicySelector(np)
+	if err != nil {
+		return nil, err
+	}
+	var out []*corev1.Pod
+	for _, p := range c.Pods {
+		if p != nil && p.Namespace == np.Namespace && sel.Matches(labels.Set(p.Labels)) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// PoliciesTargeting returns the AuthorizationPolicies and
+// RequestAuthentications whose targetRefs name the Service (kind Service,
+// core group, the policy's own namespace: istiod binds no other), with what
+// the analysis made of each.
+func PoliciesTargeting(s *kube.Snapshot, svc ambient.Key) []ambient.PolicyInfo {
+	if s == nil || s.Mesh == nil {
+		return nil
+	}
+	names := func(ns string, one *typev1beta1.PolicyTargetReference, many []*typev1beta1.PolicyTargetReference) bool {
+		if ns != svc.Namespace {
+			return false
+		}
+		for _, r := range append([]*typev1beta1.PolicyTargetReference{one}, many...) {
+			if r == nil || r.GetKind() != "Service" || r.GetName() != svc.Name {
+				continue
+			}
+			if g := r.GetGroup(); g != "" && g != "core" {
+				continue
+			}
+			if n := r.GetNamespace(); n != "" && n != ns {
+				continue
+			}
+			return true
+		}
+		return false
+	}
+	var out []ambient.PolicyInfo
+	add := func(kind, ns, name string) {
+		if pi, ok := s.Mesh.Policy(kind, ambient.Key{Namespace: ns, Name: name}); ok {
+			out = append(out, pi)
+		}
+	}
+	for _, p := range s.AuthorizationPolicies {
+		if p != nil && names(p.Namespace, p.Spec.GetTargetRef(), p.Spec.GetTargetRefs()) {
+			add("AuthorizationPolicy", p.Namespace, p.Name)
+		}
+	}
+	for _, p := range s.RequestAuthentications {
+		if p != nil && names(p.Namespace, p.Spec.GetTargetRef(), p.Spec.GetTargetRefs()) {
+			add("RequestAuthentication", p.Namespace, p.Name)
+		}
+	}
+	return out
+}
+
+// WaypointChoice is one waypoint a Service could be labelled to use, and
+// why it would not work when it would not.
+type WaypointChoice struct {
+	Waypoint ambient.WaypointInfo
+	// Problem is istiod's reason it would refuse the binding ("" when it
+	// would accept it): not ready, another traffic type, attachment denied.
+	Problem string
+}
+
+// WaypointsFor lists every waypoint with whether the Service may use it,
+// usable ones first, each group sorted by namespace and name. It follows
+// fetchWaypointForService: the waypoint must be addressed, take "service"
+// or "all" traffic, and its listener must admit the Service's namespace.
+func WaypointsFor(s *kube.Snapshot, svc *corev1.Service) []WaypointChoice {
+	if s == nil || s.Mesh == nil || svc == nil {
+		return nil
+	}
+	gws := map[ambient.Key]int{}
+	for i, gw := range s.Gateways {
+		if gw != nil {
+			gws[ambient.Key{Namespace: gw.Namespace, Name: gw.Name}] = i
+		}
+	}
+	var nsObj *corev1.Namespace
+	for _, ns := range s.Namespaces {
+		if ns != nil && ns.Name == svc.Namespace {
+			nsObj = ns
+		}
+	}
+	out := make([]WaypointChoice, 0, len(s.Mesh.Waypoints))
+	for _, w := range s.Mesh.Waypoints {
+		c := WaypointChoice{Waypoint: w}
+		i, ok := gws[w.Key]
+		switch {
+		case !ok:
+			c.Problem = "its Gateway is not in the snapshot"
+		case !w.Addressed:
+			c.Problem = fmt.Sprintf("waypoint %q is not ready", w.Key.String())
+		case w.For != ambient.TrafficService && w.For != ambient.TrafficAll:
+			c.Problem = fmt.Sprintf("takes %q traffic, not service traffic", w.For)
+		case !ambient.AttachAllowed(s.Gateways[i], nsObj, svc.Namespace):
+			c.Problem = "its listener's allowedRoutes do not admit namespace " + svc.Namespace
+		}
+		out = append(out, c)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if (a.Problem == "") != (b.Problem == "") {
+			return a.Problem == ""
+		}
+		if a.Waypoint.Key.Namespace != b.Waypoint.Key.Namespace {
+			return a.Waypoint.Key.Namespace < b.Waypoint.Key.Namespace
+		}
+		return a.Waypoint.Key.Name < b.Waypoint.Key.Name
+	})
+	return out
+}
