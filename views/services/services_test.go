@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/ambx/ambx/theme"
-	"github.com/ambx/ambx/views/services"
 	"github.com/ambx/ambx/views/pane/panetest"
+	"github.com/ambx/ambx/views/services"
 )
 
 // TestGoldens renders the pane over the demo cluster (see panetest).
