@@ -241,7 +241,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	bindRootFlags(root.Flags(), &o)
 	bindClusterFlags(root.PersistentFlags(), &o)
-	root.AddCommand(newReachCommand(&o, stdout, stderr), newVersionCommand(stdout))
+	root.AddCommand(newReachCommand(&o, stdout, stderr), newVersionCommand(stdout), newLogsCommand(os.Stdin, stdout, stderr))
 	return root
 }
 

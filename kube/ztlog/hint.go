@@ -27,6 +27,18 @@ const (
 	CauseOther                 // an error ambx has no hint for
 )
 
+var causeNames = [...]string{"", "network-policy", "no-allow-match", "denied", "workload-unknown", "policy-rejected",
+	"policy-change", "cert-revoked", "connect-rejected", "tls", "h2", "identity", "refused", "local-unknown",
+	"routing", "drain", "timeout", "other"}
+
+// String names the cause for scripts (ambx logs -o json).
+func (c Cause) String() string {
+	if int(c) < len(causeNames) {
+		return causeNames[c]
+	}
+	return "other"
+}
+
 // Hint is what an error means and what to look at.
 type Hint struct {
 	Cause Cause
