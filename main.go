@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ambx/ambx/kube/ztread"
 	"io"
 	"os"
 	"path/filepath"
@@ -302,10 +303,12 @@ func explore(o options, stderr io.Writer) error {
 	var clients *kube.Clients
 	var opener logstream.Opener
 	var locator logstream.Locator
+	var zt ztread.Reader
 	if o.demo {
 		now := time.Now()
 		clients = demo.Clients(now)
 		opener = demo.ZtunnelLogs(demo.Objects(now).Pods)
+		zt = &demo.Ztunnel{}
 	} else {
 		co := kube.ConnectOptions{Kubeconfig: o.kubeconfig, Context: o.context, Namespace: o.namespace}
 		if o.readOnly {
@@ -319,6 +322,7 @@ func explore(o options, stderr io.Writer) error {
 		}
 		opener = logstream.KubeOpener{Client: clients.Kube}
 		locator = logstream.KubeLocator{Client: clients.Kube}
+		zt = &ztread.Live{Config: clients.Config, Client: clients.Kube}
 	}
 
 	perSidecar, _ := parseSidecarCost(o.sidecar) // checked by finish
@@ -346,6 +350,7 @@ func explore(o options, stderr io.Writer) error {
 		Namespace:  o.namespace,
 		Logs:       opener,
 		LogLocator: locator,
+		Ztunnel:    zt,
 		Writer:     writer.New(clients, o.readOnly),
 		Usage:      usages,
 		PerSidecar: perSidecar,

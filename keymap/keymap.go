@@ -103,6 +103,22 @@ var Dialog = DialogKeys{
 	Confirm: bind("cancels on No (only y applies)", "enter"),
 }
 
+// ZtunnelKeys open and drive the views of what ztunnel holds and carries.
+type ZtunnelKeys struct {
+	Open, Traffic, NextTab, PrevTab, Next, Prev, Refresh key.Binding
+}
+
+// Ztunnel is the set of ztunnel and traffic view bindings.
+var Ztunnel = ZtunnelKeys{
+	Open:    bind("ztunnel view: what the node's ztunnel holds, and drift", "z"),
+	Traffic: bind("traffic: live edges from ztunnel metrics", "T"),
+	NextTab: bind("next tab", "tab"),
+	PrevTab: bind("previous tab", "shift+tab"),
+	Next:    bind("next ztunnel", "]"),
+	Prev:    bind("previous ztunnel", "["),
+	Refresh: bind("read again now", "r"),
+}
+
 // Section is a titled group of bindings for the help overlay.
 type Section struct {
 	Title    string
@@ -118,6 +134,7 @@ func Help() []Section {
 		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Back, Global.Findings, Global.Overhead}},
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},
 		{"Findings", []key.Binding{Finding.Jump, Finding.Patch}},
+		{"ztunnel", []key.Binding{Ztunnel.Open, Ztunnel.Traffic, Ztunnel.NextTab, Ztunnel.Next, Ztunnel.Prev, Ztunnel.Refresh}},
 		{"Patch view", []key.Binding{Patch.Form, Patch.Prev, Patch.Next, Patch.Copy, Patch.Write}},
 		LogsHelp(),
 	}

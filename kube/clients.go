@@ -6,6 +6,7 @@ package kube
 import (
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 )
@@ -24,6 +25,9 @@ type Clients struct {
 	// Fake marks fake clientsets (demo, tests), whose watches cannot
 	// stream an initial list; the Source then lists the plain way.
 	Fake bool
+	// Config is the connection the clients were built from (port-forwards
+	// need it); nil for fake clientsets.
+	Config *rest.Config
 	// Health reports transport failures; nil for fake clientsets.
 	Health *Health
 }

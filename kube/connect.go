@@ -100,7 +100,7 @@ func (c *Connection) Clients() (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Clients{Kube: k, Istio: i, Gateway: g, Metrics: m, Context: c.Context, Server: c.Config.Host, Health: h}, nil
+	return &Clients{Kube: k, Istio: i, Gateway: g, Metrics: m, Context: c.Context, Server: c.Config.Host, Config: cfg, Health: h}, nil
 }
 
 // Connect resolves the configuration and builds the clients.

@@ -5,6 +5,7 @@ package ui
 
 import (
 	"context"
+	"github.com/ambx/ambx/kube/ztread"
 	"strings"
 	"time"
 
@@ -59,6 +60,9 @@ type Options struct {
 	Usage <-chan *usage.Usage
 	// PerSidecar is the user's figure for one sidecar (zero: measure or default).
 	PerSidecar usage.Resources
+	// Ztunnel reads ztunnels' config_dump and metrics; nil hides the
+	// ztunnel and traffic views.
+	Ztunnel ztread.Reader
 	// Ctx is the program's context: log streams and writes end with it.
 	// nil means context.Background().
 	Ctx context.Context
@@ -85,6 +89,7 @@ type Model struct {
 	filterBuf string
 
 	stack    []overlay
+	ztGen    int            // numbers each ztunnel/traffic view opened, so a closed one's ticks are dropped
 	overhead overhead.Model // the one-line strip above the grid
 
 	write writeState
@@ -173,7 +178,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m = m.setSnapshot(msg.Snapshot)
 		return m, m.waitSnapshot()
 	case TickMsg:
-		return m, tick()
+		m, cmd := m.tickOverlays(time.Time(msg))
+		return m, tea.Batch(cmd, tick())
 	case UsageMsg:
 		m.usage = msg.Usage
 		m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetUsage(msg.Usage) })
@@ -279,6 +285,10 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openPatch()
 	case key.Matches(k, keymap.Action.Logs):
 		return m.openLogs()
+	case key.Matches(k, keymap.Ztunnel.Open):
+		return m.openZtunnel()
+	case key.Matches(k, keymap.Ztunnel.Traffic):
+		return m.openTraffic()
 	case key.Matches(k, keymap.Action.Toggle):
 		return m.toggle()
 	case key.Matches(k, keymap.Action.Restart):

@@ -1,0 +1,366 @@
+// Package traffic is the traffic view (T, :traffic): the live edges every
+// ztunnel reports in its metrics (source workload → destination), with
+// connection and byte rates, whether they are mTLS, how ztunnel flagged
+// them, and what ambx's NetworkPolicy evaluator says of the HBONE
+// connection that carries them — so a user sees which live edges a policy
+// change would cut.
+package traffic
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/netpol"
+	"github.com/ambx/ambx/kube/ztread"
+	zt "github.com/ambx/ambx/kube/ztunnel"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/pane"
+	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/views/table"
+)
+
+// Period is how often an open traffic view scrapes every ztunnel; errors
+// back it off up to MaxPeriod.
+const (
+	Period    = 5 * time.Second
+	MaxPeriod = time.Minute
+)
+
+// Result is one ztunnel's scrape.
+type Result struct {
+	Pod    ztread.Pod
+	Scrape *zt.Scrape
+	Err    error
+}
+
+// Scraped carries one poll of every ztunnel; id ties it to the view that
+// asked, so a closed view's late answer is dropped.
+type Scraped struct {
+	Results []Result
+	id      int
+}
+
+// Poller scrapes the given ztunnels in one tea.Cmd whose message is a
+// []Result; the root supplies it, so the view does no I/O.
+type Poller func([]ztread.Pod) func() []Result
+
+// Model is the traffic view.
+type Model struct {
+	theme  *theme.Theme
+	poll   Poller
+	snap   *kube.Snapshot
+	np     *netpol.Cluster // the snapshot's NetworkPolicies, built once per snapshot
+	prev   map[ztread.Pod]*zt.Scrape
+	rates  []zt.Rate
+	errs   []string
+	polled bool
+	period time.Duration
+	id     int
+	last   time.Time // when the last poll began
+	busy   bool
+	pane   pane.Pane
+	height int
+}
+
+// Open returns the view and the command of its first poll. id must differ
+// between views opened one after the other.
+func Open(t *theme.Theme, s *kube.Snapshot, poll Poller, id int, now time.Time) (Model, tea.Cmd) {
+	m := Model{theme: t, poll: poll, prev: map[ztread.Pod]*zt.Scrape{}, period: Period, id: id}
+	m = m.SetSnapshot(s)
+	return m.scrape(now)
+}
+
+func (m Model) scrape(now time.Time) (Model, tea.Cmd) {
+	if m.poll == nil {
+		return m, nil
+	}
+	run := m.poll(ztunnels(m.snap))
+	m.last, m.busy = now, true
+	id := m.id
+	return m, func() tea.Msg { return Scraped{Results: run(), id: id} }
+}
+
+// Tick polls again once the period (longer after failures) has passed
+// since the last poll began; the root calls it with its clock tick, so the
+// view polls only while it is open and no command of it sleeps.
+func (m Model) Tick(now time.Time) (Model, tea.Cmd) {
+	if m.busy || now.Sub(m.last) < m.period {
+		return m, nil
+	}
+	return m.scrape(now)
+}
+
+func ztunnels(s *kube.Snapshot) []ztread.Pod {
+	if s == nil {
+		return nil
+	}
+	var out []ztread.Pod
+	for _, p := range s.Pods {
+		if p.Labels["app"] == "ztunnel" && p.Status.Phase == corev1.PodRunning {
+			out = append(out, ztread.Pod{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName})
+		}
+	}
+	return out
+}
+
+// SetSnapshot follows the cluster: verdicts are judged on the newest objects.
+func (m Model) SetSnapshot(s *kube.Snapshot) Model {
+	m.snap, m.np = s, nil
+	if s != nil {
+		m.np, _ = netpol.NewCluster(s.Namespaces, s.Pods, s.NetworkPolicies)
+	}
+	return m.rebuild()
+}
+
+// SetSize tells the view its size.
+func (m Model) SetSize(_, h int) Model { m.height = h; m.pane = m.pane.SetHeight(max(1, h)); return m }
+
+// Update handles scrapes, ticks and movement.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case Scraped:
+		if msg.id != m.id {
+			return m, nil
+		}
+		m.polled, m.busy = true, false
+		m.errs = nil
+		var rates []zt.Rate
+		failed := 0
+		for _, r := range msg.Results {
+			if r.Err != nil {
+				failed++
+				m.errs = append(m.errs, r.Pod.Namespace+"/"+r.Pod.Name+": "+r.Err.Error())
+				continue
+			}
+			rates = append(rates, zt.Rates(m.prev[r.Pod], r.Scrape)...)
+			m.prev[r.Pod] = r.Scrape
+		}
+		// Each edge is reported by its source's and its destination's
+		// ztunnel; show the source's view once, and the destination's only
+		// when no source reported it (its client is outside the mesh).
+		m.rates = dedupe(rates)
+		if failed > 0 && failed == len(msg.Results) {
+			m.period = min(2*m.period, MaxPeriod)
+		} else {
+			m.period = Period
+		}
+		return m.rebuild(), nil
+	}
+	var cmd tea.Cmd
+	m.pane, cmd = m.pane.Update(msg)
+	return m, cmd
+}
+
+// dedupe merges what the ztunnels report into one row per edge. Each
+// connection is reported by its source's and its destination's ztunnel:
+// the source's report is kept, the destination's only when no source
+// reported the edge (its client is outside the mesh). The same workload on
+// several nodes is reported by each node's ztunnel: those add up.
+func dedupe(rates []zt.Rate) []zt.Rate {
+	type edge struct{ srcNS, src, dstNS, dst, svc string }
+	type row struct {
+		edge
+		flags, security string
+	}
+	bySource := map[edge]bool{}
+	for _, r := range rates {
+		if r.Reporter == "source" {
+			bySource[edge{r.SrcNamespace, r.SrcWorkload, r.DstNamespace, r.DstWorkload, r.DstService}] = true
+		}
+	}
+	merged := map[row]int{}
+	var out []zt.Rate
+	for _, r := range rates {
+		e := edge{r.SrcNamespace, r.SrcWorkload, r.DstNamespace, r.DstWorkload, r.DstService}
+		if r.Reporter == "destination" && bySource[e] {
+			continue
+		}
+		k := row{e, r.Flags, r.Security}
+		if i, ok := merged[k]; ok {
+			o := &out[i]
+			o.ConnsPerSec += r.ConnsPerSec
+			o.FailedPerSec += r.FailedPerSec
+			o.SentPerSec += r.SentPerSec
+			o.RecvPerSec += r.RecvPerSec
+			o.Opened += r.Opened
+			continue
+		}
+		merged[k] = len(out)
+		out = append(out, r)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].ConnsPerSec != out[j].ConnsPerSec {
+			return out[i].ConnsPerSec > out[j].ConnsPerSec
+		}
+		a, b := out[i], out[j]
+		return a.SrcNamespace+"/"+a.SrcWorkload+" "+a.DstService < b.SrcNamespace+"/"+b.SrcWorkload+" "+b.DstService
+	})
+	return out
+}
+
+// Rates is what the last poll found, for tests and the findings.
+func (m Model) Rates() []zt.Rate { return m.rates }
+
+func (m Model) rebuild() Model {
+	cols := []table.Column{
+		{Title: "SOURCE", Min: 12, Max: 32}, {Title: "DESTINATION", Min: 12, Max: 36},
+		{Title: "CONN/S", Min: 6, Max: 8, Right: true, Priority: 1}, {Title: "SENT/S", Min: 6, Max: 9, Right: true, Priority: 2},
+		{Title: "RECV/S", Min: 6, Max: 9, Right: true, Priority: 3}, {Title: "MTLS", Min: 4, Max: 4, Priority: 2},
+		{Title: "FLAGS", Min: 14, Max: 14, Priority: 1}, {Title: "NETPOL (HBONE)", Min: 10, Max: 60, Priority: 1},
+	}
+	np := m.np
+	var rows []table.Row
+	for i, r := range m.rates {
+		src := r.SrcNamespace + "/" + r.SrcWorkload
+		dst := r.DstService
+		if r.DstWorkload != "" && r.DstWorkload != "unknown" {
+			dst = r.DstNamespace + "/" + r.DstWorkload
+		}
+		mtls, mtone := "no", theme.ToneWarn
+		if r.Security == "mutual_tls" {
+			mtls, mtone = "yes", theme.ToneGood
+		}
+		ftone := theme.ToneNormal
+		if r.Flags != "-" && r.Flags != "" {
+			ftone = theme.ToneBad
+		}
+		verdict, vtone := m.verdict(np, r)
+		rows = append(rows, table.Row{Key: strconv.Itoa(i), Cells: []table.Cell{
+			{Text: safe.Line(src)}, {Text: safe.Line(dst)},
+			{Text: fmt.Sprintf("%.2f", r.ConnsPerSec)}, {Text: bytes(r.SentPerSec)}, {Text: bytes(r.RecvPerSec)},
+			{Text: mtls, Tone: mtone}, {Text: safe.Line(r.Flags), Tone: ftone}, {Text: safe.Line(verdict), Tone: vtone},
+		}})
+	}
+	p := pane.New(m.theme, "Traffic (ztunnel metrics)", cols...)
+	p.Table = p.Table.SetRows(rows)
+	p.Note = m.note()
+	if m.height > 0 {
+		p = p.SetHeight(m.height)
+	}
+	m.pane = p
+	return m
+}
+
+// verdict judges the HBONE connection that carries an edge between two
+// captured pods: the source pod's egress and the destination pod's ingress
+// on 15008. Edges whose ends ambx cannot place on pods are not judged.
+func (m Model) verdict(np *netpol.Cluster, r zt.Rate) (string, theme.Tone) {
+	if np == nil || m.snap == nil || m.snap.Mesh == nil {
+		return "not judged: no NetworkPolicies read", theme.ToneDim
+	}
+	if m.snap.State(kube.ResNetworkPolicies).Availability != kube.Available {
+		return "not judged: NetworkPolicies not read", theme.ToneDim
+	}
+	src := podOf(m.snap, r.SrcNamespace, r.SrcWorkload)
+	dst := podOf(m.snap, r.DstNamespace, r.DstWorkload)
+	if dst == nil {
+		// A failed connection has no destination workload: judge a pod
+		// behind the Service it was for.
+		dst = podBehind(m.snap, r.DstService)
+	}
+	if src == nil || dst == nil {
+		return "-", theme.ToneDim
+	}
+	v, err := np.Evaluate(netpol.PodPeer(src.Namespace, src.Name), netpol.PodPeer(dst.Namespace, dst.Name), 15008, corev1.ProtocolTCP)
+	if err != nil {
+		return "not judged: " + err.Error(), theme.ToneDim
+	}
+	if v.Allowed {
+		return "allowed", theme.ToneGood
+	}
+	return "denied: " + v.Reason, theme.ToneBad
+}
+
+// podOf finds a pod of the workload ztunnel names (its pod name, or the
+// workload it belongs to), so the edge can be judged.
+func podOf(s *kube.Snapshot, ns, workload string) *corev1.Pod {
+	if workload == "" || workload == "unknown" {
+		return nil
+	}
+	for _, p := range s.Pods {
+		if p.Namespace != ns {
+			continue
+		}
+		if p.Name == workload {
+			return p
+		}
+		info := s.Mesh.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}]
+		if i := strings.IndexByte(info.Owner, '/'); i >= 0 && info.Owner[i+1:] == workload {
+			return p
+		}
+		if strings.HasPrefix(p.Name, workload+"-") {
+			return p
+		}
+	}
+	return nil
+}
+
+// podBehind finds a pod that the Service named by a ztunnel hostname
+// (name.namespace.svc…) selects.
+func podBehind(s *kube.Snapshot, host string) *corev1.Pod {
+	parts := strings.SplitN(host, ".", 3)
+	if len(parts) < 3 || !strings.HasPrefix(parts[2], "svc") {
+		return nil
+	}
+	for _, svc := range s.Services {
+		if svc.Name != parts[0] || svc.Namespace != parts[1] || len(svc.Spec.Selector) == 0 {
+			continue
+		}
+		sel := labels.SelectorFromSet(svc.Spec.Selector)
+		for _, p := range s.Pods {
+			if p.Namespace == svc.Namespace && sel.Matches(labels.Set(p.Labels)) {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+func (m Model) note() string {
+	switch {
+	case m.snap == nil:
+		return "waiting for the cluster…"
+	case len(ztunnels(m.snap)) == 0:
+		return "No running ztunnel pod (label app=ztunnel): no traffic to read."
+	case !m.polled:
+		return "reading every ztunnel's metrics…"
+	case len(m.errs) > 0 && len(m.rates) == 0:
+		return "Could not read ztunnel metrics (needs get on pods/proxy): " + strings.Join(m.errs, "; ")
+	case len(m.prev) > 0 && len(m.rates) == 0:
+		return "No traffic since the last read (rates need two reads " + Period.String() + " apart)."
+	}
+	return ""
+}
+
+// View renders the view in exactly width x height cells.
+func (m Model) View(width, height int) string {
+	if height <= 0 {
+		return ""
+	}
+	out := m.pane.View(width, height, true)
+	if len(m.errs) > 0 && len(m.rates) > 0 && height > 3 {
+		lines := strings.Split(out, "\n")
+		lines[len(lines)-1] = m.theme.Tone(theme.ToneWarn).Render(pane.Fit(fmt.Sprintf(" %d ztunnel(s) not read: %s", len(m.errs), safe.Line(m.errs[0])), width))
+		out = strings.Join(lines, "\n")
+	}
+	return out
+}
+
+func bytes(perSec float64) string {
+	switch {
+	case perSec >= 1<<20:
+		return fmt.Sprintf("%.1fM", perSec/(1<<20))
+	case perSec >= 1<<10:
+		return fmt.Sprintf("%.1fK", perSec/(1<<10))
+	}
+	return fmt.Sprintf("%.0f", perSec)
+}

@@ -1,0 +1,106 @@
+package traffic_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/ztread"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/golden"
+	"github.com/ambx/ambx/views/traffic"
+)
+
+// poller scrapes the demo's ztunnels at the clock *at, as the root's
+// poller scrapes real ones.
+func poller(at *time.Time, fail error) traffic.Poller {
+	z := &demo.Ztunnel{Now: func() time.Time { return *at }}
+	return func(pods []ztread.Pod) func() []traffic.Result {
+		return func() []traffic.Result {
+			var out []traffic.Result
+			for _, p := range pods {
+				if fail != nil {
+					out = append(out, traffic.Result{Pod: p, Err: fail})
+					continue
+				}
+				s, err := z.Metrics(context.Background(), p)
+				out = append(out, traffic.Result{Pod: p, Scrape: s, Err: err})
+			}
+			return out
+		}
+	}
+}
+
+// run opens the view and delivers two polls 5 s apart, as the runtime
+// would run its commands: rates need two reads.
+func run(t *testing.T, fail error) traffic.Model {
+	t.Helper()
+	at := demo.Epoch
+	m, cmd := traffic.Open(theme.Plain, demo.Homelab(), poller(&at, fail), 1, at)
+	m = m.SetSize(140, 20)
+	m, _ = m.Update(cmd())
+	if _, early := m.Tick(at.Add(traffic.Period / 2)); early != nil {
+		t.Fatal("polled again before the period passed")
+	}
+	at = at.Add(traffic.Period)
+	m, cmd = m.Tick(at)
+	if cmd == nil {
+		if fail != nil {
+			return m // failures back the period off
+		}
+		t.Fatal("no poll after the period")
+	}
+	m, _ = m.Update(cmd())
+	return m
+}
+
+// The demo's live edges show with rates, mTLS, and the NetworkPolicy
+// verdict of the HBONE connection under them: promtail → loki is cut by
+// loki's NetworkPolicy, as ztunnel's NETWORK_POLICY flag says too.
+func TestTrafficDemo(t *testing.T) {
+	m := run(t, nil)
+	v := m.View(140, 20)
+	var promtail string
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "loki/promtail") {
+			promtail = l
+		}
+	}
+	if !strings.Contains(promtail, "NETWORK_POLICY") || !strings.Contains(promtail, "denied") {
+		t.Fatalf("promtail → loki edge should be flagged and denied:\n%s", v)
+	}
+	if !strings.Contains(v, "default/grafana") || !strings.Contains(v, "allowed") {
+		t.Fatalf("grafana → prometheus should be a live allowed edge:\n%s", v)
+	}
+	golden.RequireEqual(t, v)
+}
+
+// With no metrics readable the view says why, not "no traffic".
+func TestTrafficUnreadable(t *testing.T) {
+	m := run(t, errors.New("forbidden: ambx needs get on pods/proxy"))
+	v := m.View(120, 8)
+	if !strings.Contains(v, "Could not read ztunnel metrics") || !strings.Contains(v, "pods/proxy") {
+		t.Fatalf("unreadable metrics:\n%s", v)
+	}
+	if len(m.Rates()) != 0 {
+		t.Fatal("rates from failed reads")
+	}
+}
+
+// A late scrape of a view closed earlier is not taken for this one's.
+func TestTrafficDropsAnotherViewsScrape(t *testing.T) {
+	at := demo.Epoch
+	old, oldCmd := traffic.Open(theme.Plain, demo.Homelab(), poller(&at, nil), 7, at)
+	_ = old
+	m, _ := traffic.Open(theme.Plain, demo.Homelab(), poller(&at, nil), 8, at)
+	m, _ = m.Update(oldCmd())
+	if strings.Contains(m.View(120, 8), "No traffic since") {
+		t.Fatal("another view's scrape was taken as this view's")
+	}
+	var _ tea.Msg
+}
