@@ -131,10 +131,9 @@ func Help() []Section {
 		{"Program", []key.Binding{Global.Help, Global.Quit, Global.ForceQuit}},
 		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane}},
 		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown}},
-		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Back, Global.Findings, Global.Overhead}},
+		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Back, Global.Findings, Global.Overhead, Ztunnel.Open, Ztunnel.Traffic}},
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},
 		{"Findings", []key.Binding{Finding.Jump, Finding.Patch}},
-		{"ztunnel", []key.Binding{Ztunnel.Open, Ztunnel.Traffic, Ztunnel.NextTab, Ztunnel.Next, Ztunnel.Prev, Ztunnel.Refresh}},
 		{"Patch view", []key.Binding{Patch.Form, Patch.Prev, Patch.Next, Patch.Copy, Patch.Write}},
 		LogsHelp(),
 	}
