@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/audit"
 	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/install"
+	"github.com/ambx/ambx/kube/manifest"
 	"github.com/ambx/ambx/kube/guard"
 	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/kube/metrics"
@@ -242,7 +247,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	bindRootFlags(root.Flags(), &o)
 	bindClusterFlags(root.PersistentFlags(), &o)
-	root.AddCommand(newReachCommand(&o, stdout, stderr), newVersionCommand(stdout), newLogsCommand(os.Stdin, stdout, stderr))
+	root.AddCommand(newReachCommand(&o, stdout, stderr), newAuditCommand(&o, stdout, stderr), newVersionCommand(&o, stdout, stderr), newLogsCommand(os.Stdin, stdout, stderr))
 	return root
 }
 
@@ -285,17 +290,206 @@ func noArgs(hint string) cobra.PositionalArgs {
 	}
 }
 
-// newVersionCommand is `ambx version`.
-func newVersionCommand(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+// newVersionCommand is `ambx version`: ambx's version, and the Istio of
+// the current cluster when one answers within a few seconds.
+func newVersionCommand(o *options, stdout, stderr io.Writer) *cobra.Command {
+	var clientOnly bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "print the version of ambx",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		Short: "print the version of ambx and of the cluster's Istio",
+		Args:  noArgs(""),
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(stdout, "ambx %s\n", version)
+			if clientOnly {
+				return nil
+			}
+			clients, err := kube.Connect(kube.ConnectOptions{Kubeconfig: o.kubeconfig, Context: o.context, WrapTransport: guard.Wrap})
+			if err != nil {
+				fmt.Fprintf(stdout, "cluster: none (%s)\n", clean(err.Error()))
+				return nil
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			snap, err := kube.SnapshotOnce(ctx, clients)
+			switch {
+			case snap == nil || !snap.Reachable:
+				why := "did not answer within " + timeout.String()
+				if snap != nil && snap.Problem != "" {
+					why = snap.Problem
+				}
+				fmt.Fprintf(stdout, "cluster %s: %s\n", clean(clients.Context), clean(why))
+			default:
+				_ = err
+				fmt.Fprintf(stdout, "cluster %s: %s\n", clean(clients.Context), clean(istioVersions(snap)))
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&clientOnly, "client", false, "print only ambx's version; do not contact a cluster")
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the cluster")
+	return cmd
+}
+
+// istioVersions says which Istio components the snapshot found.
+func istioVersions(s *kube.Snapshot) string {
+	i := s.Install
+	if !i.Istiod.Known() && !i.Ztunnel.Known() && !i.CNI.Known() {
+		return "no Istio version found (verdicts assume " + i.Effective().String() + ")"
+	}
+	var parts []string
+	for _, c := range []struct {
+		name string
+		v    install.Version
+	}{{"istiod", i.Istiod}, {"ztunnel", i.Ztunnel}, {"istio-cni", i.CNI}} {
+		if c.v.Known() {
+			parts = append(parts, c.name+" "+c.v.String())
+		} else {
+			parts = append(parts, c.name+" not found")
+		}
+	}
+	return "Istio " + strings.Join(parts, ", ")
+}
+
+// clean is the one door for text from outside (cluster, files) on its way
+// to the terminal in main's own output.
+func clean(s string) string { return audit.Line(s) }
+
+// auditOptions are `ambx audit`'s flags.
+type auditOptions struct {
+	files      []string
+	output     string
+	failOn     string
+	namespaces []string
+	timeout    time.Duration
+	demo       bool
+}
+
+// Exit statuses of `ambx audit`.
+const (
+	auditFailed  = 1 // a finding at or above --fail-on
+	auditBad     = 2 // bad flags or manifests
+	auditPartial = 3 // something was not read and --fail-on asked for a verdict, or no cluster at all
+)
+
+const auditLong = `Audits the mesh and prints a report: every finding with its severity,
+object, why and fix; the Istio installation found (versions, switches);
+and per object the verdicts ambx computed (pod capture state, waypoint
+binding and why, where each policy is enforced and at which layer,
+whether NetworkPolicies let HBONE through). The schema is stable and
+documented (kube/audit/SCHEMA.md); lists are sorted and the report has no
+timestamps, so two reports diff cleanly.
+
+Against the live cluster (the default) the audit is always read-only:
+every write is refused at the HTTP transport, whatever the other flags.
+Resources that could not be read (forbidden, failing, not synced within
+--timeout) are listed and make the result "partial", never "clean".
+
+With -f it audits manifests instead (files or folders of YAML or JSON,
+multi-document, Lists): the intended state, where the pods of a workload
+in an ambient namespace are judged as captured. Findings carry the file
+and line of the object, or of the field the fix changes; -o sarif puts
+them on the lines of a pull request.
+
+Exit status: 0 when the report was written and nothing reached --fail-on;
+1 when a finding is at or above --fail-on; 2 on bad flags or manifests;
+3 when the data is partial and --fail-on was given (a check cannot pass on
+data it did not read), or when no cluster could be reached at all.`
+
+// newAuditCommand is ` + "`ambx audit`" + `.
+func newAuditCommand(o *options, stdout, stderr io.Writer) *cobra.Command {
+	var ao auditOptions
+	cmd := &cobra.Command{
+		Use:   "audit [-f PATH]...",
+		Short: "report findings and verdicts for CI and auditors (live cluster, read-only, or manifests)",
+		Long:  auditLong,
+		Example: "  ambx audit --fail-on warning\n" +
+			"  ambx audit -n shop -o markdown > audit.md\n" +
+			"  ambx audit -f deploy/ -o sarif > ambx.sarif",
+		Args: noArgs("files go after -f"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAudit(cmd.Context(), *o, ao, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&ao.files, "filename", "f", nil, "audit manifests: a YAML or JSON file, or a folder of them; repeatable")
+	f.StringVarP(&ao.output, "output", "o", "table", "output: "+strings.Join(audit.Formats, ", "))
+	f.StringVar(&ao.failOn, "fail-on", "", "exit 1 when a finding is at least this severe: error or warning (and 3 on partial data)")
+	f.StringSliceVarP(&ao.namespaces, "namespace", "n", nil, "audit only these namespaces; repeatable or comma-separated")
+	f.DurationVar(&ao.timeout, "timeout", time.Minute, "how long to wait for the cluster to be read")
+	f.BoolVar(&ao.demo, "demo", false, "audit the built-in demo cluster")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(audit.Formats, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func runAudit(ctx context.Context, o options, ao auditOptions, stdout, stderr io.Writer) error {
+	if !slices.Contains(audit.Formats, ao.output) {
+		return usageError{fmt.Errorf("-o must be one of %s, not %q", strings.Join(audit.Formats, ", "), ao.output)}
+	}
+	threshold := -1
+	switch ao.failOn {
+	case "":
+	case "error":
+		threshold = int(finding.Error)
+	case "warning":
+		threshold = int(finding.Warning)
+	default:
+		return usageError{fmt.Errorf("--fail-on must be error or warning, not %q", ao.failOn)}
+	}
+	if ao.timeout <= 0 {
+		return usageError{fmt.Errorf("--timeout must be positive, got %s", ao.timeout)}
+	}
+	if len(ao.files) > 0 && ao.demo {
+		return usageError{errors.New("-f and --demo audit different things; give one")}
+	}
+	in := audit.Input{Version: version, Scope: ao.namespaces}
+	if len(ao.files) > 0 {
+		set, err := manifest.Load(ao.files)
+		if err != nil {
+			fmt.Fprintf(stderr, "ambx audit: %s\n", clean(err.Error()))
+			return exitCode(auditBad)
+		}
+		in.Snapshot = audit.FromManifests(set)
+		in.Origin, in.Notes = set.Origin, set.Notes
+		in.Source = audit.Source{Kind: "files", Files: ao.files}
+	} else {
+		var clients *kube.Clients
+		if ao.demo {
+			clients = demo.Clients(time.Now())
+		} else {
+			var err error
+			clients, err = kube.Connect(kube.ConnectOptions{Kubeconfig: o.kubeconfig, Context: o.context, WrapTransport: guard.Wrap})
+			if err != nil {
+				fmt.Fprintf(stderr, "ambx audit: %s\n", clean(err.Error()))
+				return exitCode(auditPartial)
+			}
+		}
+		tctx, cancel := context.WithTimeout(ctx, ao.timeout)
+		defer cancel()
+		snap, _ := kube.SnapshotOnce(tctx, clients)
+		if snap == nil {
+			snap = &kube.Snapshot{Problem: "the cluster did not answer within " + ao.timeout.String()}
+		}
+		in.Snapshot = snap
+		in.Source = audit.Source{Kind: "cluster", Context: clients.Context}
+	}
+	r := audit.Build(in)
+	if err := audit.Write(stdout, r, ao.output); err != nil {
+		fmt.Fprintf(stderr, "ambx audit: %s\n", clean(err.Error()))
+		return exitCode(1)
+	}
+	if threshold < 0 {
+		return nil
+	}
+	if threshold <= int(finding.Error) && r.Summary.Errors > 0 || threshold <= int(finding.Warning) && r.Summary.Errors+r.Summary.Warnings > 0 {
+		return exitCode(auditFailed)
+	}
+	if r.Result == audit.ResultPartial {
+		fmt.Fprintln(stderr, "ambx audit: partial data: "+clean(fmt.Sprintf("%d resources not read", len(r.Unread))))
+		return exitCode(auditPartial)
+	}
+	return nil
 }
 
 // explore runs the full-screen explorer.
