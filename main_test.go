@@ -160,3 +160,29 @@ func TestDisplayName(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditCommand(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stdout string // fragment
+		stderr string // fragment
+	}{
+		{args: []string{"audit", "--demo"}, stdout: "FINDINGS: 4 errors, 1 warning"},
+		{args: []string{"audit", "--demo", "--fail-on", "error", "-o", "json"}, code: 1, stdout: `"result": "findings"`},
+		{args: []string{"audit", "--demo", "--fail-on", "error", "-n", "unipoller"}, code: 0, stdout: "FINDINGS: 0 errors, 1 warning"},
+		{args: []string{"audit", "-f", "kube/reach/testdata/mesh", "-o", "sarif", "--fail-on", "error"}, code: 1, stdout: `"startLine": 117`},
+		{args: []string{"audit", "-f", "kube/reach/testdata/shop", "--fail-on", "warning"}, code: 0, stdout: "CLEAN"},
+		{args: []string{"audit", "-f", "kube/reach/testdata/bad/typo.yaml"}, code: 2, stderr: `unknown field "spec.ingres"`},
+		{args: []string{"audit", "--demo", "-o", "xml"}, code: 2, stderr: "-o must be one of table, json, yaml, markdown, sarif"},
+		{args: []string{"audit", "--demo", "--fail-on", "info"}, code: 2, stderr: "--fail-on must be error or warning"},
+		{args: []string{"audit", "--kubeconfig", "/nonexistent/config"}, code: 3, stderr: "/nonexistent/config"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(tc.args, &out, &errb)
+		if code != tc.code || !strings.Contains(out.String(), tc.stdout) || !strings.Contains(errb.String(), tc.stderr) {
+			t.Errorf("%v: exit %d (want %d)\nstdout %.400s\nstderr %s", tc.args, code, tc.code, out.String(), errb.String())
+		}
+	}
+}

@@ -25,7 +25,17 @@ func Write(w io.Writer, r *Report, format string) error {
 		_, err = w.Write(cleanEncoded(append(b, '\n')))
 		return err
 	case "yaml":
-		b, err := yaml.Marshal(r)
+		// YAML cannot hold control characters at all: they are shown as
+		// escapes, the way the table shows them. JSON keeps them exact.
+		j, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		var tree any
+		if err := json.Unmarshal(j, &tree); err != nil {
+			return err
+		}
+		b, err := yaml.Marshal(escapeTree(tree))
 		if err != nil {
 			return err
 		}
@@ -252,4 +262,23 @@ func markdown(r *Report) string {
 		}
 	}
 	return b.String()
+}
+
+// escapeTree applies text to every string of a decoded JSON value.
+func escapeTree(v any) any {
+	switch x := v.(type) {
+	case string:
+		return text(x)
+	case []any:
+		for i := range x {
+			x[i] = escapeTree(x[i])
+		}
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[text(k)] = escapeTree(e)
+		}
+		return out
+	}
+	return v
 }

@@ -304,7 +304,7 @@ func unread(s *kube.Snapshot) []Unread {
 	for _, res := range kube.Resources {
 		st, ok := s.Resources[res]
 		if !ok {
-			out = append(out, Unread{Resource: string(res), State: "not-watched"})
+			out = append(out, Unread{Resource: string(res), State: "not-watched", Detail: s.Problem})
 			continue
 		}
 		switch st.Availability {

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	netv1 "istio.io/client-go/pkg/apis/networking/v1"
+	netv1beta1 "istio.io/client-go/pkg/apis/networking/v1beta1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	secv1beta1 "istio.io/client-go/pkg/apis/security/v1beta1"
 	istioscheme "istio.io/client-go/pkg/clientset/versioned/scheme"
@@ -92,6 +94,7 @@ var wanted = map[string]bool{
 	"ReplicationController": true, "Job": true, "CronJob": true,
 	"Gateway": true, "GatewayClass": true,
 	"AuthorizationPolicy": true, "PeerAuthentication": true, "RequestAuthentication": true,
+	"ServiceEntry": true, "WorkloadEntry": true,
 }
 
 // strictKinds are the kinds where an unknown field is an error, not a
@@ -241,6 +244,22 @@ func (l *loader) object(pos Position, raw []byte, depth int) error {
 		meta, kept = &x.ObjectMeta, x
 	case *secv1.RequestAuthentication:
 		meta, kept = &x.ObjectMeta, x
+	case *netv1.ServiceEntry:
+		meta, kept = &x.ObjectMeta, x
+	case *netv1.WorkloadEntry:
+		meta, kept = &x.ObjectMeta, x
+	case *netv1beta1.ServiceEntry:
+		v := &netv1.ServiceEntry{}
+		x.ObjectMeta.DeepCopyInto(&v.ObjectMeta)
+		x.Spec.DeepCopyInto(&v.Spec)
+		x.Status.DeepCopyInto(&v.Status)
+		meta, kept = &v.ObjectMeta, v
+	case *netv1beta1.WorkloadEntry:
+		v := &netv1.WorkloadEntry{}
+		x.ObjectMeta.DeepCopyInto(&v.ObjectMeta)
+		x.Spec.DeepCopyInto(&v.Spec)
+		x.Status.DeepCopyInto(&v.Status)
+		meta, kept = &v.ObjectMeta, v
 	case *secv1beta1.AuthorizationPolicy:
 		v := &secv1.AuthorizationPolicy{}
 		x.ObjectMeta.DeepCopyInto(&v.ObjectMeta)
@@ -364,6 +383,10 @@ func replace(c *ambient.Cluster, i int, obj any) {
 		c.PeerAuthentications[i] = x
 	case *secv1.RequestAuthentication:
 		c.RequestAuthentications[i] = x
+	case *netv1.ServiceEntry:
+		c.ServiceEntries[i] = x
+	case *netv1.WorkloadEntry:
+		c.WorkloadEntries[i] = x
 	}
 }
 
@@ -399,6 +422,12 @@ func appendTo(c *ambient.Cluster, obj any) int {
 	case *secv1.RequestAuthentication:
 		c.RequestAuthentications = append(c.RequestAuthentications, x)
 		return len(c.RequestAuthentications) - 1
+	case *netv1.ServiceEntry:
+		c.ServiceEntries = append(c.ServiceEntries, x)
+		return len(c.ServiceEntries) - 1
+	case *netv1.WorkloadEntry:
+		c.WorkloadEntries = append(c.WorkloadEntries, x)
+		return len(c.WorkloadEntries) - 1
 	}
 	return -1
 }
@@ -417,6 +446,8 @@ func (l *loader) done() *Set {
 	sortMeta(c.AuthorizationPolicies)
 	sortMeta(c.PeerAuthentications)
 	sortMeta(c.RequestAuthentications)
+	sortMeta(c.ServiceEntries)
+	sortMeta(c.WorkloadEntries)
 	l.intend()
 	l.intendWaypoints()
 	return &l.Set
