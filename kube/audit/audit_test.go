@@ -136,7 +136,9 @@ func sarifSchema(t *testing.T) *jsonschema.Schema {
 func TestSARIFValidates(t *testing.T) {
 	schema := sarifSchema(t)
 	for name, r := range map[string]*Report{"demo": demoReport(nil), "mesh": manifestReport(t, nil, "../reach/testdata/mesh"),
-		"partial": demoReport(func(s *kube.Snapshot) { s.Resources[kube.ResPods] = kube.ResourceState{Availability: kube.Failing, Detail: "boom"} })} {
+		"partial": demoReport(func(s *kube.Snapshot) {
+			s.Resources[kube.ResPods] = kube.ResourceState{Availability: kube.Failing, Detail: "boom"}
+		})} {
 		out := render(t, r, "sarif")
 		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
 		if err != nil {
@@ -162,7 +164,7 @@ func TestSARIFValidates(t *testing.T) {
 				RuleID    string `json:"ruleId"`
 				Locations []struct {
 					PhysicalLocation struct {
-						ArtifactLocation struct{ URI string } `json:"artifactLocation"`
+						ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
 						Region           struct{ StartLine int } `json:"region"`
 					} `json:"physicalLocation"`
 				} `json:"locations"`
