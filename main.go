@@ -33,6 +33,7 @@ import (
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/ui"
+	"github.com/ambx/ambx/views/safe"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -353,7 +354,7 @@ func istioVersions(s *kube.Snapshot) string {
 
 // clean is the one door for text from outside (cluster, files) on its way
 // to the terminal in main's own output.
-func clean(s string) string { return audit.Line(s) }
+func clean(s string) string { return safe.Line(s) }
 
 // auditOptions are `ambx audit`'s flags.
 type auditOptions struct {

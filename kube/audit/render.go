@@ -39,7 +39,7 @@ func Write(w io.Writer, r *Report, format string) error {
 		if err != nil {
 			return err
 		}
-		_, err = w.Write(cleanEncoded(b))
+		_, err = w.Write(b)
 		return err
 	case "sarif":
 		b, err := json.MarshalIndent(SARIF(r), "", "  ")
