@@ -43,6 +43,7 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	b.hbone = in
 	snap.Findings = append(snap.Findings, snap.Mesh.Findings...)
 	snap.Findings = append(snap.Findings, b.findings...)
+	snap.Findings = append(snap.Findings, c.Install.Findings()...)
 	sort.SliceStable(snap.Findings, func(i, j int) bool {
 		return snap.Findings[i].Severity > snap.Findings[j].Severity
 	})

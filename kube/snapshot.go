@@ -24,12 +24,19 @@ const (
 	ResRequestAuthentications Resource = "requestauthentications"
 	ResServiceEntries         Resource = "serviceentries"
 	ResWorkloadEntries        Resource = "workloadentries"
+	// The installation's own objects, listed by label (install.IstiodSelector,
+	// DataplaneSelector, RevisionSelector), never all of them.
+	ResIstiodDeployments   Resource = "deployments"
+	ResDataplaneDaemonSets Resource = "daemonsets"
+	ResIstioConfigMaps     Resource = "configmaps"
+	ResIstioWebhooks       Resource = "mutatingwebhookconfigurations"
 )
 
 // Resources lists every watched resource.
 var Resources = []Resource{ResNamespaces, ResPods, ResServices, ResNodes, ResNetworkPolicies,
 	ResGateways, ResGatewayClasses, ResAuthorizationPolicies, ResPeerAuthentications, ResRequestAuthentications,
-	ResServiceEntries, ResWorkloadEntries}
+	ResServiceEntries, ResWorkloadEntries,
+	ResIstiodDeployments, ResDataplaneDaemonSets, ResIstioConfigMaps, ResIstioWebhooks}
 
 // Availability is whether a resource could be watched.
 type Availability int

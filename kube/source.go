@@ -13,16 +13,20 @@ import (
 	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	istioinformers "istio.io/client-go/pkg/informers/externalversions"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwinformers "sigs.k8s.io/gateway-api/pkg/client/informers/externalversions"
 
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/install"
 )
 
 // Coalescing bounds: a burst of events becomes one snapshot after settle,
@@ -76,10 +80,33 @@ func slim(obj any) (any, error) {
 			delete(a, lastApplied)
 		}
 	}
-	if p, ok := obj.(*corev1.Pod); ok {
-		slimPod(p)
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		slimPod(o)
+	case *corev1.ConfigMap:
+		slimConfigMap(o)
+	case *admissionv1.MutatingWebhookConfiguration:
+		o.Webhooks = nil // CA bundles and rules; tags need only the labels
 	}
 	return obj, nil
+}
+
+// slimConfigMap keeps of Istio's ConfigMaps only what install.Discover
+// reads: the mesh config and istio-cni's settings. The injector's template
+// alone is ~100 KiB per revision.
+func slimConfigMap(c *corev1.ConfigMap) {
+	c.BinaryData = nil
+	switch {
+	case c.Name == "istio-cni-config":
+	case c.Name == "istio" || strings.HasPrefix(c.Name, "istio-"):
+		if m, ok := c.Data["mesh"]; ok {
+			c.Data = map[string]string{"mesh": m}
+		} else {
+			c.Data = nil
+		}
+	default:
+		c.Data = nil
+	}
 }
 
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
@@ -123,6 +150,18 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 		s.clients.Health.Subscribe(s.transportError)
 	}
 	core := informers.NewSharedInformerFactory(s.clients.Kube, 0)
+	// The installation's objects, each kind by its label: a factory holds
+	// one informer per type, so each selector gets its own.
+	byLabel := func(sel string) informers.SharedInformerFactory {
+		return informers.NewSharedInformerFactoryWithOptions(s.clients.Kube, 0,
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel }))
+	}
+	istiodF, dataplaneF, revF := byLabel(install.IstiodSelector), byLabel(install.DataplaneSelector), byLabel(install.RevisionSelector)
+	add[*appsv1.Deployment](s, ResIstiodDeployments, istiodF.Apps().V1().Deployments().Informer())
+	add[*appsv1.DaemonSet](s, ResDataplaneDaemonSets, dataplaneF.Apps().V1().DaemonSets().Informer())
+	add[*corev1.ConfigMap](s, ResIstioConfigMaps, revF.Core().V1().ConfigMaps().Informer())
+	add[*admissionv1.MutatingWebhookConfiguration](s, ResIstioWebhooks, revF.Admissionregistration().V1().MutatingWebhookConfigurations().Informer())
+	factories := []informers.SharedInformerFactory{core, istiodF, dataplaneF, revF}
 	add[*corev1.Namespace](s, ResNamespaces, core.Core().V1().Namespaces().Informer())
 	add[*corev1.Pod](s, ResPods, core.Core().V1().Pods().Informer())
 	add[*corev1.Service](s, ResServices, core.Core().V1().Services().Informer())
@@ -143,7 +182,9 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 		add[*gwv1.Gateway](s, ResGateways, gw.Gateway().V1().Gateways().Informer())
 		add[*gwv1.GatewayClass](s, ResGatewayClasses, gw.Gateway().V1().GatewayClasses().Informer())
 	}
-	core.Start(ctx.Done())
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
 	if ist != nil {
 		ist.Start(ctx.Done())
 	}
@@ -153,7 +194,9 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 	go s.watchSync(ctx)
 	go s.probeLoop(ctx)
 	s.loop(ctx, publish)
-	core.Shutdown()
+	for _, f := range factories {
+		f.Shutdown()
+	}
 	if ist != nil {
 		ist.Shutdown()
 	}
@@ -384,6 +427,8 @@ func (s *Source) build() *Snapshot {
 	seq := s.seq
 	s.mu.Unlock()
 	c := collect(lists)
+	c.Install = discover(lists, states)
+	c.RootNamespace = c.Install.RootNamespace
 	for _, r := range []Resource{ResGateways, ResGatewayClasses, ResAuthorizationPolicies, ResPeerAuthentications, ResRequestAuthentications, ResServiceEntries, ResWorkloadEntries} {
 		if _, ok := lists[r]; !ok {
 			states[r] = ResourceState{Availability: Missing, Detail: "no client for this API"}
@@ -415,6 +460,41 @@ func collect(lists map[Resource]any) ambient.Cluster {
 	take(&c.ServiceEntries, lists[ResServiceEntries])
 	take(&c.WorkloadEntries, lists[ResWorkloadEntries])
 	return c
+}
+
+// discover reads the installation from its watched objects; a kind not
+// (yet) listed is reported as unread, never as absent.
+func discover(lists map[Resource]any, states map[Resource]ResourceState) install.Info {
+	var o install.Objects
+	take(&o.Deployments, lists[ResIstiodDeployments])
+	take(&o.DaemonSets, lists[ResDataplaneDaemonSets])
+	take(&o.ConfigMaps, lists[ResIstioConfigMaps])
+	take(&o.Webhooks, lists[ResIstioWebhooks])
+	for r, kind := range map[Resource]string{ResIstiodDeployments: "deployments", ResDataplaneDaemonSets: "daemonsets",
+		ResIstioConfigMaps: "configmaps", ResIstioWebhooks: "mutatingwebhookconfigurations"} {
+		st, ok := states[r]
+		switch {
+		case !ok:
+			o.Unread = setUnread(o.Unread, kind, "not watched")
+		case st.Availability == Syncing:
+			o.Unread = setUnread(o.Unread, kind, install.Loading)
+		case st.Availability != Available:
+			why := st.Detail
+			if why == "" {
+				why = "unavailable"
+			}
+			o.Unread = setUnread(o.Unread, kind, why)
+		}
+	}
+	return install.Discover(o)
+}
+
+func setUnread(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
 }
 
 func take[T object](dst *[]T, l any) {

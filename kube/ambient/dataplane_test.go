@@ -80,3 +80,42 @@ func TestFindingsOrder(t *testing.T) {
 		t.Errorf("order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestDataplaneInKubeSystem: ztunnel and istio-cni run in kube-system (GKE,
+// OpenShift); found there by label, they count, and no node reads "no
+// ztunnel".
+func TestDataplaneInKubeSystem(t *testing.T) {
+	moved := func(nodes ...string) []*corev1.Pod {
+		ps := dataplane(nodes...)
+		for _, p := range ps {
+			p.Namespace = "kube-system"
+		}
+		return ps
+	}
+	for _, tc := range []struct {
+		name      string
+		ztunnelNS string // what discovery found; "" when no DaemonSet was read
+		want      string // "" when no finding
+	}{
+		{"discovered in kube-system", "kube-system", ""},
+		{"DaemonSets unreadable: any namespace", "", ""},
+		{"discovered elsewhere: these are not the ztunnels", "istio-system", "node-1: no ztunnel (1 pod)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &ambient.Cluster{
+				Namespaces: []*corev1.Namespace{namespace("kube-system"), namespace("shop", "istio.io/dataplane-mode=ambient")},
+				Pods:       append(moved("node-1"), pod("shop", "a", captured, node("node-1"))),
+			}
+			c.Install.ZtunnelNamespace = tc.ztunnelNS
+			fs := findingsFor(ambient.Analyze(c), "dataplane-not-ready")
+			switch {
+			case tc.want == "" && len(fs) != 0:
+				t.Fatalf("false finding: %s", fs[0].Why)
+			case tc.want != "" && (len(fs) != 1 || !strings.Contains(fs[0].Why, tc.want)):
+				t.Fatalf("findings %v, want one saying %q", codes(fs), tc.want)
+			case tc.want != "" && !strings.Contains(fs[0].Fix, "-n "+tc.ztunnelNS):
+				t.Errorf("fix %q does not look where ztunnel runs", fs[0].Fix)
+			}
+		})
+	}
+}

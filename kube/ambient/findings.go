@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -377,7 +378,7 @@ func (ix *index) dataplaneFindings() {
 			if p.Spec.NodeName == "" {
 				continue
 			}
-			if p.Namespace == ztunnelNamespace && p.Labels[ztunnelAppLabel] == ztunnelAppValue {
+			if ix.isZtunnel(p) {
 				hasZtunnel[p.Spec.NodeName] = true
 				ztunnel[p.Spec.NodeName] = ztunnel[p.Spec.NodeName] || podReady(p)
 			}
@@ -418,6 +419,26 @@ func (ix *index) dataplaneFindings() {
 			fmt.Sprintf("Ambient data plane not ready on %s running this namespace's pods", plural(len(bad), "node", "nodes")),
 			"Without a ready ztunnel and istio-cni on a node, its ambient pods stay pending or unreachable ("+strings.Join(problems, "; ")+").",
 			fmt.Sprintf("kubectl get pods -n %s -o wide -l %s=%s --field-selector spec.nodeName=%s\nkubectl get pods -A -o wide -l %s=%s --field-selector spec.nodeName=%s",
-				ztunnelNamespace, ztunnelAppLabel, ztunnelAppValue, bad[0], cniLabel, cniValue, bad[0]))
+				ix.ztunnelNS(), ztunnelAppLabel, ztunnelAppValue, bad[0], cniLabel, cniValue, bad[0]))
 	}
+}
+
+// isZtunnel reports whether a pod is a ztunnel: labelled app=ztunnel in the
+// namespace its DaemonSet was found in (kube-system on GKE and OpenShift),
+// or in any namespace when none was found, so an unreadable DaemonSet
+// never makes every node look ztunnel-less.
+func (ix *index) isZtunnel(p *corev1.Pod) bool {
+	if p.Labels[ztunnelAppLabel] != ztunnelAppValue {
+		return false
+	}
+	ns := ix.c.Install.ZtunnelNamespace
+	return ns == "" || p.Namespace == ns
+}
+
+// ztunnelNS is where ztunnel runs, for suggested commands.
+func (ix *index) ztunnelNS() string {
+	if ns := ix.c.Install.ZtunnelNamespace; ns != "" {
+		return ns
+	}
+	return ztunnelNamespace
 }

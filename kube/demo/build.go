@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -29,6 +30,8 @@ type world struct {
 	workloads   []runtime.Object
 	podMetrics  []*metricsv1beta1.PodMetrics
 	nodeMetrics []*metricsv1beta1.NodeMetrics
+	configMaps  []*corev1.ConfigMap
+	webhooks    []*admissionv1.MutatingWebhookConfiguration
 }
 
 func build(now time.Time) *world {
@@ -81,7 +84,7 @@ func build(now time.Time) *world {
 	c.PeerAuthentications = peerAuthentications(now)
 	c.RequestAuthentications = requestAuthentications(now)
 	c.NetworkPolicies = networkPolicies(now)
-	c.RootNamespace = "istio-system"
+	w.install(now)
 	w.sort()
 	return w
 }

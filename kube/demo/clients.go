@@ -8,6 +8,7 @@ import (
 	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -62,6 +63,9 @@ func newClients(now time.Time) (*kube.Clients, error) {
 		gvr := appsv1.SchemeGroupVersion.WithResource(strings.ToLower(kindOf(o)) + "s")
 		seed(s, kc.Tracker(), gvr, []metav1.Object{o.(metav1.Object)})
 	}
+
+	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("configmaps"), w.configMaps)
+	seed(s, kc.Tracker(), admissionv1.SchemeGroupVersion.WithResource("mutatingwebhookconfigurations"), w.webhooks)
 
 	ic := istiofake.NewSimpleClientset()
 	ic.Resources = istioResources

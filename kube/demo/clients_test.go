@@ -288,6 +288,13 @@ func TestSourceSyncsEveryResource(t *testing.T) {
 	if got == nil {
 		t.Fatal("the demo never had every resource synced")
 	}
+	// The installation is read through the Source's label-selected lists
+	// just as kube.Build reads it from Objects.
+	if in := got.Install; in.Headline() != "Istio "+istioVersion || in.Ztunnel.String() != istioVersion ||
+		in.CNI.String() != istioVersion || in.RootNamespace != "istio-system" || !in.CNIConfig.Read || len(in.Problems) != 0 {
+		t.Errorf("install through the Source: %q ztunnel %v cni %v root %q cni config %v problems %v",
+			in.Headline(), in.Ztunnel, in.CNI, in.RootNamespace, in.CNIConfig.Read, in.Problems)
+	}
 	if len(got.AuthorizationPolicies) == 0 || len(got.Gateways) == 0 {
 		t.Fatalf("synced but empty: %d AuthorizationPolicies, %d Gateways", len(got.AuthorizationPolicies), len(got.Gateways))
 	}

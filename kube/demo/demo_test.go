@@ -203,3 +203,26 @@ func compare(a, b string) int {
 	}
 	return 0
 }
+
+// TestDemoNamesItsIstio: the demo's installation is read like a real one,
+// and is healthy, so it adds no finding of its own.
+func TestDemoNamesItsIstio(t *testing.T) {
+	in := Objects(Epoch).Install
+	if in.Headline() != "Istio 1.31.1" || in.Assumed() || in.Revision != "default" || len(in.Tags) != 1 {
+		t.Fatalf("demo install: %q assumed %v revision %q tags %v", in.Headline(), in.Assumed(), in.Revision, in.Tags)
+	}
+	if len(in.Components) != 3 {
+		t.Fatalf("components %+v, want istiod, ztunnel, istio-cni", in.Components)
+	}
+	for _, c := range in.Components {
+		if c.Version.String() != "1.31.1" || c.Ready != c.Desired || c.Desired == 0 {
+			t.Errorf("%s %s/%s: version %v ready %d/%d", c.Kind, c.Namespace, c.Name, c.Version, c.Ready, c.Desired)
+		}
+	}
+	if !in.Switch("PILOT_ENABLE_AMBIENT") || !in.CNIAmbientEnabled() || !in.CNIDNSCapture() {
+		t.Errorf("ambient %v cni %v dns %v", in.Switch("PILOT_ENABLE_AMBIENT"), in.CNIAmbientEnabled(), in.CNIDNSCapture())
+	}
+	if f := in.Findings(); len(f) != 0 {
+		t.Errorf("the demo's install has findings: %+v", f)
+	}
+}

@@ -105,6 +105,66 @@ type Info struct {
 	Env map[string]string
 	// CNIConfig is istio-cni's configuration.
 	CNIConfig CNIConfig
+
+	// Components are the istiod Deployments, then the ztunnel and istio-cni
+	// DaemonSets, found by label in any namespace.
+	Components []Component
+	// Tags are the revision tags (from the injector webhooks).
+	Tags []Tag
+	// Revision and IstiodNamespace are those of the istiod verdicts follow
+	// (the one the default tag points at, else revision default).
+	Revision, IstiodNamespace string
+	// ZtunnelNamespace is where the ztunnel DaemonSet runs; empty when none
+	// was found.
+	ZtunnelNamespace string
+	// EnvUnread names istiod env entries set from a ConfigMap, Secret or
+	// field (valueFrom), which ambx does not follow: they read as defaults.
+	EnvUnread map[string]string
+	// RootNamespace is meshConfig.rootNamespace, and RootSource where it
+	// came from.
+	RootNamespace, RootSource string
+	// Problems say what could not be read; the install view shows them.
+	Problems []string
+	// DeploymentsUnread and DaemonSetsUnread report that istiod, or ztunnel
+	// and istio-cni, could not be looked for at all (forbidden, failing).
+	DeploymentsUnread, DaemonSetsUnread bool
+	// Loading reports that some of these objects are still being listed.
+	Loading bool
+	// Discovered reports that Discover filled this Info; a zero Info (a
+	// hand-built cluster) has no install findings.
+	Discovered bool
+}
+
+// Found is the first component of a kind, if any.
+func (i Info) Found(k Kind) (Component, bool) {
+	for _, c := range i.Components {
+		if c.Kind == k {
+			return c, true
+		}
+	}
+	return Component{}, false
+}
+
+// Headline names the installed Istio at a glance: "Istio 1.29.2", with the
+// revision when not default, or the version verdicts assume.
+func (i Info) Headline() string {
+	if i.Assumed() {
+		why := "not found"
+		if i.Loading {
+			return "Istio loading…"
+		}
+		if i.DeploymentsUnread {
+			why = "unreadable"
+		} else if c, ok := i.Found(Istiod); ok && !c.Version.Known() {
+			why = "version unreadable"
+		}
+		return "Istio " + why + ", assuming " + AssumedVersion.MinorString()
+	}
+	s := "Istio " + i.Istiod.String()
+	if i.Revision != "" && i.Revision != "default" {
+		s += " rev " + i.Revision
+	}
+	return s
 }
 
 // Effective is the istiod version verdicts follow: the one read, else

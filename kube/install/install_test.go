@@ -53,12 +53,15 @@ func TestSwitchDefaultsByVersion(t *testing.T) {
 		want bool
 	}{
 		{"dry-run off by default", Info{Istiod: v("1.29.0")}, EnvDryRunAuthorizationPolicy, false},
-		{"dry-run set on 1.29", Info{Istiod: v("1.29.0"), Env: map[string]string{EnvDryRunAuthorizationPolicy: "true"}}, EnvDryRunAuthorizationPolicy, true},
+		{"dry-run set on 1.29", Info{Istiod: v("1.29.0"), Env: map[string]string{EnvEnableAmbient: "true", EnvDryRunAuthorizationPolicy: "true"}}, EnvDryRunAuthorizationPolicy, true},
+		{"dry-run set but ambient unset in a read env", Info{Istiod: v("1.29.0"), Env: map[string]string{EnvDryRunAuthorizationPolicy: "true"}}, EnvDryRunAuthorizationPolicy, false},
+		{"ambient unset in a read env is istiod's false", Info{Istiod: v("1.29.0"), Env: map[string]string{}}, EnvEnableAmbient, false},
+		{"ambient from an unread ConfigMap is assumed", Info{Istiod: v("1.29.0"), Env: map[string]string{}, EnvUnread: map[string]string{EnvEnableAmbient: "ConfigMap x key y"}}, EnvEnableAmbient, true},
 		{"dry-run does not exist on 1.28", Info{Istiod: v("1.28.3"), Env: map[string]string{EnvDryRunAuthorizationPolicy: "true"}}, EnvDryRunAuthorizationPolicy, false},
 		{"ingress routing on by default", Info{}, EnvIngressWaypointRouting, true},
 		{"ingress routing needs ambient", Info{Env: map[string]string{EnvEnableAmbient: "false"}}, EnvIngressWaypointRouting, false},
 		{"unparsable value keeps the default", Info{Env: map[string]string{EnvSelectorGatewayPolicy: "yes"}}, EnvSelectorGatewayPolicy, true},
-		{"ParseBool spelling", Info{Env: map[string]string{EnvAutoAllowWaypointPolicy: "1"}}, EnvAutoAllowWaypointPolicy, true},
+		{"ParseBool spelling", Info{Env: map[string]string{EnvEnableAmbient: "True", EnvAutoAllowWaypointPolicy: "1"}}, EnvAutoAllowWaypointPolicy, true},
 		{"selector gateway policy off", Info{Env: map[string]string{EnvSelectorGatewayPolicy: "false"}}, EnvSelectorGatewayPolicy, false},
 	} {
 		if got := tc.info.Switch(tc.env); got != tc.want {
