@@ -197,6 +197,7 @@ var allResources = []kube.Resource{
 	kube.ResNamespaces, kube.ResPods, kube.ResServices, kube.ResNodes, kube.ResNetworkPolicies,
 	kube.ResGateways, kube.ResGatewayClasses, kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications,
 	kube.ResServiceEntries, kube.ResWorkloadEntries,
+	kube.ResIstiodDeployments, kube.ResDataplaneDaemonSets, kube.ResIstioConfigMaps, kube.ResIstioWebhooks,
 }
 
 // availability says which resources are not in the wanted state.
@@ -380,6 +381,9 @@ func TestClusterSourceLimitedUser(t *testing.T) {
 			{APIGroups: []string{"gateway.networking.k8s.io"}, Resources: []string{"gateways", "gatewayclasses"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"security.istio.io"}, Resources: []string{"authorizationpolicies", "peerauthentications", "requestauthentications"}, Verbs: []string{"get", "list", "watch"}},
 			{APIGroups: []string{"networking.istio.io"}, Resources: []string{"serviceentries", "workloadentries"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "daemonsets"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, Verbs: []string{"get", "list", "watch"}},
 		},
 	}
 	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
