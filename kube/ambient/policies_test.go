@@ -458,7 +458,9 @@ func TestAllowL7WithOtherAllows(t *testing.T) {
 // 1.29. No fix ever removes the annotation.
 func TestDryRunByVersion(t *testing.T) {
 	l4 := rules(&secv1beta1.Rule{From: []*secv1beta1.Rule_From{from(&secv1beta1.Source{Namespaces: []string{"shop"}})}})
-	on := map[string]string{install.EnvDryRunAuthorizationPolicy: "true"}
+	// istiod as the ambient profile runs it: without PILOT_ENABLE_AMBIENT the
+	// dry-run switch is forced off (registerAmbient).
+	on := map[string]string{install.EnvEnableAmbient: "true", install.EnvDryRunAuthorizationPolicy: "true"}
 	for _, tc := range []struct {
 		istiod, ztunnel string
 		env             map[string]string
