@@ -17,8 +17,9 @@ type GlobalKeys struct {
 	NextPane, PrevPane key.Binding
 	// Panes are 1…9: the panes in the order the root registers them (the
 	// help names them from that list).
-	Panes                    []key.Binding
-	Filter, Back, Help, Quit key.Binding
+	Panes                 []key.Binding
+	Filter, Command, Back key.Binding
+	Help, Quit            key.Binding
 	// ForceQuit quits from anywhere, even with an overlay open.
 	ForceQuit          key.Binding
 	Findings, Overhead key.Binding
@@ -38,12 +39,28 @@ var Global = GlobalKeys{
 	PrevPane:  bind("previous pane", "shift+tab"),
 	Panes:     paneKeys(),
 	Filter:    bind("filter the pane", "/"),
+	Command:   bind("command line (:svc, :np, :q…)", ":"),
 	Back:      bind("clear filter / leave drill-down / close", "esc"),
 	Help:      bind("help", "?"),
 	Quit:      bind("quit (closes an overlay first)", "q"),
 	ForceQuit: bind("quit from anywhere", "ctrl+c"),
 	Findings:  bind("findings", "!"),
 	Overhead:  bind("mesh overhead", "o"),
+}
+
+// PromptKeys edit the / and : line (a text input: the usual editing keys
+// and paste work too).
+type PromptKeys struct {
+	Run, Cancel, Complete, Older, Newer key.Binding
+}
+
+// Prompt is the set of prompt bindings.
+var Prompt = PromptKeys{
+	Run:      bind("run the command / keep the filter", "enter"),
+	Cancel:   bind("cancel (a filter is cleared)", "esc"),
+	Complete: bind("complete the command", "tab"),
+	Older:    bindShown("↑", "older command", "up"),
+	Newer:    bindShown("↓", "newer command", "down"),
 }
 
 // OverlayKeys work in every overlay.
@@ -131,7 +148,8 @@ func Help() []Section {
 		{"Program", []key.Binding{Global.Help, Global.Quit, Global.ForceQuit}},
 		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane}},
 		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown}},
-		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Back, Global.Findings, Global.Overhead, Ztunnel.Open, Ztunnel.Traffic}},
+		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Ztunnel.Open, Ztunnel.Traffic}},
+		{"Command line", []key.Binding{Prompt.Complete, Prompt.Older, Prompt.Newer, Prompt.Run, Prompt.Cancel}},
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},
 		{"Findings", []key.Binding{Finding.Jump, Finding.Patch}},
 		{"Patch view", []key.Binding{Patch.Form, Patch.Prev, Patch.Next, Patch.Copy, Patch.Write}},

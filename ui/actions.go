@@ -11,6 +11,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/logstream"
+	"github.com/ambx/ambx/kube/lookup"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/views/detail"
 	"github.com/ambx/ambx/views/findings"
@@ -266,24 +267,64 @@ func (m Model) patchForConnection(r logs.PatchRequest) (Model, tea.Cmd) {
 	return m, status("the destination of that connection is not a pod ambx knows", false)
 }
 
+// waypointTarget is what W labels: a Service or a namespace.
+type waypointTarget struct {
+	svc *corev1.Service
+	ns  *corev1.Namespace
+}
+
+func (t waypointTarget) String() string {
+	if t.svc != nil {
+		return "Service " + t.svc.Namespace + "/" + t.svc.Name
+	}
+	return "namespace " + t.ns.Name
+}
+
+func (t waypointTarget) namespace() string {
+	if t.svc != nil {
+		return t.svc.Namespace
+	}
+	return t.ns.Name
+}
+
 // waypointChoice is the user's pick in the waypoint picker.
 type waypointChoice struct {
-	svc      *corev1.Service
+	target   waypointTarget
 	waypoint ambient.Key
 }
 
 // serviceChoice is the user's pick in the "which Service" picker.
 type serviceChoice struct{ svc *corev1.Service }
 
-// useWaypoint starts choosing a waypoint: for the selected Service, or for
-// the Service in front of the selected pod (asking which when several).
+// useWaypoint starts choosing a waypoint for the selected Service or
+// namespace, or for the Service in front of the selected pod (asking which
+// when several select it).
 func (m Model) useWaypoint() (Model, tea.Cmd) {
 	if !m.canWrite() {
 		return m, readOnly()
 	}
 	r, ok := m.selected()
-	if !ok || r.Kind != kube.KindPod {
-		return m, status("W sets the waypoint of the Service in front of the selected workload", false)
+	if !ok {
+		return m, nil
+	}
+	switch r.Kind {
+	case kube.KindService:
+		for _, s := range m.snap.Services {
+			if s.Namespace == r.Namespace && s.Name == r.Name {
+				return m.pickWaypoint(waypointTarget{svc: s}), nil
+			}
+		}
+		return m, status("Service "+r.Namespace+"/"+r.Name+" is not in the cluster any more", true)
+	case kube.KindNamespace:
+		for _, ns := range m.snap.Namespaces {
+			if ns.Name == r.Name {
+				return m.pickWaypoint(waypointTarget{ns: ns}), nil
+			}
+		}
+		return m, status("namespace "+r.Name+" is not in the cluster any more", true)
+	case kube.KindPod:
+	default:
+		return m, status("W sets the waypoint of a Service or a namespace (or of the Service in front of a pod)", false)
 	}
 	var pod *corev1.Pod
 	for _, p := range m.snap.Pods {
@@ -291,18 +332,12 @@ func (m Model) useWaypoint() (Model, tea.Cmd) {
 			pod = p
 		}
 	}
-	var svcs []*corev1.Service
-	for _, s := range m.snap.Services {
-		if pod != nil && s.Namespace == pod.Namespace && len(s.Spec.Selector) > 0 &&
-			labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(pod.Labels)) {
-			svcs = append(svcs, s)
-		}
-	}
+	svcs := lookup.ServicesSelecting(&m.snap.Cluster, pod)
 	switch len(svcs) {
 	case 0:
 		return m, status("no Service selects "+r.Namespace+"/"+r.Name, false)
 	case 1:
-		return m.pickWaypoint(svcs[0]), nil
+		return m.pickWaypoint(waypointTarget{svc: svcs[0]}), nil
 	}
 	items := make([]picker.Item, len(svcs))
 	for i, s := range svcs {
@@ -325,39 +360,54 @@ func waypointNote(b ambient.WaypointBinding) string {
 	return "uses " + b.Waypoint.String()
 }
 
-// pickWaypoint lists the choices for one Service: clear its label, opt it
-// out, or any waypoint that exists.
-func (m Model) pickWaypoint(svc *corev1.Service) Model {
+// pickWaypoint lists the choices for a Service or namespace: clear its
+// label, opt it out, or any waypoint, those it may use first, the others
+// with istiod's reason it would refuse them.
+func (m Model) pickWaypoint(t waypointTarget) Model {
 	choices := []ambient.Key{{}, writer.NoWaypoint}
-	items := []picker.Item{
-		{Label: "clear", Note: "remove istio.io/use-waypoint (the namespace's waypoint applies)"},
-		{Label: "none", Note: "opt out of the namespace's waypoint"},
+	clear := "remove istio.io/use-waypoint (the namespace's waypoint applies)"
+	optOut := "opt out of the namespace's waypoint"
+	var current ambient.Key
+	if t.svc != nil {
+		current = m.snap.Mesh.Services[ambient.Key{Namespace: t.svc.Namespace, Name: t.svc.Name}].Waypoint.Waypoint
+	} else {
+		clear = "remove istio.io/use-waypoint: Services without their own label use no waypoint"
+		optOut = "label istio.io/use-waypoint=none"
+		current = m.snap.Mesh.Namespaces[t.ns.Name].Waypoint.Waypoint
 	}
-	current := m.snap.Mesh.Services[ambient.Key{Namespace: svc.Namespace, Name: svc.Name}].Waypoint.Waypoint
+	items := []picker.Item{{Label: "clear", Note: clear}, {Label: "none", Note: optOut}}
 	sel := 0
-	for _, w := range m.snap.Mesh.Waypoints {
+	for _, c := range lookup.WaypointsFor(m.snap, t.namespace()) {
+		w := c.Waypoint
 		if w.Key == current {
 			sel = len(items)
 		}
 		note := w.Key.Namespace + " · for " + w.For
-		if !w.Programmed {
+		if c.Problem != "" {
+			note += " · ✖ " + c.Problem
+		} else if !w.Programmed {
 			note += " · not programmed"
 		}
 		choices = append(choices, w.Key)
 		items = append(items, picker.Item{Label: w.Key.Name, Note: note})
 	}
 	return m.push(pickerOverlay{
-		m:      picker.New(m.theme, "waypoint", "Waypoint for Service "+svc.Namespace+"/"+svc.Name, items, sel),
+		m:      picker.New(m.theme, "waypoint", "Waypoint for "+t.String(), items, sel),
 		id:     "waypoint",
-		choose: func(i int) tea.Msg { return waypointChoice{svc: svc, waypoint: choices[i]} },
+		choose: func(i int) tea.Msg { return waypointChoice{target: t, waypoint: choices[i]} },
 	})
 }
 
 // scopeNamespace is the namespace a namespace-wide action applies to: the
-// selected namespace row, else the drilled-in namespace.
+// selected namespace row, the namespace of the selected object, else the
+// drilled-in namespace.
 func (m Model) scopeNamespace() string {
-	if r, ok := m.selected(); ok && r.Kind == kube.KindNamespace {
+	r, ok := m.selected()
+	switch {
+	case ok && r.Kind == kube.KindNamespace:
 		return r.Name
+	case ok && r.Namespace != "":
+		return r.Namespace
 	}
 	return m.drill
 }

@@ -256,3 +256,134 @@ func TestTypeAheadCannotConfirm(t *testing.T) {
 		t.Fatalf("y after the guard time did not apply: label %q", ns.Labels["istio.io/dataplane-mode"])
 	}
 }
+
+// typeLine types each rune of s as a key.
+func typeLine(t *testing.T, m Model, s string) Model {
+	for _, r := range s {
+		m = keys(t, m, string(r))
+	}
+	return m
+}
+
+// TestCommandServicesAndWaypoint: :svc shows the Services pane full-width;
+// W on a Service row picks its waypoint and labels the Service.
+func TestCommandServicesAndWaypoint(t *testing.T) {
+	m, c := demoModel(t, false)
+	m = typeLine(t, m, ":svc")
+	m = keys(t, m, "enter")
+	screen := m.Render()
+	if m.Focus() != "Services" || !strings.Contains(screen, "Services (32)") || strings.Contains(screen, "Namespaces (") {
+		t.Fatalf(":svc did not show the Services pane alone:\n%s", screen)
+	}
+	if !strings.Contains(screen, "worker-waypoint ✖") || !strings.Contains(screen, "WaypointIsNotReady") {
+		t.Fatalf("the Services pane does not say why worker has no waypoint:\n%s", screen)
+	}
+	m = keys(t, m, "/")
+	m = typeLine(t, m, "example-worker")
+	m = keys(t, m, "enter", "W")
+	if !isTop[pickerOverlay](m) || !strings.Contains(m.Render(), "Waypoint for Service example-worker/worker") {
+		t.Fatalf("W on a Service row did not offer its waypoints:\n%s", m.Render())
+	}
+	m = keys(t, m, "j", "enter") // none: opt out
+	if !isTop[confirmOverlay](m) || !strings.Contains(m.Render(), "Opt Service example-worker/worker out of waypoints") {
+		t.Fatalf("no confirm dialog for the opt-out:\n%s", m.Render())
+	}
+	m = keys(t, m, "y")
+	svc, err := c.Kube.CoreV1().Services("example-worker").Get(context.Background(), "worker", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Labels["istio.io/use-waypoint"]; got != "none" {
+		t.Fatalf("use-waypoint = %q, want none", got)
+	}
+	if bar := m.statusBar(); !strings.Contains(bar, "labelled istio.io/use-waypoint=none") {
+		t.Fatalf("the status bar does not report the write: %q", bar)
+	}
+}
+
+// TestCommandNetworkPolicies: :np lists the NetworkPolicies with their HBONE
+// verdict; n on a blocking one opens its namespace's patch.
+func TestCommandNetworkPolicies(t *testing.T) {
+	m, _ := demoModel(t, false)
+	m = typeLine(t, m, ":np")
+	m = keys(t, m, "enter")
+	screen := m.Render()
+	if m.Focus() != "NetworkPolicies" || !strings.Contains(screen, "NetworkPolicies (4)") {
+		t.Fatalf(":np did not show the NetworkPolicies pane:\n%s", screen)
+	}
+	for _, want := range []string{"loki/loki opens 3100/TCP but not HBONE port 15008", "✔ admits", "✖ blocks"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("NetworkPolicies pane lacks %q", want)
+		}
+	}
+	m = keys(t, m, "/", "l", "o", "k", "i", "enter", "n")
+	if !isTop[patchOverlay](m) || !strings.Contains(m.Render(), "15008") {
+		t.Fatalf("n on the loki policy did not open its patch:\n%s", m.Render())
+	}
+	m = keys(t, m, "q")
+	if len(m.stack) != 0 {
+		t.Fatal("q did not close the patch view")
+	}
+}
+
+// TestWaypointOnANamespace: W on a namespace row labels the namespace.
+func TestWaypointOnANamespace(t *testing.T) {
+	m, c := demoModel(t, false)
+	m = selectNamespace(t, m, "example-api")
+	m = keys(t, m, "W")
+	if !isTop[pickerOverlay](m) || !strings.Contains(m.Render(), "Waypoint for namespace example-api") {
+		t.Fatalf("W on a namespace did not offer waypoints:\n%s", m.Render())
+	}
+	if !strings.Contains(m.Render(), "ambient-apps · for service · ✖ its listener") {
+		t.Errorf("waypoints the namespace may not use are not marked:\n%s", m.Render())
+	}
+	m = keys(t, m, "j", "enter")
+	if !strings.Contains(m.Render(), "Opt namespace example-api out of waypoints") {
+		t.Fatalf("no confirm dialog for the namespace:\n%s", m.Render())
+	}
+	m = keys(t, m, "y")
+	ns, _ := c.Kube.CoreV1().Namespaces().Get(context.Background(), "example-api", metav1.GetOptions{})
+	if got := ns.Labels["istio.io/use-waypoint"]; got != "none" {
+		t.Fatalf("namespace use-waypoint = %q, want none", got)
+	}
+}
+
+// TestCommandLine: completion, history, a namespace argument, unknown
+// commands and :q.
+func TestCommandLine(t *testing.T) {
+	m, _ := demoModel(t, false)
+	m = keys(t, m, ":", "n", "e", "t")
+	if !strings.Contains(m.statusBar(), ":net▏pol") {
+		t.Fatalf("no completion shown: %q", m.statusBar())
+	}
+	m = keys(t, m, "tab", "enter")
+	if m.Focus() != "NetworkPolicies" {
+		t.Fatalf("tab-completed :netpol focused %s", m.Focus())
+	}
+	m = typeLine(t, m, ":wl loki")
+	m = keys(t, m, "enter")
+	if m.Focus() != "Workloads" || m.Drill() != "loki" {
+		t.Fatalf(":wl loki: focus %s drill %q", m.Focus(), m.Drill())
+	}
+	m = keys(t, m, ":", "up")
+	if !strings.Contains(m.statusBar(), ":wl loki") {
+		t.Fatalf("up does not recall the last command: %q", m.statusBar())
+	}
+	m = keys(t, m, "up", "enter")
+	if m.Focus() != "NetworkPolicies" {
+		t.Fatalf("the older command was not run: focus %s", m.Focus())
+	}
+	m = typeLine(t, m, ":nope")
+	m = keys(t, m, "enter")
+	if !strings.Contains(m.statusBar(), "unknown command :nope") {
+		t.Fatalf("unknown command not reported: %q", m.statusBar())
+	}
+	m = typeLine(t, m, ":q")
+	_, cmd := m.Update(keyMsg("enter"))
+	if cmd == nil {
+		t.Fatal(":q returned no command")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal(":q does not quit")
+	}
+}

@@ -85,8 +85,9 @@ type Model struct {
 	focus int    // index into panes
 	drill string // the namespace drilled into, "" for all
 
-	filtering bool
-	filterBuf string
+	prompt prompt
+	// zoom shows the focused pane full-width even where the grid fits.
+	zoom bool
 
 	stack    []overlay
 	ztGen    int            // numbers each ztunnel/traffic view opened, so a closed one's ticks are dropped
@@ -195,6 +196,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.status, m.statusError = msg.Text, msg.Error
 		m.statusUntil = m.opt.Now().Add(5 * time.Second)
 		return m, nil
+	case tea.PasteMsg:
+		if m.prompt.mode != promptOff && len(m.stack) == 0 {
+			return m.promptKey(msg)
+		}
+		return m.broadcast(msg)
 	case tea.KeyPressMsg:
 		if key.Matches(msg, keymap.Global.ForceQuit) {
 			return m, tea.Quit
@@ -222,12 +228,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case WriteResultMsg:
 		return m.written(msg)
 	case serviceChoice:
-		return m.pickWaypoint(msg.svc), nil
+		return m.pickWaypoint(waypointTarget{svc: msg.svc}), nil
 	case waypointChoice:
 		if !m.canWrite() {
 			return m, readOnly()
 		}
-		return m.askPlan(m.opt.Writer.SetServiceWaypoint(msg.svc, msg.waypoint, m.snap))
+		if msg.target.svc != nil {
+			return m.askPlan(m.opt.Writer.SetServiceWaypoint(msg.target.svc, msg.waypoint, m.snap))
+		}
+		return m.askPlan(m.opt.Writer.SetNamespaceWaypoint(msg.target.ns, msg.waypoint, m.snap))
 	}
 	// Everything else belongs to an overlay: a log batch, a picker's choice.
 	return m.broadcast(msg)
@@ -267,8 +276,8 @@ func (m Model) setSnapshot(s *kube.Snapshot) Model {
 }
 
 func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if m.filtering {
-		return m.filterKey(k), nil
+	if m.prompt.mode != promptOff {
+		return m.promptKey(k)
 	}
 	switch {
 	case key.Matches(k, keymap.Global.Quit):
@@ -300,8 +309,10 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, keymap.Global.PrevPane):
 		m.focus = m.nextGridPane(-1)
 	case key.Matches(k, keymap.Global.Filter):
-		m.filtering = true
-		m.filterBuf = m.focused().Filter()
+		m.prompt = m.prompt.open(promptFilter, m.focused().Filter())
+	case key.Matches(k, keymap.Global.Command):
+		m.prompt = m.prompt.open(promptCommand, "")
+		m.prompt.input.SetSuggestions(m.suggestions(""))
 	case key.Matches(k, keymap.Global.Back):
 		switch {
 		case m.focused().Filter() != "":
@@ -377,35 +388,10 @@ func (m Model) drillInto(ns string) Model {
 	return m
 }
 
-func (m Model) filterKey(k tea.KeyPressMsg) Model {
-	switch k.String() {
-	case "esc":
-		m.filtering = false
-		return m.setFocused(m.focused().SetFilter(""))
-	case "enter":
-		m.filtering = false
-		return m
-	case "backspace":
-		if r := []rune(m.filterBuf); len(r) > 0 {
-			m.filterBuf = string(r[:len(r)-1])
-		}
-	case "ctrl+u":
-		m.filterBuf = ""
-	default:
-		if t := k.Text; t != "" {
-			m.filterBuf += t
-		} else if k.String() == "space" {
-			m.filterBuf += " "
-		}
-	}
-	// Filter as the user types, like k9s.
-	return m.setFocused(m.focused().SetFilter(m.filterBuf))
-}
-
 // grid reports whether the four grid panes fit and the focused pane is one
 // of them; otherwise only the focused pane is drawn, full size.
 func (m Model) grid() bool {
-	return m.width >= 60 && m.height >= 16 && m.panes[m.focus].grid && len(m.gridPanes()) == 4
+	return !m.zoom && m.width >= 60 && m.height >= 16 && m.panes[m.focus].grid && len(m.gridPanes()) == 4
 }
 
 // stripLines is 1 when the mesh-overhead strip fits above the panes.
@@ -555,8 +541,8 @@ func (m Model) statusBar() string {
 	l := strings.Join(left, "")
 	var right string
 	switch {
-	case m.filtering:
-		right = t.BarFilter.Render(" /"+safe.Line(m.filterBuf)+"▏") + t.BarHint.Render("  enter keep  esc clear ")
+	case m.prompt.mode != promptOff:
+		right = m.promptView(t)
 	case m.write.step != "":
 		right = t.BarMessage.Render(" " + safe.Line(m.write.step) + " ")
 	case m.showingStatus():
@@ -580,7 +566,7 @@ func (m Model) statusBar() string {
 
 // showingStatus reports whether a status message is on screen.
 func (m Model) showingStatus() bool {
-	return !m.filtering && m.status != "" && m.opt.Now().Before(m.statusUntil)
+	return m.prompt.mode == promptOff && m.status != "" && m.opt.Now().Before(m.statusUntil)
 }
 
 func fitLine(s string, w int, t *theme.Theme) string {

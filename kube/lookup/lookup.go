@@ -155,12 +155,13 @@ type WaypointChoice struct {
 	Problem string
 }
 
-// WaypointsFor lists every waypoint with whether the Service may use it,
-// usable ones first, each group sorted by namespace and name. It follows
+// WaypointsFor lists every waypoint with whether a Service in namespace ns
+// may use it (through its own label or its namespace's), usable ones first,
+// each group sorted by namespace and name. It follows
 // fetchWaypointForService: the waypoint must be addressed, take "service"
-// or "all" traffic, and its listener must admit the Service's namespace.
-func WaypointsFor(s *kube.Snapshot, svc *corev1.Service) []WaypointChoice {
-	if s == nil || s.Mesh == nil || svc == nil {
+// or "all" traffic, and its listener must admit the namespace.
+func WaypointsFor(s *kube.Snapshot, ns string) []WaypointChoice {
+	if s == nil || s.Mesh == nil {
 		return nil
 	}
 	gws := map[ambient.Key]int{}
@@ -170,9 +171,9 @@ func WaypointsFor(s *kube.Snapshot, svc *corev1.Service) []WaypointChoice {
 		}
 	}
 	var nsObj *corev1.Namespace
-	for _, ns := range s.Namespaces {
-		if ns != nil && ns.Name == svc.Namespace {
-			nsObj = ns
+	for _, n := range s.Namespaces {
+		if n != nil && n.Name == ns {
+			nsObj = n
 		}
 	}
 	out := make([]WaypointChoice, 0, len(s.Mesh.Waypoints))
@@ -186,8 +187,8 @@ func WaypointsFor(s *kube.Snapshot, svc *corev1.Service) []WaypointChoice {
 			c.Problem = fmt.Sprintf("waypoint %q is not ready", w.Key.String())
 		case w.For != ambient.TrafficService && w.For != ambient.TrafficAll:
 			c.Problem = fmt.Sprintf("takes %q traffic, not service traffic", w.For)
-		case !ambient.AttachAllowed(s.Gateways[i], nsObj, svc.Namespace):
-			c.Problem = "its listener's allowedRoutes do not admit namespace " + svc.Namespace
+		case !ambient.AttachAllowed(s.Gateways[i], nsObj, ns):
+			c.Problem = "its listener's allowedRoutes do not admit namespace " + ns
 		}
 		out = append(out, c)
 	}

@@ -191,7 +191,7 @@ func TestWaypointsFor(t *testing.T) {
 	}
 	cart := svc("shop", "cart", map[string]string{"app": "cart"})
 	base.Services = []*corev1.Service{cart}
-	choices := lookup.WaypointsFor(kube.Build(base, t0), cart)
+	choices := lookup.WaypointsFor(kube.Build(base, t0), cart.Namespace)
 	if len(choices) != len(gws) {
 		t.Fatalf("%d choices for %d waypoints", len(choices), len(gws))
 	}
