@@ -4,6 +4,7 @@
 package table
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -37,6 +38,9 @@ type Row struct {
 	Key    string
 	Cells  []Cell
 	search string // lower-cased text the filter matches against
+	// clean says no cell needed sanitizing, so a new row with the same
+	// key and cells can take this one's search text as it is.
+	clean bool
 }
 
 // Model is a table's state.
@@ -63,14 +67,7 @@ func New(cols ...Column) Model {
 // when it still exists.
 func (m Model) SetRows(rows []Row) Model {
 	key := m.SelectedKey()
-	// Every cell is made safe here, where text enters the table, so no
-	// pane can show a cluster string raw.
-	for r := range rows {
-		for i := range rows[r].Cells {
-			rows[r].Cells[i].Text = safe.Line(rows[r].Cells[i].Text)
-		}
-	}
-	m.rows = rows
+	prev := previous{rows: m.rows}
 	m.contentW = make([]int, len(m.cols))
 	for i := range m.cols {
 		m.contentW[i] = ansi.StringWidth(m.cols[i].Title)
@@ -89,29 +86,88 @@ func (m Model) SetRows(rows []Row) Model {
 		}
 		return f
 	}
-	for r := range m.rows {
-		n := 0
-		for i, c := range m.rows[r].Cells {
-			if i < len(m.contentW) {
-				if w := measure(c.Text).width; w > m.contentW[i] {
-					m.contentW[i] = w
+	width := func(s string) int {
+		if ascii(s) {
+			return len(s)
+		}
+		return measure(s).width
+	}
+	for r := range rows {
+		row := &rows[r]
+		// A snapshot mostly repeats the last one's rows: one that is
+		// unchanged keeps its sanitized text and search string.
+		if old, ok := prev.same(r, row); ok {
+			row.search, row.clean = old.search, true
+			for i, c := range row.Cells {
+				if i < len(m.contentW) {
+					m.contentW[i] = max(m.contentW[i], width(c.Text))
 				}
+			}
+			continue
+		}
+		// Every cell is made safe here, where text enters the table, so
+		// no pane can show a cluster string raw.
+		row.clean = true
+		n := 0
+		for i := range row.Cells {
+			if t := safe.Line(row.Cells[i].Text); t != row.Cells[i].Text {
+				row.Cells[i].Text, row.clean = t, false
+			}
+			c := row.Cells[i]
+			if i < len(m.contentW) {
+				m.contentW[i] = max(m.contentW[i], measure(c.Text).width)
 			}
 			n += len(c.Text) + 1
 		}
 		var b strings.Builder
 		b.Grow(n)
-		for _, c := range m.rows[r].Cells {
+		for _, c := range row.Cells {
 			b.WriteString(measure(c.Text).lower)
 			b.WriteByte(' ')
 		}
-		m.rows[r].search = b.String()
+		row.search = b.String()
 	}
+	m.rows = rows
 	m = m.refilter()
 	if key != "" {
 		m = m.SelectKey(key)
 	}
 	return m
+}
+
+// previous finds the last SetRows' row for a new one: at the same index
+// when the rows kept their order, else by key (indexed on first need).
+type previous struct {
+	rows  []Row
+	byKey map[string]int
+}
+
+// same returns the previous row with row's key when it was clean and has
+// the same cells.
+func (p *previous) same(i int, row *Row) (*Row, bool) {
+	var old *Row
+	switch {
+	case i < len(p.rows) && p.rows[i].Key == row.Key:
+		old = &p.rows[i]
+	case len(p.rows) > 0:
+		if p.byKey == nil {
+			p.byKey = make(map[string]int, len(p.rows))
+			for j := range p.rows {
+				p.byKey[p.rows[j].Key] = j
+			}
+		}
+		j, ok := p.byKey[row.Key]
+		if !ok {
+			return nil, false
+		}
+		old = &p.rows[j]
+	default:
+		return nil, false
+	}
+	if !old.clean || !slices.Equal(old.Cells, row.Cells) {
+		return nil, false
+	}
+	return old, true
 }
 
 // SetFilter keeps only rows containing s (case-insensitive).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/table"
@@ -16,6 +17,7 @@ import (
 
 // New returns an empty pane.
 func New(t *theme.Theme) pane.Model {
+	c := &cache{rows: map[*corev1.Pod]*cached{}}
 	return pane.NewModel(t, pane.Spec{
 		Title: "Workloads",
 		Kinds: []kube.Kind{kube.KindPod},
@@ -30,16 +32,38 @@ func New(t *theme.Theme) pane.Model {
 			{Title: "CPU", Min: 5, Right: true, Priority: 3},
 			{Title: "MEM", Min: 6, Right: true, Priority: 3},
 		},
-		Rows: rows,
+		Rows: c.build,
 	})
 }
 
-func rows(in pane.Input) ([]table.Row, string) {
+// cache keeps each pod's row between snapshots. Informers replace an
+// object when it changes, so a pod at the same address is unchanged; with
+// the same analysis verdict, age and usage its row is the same, and a
+// snapshot that changed a few pods rebuilds only theirs. Only the UI
+// goroutine builds rows.
+type cache struct {
+	rows map[*corev1.Pod]*cached
+	gen  uint64
+}
+
+// cached is one pod's row and what it was built from.
+type cached struct {
+	state    ambient.PodState
+	waypoint ambient.WaypointBinding
+	age      string
+	use      usage.Resources
+	cells    string // the usage cells' state: "", "n/a", "…" or "-"
+	row      table.Row
+	gen      uint64 // the last build that used it
+}
+
+func (c *cache) build(in pane.Input) ([]table.Row, string) {
 	s := in.Snapshot
 	note := pane.Unavailable(s, "", kube.ResPods)
 	if s == nil || s.Mesh == nil {
 		return nil, note
 	}
+	c.gen++
 	rows := make([]table.Row, 0, len(s.Pods))
 	for _, p := range s.Pods {
 		if in.Namespace != "" && p.Namespace != in.Namespace {
@@ -47,20 +71,56 @@ func rows(in pane.Input) ([]table.Row, string) {
 		}
 		k := ambient.Key{Namespace: p.Namespace, Name: p.Name}
 		info := s.Mesh.Pods[k]
-		cpu, mem := in.Usage.Cells(k)
-		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindPod, Namespace: p.Namespace, Name: p.Name}.Key(), Cells: []table.Cell{
-			pane.Dim(p.Namespace),
-			pane.Plain(p.Name),
-			pane.Dim(p.Spec.NodeName),
-			pane.StateCell(pane.PodGlyph(info.State), string(info.State)),
-			waypointCell(info.Waypoint),
-			readyCell(p),
-			pane.Dim(pane.Age(p.CreationTimestamp.Time, s.Taken)),
-			pane.Plain(cpu),
-			pane.Plain(mem),
-		}})
+		age := pane.Age(p.CreationTimestamp.Time, s.Taken)
+		use, kind := usageOf(in.Usage, k)
+		e := c.rows[p]
+		if e == nil || e.state != info.State || e.waypoint != info.Waypoint || e.age != age || e.use != use || e.cells != kind {
+			e = &cached{state: info.State, waypoint: info.Waypoint, age: age, use: use, cells: kind, row: row(p, info, age, in.Usage, k)}
+			c.rows[p] = e
+		}
+		e.gen = c.gen
+		// Shared with the last build's table: the table only ever writes a
+		// cell's sanitized text over it, the same text both would show.
+		rows = append(rows, e.row)
+	}
+	if len(c.rows) > len(rows)+len(rows)/4+64 {
+		for p, e := range c.rows {
+			if e.gen != c.gen {
+				delete(c.rows, p)
+			}
+		}
 	}
 	return rows, note
+}
+
+// usageOf is what a pod's CPU and MEM cells are made of: its figures, or
+// which placeholder they show.
+func usageOf(u *usage.Usage, k ambient.Key) (usage.Resources, string) {
+	switch {
+	case !u.Read(k):
+		return usage.Resources{}, "…"
+	case !u.Available:
+		return usage.Resources{}, "n/a"
+	}
+	if r, ok := u.Pods[k]; ok {
+		return r, ""
+	}
+	return usage.Resources{}, "-"
+}
+
+func row(p *corev1.Pod, info ambient.PodInfo, age string, u *usage.Usage, k ambient.Key) table.Row {
+	cpu, mem := u.Cells(k)
+	return table.Row{Key: kube.Ref{Kind: kube.KindPod, Namespace: p.Namespace, Name: p.Name}.Key(), Cells: []table.Cell{
+		pane.Dim(p.Namespace),
+		pane.Plain(p.Name),
+		pane.Dim(p.Spec.NodeName),
+		pane.StateCell(pane.PodGlyph(info.State), string(info.State)),
+		waypointCell(info.Waypoint),
+		readyCell(p),
+		pane.Dim(age),
+		pane.Plain(cpu),
+		pane.Plain(mem),
+	}}
 }
 
 func waypointCell(b ambient.WaypointBinding) table.Cell {

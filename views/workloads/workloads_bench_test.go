@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/synth"
 	"github.com/ambx/ambx/theme"
@@ -40,6 +42,39 @@ func BenchmarkView(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				_ = m.View(160, 50, true)
+			}
+		})
+	}
+}
+
+// changedOne is c rebuilt after one pod's status changed: every other pod
+// is the same object, as the Source hands them out.
+func changedOne(pods int) (before, after *kube.Snapshot, changed string) {
+	c := synth.Cluster(pods, max(1, pods/10), pods*3/10, pods/20)
+	before = kube.Build(*c, t0)
+	next := *c
+	next.Pods = append([]*corev1.Pod(nil), c.Pods...)
+	i := len(next.Pods) / 2
+	p := next.Pods[i].DeepCopy()
+	p.Status.Phase = corev1.PodSucceeded // READY shows "done"
+	next.Pods[i] = p
+	return before, kube.Build(next, t0), p.Name
+}
+
+// BenchmarkSetSnapshotOnePodChanged is the common snapshot on a live
+// cluster: one pod's status changed, so one row is rebuilt.
+func BenchmarkSetSnapshotOnePodChanged(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		s1, s2, _ := changedOne(n)
+		m := workloads.New(theme.Dark).SetSize(160, 50).SetSnapshot(s1)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if i%2 == 0 {
+					m = m.SetSnapshot(s2)
+				} else {
+					m = m.SetSnapshot(s1)
+				}
 			}
 		})
 	}
