@@ -552,7 +552,15 @@ func explore(o options, stderr io.Writer) error {
 		Ctx:        ctx,
 	})
 	p := tea.NewProgram(demanding{m, demand}, tea.WithContext(ctx))
-	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+	restore := func(io.Writer) {}
+	if f, ok := stderr.(*os.File); ok && f == os.Stderr {
+		restore = quietStderr()
+	}
+	_, err := p.Run()
+	// A credential plugin that hangs would outlive ambx.
+	kube.StopPlugins(clients.Plugins)
+	restore(stderr)
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		fmt.Fprintf(stderr, "ambx: %v\n", err)
 		return exitCode(1)
 	}

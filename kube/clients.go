@@ -30,4 +30,7 @@ type Clients struct {
 	Config *rest.Config
 	// Health reports transport failures; nil for fake clientsets.
 	Health *Health
+	// Plugins are the credential plugins the kubeconfig runs, to end on
+	// quit (StopPlugins).
+	Plugins []string
 }

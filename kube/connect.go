@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,6 +22,9 @@ type ConnectOptions struct {
 	// WrapTransport, when set, wraps the HTTP transport of every client (the
 	// read-only guard is installed through it).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Timeout bounds the wait for the API server's answer to each request
+	// (default AnswerTimeout); a watch's stream is not bounded by it.
+	Timeout time.Duration
 }
 
 // Connection is a resolved configuration before any request is made.
@@ -28,6 +32,9 @@ type Connection struct {
 	Config    *rest.Config
 	Context   string
 	Namespace string
+	// Plugins are the credential plugins the configuration runs (see
+	// StopPlugins).
+	Plugins []string
 }
 
 // Resolve reads the kubeconfig (or in-cluster config) without contacting
@@ -64,10 +71,11 @@ func Resolve(o ConnectOptions) (*Connection, error) {
 	// would make start-up on a large cluster crawl.
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.UserAgent = "ambx"
+	plugins := harden(cfg, o.Timeout)
 	if o.WrapTransport != nil {
 		cfg.Wrap(o.WrapTransport)
 	}
-	return &Connection{Config: cfg, Context: name, Namespace: ns}, nil
+	return &Connection{Config: cfg, Context: name, Namespace: ns, Plugins: plugins}, nil
 }
 
 // Clients builds the typed clients for a connection.
@@ -100,7 +108,7 @@ func (c *Connection) Clients() (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Clients{Kube: k, Istio: i, Gateway: g, Metrics: m, Context: c.Context, Server: c.Config.Host, Config: cfg, Health: h}, nil
+	return &Clients{Kube: k, Istio: i, Gateway: g, Metrics: m, Context: c.Context, Server: c.Config.Host, Config: cfg, Health: h, Plugins: c.Plugins}, nil
 }
 
 // Connect resolves the configuration and builds the clients.
