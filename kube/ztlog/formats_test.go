@@ -99,6 +99,13 @@ func TestParseFormats(t *testing.T) {
 		{"TLS handshake wording of ztunnel 1.21", "2024-02-01T10:00:00.000001Z  WARN outbound{id=1}: ztunnel::proxy::outbound: failed dur=3.1ms err=tls handshake failed: Ssl(ErrorStack([Error { code: 337047686 }]))",
 			want{format: ztlog.FormatLegacy, time: "2024-02-01T10:00:00.000001Z", level: ztlog.LevelWarn, target: "ztunnel::proxy::outbound", scope: "proxy::outbound",
 				spans: "outbound{id=1}", msg: "failed", access: true, err: "tls handshake failed: Ssl(ErrorStack([Error { code: 337047686 }]))", cause: ztlog.CauseTLS, dur: 3100 * time.Microsecond}},
+		{"a bar in the message is not a Grafana prefix", "2024-01-29T23:09:38.664871Z info app a | b",
+			want{format: ztlog.FormatPlain, time: "2024-01-29T23:09:38.664871Z", level: ztlog.LevelInfo, target: "app", scope: "app", msg: "a | b"}},
+		{"Grafana export of a line without a timestamp", "2024-05-04 09:59:05.028 | error\tinpod::workloadmanager\tfailed to start proxy",
+			want{format: ztlog.FormatPlain, prefix: "2024-05-04 09:59:05.028", level: ztlog.LevelError, target: "inpod::workloadmanager",
+				scope: "inpod::workloadmanager", msg: "failed to start proxy"}},
+		{"a bar before text that is no log line", "2024 budget | notes here",
+			want{format: ztlog.FormatUnknown, msg: "2024 budget | notes here"}},
 		{"not a log line keeps no prefix", "Defaulted container \"istio-proxy\" out of: istio-proxy",
 			want{format: ztlog.FormatUnknown, msg: "Defaulted container \"istio-proxy\" out of: istio-proxy"}},
 		{"words before a level are not a prefix without a target", "the cat error was here",
@@ -195,4 +202,25 @@ func TestExplainOlderWordings(t *testing.T) {
 			t.Errorf("Explain(%q) = %+v, want cause %v", tc.err, h, tc.cause)
 		}
 	}
+}
+
+// FuzzParse: no input panics, every line stays within its bounds, and no
+// Rust-escaped control comes back raw.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{ansiLegacy, plainAccess, oldTimeout, "[pod/a/b] {\"level\":\"info\"}", "x | y", "2024 | info app \\u{1b}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l := ztlog.Parse(s)
+		if len(l.Raw) > ztlog.MaxLineBytes || len(l.Fields) > ztlog.MaxFields {
+			t.Fatalf("unbounded: raw %d, fields %d", len(l.Raw), len(l.Fields))
+		}
+		_ = l.Hint()
+		_ = l.Access()
+		for _, fl := range l.Fields {
+			if l.Format != ztlog.FormatJSON && fl.Quoted && strings.Contains(fl.Value, "\x1b") && !strings.Contains(s, "\x1b") {
+				t.Fatalf("ESC made from an escape: %q -> %q", s, fl.Value)
+			}
+		}
+	})
 }

@@ -93,13 +93,22 @@ func Parse(s string) Line {
 // after at most three tokens that an aggregator writes (names, [bracketed]
 // or {labelled} tokens, timestamps). With no such start it returns "", s.
 func splitPrefix(s string) (prefix, body string) {
+	// A line that starts as ztunnel writes one has no prefix, whatever its
+	// message holds (a " | " included).
+	if tok, after := nextToken(s); isTimestamp(tok) {
+		if next, _ := nextToken(after); isLevel(next) {
+			return "", s
+		}
+	}
 	// Grafana and Loki exports: "<timestamp> | <line>".
 	if i := strings.Index(s[:min(len(s), 100)], " | "); i > 0 && s[0] >= '0' && s[0] <= '9' {
-		p, b := splitPrefix(trimSpace(s[i+3:]))
-		if p == "" {
-			return trimSpace(s[:i]), trimSpace(s[i+3:])
+		rest := trimSpace(s[i+3:])
+		if p, b := splitPrefix(rest); b != "" && (p != "" || startsLine(rest)) {
+			if p == "" {
+				return trimSpace(s[:i]), rest
+			}
+			return trimSpace(s[:i]) + " | " + p, b
 		}
-		return trimSpace(s[:i]) + " | " + p, b
 	}
 	rest := s
 	for k := 0; k <= 3 && rest != ""; k++ {
@@ -120,6 +129,14 @@ func splitPrefix(s string) (prefix, body string) {
 		rest = after
 	}
 	return "", s
+}
+
+// startsLine reports whether s begins as a ztunnel line: a JSON object,
+// a timestamp and a level, or a level.
+func startsLine(s string) bool {
+	tok, after := nextToken(s)
+	next, _ := nextToken(after)
+	return strings.HasPrefix(s, `{"`) || isTimestamp(tok) && isLevel(next) || isLevel(tok)
 }
 
 // prefixShaped reports whether tok is something an aggregator writes
