@@ -139,6 +139,9 @@ func table(r *Report) string {
 	}
 	if r.Install != nil {
 		fmt.Fprintf(&b, "\nINSTALL  %s\n         %s\n", line(installLine(r.Install)), line(switchesLine(r.Install)))
+		for _, p := range r.Install.Problems {
+			fmt.Fprintf(&b, "         problem: %s\n", line(p))
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", line(n))
@@ -221,6 +224,9 @@ func markdown(r *Report) string {
 		fmt.Fprintf(&b, "\n## Installation\n\n%s\n\n| switch | value |\n|---|---|\n", cell(installLine(r.Install)))
 		for _, s := range r.Install.Switches {
 			fmt.Fprintf(&b, "| `%s` | %t |\n", s.Name, s.Value)
+		}
+		for _, p := range r.Install.Problems {
+			fmt.Fprintf(&b, "\n- problem: %s\n", cell(p))
 		}
 	}
 	if len(r.Notes) > 0 {

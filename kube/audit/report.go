@@ -9,6 +9,7 @@ package audit
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -75,13 +76,32 @@ type Unread struct {
 
 // Install is the Istio installation found.
 type Install struct {
-	Istiod             string   `json:"istiod"` // version read, "" when unknown
-	Ztunnel            string   `json:"ztunnel"`
-	CNI                string   `json:"cni"`
-	Effective          string   `json:"effective"` // the version verdicts follow
-	Assumed            bool     `json:"assumed"`   // Effective is a guess: istiod's version was not read
-	Switches           []Switch `json:"switches"`
-	ExcludedNamespaces []string `json:"excludedNamespaces"`
+	Istiod             string      `json:"istiod"` // version read, "" when unknown
+	Ztunnel            string      `json:"ztunnel"`
+	CNI                string      `json:"cni"`
+	Effective          string      `json:"effective"` // the version verdicts follow
+	Assumed            bool        `json:"assumed"`   // Effective is a guess: istiod's version was not read
+	Switches           []Switch    `json:"switches"`
+	ExcludedNamespaces []string    `json:"excludedNamespaces"`
+	Revision           string      `json:"revision,omitempty"`
+	IstiodNamespace    string      `json:"istiodNamespace,omitempty"`
+	ZtunnelNamespace   string      `json:"ztunnelNamespace,omitempty"`
+	RootNamespace      string      `json:"rootNamespace,omitempty"`
+	Components         []Component `json:"components"`
+	// Problems say what of the installation could not be read.
+	Problems []string `json:"problems"`
+}
+
+// Component is one istiod Deployment or ztunnel / istio-cni DaemonSet.
+type Component struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Revision  string `json:"revision"`
+	Image     string `json:"image"`
+	Version   string `json:"version"`
+	Desired   int32  `json:"desired"`
+	Ready     int32  `json:"ready"`
 }
 
 // Switch is one istiod switch that changes verdicts.
@@ -271,7 +291,7 @@ func Build(in Input) *Report {
 }
 
 func empty(i install.Info) bool {
-	return !i.Istiod.Known() && !i.Ztunnel.Known() && !i.CNI.Known() && i.Env == nil
+	return !i.Discovered && !i.Istiod.Known() && !i.Ztunnel.Known() && !i.CNI.Known() && i.Env == nil
 }
 
 // switchNames are the istiod switches that change ambx's verdicts.
@@ -289,6 +309,13 @@ func installOf(i install.Info) *Install {
 		ExcludedNamespaces: slices.Sorted(slices.Values(i.ExcludedNamespaces()))}
 	if out.ExcludedNamespaces == nil {
 		out.ExcludedNamespaces = []string{}
+	}
+	out.Revision, out.IstiodNamespace, out.ZtunnelNamespace, out.RootNamespace = i.Revision, i.IstiodNamespace, i.ZtunnelNamespace, i.RootNamespace
+	out.Problems = append([]string{}, i.Problems...)
+	out.Components = []Component{}
+	for _, c := range i.Components {
+		out.Components = append(out.Components, Component{Kind: fmt.Sprint(c.Kind), Namespace: c.Namespace, Name: c.Name, Revision: c.Revision,
+			Image: c.Image, Version: v(c.Version), Desired: c.Desired, Ready: c.Ready})
 	}
 	for _, n := range slices.Sorted(slices.Values(switchNames)) {
 		out.Switches = append(out.Switches, Switch{Name: n, Value: i.Switch(n), Set: i.Env[n]})

@@ -18,6 +18,7 @@ import (
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	secv1beta1 "istio.io/client-go/pkg/apis/security/v1beta1"
 	istioscheme "istio.io/client-go/pkg/clientset/versioned/scheme"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +35,7 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/install"
 )
 
 // Set is what a manifest stream holds for the analyses: an ambient.Cluster
@@ -95,6 +97,7 @@ var wanted = map[string]bool{
 	"Gateway": true, "GatewayClass": true,
 	"AuthorizationPolicy": true, "PeerAuthentication": true, "RequestAuthentication": true,
 	"ServiceEntry": true, "WorkloadEntry": true,
+	"ConfigMap": true, "MutatingWebhookConfiguration": true,
 }
 
 // strictKinds are the kinds where an unknown field is an error, not a
@@ -104,8 +107,9 @@ var strictKinds = map[string]bool{"NetworkPolicy": true, "AuthorizationPolicy": 
 
 type loader struct {
 	Set
-	index map[string]int // "Kind ns/name" -> position in its slice
-	total int            // bytes read so far
+	index   map[string]int  // "Kind ns/name" -> position in its slice
+	total   int             // bytes read so far
+	install install.Objects // what install.Discover reads, when the input holds Istio's own objects
 }
 
 func newLoader() *loader {
@@ -202,11 +206,19 @@ func (l *loader) object(pos Position, raw []byte, depth int) error {
 		return nil
 	case *corev1.Pod:
 		return l.pod(pos, "Pod", x.ObjectMeta, x.Spec, x.Status, "")
+	case *corev1.ConfigMap:
+		l.install.ConfigMaps = append(l.install.ConfigMaps, x)
+		return nil
+	case *admissionv1.MutatingWebhookConfiguration:
+		l.install.Webhooks = append(l.install.Webhooks, x)
+		return nil
 	case *appsv1.Deployment:
+		l.install.Deployments = append(l.install.Deployments, x)
 		return l.template(pos, "Deployment", x.ObjectMeta, &x.Spec.Template)
 	case *appsv1.StatefulSet:
 		return l.template(pos, "StatefulSet", x.ObjectMeta, &x.Spec.Template)
 	case *appsv1.DaemonSet:
+		l.install.DaemonSets = append(l.install.DaemonSets, x)
 		return l.template(pos, "DaemonSet", x.ObjectMeta, &x.Spec.Template)
 	case *appsv1.ReplicaSet:
 		return l.template(pos, "ReplicaSet", x.ObjectMeta, &x.Spec.Template)
@@ -448,6 +460,19 @@ func (l *loader) done() *Set {
 	sortMeta(c.RequestAuthentications)
 	sortMeta(c.ServiceEntries)
 	sortMeta(c.WorkloadEntries)
+	// The installation, when the manifests hold Istio's own objects (a
+	// rendered chart, a dump): verdicts then follow its version and
+	// switches. Without them Install stays empty and verdicts follow the
+	// assumed version, as the report says.
+	if in := l.install; len(in.Deployments)+len(in.DaemonSets)+len(in.ConfigMaps)+len(in.Webhooks) > 0 {
+		info := install.Discover(in)
+		if info.Istiod.Known() || info.Ztunnel.Known() || info.CNI.Known() {
+			c.Install = info
+			if c.RootNamespace == "" {
+				c.RootNamespace = info.RootNamespace
+			}
+		}
+	}
 	l.intend()
 	l.intendWaypoints()
 	return &l.Set

@@ -168,3 +168,23 @@ func FuzzLoad(f *testing.F) {
 		ambient.Analyze(&s.Cluster)
 	})
 }
+
+// TestLoadInstallation: a rendered chart's istiod Deployment sets the
+// version verdicts follow.
+func TestLoadInstallation(t *testing.T) {
+	s, err := LoadBytes("istio.yaml", []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system, labels: {app: istiod, istio.io/rev: default}}
+spec:
+  selector: {matchLabels: {app: istiod}}
+  template:
+    metadata: {labels: {app: istiod}}
+    spec: {containers: [{name: discovery, image: docker.io/istio/pilot:1.28.2}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := s.Install.Istiod; !v.Known() || v.Minor != 28 || v.Patch != 2 {
+		t.Errorf("istiod version %+v, want 1.28.2 (problems %q)", v, s.Install.Problems)
+	}
+}
