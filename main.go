@@ -546,6 +546,7 @@ func explore(o options, stderr io.Writer) error {
 		Logs:       opener,
 		LogLocator: locator,
 		Ztunnel:    zt,
+		Fetch:      ui.FetchFrom(clients),
 		Writer:     writer.New(clients, o.readOnly),
 		Usage:      usages,
 		PerSidecar: perSidecar,

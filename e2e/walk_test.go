@@ -221,8 +221,12 @@ func TestReadOnly(t *testing.T) {
 	if bar := rows[len(rows)-1]; !strings.Contains(bar, "READ-ONLY") || !strings.Contains(bar, "read-only mode") {
 		t.Errorf("status bar after a: %q", bar)
 	}
-	// Were a confirm dialog open, y would accept it.
+	// Were a confirm dialog open, y would accept it. With none, y opens the
+	// YAML view, which Escape closes.
 	x.press("y")
+	x.waitFor("YAML Namespace loki")
+	x.press("Escape")
+	x.waitGone("YAML Namespace loki")
 	// A round trip through help proves ambx has handled a and y.
 	x.press("?")
 	x.waitFor("ambx — keys")

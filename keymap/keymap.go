@@ -136,6 +136,20 @@ var Ztunnel = ZtunnelKeys{
 	Refresh: bind("read again now", "r"),
 }
 
+// YAMLKeys drive the YAML view.
+type YAMLKeys struct {
+	Open, Next, Prev, Managed, Copy key.Binding
+}
+
+// YAML is the set of YAML view bindings.
+var YAML = YAMLKeys{
+	Open:    bind("YAML of the row, as stored", "y"),
+	Next:    bind("next match", "n"),
+	Prev:    bind("previous match", "N"),
+	Managed: bind("show / hide managedFields and last-applied", "m"),
+	Copy:    bind("copy the YAML", "c"),
+}
+
 // Section is a titled group of bindings for the help overlay.
 type Section struct {
 	Title    string
@@ -148,7 +162,7 @@ func Help() []Section {
 		{"Program", []key.Binding{Global.Help, Global.Quit, Global.ForceQuit}},
 		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane}},
 		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown}},
-		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Ztunnel.Open, Ztunnel.Traffic}},
+		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Ztunnel.Open, Ztunnel.Traffic, YAML.Open}},
 		{"Command line", []key.Binding{Prompt.Complete, Prompt.Older, Prompt.Newer, Prompt.Run, Prompt.Cancel}},
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},
 		{"Findings", []key.Binding{Finding.Jump, Finding.Patch}},

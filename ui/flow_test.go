@@ -107,16 +107,21 @@ func TestToggleAmbientAsksThenLabels(t *testing.T) {
 func TestReadOnlyRefusesToggleWithoutAsking(t *testing.T) {
 	m, c := demoModel(t, true)
 	m = selectNamespace(t, m, "example-admin")
-	m = keys(t, m, "a", "y", "R", "y")
+	// y would answer a confirm dialog, had one opened; on the main screen
+	// it opens the YAML view, so each refusal is read before it.
+	for _, k := range []string{"a", "R"} {
+		m = keys(t, m, k)
+		if !strings.Contains(m.statusBar(), "read-only") {
+			t.Fatalf("status bar after %s does not say why: %q", k, m.statusBar())
+		}
+		m = keys(t, m, "y")
+	}
 	if isTop[confirmOverlay](m) {
 		t.Fatal("read-only mode opened a confirm dialog")
 	}
 	ns, _ := c.Kube.CoreV1().Namespaces().Get(context.Background(), "example-admin", metav1.GetOptions{})
 	if ns.Labels["istio.io/dataplane-mode"] != "" {
 		t.Fatal("read-only mode labelled the namespace")
-	}
-	if !strings.Contains(m.statusBar(), "read-only") {
-		t.Fatalf("status bar does not say why: %q", m.statusBar())
 	}
 }
 

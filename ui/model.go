@@ -6,6 +6,8 @@ package ui
 import (
 	"context"
 	"github.com/ambx/ambx/kube/ztread"
+	"github.com/ambx/ambx/views/yaml"
+	"k8s.io/apimachinery/pkg/runtime"
 	"strings"
 	"time"
 
@@ -60,6 +62,8 @@ type Options struct {
 	Usage <-chan *usage.Usage
 	// PerSidecar is the user's figure for one sidecar (zero: measure or default).
 	PerSidecar usage.Resources
+	// Fetch reads one object as stored, for the YAML view; nil hides it.
+	Fetch func(context.Context, kube.Ref) (runtime.Object, error)
 	// Ztunnel reads ztunnels' config_dump and metrics; nil hides the
 	// ztunnel and traffic views.
 	Ztunnel ztread.Reader
@@ -213,6 +217,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.jump(kube.RefOf(msg.Ref)), nil
 	case findings.OpenPatch:
 		return m.push(patchOverlay{patch.ForFinding(m.theme, msg.Finding)}), nil
+	case yaml.Copied:
+		return m, status(msg.Status(), msg.Result.Err != nil)
 	case patch.Copied:
 		return m, status(msg.Status(), msg.Err != nil)
 	case patch.Saved:
@@ -294,6 +300,8 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openPatch()
 	case key.Matches(k, keymap.Action.Logs):
 		return m.openLogs()
+	case key.Matches(k, keymap.YAML.Open):
+		return m.openYAML()
 	case key.Matches(k, keymap.Ztunnel.Open):
 		return m.openZtunnel()
 	case key.Matches(k, keymap.Ztunnel.Traffic):

@@ -1,0 +1,36 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/theme"
+)
+
+// y on a row reads the object through the clients (the demo's fake
+// clientsets here) and shows its YAML; esc closes it.
+func TestYAMLOfTheSelectedRow(t *testing.T) {
+	c := demo.Clients(demo.Epoch)
+	m := New(Options{Theme: theme.Plain, Now: func() time.Time { return demo.Epoch }, Fetch: FetchFrom(c)})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 120, Height: 35})
+	m = drive(t, m, SnapshotMsg{demo.Homelab()})
+	m = selectNamespace(t, m, "loki")
+	m = keys(t, m, "y")
+	if !isTop[yamlOverlay](m) {
+		t.Fatalf("y did not open the YAML view:\n%s", m.Render())
+	}
+	screen := m.Render()
+	for _, want := range []string{"YAML Namespace loki", "kind: Namespace", "istio.io/dataplane-mode: ambient"} {
+		if !strings.Contains(screen, want) {
+			t.Fatalf("YAML view lacks %q:\n%s", want, screen)
+		}
+	}
+	m = keys(t, m, "esc")
+	if len(m.stack) != 0 {
+		t.Fatal("esc did not close the YAML view")
+	}
+}
