@@ -59,7 +59,7 @@ func (p prompt) open(mode promptMode, value string) prompt {
 }
 
 // commandNames are the words :  knows besides the panes' names.
-var commandNames = []string{"q", "quit", "grid", "full", "help"}
+var commandNames = []string{"q", "quit", "grid", "full", "help", "zt", "ztunnel", "traffic", "yaml"}
 
 // suggestions completes a command: its name, then a namespace after it.
 func (m Model) suggestions(value string) []string {
@@ -163,6 +163,12 @@ func (m Model) runCommand(line string) (Model, tea.Cmd) {
 		return m, nil
 	case "help":
 		return m.push(helpOverlay{theme: m.theme, panes: m.paneHelp()}), nil
+	case "zt", "ztunnel":
+		return m.openZtunnel()
+	case "traffic":
+		return m.openTraffic()
+	case "yaml":
+		return m.openYAML()
 	}
 	for i, r := range m.panes {
 		if !slices.Contains(r.commands, name) {

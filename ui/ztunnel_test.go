@@ -63,3 +63,17 @@ func TestTrafficViewPollsOnTheClock(t *testing.T) {
 		t.Fatal("T did not close the traffic view")
 	}
 }
+
+// :zt and :traffic open the same views as z and T.
+func TestZtunnelCommands(t *testing.T) {
+	at := demo.Epoch
+	m := ztunnelModel(t, &at)
+	m = keys(t, m, ":", "z", "t", "enter")
+	if !isTop[ztunnelOverlay](m) {
+		t.Fatalf(":zt did not open the ztunnel view:\n%s", m.Render())
+	}
+	m = keys(t, m, "esc", ":", "t", "r", "a", "f", "f", "i", "c", "enter")
+	if !isTop[trafficOverlay](m) {
+		t.Fatalf(":traffic did not open the traffic view:\n%s", m.Render())
+	}
+}
