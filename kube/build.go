@@ -32,6 +32,9 @@ type builder struct {
 }
 
 func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
+	if c.Now.IsZero() {
+		c.Now = now
+	}
 	snap := &Snapshot{Cluster: c, Taken: now, Reachable: true}
 	snap.Mesh = ambient.Analyze(&snap.Cluster)
 	in := hboneInput(&snap.Cluster, snap.Mesh)

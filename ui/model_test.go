@@ -141,7 +141,7 @@ func TestHelpOverlayListsBindingsAndLegend(t *testing.T) {
 	m = press(m, "?")
 	// The legend follows the bindings; at 120x35 the help scrolls to it.
 	screen := m.Render() + press(m, "G").Render()
-	for _, want := range []string{"next pane", "filter the pane", "quit", "should be captured: restart it"} {
+	for _, want := range []string{"next pane", "filter the pane", "quit", "capture failed: check istio-cni"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("help lacks %q", want)
 		}

@@ -11,13 +11,14 @@ type PodState string
 
 // Pod states, as shown in the Workloads pane.
 const (
-	PodCaptured     PodState = "ambient"   // istio-cni redirected it and a ztunnel accepted it
-	PodPending      PodState = "pending"   // redirected but no ztunnel accepted it: no traffic flows
-	PodSidecar      PodState = "sidecar"   // has an istio-proxy sidecar (wins over ambient)
-	PodOptedOut     PodState = "opted-out" // istio.io/dataplane-mode=none on the pod
-	PodNeedsRestart PodState = "restart"   // should be captured by its labels but is not
-	PodNotMeshed    PodState = "off"       // not in the mesh
-	PodHostNetwork  PodState = "host-net"  // host-network pods are never captured
+	PodCaptured     PodState = "ambient"    // istio-cni redirected it and a ztunnel accepted it
+	PodPending      PodState = "pending"    // redirected but no ztunnel accepted it: no traffic flows
+	PodSidecar      PodState = "sidecar"    // has an istio-proxy sidecar (wins over ambient)
+	PodOptedOut     PodState = "opted-out"  // istio.io/dataplane-mode=none on the pod
+	PodNeedsRestart PodState = "restart"    // should be captured, istio-cni on its node is ready, and yet it is not: a non-retryable capture error
+	PodUncaptured   PodState = "uncaptured" // should be captured but is not, for a reason a restart does not fix (istio-cni missing, not ready, disabled; not started)
+	PodNotMeshed    PodState = "off"        // not in the mesh
+	PodHostNetwork  PodState = "host-net"   // host-network pods are never captured
 )
 
 // NamespaceState is a namespace's enrollment, from its labels and its pods.

@@ -39,6 +39,7 @@ type index struct {
 	// allowers are the ztunnel ALLOW policies that admit something.
 	allowers []allower
 	peers    peerIndex
+	capture  *capture
 }
 
 // bindingIssue is an object whose requested waypoint cannot be used.
@@ -88,6 +89,7 @@ func newIndex(c *Cluster, a *Analysis) *index {
 		wpPods:    map[Key][]*corev1.Pod{},
 		referrers: map[Key]int{},
 		v:         c.Install.Effective(),
+		capture:   newCapture(c),
 	}
 	seen := map[string]bool{}
 	for _, n := range c.Namespaces {
@@ -124,14 +126,14 @@ func newIndex(c *Cluster, a *Analysis) *index {
 func (ix *index) analyzePods() {
 	infos := make(map[string]*NamespaceInfo, len(ix.nsOrder))
 	for _, name := range ix.nsOrder {
-		n := namespaceLabels(ix.ns[name])
+		n := namespaceLabels(ix.ns[name], ix.capture)
 		infos[name] = &n
 	}
 	for _, p := range ix.c.Pods {
 		if p == nil {
 			continue
 		}
-		state, reason := podState(p, ix.ns[p.Namespace])
+		state, reason := ix.capture.podState(p, ix.ns[p.Namespace])
 		ix.a.Pods[Key{p.Namespace, p.Name}] = PodInfo{State: state, Reason: reason, Protocol: protocol(p), Owner: owner(p)}
 		ix.podsByNS[p.Namespace] = append(ix.podsByNS[p.Namespace], podRef{p, state})
 		n := infos[p.Namespace]

@@ -4,6 +4,8 @@
 package ambient
 
 import (
+	"time"
+
 	"github.com/ambx/ambx/kube/install"
 	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
@@ -32,6 +34,9 @@ type Cluster struct {
 	WorkloadEntries []*netv1.WorkloadEntry
 	// RootNamespace is Istio's root (config) namespace; empty means istio-system.
 	RootNamespace string
+	// Now is when the objects were read; capture checks allow a grace
+	// period after a pod starts. Zero skips the grace period.
+	Now time.Time
 	// Install is the Istio installation found; rules that differ by version
 	// read its Effective() version.
 	Install install.Info

@@ -33,7 +33,7 @@ func TestDataplaneReadiness(t *testing.T) {
 			pod("shop", "a", node("node-1"))}, // needs restart: still waits for capture
 			"Ambient data plane not ready on 1 node", "node-1: istio-cni not ready (1 pod)"},
 		{"nothing installed", []*corev1.Pod{pod("shop", "a", captured, node("node-1")), pod("shop", "b", captured, node("node-2"))},
-			"Ambient data plane not ready on 2 nodes", "node-1: no ztunnel, istio-cni not ready (1 pod); node-2: no ztunnel, istio-cni not ready (1 pod)"},
+			"Ambient data plane not ready on 2 nodes", "node-1: no ztunnel, no istio-cni (1 pod); node-2: no ztunnel, no istio-cni (1 pod)"},
 		{"pods outside ambient do not need ztunnel", []*corev1.Pod{
 			pod("shop", "a", labels("istio.io/dataplane-mode=none"), node("node-2")), pod("shop", "b", hostNetwork, node("node-2"))}, "", ""},
 	} {

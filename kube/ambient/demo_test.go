@@ -21,7 +21,7 @@ func TestDemoPlantedMistakes(t *testing.T) {
 		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	restart := findingsFor(a, "pod-needs-restart")[0]
-	if restart.Title != "1 pod not captured by ambient: deployment/unpoller" || restart.Fix != "kubectl rollout restart -n unipoller deployment/unpoller" {
+	if restart.Title != "1 pod not captured by ambient: deployment/unpoller" || !strings.HasPrefix(restart.Fix, "kubectl logs -n istio-system istio-cni-node-") || !strings.HasSuffix(restart.Fix, "\nkubectl rollout restart -n unipoller deployment/unpoller") {
 		t.Errorf("restart finding = %q / %q", restart.Title, restart.Fix)
 	}
 	if p := a.Pods[key("unipoller", podOf(a, "unipoller", "deployment/unpoller"))]; p.State != ambient.PodNeedsRestart {

@@ -125,14 +125,24 @@ func plural(n int, one, many string) string {
 }
 
 func (ix *index) podFindings() {
+	cp := ix.capture
 	for _, ns := range ix.nsOrder {
-		var restart, pending, sidecars owners
-		pendingNodes := map[string]bool{}
+		var restart, uncaptured, pending, sidecars owners
+		pendingNodes, restartNodes, uncapturedNodes := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		reasons := map[string]bool{}
 		for _, r := range ix.podsByNS[ns] {
 			info := ix.a.Pods[Key{ns, r.pod.Name}]
 			switch r.state {
 			case PodNeedsRestart:
 				restart.add(info.Owner, r.pod.Name)
+				restartNodes[r.pod.Spec.NodeName] = true
+			case PodUncaptured:
+				if !cp.now.IsZero() && cp.now.Sub(podStart(r.pod)) < captureGrace && r.pod.Status.PodIP != "" && r.pod.Status.Phase == corev1.PodRunning {
+					continue // within the grace period: istio-cni is about to capture it
+				}
+				uncaptured.add(info.Owner, r.pod.Name)
+				uncapturedNodes[r.pod.Spec.NodeName] = true
+				reasons[info.Reason] = true
 			case PodPending:
 				pending.add(info.Owner, r.pod.Name)
 				pendingNodes[r.pod.Spec.NodeName] = true
@@ -142,25 +152,37 @@ func (ix *index) podFindings() {
 		}
 		nsRef := ix.ref("Namespace", "", ns)
 		if n := restart.total(); n > 0 {
+			fix := append(cp.cniLogs(sortedSet(restartNodes)), "# only if it logged \"Failed capturing pod, will not retry\" for them:", restart.restartFix(ns))
 			ix.add(finding.Warning, "pod-needs-restart", nsRef,
 				fmt.Sprintf("%s not captured by ambient: %s", plural(n, "pod", "pods"), restart.String()),
-				oneOrMany(n, "It matches istio-cni's ambient selectors but was never redirected (istio-cni captures running pods when their namespace is enrolled, so its node agent failed or was not ready for it), so its traffic bypasses the mesh; a restart makes istio-cni capture it as it starts.",
-					"They match istio-cni's ambient selectors but were never redirected (istio-cni captures running pods when their namespace is enrolled, so its node agent failed or was not ready for them), so their traffic bypasses the mesh; a restart makes istio-cni capture them as they start."),
-				restart.restartFix(ns))
+				oneOrMany(n, "It matches istio-cni's ambient selectors and the istio-cni agent on its node is ready, which captures running pods without a restart, so capturing it failed with an error istio-cni does not retry; its traffic bypasses the mesh until it is restarted.",
+					"They match istio-cni's ambient selectors and the istio-cni agents on their nodes are ready, which capture running pods without a restart, so capturing them failed with an error istio-cni does not retry; their traffic bypasses the mesh until they are restarted."),
+				strings.Join(fix, "\n"))
+		}
+		if n := uncaptured.total(); n > 0 {
+			ix.add(finding.Warning, "pod-not-captured", nsRef,
+				fmt.Sprintf("%s not captured by ambient: %s", plural(n, "pod", "pods"), uncaptured.String()),
+				strings.Join(sortedSet(reasons), " ")+" Their traffic bypasses the mesh meanwhile.",
+				strings.Join(cp.cniPods(sortedSet(uncapturedNodes)), "\n"))
 		}
 		if n := pending.total(); n > 0 {
+			nodes := sortedSet(pendingNodes)
+			var fix []string
+			for _, node := range nodes {
+				fix = append(fix, fmt.Sprintf("kubectl get pods -n %s -o wide -l %s=%s --field-selector spec.nodeName=%s", cp.ztunnelNS, ztunnelAppLabel, ztunnelAppValue, node))
+			}
+			fix = append(fix, fmt.Sprintf("kubectl logs -n %s -l %s=%s -c istio-proxy --tail=50", cp.ztunnelNS, ztunnelAppLabel, ztunnelAppValue))
 			ix.add(finding.Error, "pod-redirection-pending", nsRef,
 				fmt.Sprintf("%s with ambient redirection pending: %s", plural(n, "pod", "pods"), pending.String()),
 				oneOrMany(n, "istio-cni redirected its traffic but no ztunnel accepted it, so it can neither send nor receive anything.",
 					"istio-cni redirected their traffic but no ztunnel accepted them, so they can neither send nor receive anything."),
-				fmt.Sprintf("kubectl get pods -n %s -l app=ztunnel -o wide --field-selector spec.nodeName=%s\nkubectl logs -n %s -l app=ztunnel -c istio-proxy --tail=50",
-					ztunnelNamespace, strings.Join(sortedSet(pendingNodes), ","), ztunnelNamespace))
+				strings.Join(fix, "\n"))
 		}
 		info := ix.a.Namespaces[ns]
 		if n := sidecars.total(); n > 0 && info.Enrolled {
 			fix := sidecars.restartFix(ns)
 			if info.Injected {
-				fix = fmt.Sprintf("kubectl label namespace %s %s- %s-\n%s", ns, LabelInjection, LabelRev, fix)
+				fix = ix.dropInjectionLabels(ns) + "\n" + fix
 			}
 			ix.add(finding.Warning, "sidecar-in-ambient-namespace", nsRef,
 				fmt.Sprintf("%s still run a sidecar in an ambient namespace: %s", plural(n, "pod", "pods"), sidecars.String()),
@@ -168,6 +190,50 @@ func (ix *index) podFindings() {
 				fix)
 		}
 	}
+}
+
+// cniPods lists the istio-cni agent of each node, one command per node
+// (a field selector takes one value).
+func (cp *capture) cniPods(nodes []string) []string {
+	var out []string
+	for _, node := range nodes {
+		out = append(out, fmt.Sprintf("kubectl get pods -n %s -o wide -l %s=%s --field-selector spec.nodeName=%s", cp.cniNS, cniLabel, cniValue, node))
+	}
+	return out
+}
+
+// cniLogs reads the istio-cni agent's log on each node.
+func (cp *capture) cniLogs(nodes []string) []string {
+	var out []string
+	for _, node := range nodes {
+		if np := cp.nodes[node]; np != nil && np.cniPod != nil {
+			out = append(out, fmt.Sprintf("kubectl logs -n %s %s -c install-cni | grep -i 'failed capturing'", np.cniPod.Namespace, np.cniPod.Name))
+		}
+	}
+	return out
+}
+
+// dropInjectionLabels removes a namespace's sidecar injection labels. Its
+// istio.io/rev also picks the revision of its waypoints, so waypoints that
+// have no label of their own are pinned to it first.
+func (ix *index) dropInjectionLabels(ns string) string {
+	var lines []string
+	if rev := ix.ns[ns].Labels[LabelRev]; rev != "" {
+		for _, k := range sortedKeys(ix.waypoints) {
+			w := ix.waypoints[k]
+			if k.Namespace == ns && isMeshWaypoint(w.gw, w.class) && w.gw.Labels[LabelRev] == "" {
+				lines = append(lines, fmt.Sprintf("kubectl label gateway %s -n %s %s=%s   # keep the waypoint on its revision", k.Name, ns, LabelRev, rev))
+			}
+		}
+	}
+	var drop []string
+	for _, l := range []string{LabelInjection, LabelRev} {
+		if _, ok := ix.ns[ns].Labels[l]; ok {
+			drop = append(drop, l+"-")
+		}
+	}
+	lines = append(lines, fmt.Sprintf("kubectl label namespace %s %s", ns, strings.Join(drop, " ")))
+	return strings.Join(lines, "\n")
 }
 
 func sortedSet(m map[string]bool) []string {
@@ -197,7 +263,7 @@ func (ix *index) namespaceFindings() {
 			ix.add(finding.Warning, "namespace-multiple-injection-labels", ix.ref("Namespace", "", name),
 				"Namespace has both ambient and sidecar injection labels (IST0123)",
 				fmt.Sprintf("With %s and %s=ambient, new pods get a sidecar and istio-cni skips them, so the namespace never fully joins ambient.", strings.Join(inj, ", "), LabelDataplaneMode),
-				fmt.Sprintf("kubectl label namespace %s %s- %s-   # keep ambient\nkubectl label namespace %s %s-   # or keep sidecars", name, LabelInjection, LabelRev, name, LabelDataplaneMode))
+				fmt.Sprintf("# keep ambient:\n%s\n# or keep sidecars:\nkubectl label namespace %s %s-", ix.dropInjectionLabels(name), name, LabelDataplaneMode))
 		}
 	}
 }
@@ -270,6 +336,13 @@ func (ix *index) bindingFindings() {
 			}
 		}
 		switch {
+		case w.addressed && len(info.Services)+len(info.Workloads) > 0 && info.Ready == 0:
+			// istiod never removes status.addresses, so the bindings stay
+			// and ztunnel fails the connections, whatever Programmed says.
+			ix.add(finding.Error, "waypoint-no-ready-pods", gwRef,
+				fmt.Sprintf("Waypoint %s has no ready pods (%d of %d)", k, info.Ready, info.Replicas),
+				fmt.Sprintf("istiod keeps routing the %s bound to it through the waypoint, so their traffic fails until a waypoint pod is ready.", plural(len(info.Services)+len(info.Workloads), "object", "objects")),
+				waypointDebugFix(k))
 		case !w.addressed && (refs > 0 || isMeshWaypoint(w.gw, w.class)):
 			sev := finding.Warning
 			why := "istiod binds nothing to a waypoint without status.addresses."
@@ -283,11 +356,6 @@ func (ix *index) bindingFindings() {
 			ix.add(finding.Warning, "waypoint-not-programmed", gwRef,
 				fmt.Sprintf("Waypoint %s is not programmed%s", k, suffix(info.ProgrammedMsg)),
 				"Its Programmed condition is not True, so its configuration or deployment is stale or broken.",
-				waypointDebugFix(k))
-		case len(info.Services)+len(info.Workloads) > 0 && info.Ready == 0:
-			ix.add(finding.Error, "waypoint-no-ready-pods", gwRef,
-				fmt.Sprintf("Waypoint %s has no ready pods (%d of %d)", k, info.Ready, info.Replicas),
-				fmt.Sprintf("istiod keeps routing the %s bound to it through the waypoint, so their traffic fails until a waypoint pod is ready.", plural(len(info.Services)+len(info.Workloads), "object", "objects")),
 				waypointDebugFix(k))
 		}
 		if objs := traffic[k]; len(objs) > 0 {
@@ -345,20 +413,34 @@ func waypointDebugFix(k Key) string {
 	return fmt.Sprintf("kubectl describe gateway %s -n %s\nkubectl get deploy,pods -n %s -l %s=%s", k.Name, k.Namespace, k.Namespace, LabelGatewayName, k.Name)
 }
 
-// allowedRoutesFix is the Gateway with its HBONE listener opened to all
-// namespaces, as YAML to apply.
+// allowedRoutesFix is the Gateway as it is, with only its HBONE
+// listener's allowedRoutes opened to all namespaces, as YAML to apply: its
+// other listeners, labels, annotations and infrastructure are kept.
 func allowedRoutesFix(gw *gwv1.Gateway) string {
 	from := gwv1.NamespacesFromAll
+	spec := *gw.Spec.DeepCopy()
+	for i := range spec.Listeners {
+		l := &spec.Listeners[i]
+		if l.Protocol == "HBONE" && l.Port == 15008 {
+			if l.AllowedRoutes == nil {
+				l.AllowedRoutes = &gwv1.AllowedRoutes{}
+			}
+			l.AllowedRoutes.Namespaces = &gwv1.RouteNamespaces{From: &from}
+		}
+	}
+	annotations := map[string]string{}
+	for k, v := range gw.Annotations {
+		if k != "kubectl.kubernetes.io/last-applied-configuration" {
+			annotations[k] = v
+		}
+	}
+	if len(annotations) == 0 {
+		annotations = nil
+	}
 	out := &gwv1.Gateway{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "Gateway"},
-		ObjectMeta: metav1.ObjectMeta{Name: gw.Name, Namespace: gw.Namespace, Labels: gw.Labels},
-		Spec: gwv1.GatewaySpec{
-			GatewayClassName: gw.Spec.GatewayClassName,
-			Listeners: []gwv1.Listener{{
-				Name: "mesh", Port: 15008, Protocol: "HBONE",
-				AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: &from}},
-			}},
-		},
+		ObjectMeta: metav1.ObjectMeta{Name: gw.Name, Namespace: gw.Namespace, Labels: gw.Labels, Annotations: annotations},
+		Spec:       spec,
 	}
 	b, err := yaml.Marshal(out)
 	if err != nil {
@@ -369,24 +451,9 @@ func allowedRoutesFix(gw *gwv1.Gateway) string {
 
 // dataplaneFindings reports namespaces whose ambient pods run on nodes where
 // ztunnel or istio-cni is not ready: capture and traffic on those nodes fail.
+// The data plane is found by label in any namespace.
 func (ix *index) dataplaneFindings() {
-	ztunnel, cni := map[string]bool{}, map[string]bool{}
-	hasZtunnel := map[string]bool{}
-	for _, name := range ix.nsOrder {
-		for _, r := range ix.podsByNS[name] {
-			p := r.pod
-			if p.Spec.NodeName == "" {
-				continue
-			}
-			if ix.isZtunnel(p) {
-				hasZtunnel[p.Spec.NodeName] = true
-				ztunnel[p.Spec.NodeName] = ztunnel[p.Spec.NodeName] || podReady(p)
-			}
-			if p.Labels[cniLabel] == cniValue {
-				cni[p.Spec.NodeName] = cni[p.Spec.NodeName] || podReady(p)
-			}
-		}
-	}
+	cp := ix.capture
 	for _, name := range ix.nsOrder {
 		nodes := map[string]int{}
 		for _, r := range ix.podsByNS[name] {
@@ -394,17 +461,23 @@ func (ix *index) dataplaneFindings() {
 				nodes[r.pod.Spec.NodeName]++
 			}
 		}
-		var problems []string
-		var bad []string
+		var problems, bad []string
 		for _, node := range sortedSet(mapKeys(nodes)) {
+			np := cp.nodes[node]
+			if np == nil {
+				np = &nodePlane{}
+			}
 			var what []string
 			switch {
-			case !hasZtunnel[node]:
+			case !np.ztunnel:
 				what = append(what, "no ztunnel")
-			case !ztunnel[node]:
+			case !np.ztunnelReady:
 				what = append(what, "ztunnel not ready")
 			}
-			if !cni[node] {
+			switch {
+			case !np.cni:
+				what = append(what, "no istio-cni")
+			case !np.cniReady:
 				what = append(what, "istio-cni not ready")
 			}
 			if len(what) > 0 {
@@ -415,30 +488,15 @@ func (ix *index) dataplaneFindings() {
 		if len(problems) == 0 {
 			continue
 		}
+		var fix []string
+		for _, node := range bad {
+			fix = append(fix,
+				fmt.Sprintf("kubectl get pods -n %s -o wide -l %s=%s --field-selector spec.nodeName=%s", cp.ztunnelNS, ztunnelAppLabel, ztunnelAppValue, node),
+				fmt.Sprintf("kubectl get pods -n %s -o wide -l %s=%s --field-selector spec.nodeName=%s", cp.cniNS, cniLabel, cniValue, node))
+		}
 		ix.add(finding.Error, "dataplane-not-ready", ix.ref("Namespace", "", name),
 			fmt.Sprintf("Ambient data plane not ready on %s running this namespace's pods", plural(len(bad), "node", "nodes")),
 			"Without a ready ztunnel and istio-cni on a node, its ambient pods stay pending or unreachable ("+strings.Join(problems, "; ")+").",
-			fmt.Sprintf("kubectl get pods -n %s -o wide -l %s=%s --field-selector spec.nodeName=%s\nkubectl get pods -A -o wide -l %s=%s --field-selector spec.nodeName=%s",
-				ix.ztunnelNS(), ztunnelAppLabel, ztunnelAppValue, bad[0], cniLabel, cniValue, bad[0]))
+			strings.Join(fix, "\n"))
 	}
-}
-
-// isZtunnel reports whether a pod is a ztunnel: labelled app=ztunnel in the
-// namespace its DaemonSet was found in (kube-system on GKE and OpenShift),
-// or in any namespace when none was found, so an unreadable DaemonSet
-// never makes every node look ztunnel-less.
-func (ix *index) isZtunnel(p *corev1.Pod) bool {
-	if p.Labels[ztunnelAppLabel] != ztunnelAppValue {
-		return false
-	}
-	ns := ix.c.Install.ZtunnelNamespace
-	return ns == "" || p.Namespace == ns
-}
-
-// ztunnelNS is where ztunnel runs, for suggested commands.
-func (ix *index) ztunnelNS() string {
-	if ns := ix.c.Install.ZtunnelNamespace; ns != "" {
-		return ns
-	}
-	return ztunnelNamespace
 }

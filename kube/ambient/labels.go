@@ -53,10 +53,6 @@ const (
 	ReasonUnsupportedTrafficType = "UnsupportedTrafficType"
 )
 
-// excludedNamespaces are istio-cni's default excludeNamespaces: pods there are
-// never captured whatever their labels say.
-var excludedNamespaces = map[string]bool{"kube-system": true}
-
 // Data-plane pods whose readiness gates ambient on a node.
 const (
 	ztunnelNamespace = "istio-system"

@@ -3,15 +3,24 @@ package ambient
 import corev1 "k8s.io/api/core/v1"
 
 // namespaceLabels reads a namespace's enrollment intent.
-func namespaceLabels(ns *corev1.Namespace) NamespaceInfo {
+func namespaceLabels(ns *corev1.Namespace, cp *capture) NamespaceInfo {
 	n := NamespaceInfo{Counts: map[PodState]int{}}
 	if ns == nil {
 		return n
 	}
 	n.Enrolled = ns.Labels[LabelDataplaneMode] == modeAmbient
-	n.Injected = ns.Labels[LabelInjection] == "enabled" || ns.Labels[LabelRev] != ""
-	n.Excluded = excludedNamespaces[ns.Name]
+	n.Injected = injectedNamespace(ns.Labels)
+	n.Excluded = cp.excludes(ns.Name)
 	return n
+}
+
+// injectedNamespace follows the injector's namespace selectors:
+// istio-injection=enabled, or istio.io/rev while istio-injection is absent
+// (the revision webhook requires it not to exist), so
+// istio-injection=disabled beside istio.io/rev is not injected.
+func injectedNamespace(l map[string]string) bool {
+	inj, set := l[LabelInjection]
+	return inj == "enabled" || (!set && l[LabelRev] != "")
 }
 
 // namespaceState combines the labels with the pods actually found: a

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/ambx/ambx/kube/ambient"
 )
@@ -26,6 +27,8 @@ func TestNamespaceState(t *testing.T) {
 			want: ambient.NamespaceSidecar, counts: map[ambient.PodState]int{ambient.PodSidecar: 1}},
 		{name: "revision label means sidecar", ns: namespace("a", "istio.io/rev=canary"), want: ambient.NamespaceSidecar},
 		{name: "istio-injection disabled is off", ns: namespace("a", "istio-injection=disabled"), want: ambient.NamespaceOff},
+		{name: "istio-injection disabled beside a revision is not injected", ns: namespace("a", "istio-injection=disabled", "istio.io/rev=canary"), want: ambient.NamespaceOff},
+		{name: "disabled injection beside a revision does not conflict with ambient", ns: namespace("a", "istio.io/dataplane-mode=ambient", "istio-injection=disabled", "istio.io/rev=canary"), want: ambient.NamespaceAmbient},
 		{name: "both labels are mixed (IST0123)", ns: namespace("a", "istio.io/dataplane-mode=ambient", "istio-injection=enabled"), want: ambient.NamespaceMixed, ist123: true},
 		{name: "revision and ambient are mixed (IST0123)", ns: namespace("a", "istio.io/dataplane-mode=ambient", "istio.io/rev=stable"), want: ambient.NamespaceMixed, ist123: true},
 		{name: "ambient label with sidecar pods left is a migration", ns: namespace("a", "istio.io/dataplane-mode=ambient"),
@@ -81,5 +84,23 @@ func TestPodsInUnknownNamespaceAndBadInput(t *testing.T) {
 	})
 	if n := a.Namespaces["ghost"]; n.Pods != 1 || n.Captured() != 1 {
 		t.Errorf("namespace known only from its pod: %+v", n)
+	}
+}
+
+// TestDroppingRevisionPinsWaypoints: removing a namespace's istio.io/rev
+// moves its unlabelled waypoints to the default revision, so the fix pins
+// them first.
+func TestDroppingRevisionPinsWaypoints(t *testing.T) {
+	c := &ambient.Cluster{
+		Namespaces: []*corev1.Namespace{namespace("a", "istio.io/dataplane-mode=ambient", "istio.io/rev=stable")},
+		Gateways:   []*gwv1.Gateway{waypointGW("a", "waypoint"), waypointGW("a", "pinned", gwLabels("istio.io/rev=canary"))},
+	}
+	f := findingsFor(ambient.Analyze(c), "namespace-multiple-injection-labels")
+	if len(f) != 1 {
+		t.Fatalf("findings %v", f)
+	}
+	want := "# keep ambient:\nkubectl label gateway waypoint -n a istio.io/rev=stable   # keep the waypoint on its revision\nkubectl label namespace a istio.io/rev-\n# or keep sidecars:\nkubectl label namespace a istio.io/dataplane-mode-"
+	if f[0].Fix != want {
+		t.Errorf("fix:\n%s\nwant:\n%s", f[0].Fix, want)
 	}
 }

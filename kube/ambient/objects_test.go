@@ -88,6 +88,7 @@ func pod(ns, name string, opts ...podOpt) *corev1.Pod {
 		Spec:       corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app"}}},
 		Status: corev1.PodStatus{
 			Phase:      corev1.PodRunning,
+			PodIP:      "10.0.0.9",
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
 		},
 	}

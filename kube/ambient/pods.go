@@ -2,14 +2,133 @@ package ambient
 
 import (
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/ambx/ambx/kube/install"
 )
+
+// captureGrace is how long istio-cni normally takes to capture a running
+// pod that matches its selectors; before that a missing annotation is not
+// a problem.
+const captureGrace = time.Minute
+
+// nodePlane is what runs the ambient data plane on one node.
+type nodePlane struct {
+	cni, cniReady         bool
+	ztunnel, ztunnelReady bool
+	cniPod                *corev1.Pod // one istio-cni pod on the node, for the log command
+}
+
+// capture holds what istio-cni decides with: its configuration, version and
+// the agents on each node.
+type capture struct {
+	info      install.Info
+	excluded  map[string]bool
+	selectors []compiledSelector
+	nodes     map[string]*nodePlane
+	now       time.Time
+	// ztunnelNS and cniNS are where the data plane was found; istio-system
+	// when it was not.
+	ztunnelNS, cniNS string
+}
+
+type compiledSelector struct{ pod, ns labels.Selector }
+
+func newCapture(c *Cluster) *capture {
+	cp := &capture{info: c.Install, excluded: map[string]bool{}, nodes: map[string]*nodePlane{}, now: c.Now}
+	for _, ns := range c.Install.ExcludedNamespaces() {
+		cp.excluded[strings.TrimSpace(ns)] = true
+	}
+	for _, sel := range c.Install.Selectors() {
+		cs := compiledSelector{pod: labels.Everything(), ns: labels.Everything()}
+		var err error
+		if sel.PodSelector != nil {
+			if cs.pod, err = metav1.LabelSelectorAsSelector(sel.PodSelector); err != nil {
+				continue
+			}
+		}
+		if sel.NamespaceSelector != nil {
+			if cs.ns, err = metav1.LabelSelectorAsSelector(sel.NamespaceSelector); err != nil {
+				continue
+			}
+		}
+		cp.selectors = append(cp.selectors, cs)
+	}
+	for _, p := range c.Pods {
+		if p == nil || p.Spec.NodeName == "" {
+			continue
+		}
+		n := cp.nodes[p.Spec.NodeName]
+		if n == nil {
+			n = &nodePlane{}
+			cp.nodes[p.Spec.NodeName] = n
+		}
+		switch {
+		case isCNIPod(p):
+			if cp.cniNS == "" {
+				cp.cniNS = p.Namespace
+			}
+			n.cni = true
+			if n.cniPod == nil || podReady(p) && !n.cniReady {
+				n.cniPod = p
+			}
+			n.cniReady = n.cniReady || podReady(p)
+		case isZtunnelPod(p) && (c.Install.ZtunnelNamespace == "" || p.Namespace == c.Install.ZtunnelNamespace):
+			if cp.ztunnelNS == "" {
+				cp.ztunnelNS = p.Namespace
+			}
+			n.ztunnel = true
+			n.ztunnelReady = n.ztunnelReady || podReady(p)
+		}
+	}
+	if c.Install.ZtunnelNamespace != "" {
+		cp.ztunnelNS = c.Install.ZtunnelNamespace
+	}
+	if cp.ztunnelNS == "" {
+		cp.ztunnelNS = ztunnelNamespace
+	}
+	if cp.cniNS == "" {
+		cp.cniNS = ztunnelNamespace
+	}
+	return cp
+}
+
+// isZtunnelPod and isCNIPod find the data plane by label in whatever
+// namespace it runs (istio-system, kube-system on GKE and OpenShift); a
+// ztunnel counts only in the namespace its DaemonSet was found in, when
+// discovery found one.
+func isZtunnelPod(p *corev1.Pod) bool { return p.Labels[ztunnelAppLabel] == ztunnelAppValue }
+func isCNIPod(p *corev1.Pod) bool {
+	return p.Labels[cniLabel] == cniValue || p.Labels["app.kubernetes.io/name"] == "istio-cni"
+}
+
+// matches reports whether istio-cni's enablement selectors pick the pod.
+func (cp *capture) matches(p *corev1.Pod, nsLabels map[string]string) bool {
+	for _, s := range cp.selectors {
+		if s.pod.Matches(labels.Set(p.Labels)) && s.ns.Matches(labels.Set(nsLabels)) {
+			return true
+		}
+	}
+	return false
+}
+
+// excludes reports whether istio-cni keeps pods of ns out of ambient: only
+// from 1.30 does its node agent honour excludeNamespaces; before, the CNI
+// plugin skips them but the agent enrolls them anyway.
+func (cp *capture) excludes(ns string) bool {
+	return cp.excluded[ns] && cp.info.AgentHonoursExclusions()
+}
 
 // podState decides a pod's mesh state the way istio-cni does (its enablement
 // selectors, cni/pkg/util/enablement_selector.go) and then compares that
 // intent with the redirection annotation istio-cni writes once it acted.
-func podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, string) {
+// istio-cni captures running pods without a restart, so a pod it should have
+// captured points first at the istio-cni agent on its node.
+func (cp *capture) podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, string) {
 	nsLabels := map[string]string(nil)
 	if ns != nil {
 		nsLabels = ns.Labels
@@ -33,12 +152,6 @@ func podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, string) {
 	if mode == modeNone {
 		return PodOptedOut, "It is labelled istio.io/dataplane-mode=none."
 	}
-	if excludedNamespaces[p.Namespace] {
-		if mode == modeAmbient || nsLabels[LabelDataplaneMode] == modeAmbient {
-			return PodNotMeshed, "istio-cni excludes the " + p.Namespace + " namespace, so its ambient label has no effect."
-		}
-		return PodNotMeshed, "istio-cni excludes the " + p.Namespace + " namespace."
-	}
 	var why string
 	switch {
 	case mode == modeAmbient:
@@ -46,7 +159,16 @@ func podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, string) {
 	case nsLabels[LabelDataplaneMode] == modeAmbient:
 		why = "its namespace's istio.io/dataplane-mode=ambient label"
 	default:
+		why = "istio-cni's enablement selectors"
+	}
+	if !cp.matches(p, nsLabels) {
+		if mode == modeAmbient || nsLabels[LabelDataplaneMode] == modeAmbient {
+			return PodNotMeshed, "Its ambient label matches none of istio-cni's enablement selectors."
+		}
 		return PodNotMeshed, "Neither it nor its namespace is labelled for ambient or sidecar injection."
+	}
+	if cp.excludes(p.Namespace) {
+		return PodNotMeshed, "istio-cni excludes the " + p.Namespace + " namespace (excludeNamespaces), so " + why + " has no effect."
 	}
 	switch {
 	case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
@@ -54,7 +176,30 @@ func podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, string) {
 	case p.Spec.NodeName == "":
 		return PodNotMeshed, "It is not scheduled yet; istio-cni will capture it when it starts because of " + why + "."
 	}
-	return PodNeedsRestart, "It matches " + why + " but istio-cni never captured it: the istio-cni agent on its node failed or was not ready when the namespace was enrolled (check the istio-cni-node log); a restart captures it as it starts."
+	node := p.Spec.NodeName
+	np := cp.nodes[node]
+	switch {
+	case !cp.info.CNIAmbientEnabled():
+		return PodUncaptured, "It matches " + why + ", but istio-cni runs with AMBIENT_ENABLED=false, so it captures nothing."
+	case np == nil || !np.cni:
+		return PodUncaptured, "It matches " + why + ", but no istio-cni agent runs on node " + node + " to capture it."
+	case !np.cniReady:
+		return PodUncaptured, "It matches " + why + ", but the istio-cni agent on node " + node + " is not ready; it captures the pod once it is."
+	case p.Status.Phase == corev1.PodPending:
+		return PodUncaptured, "It matches " + why + " and has not started: its CNI setup usually fails to reach the istio-cni agent on node " + node + " (istio-cni cmdAdd failed); a restart does not help."
+	case p.Status.PodIP == "":
+		return PodUncaptured, "It matches " + why + " but has no pod IP yet; istio-cni captures it once it has one."
+	case !cp.now.IsZero() && cp.now.Sub(podStart(p)) < captureGrace:
+		return PodUncaptured, "It matches " + why + " and started moments ago; istio-cni captures running pods within seconds."
+	}
+	return PodNeedsRestart, "It matches " + why + " and the istio-cni agent on node " + node + " is ready, which captures running pods without a restart, so capturing it failed with an error istio-cni does not retry (its log says \"Failed capturing pod, will not retry\"); restarting the pod is the last resort."
+}
+
+func podStart(p *corev1.Pod) time.Time {
+	if p.Status.StartTime != nil {
+		return p.Status.StartTime.Time
+	}
+	return p.CreationTimestamp.Time
 }
 
 // hasSidecar reports whether the pod runs an injected istio-proxy next to an
@@ -127,5 +272,5 @@ func podReady(p *corev1.Pod) bool {
 
 // inAmbient reports whether ambient is, or should be, handling the pod.
 func (s PodState) inAmbient() bool {
-	return s == PodCaptured || s == PodPending || s == PodNeedsRestart
+	return s == PodCaptured || s == PodPending || s == PodNeedsRestart || s == PodUncaptured
 }

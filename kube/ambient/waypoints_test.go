@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/ambx/ambx/kube/ambient"
@@ -278,5 +279,53 @@ func TestWaypointFindings(t *testing.T) {
 				t.Errorf("not programmed title = %q", f.Title)
 			}
 		}
+	}
+}
+
+// TestWaypointNoReadyPodsWhateverProgrammed: a bound, addressed waypoint
+// without ready pods fails its traffic; Programmed=False (what istiod
+// writes once the pods are gone) must not hide it.
+func TestWaypointNoReadyPodsWhateverProgrammed(t *testing.T) {
+	for _, programmed := range []string{"True", "False", ""} {
+		gw := waypointGW("shop", "wp")
+		if programmed == "" {
+			gw.Status.Conditions = nil
+		} else {
+			gw.Status.Conditions = []metav1.Condition{metaCondition("Programmed", programmed, "AddressNotAssigned", `no instances found for hostname "wp.shop.svc.cluster.local"`)}
+		}
+		c := &ambient.Cluster{
+			Namespaces: []*corev1.Namespace{namespace("shop", "istio.io/dataplane-mode=ambient")},
+			Pods:       append(dataplane("node-1"), pod("shop", "api", captured)),
+			Services:   []*corev1.Service{service("shop", "api", "istio.io/use-waypoint=wp")},
+			Gateways:   []*gwv1.Gateway{gw},
+		}
+		if got := codes(ambient.Analyze(c).Findings); strings.Join(got, ";") != "error waypoint-no-ready-pods Gateway shop/wp" {
+			t.Errorf("Programmed=%q: findings %v", programmed, got)
+		}
+	}
+}
+
+// TestAllowedRoutesFixKeepsTheGateway: the suggested Gateway keeps its
+// listeners, labels and annotations and opens only the HBONE listener.
+func TestAllowedRoutesFixKeepsTheGateway(t *testing.T) {
+	gw := waypointGW("infra", "shared", gwLabels("istio.io/waypoint-for=all"))
+	gw.Annotations = map[string]string{"ambient.istio.io/waypoint-inbound-binding": "PROXY/15088", "kubectl.kubernetes.io/last-applied-configuration": "{}"}
+	gw.Spec.Listeners = append(gw.Spec.Listeners, gwv1.Listener{Name: "proxy", Port: 15088, Protocol: "istio.io/PROXY"})
+	c := &ambient.Cluster{
+		Namespaces: []*corev1.Namespace{namespace("shop", "istio.io/dataplane-mode=ambient"), namespace("infra")},
+		Services:   []*corev1.Service{service("shop", "search", "istio.io/use-waypoint=shared", "istio.io/use-waypoint-namespace=infra")},
+		Gateways:   []*gwv1.Gateway{gw},
+	}
+	f := findingsFor(ambient.Analyze(c), "waypoint-attachment-denied")
+	if len(f) != 1 {
+		t.Fatalf("findings %v", f)
+	}
+	for _, want := range []string{"name: proxy", "port: 15088", "waypoint-inbound-binding: PROXY/15088", "istio.io/waypoint-for: all", "from: All", "name: mesh"} {
+		if !strings.Contains(f[0].Fix, want) {
+			t.Errorf("fix lacks %q:\n%s", want, f[0].Fix)
+		}
+	}
+	if strings.Contains(f[0].Fix, "last-applied-configuration") || strings.Count(f[0].Fix, "from: All") != 1 {
+		t.Errorf("fix:\n%s", f[0].Fix)
 	}
 }

@@ -156,7 +156,7 @@ func TestWhatItSays(t *testing.T) {
 		{"pod that needs a restart names the finding and its fix", views(s)["pod_restart"],
 			[]string{"restart", "not captured by ambient", "kubectl"}, []string{"cart-get-only"}},
 		{"namespace counts pods per state", views(s)["namespace"],
-			[]string{"istio.io/dataplane-mode=ambient", "istio.io/use-waypoint=waypoint", "1  captured by ztunnel", "1  should be captured"}, nil},
+			[]string{"istio.io/dataplane-mode=ambient", "istio.io/use-waypoint=waypoint", "1  captured by ztunnel", "1  capture failed: check istio-cni"}, nil},
 		{"waypoint shows status, pods and policies", views(s)["waypoint"],
 			[]string{"Resource programmed", "pods ready", "1/1", "shop/cart", "waypoint-allow"}, nil},
 		{"L7 policy by selector says what ztunnel will do", views(s)["policy_l7"],

@@ -21,7 +21,8 @@ var podGlyphs = map[ambient.PodState]Glyph{
 	ambient.PodCaptured:     {"●", theme.ToneGood, "captured by ztunnel (ambient)"},
 	ambient.PodPending:      {"✖", theme.ToneBad, "redirection pending: no traffic flows"},
 	ambient.PodSidecar:      {"◆", theme.ToneSidecar, "istio-proxy sidecar"},
-	ambient.PodNeedsRestart: {"↻", theme.ToneWarn, "should be captured: restart it"},
+	ambient.PodNeedsRestart: {"↻", theme.ToneWarn, "capture failed: check istio-cni, then restart it"},
+	ambient.PodUncaptured:   {"◌", theme.ToneWarn, "should be captured: istio-cni has not (see its node)"},
 	ambient.PodOptedOut:     {"⊘", theme.ToneDim, "opted out (dataplane-mode=none)"},
 	ambient.PodNotMeshed:    {"○", theme.ToneDim, "not in the mesh"},
 	ambient.PodHostNetwork:  {"⌂", theme.ToneDim, "host network: never captured"},
@@ -35,7 +36,7 @@ var nsGlyphs = map[ambient.NamespaceState]Glyph{
 }
 
 // PodStates lists pod states in legend order.
-var PodStates = []ambient.PodState{ambient.PodCaptured, ambient.PodPending, ambient.PodSidecar, ambient.PodNeedsRestart, ambient.PodOptedOut, ambient.PodNotMeshed, ambient.PodHostNetwork}
+var PodStates = []ambient.PodState{ambient.PodCaptured, ambient.PodPending, ambient.PodSidecar, ambient.PodNeedsRestart, ambient.PodUncaptured, ambient.PodOptedOut, ambient.PodNotMeshed, ambient.PodHostNetwork}
 
 // NamespaceStates lists namespace states in legend order.
 var NamespaceStates = []ambient.NamespaceState{ambient.NamespaceAmbient, ambient.NamespaceSidecar, ambient.NamespaceMixed, ambient.NamespaceOff}
