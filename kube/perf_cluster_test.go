@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,6 +168,34 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 	if peak > size.maxPeak {
 		t.Errorf("peak RSS %.1f MiB, want at most %.0f MiB (GOGC=%q GOMEMLIMIT=%q; see BENCHMARKS.md, Memory)",
 			mib(peak), mib(size.maxPeak), os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))
+	}
+	hold(t, env)
+}
+
+// hold keeps the cluster up for a side-by-side run of another client (k9s,
+// BENCHMARKS.md) when AMBX_PERF_HOLD names a file: the env's kubeconfig is
+// copied there, the audit log's path written beside it (.audit), and the
+// test waits until the file is removed, for at most 30 minutes.
+func hold(t *testing.T, env *kubeenv.Env) {
+	path := os.Getenv("AMBX_PERF_HOLD")
+	if path == "" {
+		return
+	}
+	b, err := os.ReadFile(env.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".audit", []byte(filepath.Join(env.Dir, "audit.log")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cluster held: KUBECONFIG=%s; remove the file to finish", path)
+	for end := time.Now().Add(30 * time.Minute); time.Now().Before(end); time.Sleep(time.Second) {
+		if _, err := os.Stat(path); err != nil {
+			return
+		}
 	}
 }
 
