@@ -8,6 +8,7 @@ import (
 	"github.com/ambx/ambx/views/netpols"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/policies"
+	"github.com/ambx/ambx/views/serviceentries"
 	"github.com/ambx/ambx/views/services"
 	"github.com/ambx/ambx/views/waypoints"
 	"github.com/ambx/ambx/views/workloads"
@@ -35,6 +36,7 @@ func registry(t *theme.Theme) []registration {
 		{pane: policies.New(t), commands: []string{"pol", "policies", "policy", "ap"}, grid: true},
 		{pane: services.New(t), commands: []string{"svc", "services", "service"}},
 		{pane: netpols.New(t), commands: []string{"np", "netpol", "networkpolicies", "networkpolicy"}},
+		{pane: serviceentries.New(t), commands: []string{"se", "serviceentries", "serviceentry"}},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/demo"
 	"github.com/ambx/ambx/views/golden"
 	"github.com/ambx/ambx/views/pane"
@@ -41,10 +42,13 @@ func Goldens(t *testing.T, empty pane.Resource) {
 // every pane must read well at, full-screen as the root shows a pane that
 // is not in the grid: 120x35 and 80x24. Files are
 // testdata/<Test>_<size>.golden.
-func Screens(t *testing.T, empty pane.Resource) {
+func Screens(t *testing.T, empty pane.Resource) { ScreensOf(t, empty, demo.Homelab()) }
+
+// ScreensOf is Screens over snapshot s.
+func ScreensOf(t *testing.T, empty pane.Resource, s *kube.Snapshot) {
 	for _, sz := range [][2]int{{120, 35}, {80, 24}} {
 		t.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(t *testing.T) {
-			m := empty.SetSnapshot(demo.Homelab()).SetSize(sz[0], sz[1])
+			m := empty.SetSnapshot(s).SetSize(sz[0], sz[1])
 			golden.RequireEqual(t, m.View(sz[0], sz[1], true))
 		})
 	}

@@ -1,0 +1,74 @@
+package lookup_test
+
+import (
+	"testing"
+
+	netapi "istio.io/api/networking/v1"
+	netv1 "istio.io/client-go/pkg/apis/networking/v1"
+	corev1 "k8s.io/api/core/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/install"
+	"github.com/ambx/ambx/kube/lookup"
+)
+
+func TestServiceEntryWaypoint(t *testing.T) {
+	all := gwv1.NamespacesFromAll
+	gws := []*gwv1.Gateway{
+		waypoint("ext", "egress", true, nil, nil, nil),
+		waypoint("ext", "pending", false, nil, nil, nil),
+		waypoint("ext", "workload", true, map[string]string{"istio.io/waypoint-for": "workload"}, nil, nil),
+		waypoint("infra", "shared", true, nil, &all, nil),
+		waypoint("infra", "private", true, nil, nil, nil),
+	}
+	v131, _ := install.ParseVersion("1.31.0")
+	v130, _ := install.ParseVersion("1.30.2")
+	for _, tc := range []struct {
+		name     string
+		nsLabels map[string]string
+		labels   map[string]string
+		exportTo []string
+		version  install.Version
+		want     ambient.WaypointBinding
+	}{
+		{name: "no label", want: ambient.WaypointBinding{}},
+		{name: "own label", labels: map[string]string{"istio.io/use-waypoint": "egress"},
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "ext", Name: "egress"}, Source: "serviceentry"}},
+		{name: "namespace label", nsLabels: map[string]string{"istio.io/use-waypoint": "egress"},
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "ext", Name: "egress"}, Source: "namespace"}},
+		{name: "own none beats the namespace", nsLabels: map[string]string{"istio.io/use-waypoint": "egress"}, labels: map[string]string{"istio.io/use-waypoint": "none"},
+			want: ambient.WaypointBinding{Source: "serviceentry", Note: "opted out with istio.io/use-waypoint=none"}},
+		{name: "not ready", labels: map[string]string{"istio.io/use-waypoint": "pending"},
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "ext", Name: "pending"}, Source: "serviceentry", Reason: "WaypointIsNotReady", Problem: `waypoint "ext/pending" is not ready`}},
+		{name: "missing is not a fallback", nsLabels: map[string]string{"istio.io/use-waypoint": "egress"}, labels: map[string]string{"istio.io/use-waypoint": "gone"},
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "ext", Name: "gone"}, Source: "serviceentry", Reason: "WaypointIsNotReady", Problem: `waypoint "ext/gone" is not ready`}},
+		{name: "workload-only waypoint", labels: map[string]string{"istio.io/use-waypoint": "workload"},
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "ext", Name: "workload"}, Source: "serviceentry", Reason: "UnsupportedTrafficType", Problem: `attempting to bind to traffic type "service" which the waypoint "ext/workload" does not support`}},
+		{name: "attachment denied", labels: map[string]string{"istio.io/use-waypoint": "private", "istio.io/use-waypoint-namespace": "infra"},
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "private"}, Source: "serviceentry", Reason: "AttachmentDenied", Problem: `we are not permitted to attach to waypoint "infra/private" (missing allowedRoutes?)`}},
+		{name: "cross-namespace, exported everywhere", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, version: v131,
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "shared"}, Source: "serviceentry"}},
+		{name: "cross-namespace, NAMESPACE visibility, 1.30", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, exportTo: []string{"."}, version: v130,
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "shared"}, Source: "serviceentry"}},
+		{name: "cross-namespace, NAMESPACE visibility, 1.31", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, exportTo: []string{"."}, version: v131,
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "shared"}, Source: "serviceentry", Reason: "CrossNamespaceWaypointForbidden",
+				Problem: `cannot bind to waypoint "infra/shared" in another namespace: cross-namespace waypoint binding is not permitted for a ServiceEntry with NAMESPACE visibility`}},
+		{name: "a waypoint's own", labels: map[string]string{"gateway.istio.io/managed": "istio.io-mesh-controller", "istio.io/use-waypoint": "egress"},
+			want: ambient.WaypointBinding{Note: "belongs to a waypoint or east-west gateway: never bound"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ambient.Cluster{
+				Namespaces: []*corev1.Namespace{{ObjectMeta: meta("", "ext", tc.nsLabels)}, {ObjectMeta: meta("", "infra", nil)}},
+				Gateways:   gws,
+			}
+			c.Install.Istiod = tc.version
+			se := &netv1.ServiceEntry{ObjectMeta: meta("ext", "api", tc.labels), Spec: netapi.ServiceEntry{Hosts: []string{"api.example.com"}, ExportTo: tc.exportTo}}
+			c.ServiceEntries = []*netv1.ServiceEntry{se}
+			if got := lookup.ServiceEntryWaypoint(kube.Build(c, t0), se); got != tc.want {
+				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
