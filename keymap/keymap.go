@@ -78,6 +78,7 @@ var Overlay = OverlayKeys{
 type TableKeys struct {
 	Up, Down, Top, Bottom, PageUp, PageDown key.Binding
 	Enter, Detail                           key.Binding
+	Sort, Reverse                           key.Binding
 }
 
 // Table is the set of table bindings.
@@ -90,6 +91,8 @@ var Table = TableKeys{
 	PageDown: bindShown("pgdn", "page down", "pgdown", "ctrl+f"),
 	Enter:    bind("drill into namespace / open", "enter"),
 	Detail:   bind("details of the row", "d"),
+	Sort:     bind("sort by the next column", "s"),
+	Reverse:  bind("reverse the sort", "S"),
 }
 
 // ActionKeys act on the selected row.
@@ -161,7 +164,7 @@ func Help() []Section {
 	return []Section{
 		{"Program", []key.Binding{Global.Help, Global.Quit, Global.ForceQuit}},
 		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane}},
-		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown}},
+		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown, Table.Sort, Table.Reverse}},
 		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Ztunnel.Open, Ztunnel.Traffic, YAML.Open}},
 		{"Command line", []key.Binding{Prompt.Complete, Prompt.Older, Prompt.Newer, Prompt.Run, Prompt.Cancel}},
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},

@@ -34,3 +34,22 @@ func TestYAMLOfTheSelectedRow(t *testing.T) {
 		t.Fatal("esc did not close the YAML view")
 	}
 }
+
+// s sorts the focused pane by its next column, S reverses it, and a new
+// snapshot keeps the order; the title says what the rows are sorted by.
+func TestSortThePane(t *testing.T) {
+	m, _ := demoModel(t, false)
+	m = keys(t, m, "1", "s")
+	if !strings.Contains(m.Render(), "▲NAME") {
+		t.Fatalf("s did not sort by NAME:\n%s", m.Render())
+	}
+	m = keys(t, m, "s", "S")
+	screen := m.Render()
+	if !strings.Contains(screen, "▼MESH") {
+		t.Fatalf("s s S did not sort by MESH descending:\n%s", screen)
+	}
+	m = drive(t, m, SnapshotMsg{demo.Homelab()})
+	if m.Render() != screen {
+		t.Fatalf("a new snapshot changed the sorted screen:\n%s\nwas\n%s", m.Render(), screen)
+	}
+}

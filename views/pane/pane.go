@@ -56,6 +56,10 @@ func (p Pane) Update(msg tea.Msg) (Pane, tea.Cmd) {
 		p.Table = p.Table.Move(-page)
 	case key.Matches(k, keymap.Table.PageDown):
 		p.Table = p.Table.Move(page)
+	case key.Matches(k, keymap.Table.Sort):
+		p.Table = p.Table.SortNext()
+	case key.Matches(k, keymap.Table.Reverse):
+		p.Table = p.Table.SortReverse()
 	}
 	return p, nil
 }
@@ -84,6 +88,13 @@ func (p Pane) View(width, height int, focused bool) string {
 	title += " (" + count + ")"
 	if f := p.Table.Filter(); f != "" {
 		title += " /" + safe.Line(f)
+	}
+	if col, desc, ok := p.Table.SortedBy(); ok {
+		arrow := "▲"
+		if desc {
+			arrow = "▼"
+		}
+		title += " " + arrow + col
 	}
 	style := t.PaneTitle
 	if focused {

@@ -4,9 +4,12 @@
 package table
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -53,6 +56,8 @@ type Model struct {
 	offset   int // first visible row drawn
 	lines    int // rows that fit, set by SetHeight
 	contentW []int
+	sortBy   int  // 0: the rows' own order; i+1: column i
+	desc     bool // sortBy descending
 }
 
 // New returns an empty table with the given columns.
@@ -193,8 +198,88 @@ func (m Model) refilter() Model {
 			m.visible = append(m.visible, i)
 		}
 	}
+	if c := m.sortBy - 1; c >= 0 {
+		cell := func(i int) string {
+			if c < len(m.rows[i].Cells) {
+				return m.rows[i].Cells[c].Text
+			}
+			return ""
+		}
+		// Stable, so rows that tie keep the pane's own order.
+		sort.SliceStable(m.visible, func(a, b int) bool {
+			x, y := cell(m.visible[a]), cell(m.visible[b])
+			if m.desc {
+				x, y = y, x
+			}
+			return natural(x, y) < 0
+		})
+	}
 	m.cursor = clamp(m.cursor, 0, len(m.visible)-1)
 	return m.scroll()
+}
+
+// SortNext sorts by the next column (from none to the first, to none after
+// the last), ascending; the cursor stays on its row.
+func (m Model) SortNext() Model {
+	key := m.SelectedKey()
+	m.sortBy = (m.sortBy + 1) % (len(m.cols) + 1)
+	m.desc = false
+	m = m.refilter()
+	return m.SelectKey(key)
+}
+
+// SortReverse flips the sort direction.
+func (m Model) SortReverse() Model {
+	if m.sortBy == 0 {
+		return m
+	}
+	key := m.SelectedKey()
+	m.desc = !m.desc
+	m = m.refilter()
+	return m.SelectKey(key)
+}
+
+// SortedBy names the sort column and direction; ok is false when the rows
+// are in their own order.
+func (m Model) SortedBy() (title string, desc, ok bool) {
+	if m.sortBy == 0 || m.sortBy > len(m.cols) {
+		return "", false, false
+	}
+	return m.cols[m.sortBy-1].Title, m.desc, true
+}
+
+// natural compares strings with runs of digits compared as numbers, so
+// "pod-10" sorts after "pod-9" and "12" after "9"; case is ignored.
+func natural(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return cmp.Compare(len(na), len(nb))
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		ra, sa := utf8.DecodeRuneInString(a)
+		rb, sb := utf8.DecodeRuneInString(b)
+		if la, lb := unicode.ToLower(ra), unicode.ToLower(rb); la != lb {
+			return cmp.Compare(la, lb)
+		}
+		a, b = a[sa:], b[sb:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 // SetHeight tells the table how many rows fit below its header, so moving
