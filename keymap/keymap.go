@@ -23,6 +23,8 @@ type GlobalKeys struct {
 	// ForceQuit quits from anywhere, even with an overlay open.
 	ForceQuit          key.Binding
 	Findings, Overhead key.Binding
+	// Install opens the Istio installation view.
+	Install key.Binding
 }
 
 func paneKeys() []key.Binding {
@@ -46,6 +48,7 @@ var Global = GlobalKeys{
 	ForceQuit: bind("quit from anywhere", "ctrl+c"),
 	Findings:  bind("findings", "!"),
 	Overhead:  bind("mesh overhead", "o"),
+	Install:   bind("Istio installation: versions, switches", "i"),
 }
 
 // PromptKeys edit the / and : line (a text input: the usual editing keys
@@ -165,7 +168,7 @@ func Help() []Section {
 		{"Program", []key.Binding{Global.Help, Global.Quit, Global.ForceQuit}},
 		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane}},
 		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown, Table.Sort, Table.Reverse}},
-		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Ztunnel.Open, Ztunnel.Traffic, YAML.Open}},
+		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Global.Install, Ztunnel.Open, Ztunnel.Traffic, YAML.Open}},
 		{"Command line", []key.Binding{Prompt.Complete, Prompt.Older, Prompt.Newer, Prompt.Run, Prompt.Cancel}},
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},
 		{"Findings", []key.Binding{Finding.Jump, Finding.Patch}},

@@ -23,6 +23,7 @@ import (
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/confirm"
 	"github.com/ambx/ambx/views/findings"
+	"github.com/ambx/ambx/views/install"
 	"github.com/ambx/ambx/views/logs"
 	"github.com/ambx/ambx/views/overhead"
 	"github.com/ambx/ambx/views/pane"
@@ -294,6 +295,8 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openFindings(), nil
 	case key.Matches(k, keymap.Global.Overhead):
 		return m.push(overheadOverlay{m: m.overhead, snap: m.snap, use: m.usage}), nil
+	case key.Matches(k, keymap.Global.Install):
+		return m.push(installOverlay{m: install.New(m.theme).SetSnapshot(m.snap)}), nil
 	case key.Matches(k, keymap.Table.Detail):
 		return m.openDetail()
 	case key.Matches(k, keymap.Action.NetPol):
@@ -524,6 +527,11 @@ func (m Model) statusBar() string {
 		ctx = "no context"
 	}
 	left = append(left, t.BarContext.Render(" "+safe.Line(ctx)+" "))
+	// The Istio version at a glance; a status message needs the room more,
+	// unless the version is only assumed, which must stay on screen.
+	if m.snap != nil && m.snap.Install.Discovered && (!m.showingStatus() || m.snap.Install.Assumed()) {
+		left = append(left, t.BarHint.Render(" "+safe.Line(m.snap.Install.Headline())))
+	}
 	if m.opt.ReadOnly {
 		left = append(left, t.BarReadOnly.Render(" READ-ONLY "))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ambx/ambx/views/confirm"
 	"github.com/ambx/ambx/views/detail"
 	"github.com/ambx/ambx/views/findings"
+	"github.com/ambx/ambx/views/install"
 	"github.com/ambx/ambx/views/logs"
 	"github.com/ambx/ambx/views/overhead"
 	"github.com/ambx/ambx/views/patch"
@@ -151,6 +152,22 @@ func (o overheadOverlay) SetUsage(u *usage.Usage) overlay {
 	return o
 }
 func (o overheadOverlay) Close() {}
+
+// installOverlay is the Istio installation view (i).
+type installOverlay struct{ m install.Model }
+
+func (o installOverlay) Update(msg tea.Msg) (overlay, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && (closes(k) || key.Matches(k, keymap.Global.Install)) {
+		return nil, nil
+	}
+	var cmd tea.Cmd
+	o.m, cmd = o.m.Update(msg)
+	return o, cmd
+}
+func (o installOverlay) View(w, h int) string                 { return o.m.View(w, h) }
+func (o installOverlay) SetSize(w, h int) overlay             { o.m = o.m.SetSize(w, h); return o }
+func (o installOverlay) SetSnapshot(s *kube.Snapshot) overlay { o.m = o.m.SetSnapshot(s); return o }
+func (o installOverlay) Close()                               {}
 
 // pickerOverlay is a small list to choose from (W); choosing sends the
 // message choose makes and closes it.
