@@ -90,6 +90,12 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 		case ambient.PodSidecar:
 			in.Meshed[nk] = netpol.Sidecar
 		default:
+			// Gateway API ingress and east-west gateways are HBONE
+			// clients of ambient pods (their Envoy tunnels from the
+			// gateway pod's IP); waypoints are handled as waypoints.
+			if m := p.Labels["gateway.istio.io/managed"]; m == "istio.io-gateway-controller" || m == "istio.io-eastwest-controller" {
+				in.Meshed[nk] = netpol.Gateway
+			}
 			continue
 		}
 		seen := map[ambient.Key]bool{}

@@ -44,7 +44,15 @@ const (
 	NotMeshed Dataplane = iota
 	Ambient             // captured by istio-cni, traffic carried by ztunnel
 	Sidecar             // has an istio-proxy sidecar
+	// Gateway is a Gateway API ingress or east-west gateway pod: an HBONE
+	// client of ambient pods (its Envoy originates the tunnel from its own
+	// IP), never a destination ambient wraps in HBONE.
+	Gateway
 )
+
+// tunnelLabel marks sidecars that accept HBONE (networking.istio.io/tunnel=http);
+// other sidecars receive plaintext on the app port.
+const tunnelLabel = "networking.istio.io/tunnel"
 
 // HBONEInput is what the HBONE checks read. It holds plain values so that
 // kube can fill it from a snapshot and its ambient analysis (kube/build.go
@@ -113,7 +121,7 @@ func CheckHBONE(in HBONEInput) []finding.Finding {
 //     waypoint does not admit the destination's clients on 15008, or the
 //     clients may not send to it.
 //   - istiod-egress-blocked: sidecars, waypoints or ztunnel cannot reach
-//     istiod on 15012 (sidecars also 15017).
+//     istiod on 15012 (15017 is the API server calling the webhook, never a proxy).
 //   - probe-source-blocked: kubelet probes, which istio-cni rewrites to come
 //     from 169.254.7.127, are not admitted to an ambient pod.
 //   - networkpolicy-invalid: a policy the evaluator could not read.
@@ -145,7 +153,9 @@ type checker struct {
 	nsClasses  map[string][]int
 	nsList     []string // namespaces that have meshed classes, sorted
 	ambient    bitset   // classes of ambient pods
-	meshed     bitset   // classes of ambient and sidecar pods
+	meshed     bitset   // classes of ambient, sidecar and gateway pods: HBONE clients
+	hboneDst   bitset   // classes that receive mesh traffic on 15008: ambient, and sidecars labelled tunnel=http
+	proxies    bitset   // classes of ambient and sidecar pods (not gateways): clients a waypoint serves
 	matchMemo  map[*rule]bitset
 	nsMemo     map[string][]string
 	problems   map[problemKey]*problem
@@ -188,7 +198,7 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 	for _, ns := range c.nsNames {
 		for _, p := range c.podsByNS[ns] {
 			plane := in.Meshed[p.key]
-			if plane != Ambient && plane != Sidecar {
+			if plane != Ambient && plane != Sidecar && plane != Gateway {
 				continue
 			}
 			var wps []*pod
@@ -230,6 +240,7 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 	}
 	slices.Sort(h.nsList)
 	h.ambient, h.meshed = newBitset(len(h.classes)), newBitset(len(h.classes))
+	h.hboneDst, h.proxies = newBitset(len(h.classes)), newBitset(len(h.classes))
 	h.egressIso = newBitset(len(h.classes))
 	h.egressPols = make([][]*policy, len(h.classes))
 	for _, cl := range h.classes {
@@ -240,6 +251,12 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 		}
 		if cl.plane == Ambient {
 			h.ambient.set(cl.id)
+		}
+		if cl.plane == Ambient || (cl.plane == Sidecar && cl.rep.labels[tunnelLabel] == "http") {
+			h.hboneDst.set(cl.id)
+		}
+		if cl.plane != Gateway {
+			h.proxies.set(cl.id)
 		}
 	}
 	return h
@@ -394,14 +411,14 @@ func (r *rule) admitsAppPort(dst *pod) bool {
 // not on 15008.
 func (h *checker) ingress() {
 	for _, cl := range h.classes {
+		if !h.hboneDst.has(cl.id) {
+			continue // gateways and plain sidecars receive plaintext on the app port
+		}
 		pols := h.c.isolating(Ingress, cl.rep)
 		if len(pols) == 0 {
 			continue
 		}
 		sources := h.meshed
-		if cl.plane == Sidecar {
-			sources = h.ambient // sidecar clients reach sidecars on the app port
-		}
 		hb := newBitset(len(h.classes))
 		var apps []*rule
 		for _, p := range pols {
@@ -463,10 +480,7 @@ func (h *checker) egress() {
 		if len(pols) == 0 {
 			continue
 		}
-		dests := h.meshed
-		if cl.plane == Sidecar {
-			dests = h.ambient
-		}
+		dests := h.hboneDst
 		hb := newBitset(len(h.classes))
 		var rules []*rule
 		for _, p := range pols {
@@ -575,7 +589,7 @@ func (h *checker) waypoints() {
 func (h *checker) clientsOf(cl *class) (bitset, []networkingv1.NetworkPolicyPeer) {
 	pols := h.c.isolating(Ingress, cl.rep)
 	if len(pols) == 0 {
-		return h.meshed, nil
+		return h.proxies, nil
 	}
 	srcs := newBitset(len(h.classes))
 	var peers []networkingv1.NetworkPolicyPeer
@@ -600,7 +614,7 @@ func (h *checker) clientsOf(cl *class) (bitset, []networkingv1.NetworkPolicyPeer
 			}
 		}
 	}
-	srcs.and(h.meshed)
+	srcs.and(h.proxies)
 	if everyone {
 		peers = nil
 	}
@@ -739,7 +753,7 @@ func (t *target) denier(h *checker, id int) *policy {
 func (h *checker) policyOf(s Side) *policy { return h.c.policyIndex[s.Isolating[0]] }
 
 // istiod checks that the pods that dial istiod may do so: sidecars (15012
-// and 15017), waypoints and ztunnel (15012).
+// only), gateways, waypoints and ztunnel, all on 15012.
 func (h *checker) istiod() {
 	istiod := h.keysOr(h.in.Istiod, "app", "istiod")
 	if len(istiod) == 0 {
@@ -753,8 +767,13 @@ func (h *checker) istiod() {
 	}
 	var groups []group
 	for _, cl := range h.classes {
-		if cl.plane == Sidecar {
-			groups = append(groups, group{cl.pods, []int32{IstiodXDSPort, IstiodWebhookPort}, "sidecar"})
+		// Proxies dial istiod on 15012 only: 15017 is the API server
+		// calling the webhook.
+		switch cl.plane {
+		case Sidecar:
+			groups = append(groups, group{cl.pods, []int32{IstiodXDSPort}, "sidecar"})
+		case Gateway:
+			groups = append(groups, group{cl.pods, []int32{IstiodXDSPort}, "gateway"})
 		}
 	}
 	seen := map[*pod]bool{}

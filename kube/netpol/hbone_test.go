@@ -284,23 +284,66 @@ spec:
 }
 
 func TestSidecarDestinationNeedsHBONEFromAmbientClients(t *testing.T) {
-	s := newScene()
-	s.ns("apps", "istio.io/dataplane-mode", "ambient")
-	s.ns("legacy", "istio-injection", "enabled")
-	s.pod("apps", "client", lbl("app", "client"), Ambient)
-	s.pod("legacy", "old-client", lbl("app", "old-client"), Sidecar)
-	s.pod("legacy", "sidecar-app", lbl("app", "sidecar-app"), Sidecar, "http:8080")
-	s.policy(t, `
+	for _, tunnel := range []bool{false, true} {
+		s := newScene()
+		s.ns("apps", "istio.io/dataplane-mode", "ambient")
+		s.ns("legacy", "istio-injection", "enabled")
+		s.pod("apps", "client", lbl("app", "client"), Ambient)
+		s.pod("legacy", "old-client", lbl("app", "old-client"), Sidecar)
+		l := lbl("app", "sidecar-app")
+		if tunnel {
+			l["networking.istio.io/tunnel"] = "http" // HBONE-capable: mesh clients send 15008
+		}
+		s.pod("legacy", "sidecar-app", l, Sidecar, "http:8080")
+		s.policy(t, `
 metadata: {name: sidecar-app-web, namespace: legacy}
 spec:
   podSelector: {matchLabels: {app: sidecar-app}}
   ingress: [{ports: [{port: 8080, protocol: TCP}]}]`)
+		ps := CheckHBONEProblems(s.in)
+		if !tunnel {
+			// ztunnel reaches a plain sidecar on the app port, in plaintext.
+			if len(ps) != 0 {
+				t.Fatalf("a sidecar without tunnel=http needs no 15008: %q", codes(ps))
+			}
+			continue
+		}
+		if got := codes(ps); !slices.Equal(got, []string{"hbone-ingress-blocked NetworkPolicy legacy/sidecar-app-web"}) {
+			t.Fatalf("findings %q", got)
+		}
+		if !strings.Contains(ps[0].Why, "apps/client") {
+			t.Errorf("the ambient client needs HBONE to an HBONE sidecar: %s", ps[0].Why)
+		}
+	}
+}
+
+// TestGatewayIsAnHBONEClient: an ingress gateway's Envoy sends HBONE to
+// ambient pods from its own IP, so a policy that opens only the app port
+// to it blocks it; the gateway itself receives plaintext.
+func TestGatewayIsAnHBONEClient(t *testing.T) {
+	s := newScene()
+	s.ns("apps", "istio.io/dataplane-mode", "ambient")
+	s.ns("ingress")
+	s.pod("ingress", "gw", lbl("gateway.networking.k8s.io/gateway-name", "public"), Gateway)
+	s.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080")
+	s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress}}}]
+    ports: [{port: 8080, protocol: TCP}]`)
+	s.policy(t, `
+metadata: {name: gw, namespace: ingress}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 80, protocol: TCP}]}]`)
 	ps := CheckHBONEProblems(s.in)
-	if got := codes(ps); !slices.Equal(got, []string{"hbone-ingress-blocked NetworkPolicy legacy/sidecar-app-web"}) {
+	if got := codes(ps); !slices.Equal(got, []string{"hbone-ingress-blocked NetworkPolicy apps/web"}) {
 		t.Fatalf("findings %q", got)
 	}
-	if !strings.Contains(ps[0].Why, "admits pod apps/client on") {
-		t.Errorf("only the ambient client needs HBONE to a sidecar: %s", ps[0].Why)
+	if !strings.Contains(ps[0].Why, "ingress/gw") {
+		t.Errorf("why %s", ps[0].Why)
 	}
 }
 
@@ -420,10 +463,11 @@ spec:
 	if got := codes(ps); !slices.Equal(got, []string{"istiod-egress-blocked NetworkPolicy legacy/egress-dns-only"}) {
 		t.Fatalf("findings %q", got)
 	}
-	if want := "legacy/egress-dns-only keeps sidecar from reaching istiod on 15012/TCP, 15017/TCP"; ps[0].Title != want {
+	// 15017 is the API server calling the webhook: never a proxy's egress.
+	if want := "legacy/egress-dns-only keeps sidecar from reaching istiod on 15012/TCP"; ps[0].Title != want {
 		t.Errorf("title %q, want %q", ps[0].Title, want)
 	}
-	want := `[{"op":"add","path":"/spec/egress/-","value":{"ports":[{"protocol":"TCP","port":15012},{"protocol":"TCP","port":15017}],"to":[{"podSelector":{"matchLabels":{"app":"istiod"}},"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"istio-system"}}}]}}]`
+	want := `[{"op":"add","path":"/spec/egress/-","value":{"ports":[{"protocol":"TCP","port":15012}],"to":[{"podSelector":{"matchLabels":{"app":"istiod"}},"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"istio-system"}}}]}}]`
 	if ps[0].Patch.JSONPatch != want {
 		t.Errorf("patch\n got %s\nwant %s", ps[0].Patch.JSONPatch, want)
 	}

@@ -228,7 +228,7 @@ func (h *checker) describe(pr *problem, f *finding.Finding) {
 		}
 	case "istiod-egress-blocked":
 		f.Title = fmt.Sprintf("%s keeps %s from reaching istiod on %s", pol, strings.Join(pr.kinds, ", "), numbers(pr.ports))
-		f.Why = fmt.Sprintf("Sidecars, waypoints and ztunnel fetch their configuration and certificates from istiod on TCP %d (sidecars also use %d); %s may not reach %s there, so they never become ready.",
+		f.Why = fmt.Sprintf("Sidecars, gateways, waypoints and ztunnel fetch their configuration and certificates from istiod on TCP %d (its webhook port %d is called by the API server, not by them); %s may not reach %s there, so they never become ready.",
 			IstiodXDSPort, IstiodWebhookPort, subjects, pr.istiod.key)
 	case "probe-source-blocked":
 		f.Title = fmt.Sprintf("%s drops kubelet probes of ambient pods", pol)
