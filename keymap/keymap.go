@@ -2,7 +2,11 @@
 // text, so the help overlay and the code that matches keys read one list.
 package keymap
 
-import "charm.land/bubbles/v2/key"
+import (
+	"slices"
+
+	"charm.land/bubbles/v2/key"
+)
 
 func bind(help string, keys ...string) key.Binding {
 	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(keys[0], help))
@@ -110,6 +114,17 @@ var Action = ActionKeys{
 	Toggle:      bind("toggle ambient (namespace) / opt-out (pod)", "a"),
 	Restart:     bind("restart workloads after enrollment", "R"),
 	UseWaypoint: bind("set the Service's waypoint", "W"),
+}
+
+// IsWrite reports whether b is one of the keys that change the cluster,
+// which read-only mode disables.
+func IsWrite(b key.Binding) bool {
+	for _, w := range []key.Binding{Action.Toggle, Action.Restart, Action.UseWaypoint} {
+		if slices.Equal(w.Keys(), b.Keys()) {
+			return true
+		}
+	}
+	return false
 }
 
 // DialogKeys answer a confirmation.

@@ -20,7 +20,9 @@ type helpOverlay struct {
 	theme *theme.Theme
 	// panes are the registered panes as (key, "Name  :command") pairs,
 	// listed under the Panes section.
-	panes         [][2]string
+	panes [][2]string
+	// readOnly marks the write keys as disabled.
+	readOnly      bool
 	offset        int
 	width, height int
 }
@@ -55,6 +57,10 @@ func (o helpOverlay) lines() []string {
 		lines = append(lines, t.OverlayTitle.Render(sec.Title))
 		for _, k := range sec.Bindings {
 			h := k.Help()
+			if o.readOnly && keymap.IsWrite(k) {
+				lines = append(lines, t.Empty.Render(pane.Fit(h.Key, 10)+h.Desc+" (off: read-only)"))
+				continue
+			}
 			lines = append(lines, t.OverlayKey.Render(pane.Fit(h.Key, 10))+t.OverlayText.Render(h.Desc))
 		}
 		if sec.Title == "Panes" {

@@ -290,7 +290,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, keymap.Global.Quit):
 		return m, tea.Quit
 	case key.Matches(k, keymap.Global.Help):
-		return m.push(helpOverlay{theme: m.theme, panes: m.paneHelp()}), nil
+		return m.push(helpOverlay{theme: m.theme, panes: m.paneHelp(), readOnly: !m.canWrite()}), nil
 	case key.Matches(k, keymap.Global.Findings):
 		return m.openFindings(), nil
 	case key.Matches(k, keymap.Global.Overhead):

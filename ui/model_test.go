@@ -229,3 +229,14 @@ func TestHelpScrollsWhenTooTall(t *testing.T) {
 		t.Fatalf("200x60 help should fit whole:\n%s", s)
 	}
 }
+
+// TestReadOnlyHelpMarksWriteKeys: in read-only mode the help still lists
+// the write keys, marked off, so a user knows why a does nothing.
+func TestReadOnlyHelpMarksWriteKeys(t *testing.T) {
+	m := newModel(200, 60)
+	m.opt.ReadOnly = true
+	m = press(m, "?")
+	if s := m.Render(); !strings.Contains(s, "toggle ambient (namespace) / opt-out (pod) (off: read-only)") {
+		t.Fatalf("read-only help does not mark the write keys:\n%s", s)
+	}
+}
