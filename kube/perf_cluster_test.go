@@ -159,6 +159,14 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 	if n := counts["list metrics.k8s.io/nodes"]; n != 0 {
 		t.Errorf("%d NodeMetrics LISTs though no pane shows node figures", n)
 	}
+	// While kwok is still starting pods the cluster is not idle: every
+	// status patch is a watch event and a rebuild, so CPU and memory say
+	// nothing about idle cost. The requests above are checked either way.
+	if bound := boundPods(c); running < bound {
+		t.Logf("kwok ran only %d of %d pods: the cluster was not idle, so CPU and RSS are not checked", running, bound)
+		hold(t, env)
+		return
+	}
 	if share > maxIdleCPU {
 		t.Errorf("idle CPU %.1f %% of a core, want at most %.0f %%", 100*share, 100*maxIdleCPU)
 	}
@@ -220,6 +228,17 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
+// boundPods counts the pods bound to a node, which kwok runs.
+func boundPods(c *ambient.Cluster) int {
+	n := 0
+	for _, p := range c.Pods {
+		if p.Spec.NodeName != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // waitRunning waits until kwok has started every pod bound to a node
 // (Running, with a pod IP), or for timeout, and returns how many run. kwok
 // patches pod status at about 12 pods a second on a busy 2-core machine,
@@ -227,12 +246,7 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 // many) rather than spend ten more minutes.
 func waitRunning(t *testing.T, env *kubeenv.Env, c *ambient.Cluster, timeout time.Duration) int {
 	t.Helper()
-	want := 0
-	for _, p := range c.Pods {
-		if p.Spec.NodeName != "" {
-			want++
-		}
-	}
+	want := boundPods(c)
 	k := kubernetes.NewForConfigOrDie(fast(env))
 	deadline := time.Now().Add(timeout)
 	got := 0
