@@ -20,7 +20,10 @@
 // Without control-plane controllers some things a real cluster does never
 // happen here: pods are not scheduled (set spec.nodeName, which CreatePod
 // does), Deployments make no pods, namespaces stay Terminating when deleted
-// and no default ServiceAccounts exist.
+// and no default ServiceAccounts exist. Options.Controllers (or
+// Env.StartControllers) adds the real kube-controller-manager and
+// kube-scheduler; Options.Istiod (or Env.StartIstiod) adds istiod in ambient
+// mode, which writes Istio's own status conditions and deploys waypoints.
 package kubeenv
 
 import (
@@ -71,6 +74,10 @@ const (
 	metricsUser = "kubeenv-metrics-server"
 )
 
+// componentUsers are the token-file users of the components, all in
+// system:masters like a kubeadm control plane's own credentials.
+var componentUsers = []string{kwokUser, metricsUser, controllerManagerUser, schedulerUser, istiodUser}
+
 // binaries are what .ci/kubebin/build.sh produces.
 var binaries = []string{"etcd", "kube-apiserver", "kwok", "metrics-server"}
 
@@ -94,6 +101,24 @@ type Options struct {
 	// through a loopback stand-in for the pod network, so a test can serve
 	// a pod's port (Env.ServePodPort) behind the real pod proxy.
 	PodNetwork bool
+	// Controllers runs kube-controller-manager and kube-scheduler (see
+	// Env.StartControllers); kwok still plays the kubelet.
+	Controllers bool
+	// Istiod runs istiod in ambient mode (see Env.StartIstiod); it implies
+	// Controllers, without which waypoints never get pods or addresses.
+	Istiod bool
+}
+
+// binariesFor lists what o needs in KUBEENV_BIN beyond the base set.
+func (o Options) binariesFor() []string {
+	var extra []string
+	if o.Controllers || o.Istiod {
+		extra = append(extra, controllerBinaries...)
+	}
+	if o.Istiod {
+		extra = append(extra, istiodBinaries...)
+	}
+	return extra
 }
 
 // apiServerGrace bounds a graceful API server stop. It stops listening
@@ -124,6 +149,7 @@ type Env struct {
 	etcdURL string
 
 	etcd, apiserver, kwok, metricsServer *process
+	controllerManager, scheduler, istiod *process
 	dynamic                              dynamic.Interface
 	podNet                               *podNet
 
@@ -135,7 +161,12 @@ type Env struct {
 // with KUBEENV_REQUIRED=1 it fails instead. It returns that directory.
 func Require(t testing.TB) string {
 	t.Helper()
-	bin, err := findBinaries()
+	return require(t, Options{})
+}
+
+func require(t testing.TB, o Options) string {
+	t.Helper()
+	bin, err := findBinaries(o)
 	if err != nil {
 		if os.Getenv(EnvRequired) == "1" {
 			t.Fatalf("kubeenv: %v (%s=1)", err, EnvRequired)
@@ -145,15 +176,27 @@ func Require(t testing.TB) string {
 	return bin
 }
 
-// findBinaries checks KUBEENV_BIN without starting anything.
-func findBinaries() (string, error) {
+// findBinaries checks KUBEENV_BIN for what o needs without starting
+// anything.
+func findBinaries(o Options) (string, error) {
 	bin := os.Getenv(EnvBin)
 	if bin == "" {
 		return "", fmt.Errorf("%s is not set", EnvBin)
 	}
+	if err := missingFiles(bin, append(append([]string{}, binaries...), o.binariesFor()...)); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
+
+// missingFiles says which of files (binaries, and the YAML build.sh
+// writes) bin lacks, or returns nil.
+func missingFiles(bin string, files []string) error {
 	var missing []string
-	for _, b := range binaries {
-		if st, err := os.Stat(filepath.Join(bin, b)); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+	for _, b := range files {
+		st, err := os.Stat(filepath.Join(bin, b))
+		executable := strings.HasSuffix(b, ".yaml") || (err == nil && st.Mode()&0o111 != 0)
+		if err != nil || st.IsDir() || !executable {
 			missing = append(missing, b)
 		}
 	}
@@ -161,9 +204,9 @@ func findBinaries() (string, error) {
 		missing = append(missing, "kwok-config/stages")
 	}
 	if len(missing) > 0 {
-		return "", fmt.Errorf("%s=%s lacks %s", EnvBin, bin, strings.Join(missing, ", "))
+		return fmt.Errorf("%s=%s lacks %s", EnvBin, bin, strings.Join(missing, ", "))
 	}
-	return bin, nil
+	return nil
 }
 
 // Start runs an env for t (skipping as Require does) and tears it down when
@@ -171,7 +214,7 @@ func findBinaries() (string, error) {
 // logs are printed.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
-	Require(t)
+	require(t, o)
 	started := time.Now()
 	e, err := Launch(o)
 	if err != nil {
@@ -196,7 +239,7 @@ func Launch(o Options) (*Env, error) {
 	if o.FakeMetrics && o.MetricsServer {
 		return nil, errors.New("Options.FakeMetrics and Options.MetricsServer both claim metrics.k8s.io; choose one")
 	}
-	bin, err := findBinaries()
+	bin, err := findBinaries(o)
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +321,16 @@ func launch(o Options, bin string) (env *Env, err error) {
 			return nil, err
 		}
 	}
+	if o.Controllers || o.Istiod {
+		if err := e.startControllers(); err != nil {
+			return nil, err
+		}
+	}
+	if o.Istiod {
+		if err := e.startIstiod(); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
@@ -288,6 +341,8 @@ func (e *Env) Close() error {
 		e.Metrics.close()
 	}
 	// Clients of the API server first, so they do not log its absence.
+	e.stopIstiod()
+	e.stopControllers()
 	for _, p := range []*process{e.metricsServer, e.kwok, e.apiserver, e.etcd} {
 		if p != nil {
 			grace := 10 * time.Second
@@ -308,7 +363,7 @@ func (e *Env) Close() error {
 // test's output.
 func (e *Env) LogTails(n int) string {
 	var b strings.Builder
-	for _, p := range []*process{e.etcd, e.apiserver, e.kwok, e.metricsServer} {
+	for _, p := range []*process{e.etcd, e.apiserver, e.kwok, e.metricsServer, e.controllerManager, e.scheduler, e.istiod} {
 		if p != nil {
 			fmt.Fprintf(&b, "--- %s (%s):\n%s\n", p.name, p.log, p.tail(n))
 		}
@@ -324,8 +379,12 @@ func (e *Env) writeTokens() error {
 	}{
 		{AdminUser, "system:masters"},
 		{LimitedUser, ""},
-		{kwokUser, "system:masters"},
-		{metricsUser, "system:masters"},
+	}
+	for _, u := range componentUsers {
+		users = append(users, struct {
+			name   string
+			groups string
+		}{u, "system:masters"})
 	}
 	e.tokens = map[string]string{}
 	var b strings.Builder

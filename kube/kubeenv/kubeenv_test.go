@@ -41,7 +41,7 @@ func TestFindBinaries(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(EnvBin, tc.bin)
-			_, err := findBinaries()
+			_, err := findBinaries(Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("findBinaries() = %v, want an error saying %q", err, tc.want)
 			}
@@ -58,8 +58,38 @@ func TestFindBinaries(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Setenv(EnvBin, dir)
-		if got, err := findBinaries(); err != nil || got != dir {
+		if got, err := findBinaries(Options{}); err != nil || got != dir {
 			t.Errorf("findBinaries() = %q, %v; want %q", got, err, dir)
+		}
+	})
+	// istiod needs the controllers too, and the ConfigMaps build.sh
+	// rendered; a plain env does not.
+	t.Run("istiod", func(t *testing.T) {
+		t.Setenv(EnvBin, dir)
+		_, err := findBinaries(Options{Istiod: true})
+		want := "lacks kube-controller-manager, kube-scheduler, pilot-discovery, istio/configmaps.yaml"
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("findBinaries(Istiod) = %v, want an error saying %q", err, want)
+		}
+		for _, b := range []string{"kube-controller-manager", "kube-scheduler", "pilot-discovery"} {
+			if err := os.WriteFile(filepath.Join(dir, b), []byte("#!/bin/true\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := findBinaries(Options{Istiod: true}); err == nil || !strings.Contains(err.Error(), "lacks istio/configmaps.yaml") {
+			t.Errorf("findBinaries(Istiod) without the ConfigMaps = %v, want it to say they are missing", err)
+		}
+		if _, err := findBinaries(Options{Controllers: true}); err != nil {
+			t.Errorf("findBinaries(Controllers) = %v, want nil", err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "istio"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "istio", "configmaps.yaml"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := findBinaries(Options{Istiod: true}); err != nil {
+			t.Errorf("findBinaries(Istiod) = %v, want nil", err)
 		}
 	})
 }

@@ -20,6 +20,7 @@ type process struct {
 	name string
 	path string
 	args []string
+	env  []string // nil: the test binary's environment
 	log  string
 
 	cmd  *exec.Cmd
@@ -45,6 +46,7 @@ func (p *process) start() error {
 	}
 	fmt.Fprintf(out, "\n=== kubeenv: start %s at %s\n", p.name, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(p.path, p.args...)
+	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// A test binary that crashes or is killed must not leave servers
