@@ -290,3 +290,15 @@ func (e *Env) installIstioConfig(ctx context.Context) error {
 	}
 	return nil
 }
+
+// PIDs returns the process id of every component running now, by name, so
+// a test can check that nothing outlives its env.
+func (e *Env) PIDs() map[string]int {
+	out := map[string]int{}
+	for _, p := range []*process{e.etcd, e.apiserver, e.kwok, e.metricsServer, e.controllerManager, e.scheduler, e.istiod} {
+		if p != nil && p.running() {
+			out[p.name] = p.cmd.Process.Pid
+		}
+	}
+	return out
+}
