@@ -3,6 +3,8 @@ package kubeenv_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -87,7 +89,7 @@ func TestControllersAndIstiodOnDemand(t *testing.T) {
 			return true, nil
 		})
 		if err != nil {
-			t.Fatalf("controllers: %s: %v", last, err)
+			t.Fatalf("controllers: %s: %v\n%s", last, err, workloadState(env, "apps"))
 		}
 		// The namespace controller finishes a deletion.
 		if err := env.Client.CoreV1().Namespaces().Delete(ctx, "apps", metav1.DeleteOptions{}); err != nil {
@@ -144,4 +146,33 @@ func readyEndpoints(s discoveryv1.EndpointSlice) int {
 func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// workloadState describes a namespace's Deployments, ReplicaSets and pods
+// for a failure message.
+func workloadState(env *kubeenv.Env, ns string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	if ds, err := env.Client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, d := range ds.Items {
+			fmt.Fprintf(&b, "deployment %s: %+v\n", d.Name, d.Status)
+		}
+	}
+	if rs, err := env.Client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, r := range rs.Items {
+			fmt.Fprintf(&b, "replicaset %s: %+v\n", r.Name, r.Status)
+		}
+	}
+	if ps, err := env.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, p := range ps.Items {
+			fmt.Fprintf(&b, "pod %s on %q: %s %+v\n", p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.Conditions)
+		}
+	}
+	if ev, err := env.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, e := range ev.Items {
+			fmt.Fprintf(&b, "event %s %s: %s\n", e.InvolvedObject.Name, e.Reason, e.Message)
+		}
+	}
+	return b.String()
 }

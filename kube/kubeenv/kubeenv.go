@@ -450,9 +450,13 @@ func (e *Env) apiServerArgs() ([]string, error) {
 		"--service-account-signing-key-file=" + p.serviceAccountSK,
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--allow-privileged=true",
-		// No controller-manager creates the default ServiceAccounts that
-		// this admission plugin would demand of every pod.
-		"--disable-admission-plugins=ServiceAccount",
+		// ServiceAccount: without Options.Controllers no controller-manager
+		// creates the default ServiceAccounts it would demand of every pod.
+		// TaintNodesByCondition: it taints every new node not-ready until
+		// the node-lifecycle controller, which the env never runs (kwok
+		// sends no heartbeats), lifts it; the scheduler would then place
+		// no pod anywhere.
+		"--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
 		// 127.0.0.1 is not a valid Endpoints address for the kubernetes
 		// Service, and nothing here needs that Service.
 		"--endpoint-reconciler-type=none",
