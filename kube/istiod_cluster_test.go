@@ -275,7 +275,7 @@ func bindingCases() *bindingFixture {
 	f.service("allowedRoutes Same denies another namespace", clusterIPService("wb-client", "to-same", other("same")), notBound(ambient.ReasonAttachmentDenied))
 	f.service("allowedRoutes Selector admits a matching namespace", clusterIPService("wb-client", "to-team-a", other("team-a")), boundTo("wb-shared/team-a"))
 	f.service("allowedRoutes Selector denies a namespace that does not match", clusterIPService("wb-stranger", "to-team-a", other("team-a")), notBound(ambient.ReasonAttachmentDenied))
-	f.service("a namespace label naming another namespace's waypoint", clusterIPService("wb-client", "plain", nil), noBinding())
+	f.service("a Service without a label in a namespace without one", clusterIPService("wb-client", "plain", nil), noBinding())
 	return f
 }
 
