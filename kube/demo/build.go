@@ -613,7 +613,9 @@ func (a app) service(now time.Time, s service, used map[string]bool) *corev1.Ser
 	case s.bound != "":
 		svc.Status.Conditions = []metav1.Condition{{Type: "istio.io/WaypointBound", Status: metav1.ConditionTrue,
 			Reason: "WaypointAccepted", ObservedGeneration: 1, LastTransitionTime: when,
-			Message: "Successfully attached to waypoint " + s.bound + ". Ingress traffic is not using the waypoint, set the istio.io/ingress-use-waypoint label to true if desired."}}
+			// istiod adds the ingress advice only when the Service or its
+			// namespace has an istio.io/ingress-use-waypoint label.
+			Message: "Successfully attached to waypoint " + s.bound}}
 	case s.unbound != nil:
 		c := *s.unbound
 		c.ObservedGeneration = 1

@@ -67,6 +67,7 @@ func gateways(now time.Time, services []*corev1.Service) []*gwv1.Gateway {
 				Conditions: []metav1.Condition{
 					cond("Accepted", "Accepted", "Resource accepted"),
 					cond("Programmed", "Programmed", "Resource programmed, assigned to service(s) "+host+":15008"),
+					cond("ResolvedRefs", "ResolvedRefs", "All references resolved"),
 				},
 				Listeners: []gwv1.ListenerStatus{{
 					Name: "mesh", AttachedRoutes: 0, SupportedKinds: []gwv1.RouteGroupKind{},
