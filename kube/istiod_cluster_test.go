@@ -443,7 +443,7 @@ func unsentCases(f *bindingFixture) []objectCase {
 		"Not sent to ztunnel: ztunnel does not support the AUDIT action")
 	dry := authz(ns, "dry-run", &secv1beta1.AuthorizationPolicy{Selector: selectApp("bound"), Action: secv1beta1.AuthorizationPolicy_DENY, Rules: l4})
 	dry.Annotations = map[string]string{ambient.AnnotationDryRun: "true"}
-	add("dry-run by selector is not sent to ztunnel", dry, "Not sent to ztunnel: ambient dry-run policies")
+	add("dry-run by selector is not sent to ztunnel", dry, "Not sent to ztunnel")
 	return out
 }
 
