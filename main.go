@@ -451,7 +451,7 @@ func runAudit(ctx context.Context, o options, ao auditOptions, stdout, stderr io
 			fmt.Fprintf(stderr, "ambx audit: %s\n", clean(err.Error()))
 			return exitCode(auditBad)
 		}
-		in.Snapshot = audit.FromManifests(set)
+		in.Snapshot = audit.FromManifests(set, time.Now())
 		in.Origin, in.Notes = set.Origin, set.Notes
 		in.Source = audit.Source{Kind: "files", Files: ao.files}
 	} else {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
@@ -65,12 +66,16 @@ func demoReport(mutate func(*kube.Snapshot)) *Report {
 }
 
 func manifestReport(t *testing.T, scope []string, paths ...string) *Report {
+	return manifestReportAt(t, demo.Epoch, scope, paths...)
+}
+
+func manifestReportAt(t *testing.T, now time.Time, scope []string, paths ...string) *Report {
 	t.Helper()
 	set, err := manifest.Load(paths)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Build(Input{Snapshot: FromManifests(set), Source: Source{Kind: "files", Files: paths}, Version: "test", Origin: set.Origin, Notes: set.Notes, Scope: scope})
+	return Build(Input{Snapshot: FromManifests(set, now), Source: Source{Kind: "files", Files: paths}, Version: "test", Origin: set.Origin, Notes: set.Notes, Scope: scope})
 }
 
 // TestGolden: every format of three reports: the live demo, the demo with

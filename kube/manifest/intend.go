@@ -65,7 +65,14 @@ func (l *loader) intend() {
 	a := ambient.Analyze(&ambient.Cluster{Namespaces: c.Namespaces, Pods: probes, RootNamespace: c.RootNamespace, Install: c.Install})
 	for _, p := range real {
 		info := a.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}]
-		if info.State != ambient.PodNeedsRestart {
+		// Shown running on a node of its own, a pod istio-cni should capture
+		// reads as needing a restart, or as uncaptured for want of an
+		// istio-cni agent there; the manifests hold no nodes, so both mean
+		// it will be captured, unless istio-cni captures nothing at all.
+		switch {
+		case info.State == ambient.PodNeedsRestart:
+		case info.State == ambient.PodUncaptured && c.Install.CNIAmbientEnabled():
+		default:
 			continue
 		}
 		if p.Annotations == nil {
