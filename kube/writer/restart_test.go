@@ -48,6 +48,13 @@ const restartBody = `{
   }
 }`
 
+// cniAgent is a ready istio-cni agent on node-1, where the fixture's pods
+// run: only with one there does ambient advise restarting a pod it did not
+// capture.
+func cniAgent() *corev1.Pod {
+	return pod("istio-system", "istio-cni-node-7x2kq", withLabel("k8s-app", "istio-cni-node"))
+}
+
 func TestRestartPlan(t *testing.T) {
 	amb := map[string]string{ambient.LabelDataplaneMode: "ambient"}
 	workloads := []runtime.Object{
@@ -68,6 +75,9 @@ func TestRestartPlan(t *testing.T) {
 			name: "only workloads whose pods need it",
 			ns:   namespace("shop", "3", amb),
 			pods: []runtime.Object{
+				// The node's istio-cni agent is ready, so a pod it did not
+				// capture needs a restart (not a look at the agent).
+				cniAgent(),
 				// Never captured although labelled: "restart".
 				pod("shop", "cart-1", ownedByDeployment("cart")),
 				pod("shop", "cart-2", ownedByDeployment("cart")),
@@ -106,7 +116,7 @@ func TestRestartPlan(t *testing.T) {
 		{
 			name:    "nothing needs it",
 			ns:      namespace("shop", "3", amb),
-			pods:    []runtime.Object{pod("shop", "fine-1", captured, ownedByDeployment("fine")), pod("shop", "solo")},
+			pods:    []runtime.Object{cniAgent(), pod("shop", "fine-1", captured, ownedByDeployment("fine")), pod("shop", "solo")},
 			wantErr: "nothing in shop needs a restart: no workload owns a pod waiting for one (pods of pod/solo do, but only their owners can replace them)",
 		},
 		{
