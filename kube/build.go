@@ -18,7 +18,9 @@ import (
 // Build makes a snapshot from objects: the analyses run here, off the UI
 // goroutine. Slices in c must be sorted by namespace and name.
 func Build(c ambient.Cluster, now time.Time) *Snapshot {
-	return new(builder).build(c, now)
+	s := new(builder).build(c, now)
+	s.Resources = AllRead() // the caller handed every object over
+	return s
 }
 
 // builder makes one Source's snapshots. It keeps the last NetworkPolicy
@@ -50,6 +52,7 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	sort.SliceStable(snap.Findings, func(i, j int) bool {
 		return snap.Findings[i].Severity > snap.Findings[j].Severity
 	})
+	snap.Index = finding.NewIndex(snap.Findings)
 	return snap
 }
 

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"strings"
 	"time"
 
 	"github.com/ambx/ambx/kube/ambient"
@@ -48,7 +49,32 @@ const (
 	Missing                // the API (CRD) is not installed
 	Forbidden              // RBAC denies list/watch
 	Failing                // other errors; Detail says which
+	// Unreachable: never read, because the API server does not answer.
+	// A resource read before an outage stays Available (its objects are
+	// as of the last event) and the snapshot says !Reachable.
+	Unreachable
 )
+
+// String is the word a pane or the findings list shows for a.
+func (a Availability) String() string {
+	switch a {
+	case Available:
+		return "synced"
+	case Missing:
+		return "not installed"
+	case Forbidden:
+		return "forbidden"
+	case Failing:
+		return "failing"
+	case Unreachable:
+		return "unreachable"
+	}
+	return "loading"
+}
+
+// Read reports whether the resource's objects are known: synced, or its
+// API is not installed, so none of them can exist.
+func (a Availability) Read() bool { return a == Available || a == Missing }
 
 // ResourceState is the watch state of one resource.
 type ResourceState struct {
@@ -64,6 +90,8 @@ type Snapshot struct {
 	Mesh *ambient.Analysis
 	// Findings are all findings (ambient and NetworkPolicy), most severe first.
 	Findings []finding.Finding
+	// Index is Findings by object and namespace (see Marks).
+	Index *finding.Index
 
 	Context   string
 	Reachable bool   // the API server answered recently
@@ -79,4 +107,166 @@ func (s *Snapshot) State(r Resource) ResourceState {
 		return ResourceState{}
 	}
 	return s.Resources[r]
+}
+
+// Marks returns the findings by object and namespace: the index Build made,
+// or, for a snapshot whose Findings were set by hand, a new one.
+func (s *Snapshot) Marks() *finding.Index {
+	if s == nil {
+		return nil
+	}
+	if s.Index == nil {
+		return finding.NewIndex(s.Findings)
+	}
+	return s.Index
+}
+
+// Title is the resource's kind as people write it, plural.
+func (r Resource) Title() string {
+	if t, ok := resourceTitles[r]; ok {
+		return t
+	}
+	return string(r)
+}
+
+var resourceTitles = map[Resource]string{
+	ResNamespaces: "Namespaces", ResPods: "Pods", ResServices: "Services", ResNodes: "Nodes",
+	ResNetworkPolicies: "NetworkPolicies", ResGateways: "Gateways", ResGatewayClasses: "GatewayClasses",
+	ResAuthorizationPolicies: "AuthorizationPolicies", ResPeerAuthentications: "PeerAuthentications",
+	ResRequestAuthentications: "RequestAuthentications",
+}
+
+// AllRead is every resource synced: the state of a snapshot made from
+// objects handed over whole (Build, the demo).
+func AllRead() map[Resource]ResourceState {
+	m := make(map[Resource]ResourceState, len(Resources))
+	for _, r := range Resources {
+		m[r] = ResourceState{Availability: Available}
+	}
+	return m
+}
+
+// Gap is one input that was not read, and why.
+type Gap struct {
+	Resource Resource
+	State    ResourceState
+}
+
+// String says it as the findings list does: "NetworkPolicies forbidden".
+func (g Gap) String() string { return g.Resource.Title() + " " + g.State.Availability.String() }
+
+// Unread returns those of rs whose objects are not known (see
+// Availability.Read), in the order given.
+func (s *Snapshot) Unread(rs ...Resource) []Gap {
+	var out []Gap
+	for _, r := range rs {
+		if st := s.State(r); !st.Availability.Read() {
+			out = append(out, Gap{Resource: r, State: st})
+		}
+	}
+	return out
+}
+
+// Check is one family of the analyses' checks and what it reads: when one
+// of Needs was not read, the check did not run and its silence means
+// nothing.
+type Check struct {
+	Name  string
+	Needs []Resource
+}
+
+// Checks are the analyses' families, in the order the findings list names
+// them.
+var Checks = []Check{
+	{"enrollment checks", []Resource{ResNamespaces, ResPods}},
+	{"waypoint checks", []Resource{ResNamespaces, ResPods, ResServices, ResGateways, ResGatewayClasses}},
+	{"policy checks", []Resource{ResNamespaces, ResPods, ResGateways, ResAuthorizationPolicies, ResPeerAuthentications, ResRequestAuthentications}},
+	{"HBONE checks", []Resource{ResNamespaces, ResPods, ResServices, ResNetworkPolicies}},
+}
+
+// Skipped is a check that did not run, and the inputs it lacked.
+type Skipped struct {
+	Check   string
+	Missing []Gap
+}
+
+// String reads "NetworkPolicies forbidden: HBONE checks not run".
+func (k Skipped) String() string {
+	parts := make([]string, len(k.Missing))
+	for i, g := range k.Missing {
+		parts[i] = g.String()
+	}
+	return strings.Join(parts, ", ") + ": " + k.Check + " not run"
+}
+
+// Coverage returns the checks that could not run on this snapshot; none
+// means every input of every check was read. A nil snapshot ran nothing.
+func (s *Snapshot) Coverage() []Skipped {
+	var out []Skipped
+	for _, c := range Checks {
+		if s == nil {
+			out = append(out, Skipped{Check: c.Name, Missing: []Gap{{Resource: ResNamespaces}}})
+			continue
+		}
+		if gaps := s.Unread(c.Needs...); len(gaps) > 0 {
+			out = append(out, Skipped{Check: c.Name, Missing: gaps})
+		}
+	}
+	return out
+}
+
+// Complete reports whether every check ran.
+func (s *Snapshot) Complete() bool { return s != nil && len(s.Coverage()) == 0 }
+
+// withOutage is the states a snapshot reports: while the API server does
+// not answer, what has not synced yet is unreachable, not "loading" — it
+// will not load until the server returns.
+func withOutage(states map[Resource]ResourceState, reachable bool, problem string) map[Resource]ResourceState {
+	if reachable {
+		return states
+	}
+	for r, st := range states {
+		if st.Availability == Syncing {
+			states[r] = ResourceState{Availability: Unreachable, Detail: problem}
+		}
+	}
+	return states
+}
+
+// CheckOf names the family (a Checks entry) that reports f: it did not run
+// when one of that family's inputs was not read.
+func CheckOf(f finding.Finding) string {
+	code := f.Code
+	switch {
+	case f.Object.Kind == "NetworkPolicy":
+		return "HBONE checks"
+	case strings.HasPrefix(code, "waypoint-"):
+		return "waypoint checks"
+	case strings.HasPrefix(code, "policy-"), strings.HasPrefix(code, "peerauthentication-"), strings.HasPrefix(code, "requestauthentication-"):
+		return "policy checks"
+	}
+	return "enrollment checks"
+}
+
+// DropUnchecked removes the findings of checks that did not run: a
+// waypoint "with no ready pods" when pods were never read is not a
+// finding but a guess, and the findings list already says the check did
+// not run. The Source calls it on every snapshot it builds; a snapshot
+// made by hand calls it after setting Resources, before it is shared.
+func (s *Snapshot) DropUnchecked() {
+	skipped := map[string]bool{}
+	for _, k := range s.Coverage() {
+		skipped[k.Check] = true
+	}
+	if len(skipped) == 0 {
+		return
+	}
+	kept := make([]finding.Finding, 0, len(s.Findings))
+	for _, f := range s.Findings {
+		if !skipped[CheckOf(f)] {
+			kept = append(kept, f)
+		}
+	}
+	s.Findings = kept
+	s.Index = finding.NewIndex(kept)
 }

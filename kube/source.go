@@ -366,8 +366,12 @@ func (s *Source) probeLoop(ctx context.Context) {
 				s.mu.Lock()
 				s.reachable, s.problem = true, ""
 				for r, st := range s.states {
-					if st.Availability == Failing {
+					// A resource that never synced is still loading, not
+					// read: watchSync marks it when it is.
+					if st.Availability == Failing && s.informers[r].HasSynced() {
 						s.states[r] = ResourceState{Availability: Available}
+					} else if st.Availability == Failing {
+						s.states[r] = ResourceState{Availability: Syncing}
 					}
 				}
 				s.mu.Unlock()
@@ -438,7 +442,8 @@ func (s *Source) build() *Snapshot {
 	snap.Context = s.clients.Context
 	snap.Reachable = reachable
 	snap.Problem = problem
-	snap.Resources = states
+	snap.Resources = withOutage(states, reachable, problem)
+	snap.DropUnchecked()
 	snap.Seq = seq
 	return snap
 }

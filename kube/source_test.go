@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 	"errors"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,4 +145,40 @@ func TestSourceWatchesServiceAndWorkloadEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	next("the service entry gone", func(s *Snapshot) bool { return len(s.ServiceEntries) == 0 && len(s.WorkloadEntries) == 1 })
+}
+
+// A server that never answers leaves nothing "loading": every resource
+// says it is unreachable, and the snapshot claims no check ran.
+func TestSourceUnreachableFromTheStart(t *testing.T) {
+	dir := t.TempDir()
+	kc := dir + "/kubeconfig"
+	// Port 1 on loopback refuses at once.
+	if err := os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: dead, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: dead, context: {cluster: dead, user: u}}]
+current-context: dead
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Connect(ConnectOptions{Kubeconfig: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := run(t, c)
+	s := next("every resource unreachable", func(s *Snapshot) bool {
+		for _, r := range Resources {
+			if s.State(r).Availability != Unreachable {
+				return false
+			}
+		}
+		return !s.Reachable
+	})
+	if s.Complete() {
+		t.Error("an unreachable cluster's snapshot says every check ran")
+	}
+	if d := s.State(ResPods).Detail; !strings.Contains(d, "cannot reach API server") {
+		t.Errorf("pods detail %q does not say the server is unreachable", d)
+	}
 }
