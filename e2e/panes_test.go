@@ -110,10 +110,15 @@ func focused(rows []string) (pane string, ok bool) {
 type table struct {
 	Title  title
 	Header []string   // column names
-	Rows   [][]string // data rows split into words, the cursor marker removed
+	Rows   [][]string // data rows split into words, the cursor marker and finding mark removed
+	Marks  []string   // each row's finding mark (✖ ⚠ ℹ), "" when it has none
 	Cursor int        // index in Rows of the row with the cursor, -1 if none
 	Room   int        // how many data rows the pane has space for
 }
+
+// findingMarks are the marks a row with findings starts with, in its
+// worst finding's severity.
+var findingMarks = map[string]bool{"✖": true, "⚠": true, "ℹ": true}
 
 // readTable returns pane's table; ok is false when the pane is not drawn.
 func readTable(rows []string, pane string) (tb table, ok bool) {
@@ -150,6 +155,11 @@ func readTable(rows []string, pane string) (tb table, ok bool) {
 		if strings.Contains(part, cursor) {
 			tb.Cursor = len(tb.Rows)
 		}
+		mark := ""
+		if findingMarks[f[0]] {
+			mark, f = f[0], f[1:]
+		}
+		tb.Marks = append(tb.Marks, mark)
 		tb.Rows = append(tb.Rows, f)
 	}
 	return tb, true

@@ -4,7 +4,7 @@
 package findings
 
 import (
-	"github.com/ambx/ambx/views/safe"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -17,6 +17,7 @@ import (
 	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
+	"github.com/ambx/ambx/views/safe"
 	"github.com/ambx/ambx/views/table"
 )
 
@@ -33,6 +34,9 @@ type Model struct {
 	namespace string
 	byKey     map[string]finding.Finding
 	height    int
+	// gaps are the lines above the list saying which checks did not run
+	// and why: without them an empty or short list would read as clean.
+	gaps []string
 }
 
 // New returns an empty list.
@@ -58,8 +62,22 @@ func (m Model) SetFilter(f string) Model { m.Table = m.Table.SetFilter(f); retur
 func (m Model) SetSize(_, height int) Model {
 	m.height = height
 	list, _ := split(height)
-	m.Pane = m.Pane.SetHeight(list)
+	m.Pane = m.Pane.SetHeight(list - len(m.gapLines(list)))
 	return m
+}
+
+// gapLines are the coverage lines that fit above a list of height lines:
+// at least one, however short, since it is what makes the list honest.
+func (m Model) gapLines(list int) []string {
+	if len(m.gaps) == 0 {
+		return nil
+	}
+	room := max(1, list/3)
+	if len(m.gaps) <= room {
+		return m.gaps
+	}
+	out := append([]string(nil), m.gaps[:room-1]...)
+	return append(out, fmt.Sprintf("+%d more not run (widen the window to see them)", len(m.gaps)-room+1))
 }
 
 // About reports whether f is about namespace ns or an object in it.
@@ -69,11 +87,29 @@ func About(f finding.Finding, ns string) bool {
 
 func (m Model) rebuild() Model {
 	s := m.snap
-	m.Note = ""
+	m.Note, m.gaps, m.Partial = "", nil, ""
 	if s == nil {
-		m.Note = "waiting for the cluster…"
+		m.Note = "waiting for the cluster…: nothing checked yet"
 		m.Table = m.Table.SetRows(nil)
-		return m
+		return m.SetSize(0, m.height)
+	}
+	skipped := s.Coverage()
+	if len(skipped) > 0 {
+		m.Partial = fmt.Sprintf("%d of %d checks not run", len(skipped), len(kube.Checks))
+	}
+	switch {
+	case !s.Reachable && len(skipped) == len(kube.Checks) && len(s.Unread(kube.ResNamespaces)) > 0:
+		// Nothing was read: one line says it better than four.
+		m.gaps = []string{"cannot reach the API server: nothing was read, no check ran"}
+	default:
+		if !s.Reachable {
+			// What was read before the outage was checked; newer
+			// changes were not.
+			m.gaps = append(m.gaps, "API server unreachable: findings are from the last data read")
+		}
+		for _, k := range skipped {
+			m.gaps = append(m.gaps, k.String())
+		}
 	}
 	m.byKey = make(map[string]finding.Finding, len(s.Findings))
 	rows := make([]table.Row, 0, len(s.Findings))
@@ -106,14 +142,21 @@ func (m Model) rebuild() Model {
 			pane.Plain(title),
 		}})
 	}
-	if len(rows) == 0 {
-		m.Note = "no findings: nothing the analysis knows to be wrong"
-		if m.namespace != "" {
-			m.Note = "no findings in " + m.namespace + ": nothing the analysis knows to be wrong"
-		}
+	where := ""
+	if m.namespace != "" {
+		where = " in " + m.namespace
+	}
+	switch {
+	case len(rows) > 0:
+	case len(skipped) == len(kube.Checks):
+		m.Note = "no check ran: their inputs were not read (above), so nothing is known" + where
+	case len(skipped) > 0:
+		m.Note = "no findings" + where + " from the checks that ran; the others did not run (above), so this is not a clean bill"
+	default:
+		m.Note = "no findings" + where + ": every check ran and found nothing wrong"
 	}
 	m.Table = m.Table.SetRows(rows)
-	return m
+	return m.SetSize(0, m.height)
 }
 
 // Selected returns the finding under the cursor.
@@ -159,8 +202,24 @@ func (m Model) View(width, height int) string {
 		return ""
 	}
 	list, detail := split(height)
-	p := m.Pane.SetHeight(list)
-	out := p.View(width, list, true)
+	gaps := m.gapLines(list)
+	if len(gaps) >= list {
+		gaps = nil // a list too short for both keeps its title, which says partial
+	}
+	p := m.Pane.SetHeight(list - len(gaps))
+	out := p.View(width, list-len(gaps), true)
+	if len(gaps) > 0 {
+		head, rest, _ := strings.Cut(out, "\n")
+		var b strings.Builder
+		b.WriteString(head)
+		for _, g := range gaps {
+			b.WriteString("\n" + m.Theme.Tone(theme.ToneWarn).Render(pane.Fit(" ? "+g, width)))
+		}
+		if rest != "" || list-len(gaps) > 1 {
+			b.WriteString("\n" + rest)
+		}
+		out = b.String()
+	}
 	if detail == 0 {
 		return out
 	}

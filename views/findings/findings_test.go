@@ -59,6 +59,31 @@ func fixture() *kube.Snapshot {
 	return s
 }
 
+// withStates sets each resource of s to its state in over (synced when not
+// named) and whether the API server answers.
+func withStates(s *kube.Snapshot, over map[kube.Resource]kube.Availability, reachable bool) *kube.Snapshot {
+	s.Resources = kube.AllRead()
+	for r, a := range over {
+		s.Resources[r] = kube.ResourceState{Availability: a, Detail: "detail"}
+	}
+	s.Reachable = reachable
+	if !reachable {
+		s.Problem = "cannot reach API server: connection refused"
+	}
+	return s
+}
+
+// unreachable is a Source's snapshot when the server never answered:
+// nothing read, nothing found.
+func unreachable() *kube.Snapshot {
+	s := kube.Build(ambient.Cluster{}, now)
+	over := map[kube.Resource]kube.Availability{}
+	for _, r := range kube.Resources {
+		over[r] = kube.Unreachable
+	}
+	return withStates(s, over, false)
+}
+
 func press(k string) tea.KeyPressMsg {
 	switch k {
 	case "enter":
@@ -83,6 +108,15 @@ func TestView(t *testing.T) {
 		{"tiny", "", s, 0, 20, 5},
 		{"none", "", kube.Build(ambient.Cluster{}, now), 0, 60, 10},
 		{"waiting", "", nil, 0, 60, 10},
+		// Each watch state: what the list may and may not claim.
+		{"state_synced", "", withStates(fixture(), nil, true), 0, 100, 16},
+		{"state_partial", "", withStates(fixture(), map[kube.Resource]kube.Availability{kube.ResNetworkPolicies: kube.Syncing}, true), 0, 100, 16},
+		{"state_forbidden", "", withStates(fixture(), map[kube.Resource]kube.Availability{kube.ResNetworkPolicies: kube.Forbidden}, true), 0, 100, 16},
+		{"state_forbidden_none", "", withStates(kube.Build(ambient.Cluster{}, now), map[kube.Resource]kube.Availability{kube.ResNetworkPolicies: kube.Forbidden}, true), 0, 100, 12},
+		{"state_missing_crd", "", withStates(kube.Build(ambient.Cluster{}, now), map[kube.Resource]kube.Availability{kube.ResGateways: kube.Missing, kube.ResGatewayClasses: kube.Missing}, true), 0, 100, 12},
+		{"state_unreachable", "", unreachable(), 0, 100, 16},
+		{"state_unreachable_short", "", unreachable(), 0, 60, 6},
+		{"state_stale", "", withStates(fixture(), nil, false), 0, 100, 16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New(theme.Plain).SetSnapshot(tc.snap).SetNamespace(tc.ns).SetSize(tc.width, tc.height)
@@ -160,5 +194,35 @@ func TestKeys(t *testing.T) {
 	// An empty list ignores enter.
 	if _, cmd := New(theme.Plain).SetSnapshot(kube.Build(ambient.Cluster{}, now)).Update(press("enter")); cmd != nil {
 		t.Fatal("enter on an empty list emitted a message")
+	}
+}
+
+// Only a snapshot whose every input was read may say it found nothing;
+// every other state says which checks did not run.
+func TestNeverCleanWithoutData(t *testing.T) {
+	empty := func() *kube.Snapshot { return kube.Build(ambient.Cluster{}, now) }
+	for _, tc := range []struct {
+		name  string
+		snap  *kube.Snapshot
+		clean bool
+		says  string
+	}{
+		{"synced", empty(), true, "every check ran"},
+		{"missing CRDs", withStates(empty(), map[kube.Resource]kube.Availability{kube.ResAuthorizationPolicies: kube.Missing, kube.ResGateways: kube.Missing}, true), true, "every check ran"},
+		{"loading", withStates(empty(), map[kube.Resource]kube.Availability{kube.ResPods: kube.Syncing}, true), false, "Pods loading"},
+		{"forbidden", withStates(empty(), map[kube.Resource]kube.Availability{kube.ResNetworkPolicies: kube.Forbidden}, true), false, "NetworkPolicies forbidden: HBONE checks not run"},
+		{"failing", withStates(empty(), map[kube.Resource]kube.Availability{kube.ResServices: kube.Failing}, true), false, "Services failing"},
+		{"unreachable", unreachable(), false, "cannot reach the API server"},
+		{"no snapshot", nil, false, "waiting"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := New(theme.Plain).SetSnapshot(tc.snap).SetSize(120, 20).View(120, 20)
+			if clean := strings.Contains(got, "every check ran"); clean != tc.clean {
+				t.Errorf("says clean = %v, want %v:\n%s", clean, tc.clean, got)
+			}
+			if !strings.Contains(got, tc.says) {
+				t.Errorf("does not say %q:\n%s", tc.says, got)
+			}
+		})
 	}
 }

@@ -28,6 +28,8 @@ func New(t *theme.Theme) pane.Model {
 		Rows:     rows,
 		NoUsage:  true,
 		Unscoped: true,
+		// Counts of unread pods or policies would read as zeros.
+		Reads: []kube.Resource{kube.ResPods, kube.ResGateways, kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications},
 	})
 }
 

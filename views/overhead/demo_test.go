@@ -17,7 +17,7 @@ import (
 // demoModel is the overhead `ambx --demo` shows.
 func demoModel() Model {
 	c := demo.Objects(demo.Epoch)
-	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Taken: demo.Epoch}
+	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Taken: demo.Epoch, Resources: kube.AllRead()}
 	pm, nm := demo.Metrics(demo.Epoch)
 	pods := make([]metricsv1beta1.PodMetrics, len(pm))
 	for i, p := range pm {
@@ -38,7 +38,7 @@ func TestDemo(t *testing.T) {
 
 func TestPerSidecarSetByUser(t *testing.T) {
 	c := demo.Objects(demo.Epoch)
-	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c)}
+	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Resources: kube.AllRead()}
 	u := usage.Unavailable(demo.Epoch, "metrics unavailable: forbidden: RBAC does not allow listing metrics.k8s.io pods and nodes")
 	got := New(theme.Plain, usage.Resources{CPUMilli: 20, MemBytes: 64 << 20}).Set(s, u).View(96, 20, true)
 	// Without metrics the estimate still stands on the pod count and the
@@ -47,5 +47,37 @@ func TestPerSidecarSetByUser(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("box lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// With the API server unreachable from the start nothing was read: the
+// view says so, never "no pods captured", and says metrics are missing.
+func TestUnreachable(t *testing.T) {
+	s := &kube.Snapshot{Resources: map[kube.Resource]kube.ResourceState{}, Problem: "cannot reach API server: connection refused"}
+	for _, r := range kube.Resources {
+		s.Resources[r] = kube.ResourceState{Availability: kube.Unreachable, Detail: s.Problem}
+	}
+	u := usage.Unavailable(demo.Epoch, "metrics unavailable: dial tcp 127.0.0.1:1: connect: connection refused")
+	m := New(theme.Plain, usage.Resources{}).Set(s, u)
+	box, strip := m.View(96, 20, true), m.View(150, 1, false)
+	for _, got := range []string{box, strip} {
+		if strings.Contains(got, "no pods captured") || strings.Contains(got, "nothing to compare") {
+			t.Errorf("an unread cluster reads as empty:\n%s", got)
+		}
+		if !strings.Contains(got, "pods not read (Namespaces unreachable, Pods unreachable)") {
+			t.Errorf("does not say the pods were not read:\n%s", got)
+		}
+	}
+	if !strings.Contains(box, "metrics unavailable") {
+		t.Errorf("box does not say metrics are unavailable:\n%s", box)
+	}
+	t.Run("box", func(t *testing.T) { golden.RequireEqual(t, box) })
+	t.Run("strip", func(t *testing.T) { golden.RequireEqual(t, strip) })
+
+	// Pods read, no metrics, none captured: metrics unavailable is said.
+	read := &kube.Snapshot{Resources: kube.AllRead(), Mesh: ambient.Analyze(&ambient.Cluster{})}
+	got := New(theme.Plain, usage.Resources{}).Set(read, u).View(96, 20, true)
+	if !strings.Contains(got, "metrics unavailable, and no pods captured by ambient") {
+		t.Errorf("an empty cluster without metrics:\n%s", got)
 	}
 }

@@ -24,6 +24,9 @@ type Model struct {
 	// the documented default (usage.ComputeOverhead).
 	perSidecar usage.Resources
 	o          usage.Overhead
+	// unread names the inputs the pod counts come from that were not read
+	// ("Pods unreachable"): zero pods then means nothing, not none.
+	unread string
 }
 
 // New returns a model that prices sidecars at perSidecar (zero for automatic).
@@ -34,12 +37,24 @@ func New(t *theme.Theme, perSidecar usage.Resources) Model {
 // Set recomputes the overhead from a snapshot and the latest usage; call it
 // on every SnapshotMsg and UsageMsg. Either may be nil.
 func (m Model) Set(s *kube.Snapshot, u *usage.Usage) Model {
+	m.unread = unread(s)
 	if s == nil {
 		m.o = clean(usage.ComputeOverhead(nil, nil, u, m.perSidecar))
 		return m
 	}
 	m.o = clean(usage.ComputeOverhead(&s.Cluster, s.Mesh, u, m.perSidecar))
 	return m
+}
+
+func unread(s *kube.Snapshot) string {
+	if s == nil {
+		return "waiting for the cluster"
+	}
+	var parts []string
+	for _, g := range s.Unread(kube.ResNamespaces, kube.ResPods) {
+		parts = append(parts, g.String())
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SetOverhead replaces the overhead with one computed elsewhere.
@@ -108,6 +123,8 @@ func (m Model) strip(w int) string {
 	o := m.o
 	var layouts [][]seg
 	switch {
+	case m.unread != "":
+		layouts = [][]seg{{{" mesh overhead: pods not read (" + m.unread + ")", theme.ToneWarn}}, {{" mesh overhead: pods not read", theme.ToneWarn}}}
 	case !o.Available && o.Problem == "":
 		layouts = [][]seg{{{" mesh overhead: waiting for metrics…", theme.ToneDim}}}
 	case !o.Available:
@@ -174,6 +191,9 @@ func (m Model) box(w, h int) string {
 		title += " · " + o.Taken.Format("15:04:05")
 	}
 	add(seg{title, theme.ToneAccent})
+	if m.unread != "" {
+		add(seg{"pods not read (" + m.unread + "): no count below is the cluster's", theme.ToneWarn})
+	}
 	switch {
 	case !o.Available && o.Problem == "":
 		add(seg{"waiting for metrics…", theme.ToneDim})
@@ -228,7 +248,14 @@ func (m Model) box(w, h int) string {
 			line{{o.BasisText(), theme.ToneDim}},
 		)
 	} else {
-		compare = append(compare, line{{"no pods captured by ambient: nothing to compare with sidecars", theme.ToneDim}})
+		switch {
+		case m.unread != "":
+			compare = append(compare, line{{"pods not read: no comparison with sidecars", theme.ToneWarn}})
+		case !o.Available:
+			compare = append(compare, line{{"metrics unavailable, and no pods captured by ambient: no comparison with sidecars", theme.ToneWarn}})
+		default:
+			compare = append(compare, line{{"no pods captured by ambient: nothing to compare with sidecars", theme.ToneDim}})
+		}
 	}
 
 	// Fixed parts first, then as many ztunnel rows and per-waypoint rows as

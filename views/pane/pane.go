@@ -29,6 +29,10 @@ type Pane struct {
 	Note string
 	// Scope is shown in the title bar, e.g. the drilled-in namespace.
 	Scope string
+	// Partial, when set, names the inputs of some columns that were not
+	// read (see Partial); the title bar says so, so a zero there is not
+	// taken for a fact.
+	Partial string
 }
 
 // New returns a pane with the given title and columns.
@@ -96,6 +100,9 @@ func (p Pane) View(width, height int, focused bool) string {
 		}
 		title += " " + arrow + col
 	}
+	if p.Partial != "" {
+		title += " · partial: " + p.Partial
+	}
 	style := t.PaneTitle
 	if focused {
 		style = t.PaneTitleFocused
@@ -162,6 +169,8 @@ func Unavailable(s *kube.Snapshot, what string, rs ...kube.Resource) string {
 			notes = append(notes, fmt.Sprintf("%s: %s", r, st.Detail))
 		case kube.Failing:
 			notes = append(notes, fmt.Sprintf("%s: %s", r, st.Detail))
+		case kube.Unreachable:
+			notes = append(notes, fmt.Sprintf("%s not read: %s", r, st.Detail))
 		}
 	}
 	if len(notes) == 0 {
@@ -171,6 +180,21 @@ func Unavailable(s *kube.Snapshot, what string, rs ...kube.Resource) string {
 		return what
 	}
 	return strings.Join(notes, "; ")
+}
+
+// Partial names those of rs that were not read ("Pods forbidden"), or ""
+// when all were: for the inputs of a pane's secondary columns (a
+// namespace's pod counts, a pod's mesh state), which the pane still draws.
+func Partial(s *kube.Snapshot, rs ...kube.Resource) string {
+	if s == nil {
+		return ""
+	}
+	gaps := s.Unread(rs...)
+	parts := make([]string, len(gaps))
+	for i, g := range gaps {
+		parts[i] = g.String()
+	}
+	return strings.Join(parts, ", ")
 }
 
 func allMissing(s *kube.Snapshot, rs []kube.Resource) bool {

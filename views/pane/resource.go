@@ -4,6 +4,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/table"
@@ -57,6 +58,10 @@ type Spec struct {
 	// Unscoped panes ignore SetNamespace: the Namespaces pane is where the
 	// user picks the namespace to drill into, so it keeps listing them all.
 	Unscoped bool
+	// Reads are the inputs of the rows' columns besides the pane's own
+	// resource (whose absence Rows' note explains): the title names those
+	// not read, so a zero built from nothing is not taken for a fact.
+	Reads []kube.Resource
 }
 
 // Model is a table pane built from a Spec; it implements Resource.
@@ -67,18 +72,43 @@ type Model struct {
 }
 
 // NewModel returns an empty pane for spec.
+// Every pane's first column is the mark of its row's worst finding (see
+// marks).
 func NewModel(t *theme.Theme, spec Spec) Model {
-	return Model{Pane: New(t, spec.Title, spec.Columns...), spec: &spec}
+	cols := append([]table.Column{MarkColumn}, spec.Columns...)
+	return Model{Pane: New(t, spec.Title, cols...), spec: &spec}
 }
 
 func (m Model) rebuild() Model {
 	rows, note := m.spec.Rows(m.in)
 	m.Note = note
+	m.Partial = Partial(m.in.Snapshot, m.spec.Reads...)
 	// nil rows: nothing to build from yet; keep what is shown.
 	if rows != nil {
+		marks(rows, m.in.Snapshot.Marks())
 		m.Table = m.Table.SetRows(rows)
 	}
 	return m
+}
+
+// marks puts in front of each row the mark of its object's worst finding:
+// a namespace's row counts the findings of everything in it, so what is
+// wrong shows on the main screen without opening a view.
+func marks(rows []table.Row, ix *finding.Index) {
+	for i := range rows {
+		var t finding.Tally
+		if r, ok := kube.ParseRef(rows[i].Key); ok {
+			if r.Kind == kube.KindNamespace {
+				t = ix.Namespace(r.Name)
+			} else {
+				t = ix.Object(finding.Ref{Kind: string(r.Kind), Namespace: r.Namespace, Name: r.Name})
+			}
+		}
+		cells := make([]table.Cell, len(rows[i].Cells)+1)
+		cells[0] = MarkCell(t)
+		copy(cells[1:], rows[i].Cells)
+		rows[i].Cells = cells
+	}
 }
 
 // Name implements Resource.

@@ -27,6 +27,11 @@ func New(t *theme.Theme) pane.Model {
 		},
 		Rows:    rows,
 		NoUsage: true,
+		// One kind unread among rows of the others leaves no note, so
+		// the title names it; where a policy is enforced depends on the
+		// pods and waypoints it selects.
+		Reads: []kube.Resource{kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications,
+			kube.ResNamespaces, kube.ResPods, kube.ResGateways},
 	})
 }
 
@@ -48,10 +53,9 @@ func rows(in pane.Input) ([]table.Row, string) {
 		if in.Namespace != "" && p.Key.Namespace != in.Namespace {
 			continue
 		}
+		// The row's mark, not its name, carries the severity (see
+		// pane.Model): one colour per severity everywhere.
 		name := table.Cell{Text: p.Key.Name}
-		if p.HasFindings {
-			name = table.Cell{Text: "⚠ " + p.Key.Name, Tone: theme.ToneWarn}
-		}
 		enf := table.Cell{Text: string(p.EnforcedBy), Tone: theme.ToneInfo}
 		switch p.EnforcedBy {
 		case ambient.EnforcedByWaypoint:

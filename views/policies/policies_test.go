@@ -10,3 +10,6 @@ import (
 
 // TestGoldens renders the pane over the demo cluster (see panetest).
 func TestGoldens(t *testing.T) { panetest.Goldens(t, policies.New(theme.Plain)) }
+
+// TestStates renders the pane in each watch state (see panetest).
+func TestStates(t *testing.T) { panetest.States(t, policies.New(theme.Plain)) }

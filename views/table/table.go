@@ -356,7 +356,9 @@ func (m Model) layout(width int) (idx []int, widths []int) {
 	include := make([]bool, len(m.cols))
 	used := 0
 	for i, c := range m.cols {
-		if c.Priority == 0 {
+		// A column with no title and nothing in it (a mark column with
+		// no marks) takes no room at all, not even its separator.
+		if c.Priority == 0 && m.want(i) > 0 {
 			include[i] = true
 			used += m.want(i) + 1
 		}

@@ -31,6 +31,8 @@ func New(t *theme.Theme) pane.Model {
 			{Title: "MEM", Min: 6, Right: true, Priority: 5},
 		},
 		Rows: rows,
+		// READY counts pods; BOUND reads Services and pods.
+		Reads: []kube.Resource{kube.ResPods, kube.ResServices, kube.ResNamespaces},
 	})
 }
 

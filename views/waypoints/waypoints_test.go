@@ -22,3 +22,6 @@ func TestDrilledIntoNamespaceWithoutWaypoint(t *testing.T) {
 	m := waypoints.New(theme.Plain).SetSnapshot(homelab()).SetNamespace("loki").SetSize(100, 6)
 	golden.RequireEqual(t, m.View(100, 6, true))
 }
+
+// TestStates renders the pane in each watch state (see panetest).
+func TestStates(t *testing.T) { panetest.States(t, waypoints.New(theme.Plain)) }

@@ -33,6 +33,9 @@ func New(t *theme.Theme) pane.Model {
 			{Title: "MEM", Min: 6, Right: true, Priority: 3},
 		},
 		Rows: c.build,
+		// A pod's mesh state reads its namespace; its waypoint, Services
+		// and Gateways.
+		Reads: []kube.Resource{kube.ResNamespaces, kube.ResServices, kube.ResGateways},
 	})
 }
 
