@@ -133,7 +133,8 @@ var resourceTitles = map[Resource]string{
 	ResNamespaces: "Namespaces", ResPods: "Pods", ResServices: "Services", ResNodes: "Nodes",
 	ResNetworkPolicies: "NetworkPolicies", ResGateways: "Gateways", ResGatewayClasses: "GatewayClasses",
 	ResAuthorizationPolicies: "AuthorizationPolicies", ResPeerAuthentications: "PeerAuthentications",
-	ResRequestAuthentications: "RequestAuthentications",
+	ResRequestAuthentications: "RequestAuthentications", ResServiceEntries: "ServiceEntries",
+	ResWorkloadEntries: "WorkloadEntries",
 }
 
 // AllRead is every resource synced: the state of a snapshot made from
