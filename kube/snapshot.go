@@ -98,6 +98,9 @@ type Snapshot struct {
 	Problem   string // why it is not reachable, when it is not
 	Resources map[Resource]ResourceState
 	Taken     time.Time
+	// LastEvent is when the watch last delivered a change; zero when
+	// none has (or for a snapshot made from objects).
+	LastEvent time.Time
 	Seq       uint64 // increases with every published snapshot
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	netv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -48,6 +49,9 @@ type Source struct {
 	reachable bool
 	problem   string
 	seq       uint64
+	// lastEvent is when an informer last delivered a change (Unix ns):
+	// a quiet cluster's last event can be old while its watch is live.
+	lastEvent atomic.Int64
 
 	dirty chan struct{}
 	probe chan struct{}
@@ -211,15 +215,21 @@ func add[T object](s *Source, r Resource, inf cache.SharedIndexInformer) {
 	_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { s.watchError(r, err) })
 	l := newSorted[T](inf.GetStore())
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { l.touch(o); s.markDirty() },
-		UpdateFunc: func(_, o any) { l.touch(o); s.markDirty() },
-		DeleteFunc: func(o any) { l.touch(o); s.markDirty() },
+		AddFunc:    func(o any) { l.touch(o); s.event() },
+		UpdateFunc: func(_, o any) { l.touch(o); s.event() },
+		DeleteFunc: func(o any) { l.touch(o); s.event() },
 	})
 	s.mu.Lock()
 	s.informers[r] = inf
 	s.lists[r] = l
 	s.states[r] = ResourceState{Availability: Syncing}
 	s.mu.Unlock()
+}
+
+// event notes an informer change: when, and that a snapshot is due.
+func (s *Source) event() {
+	s.lastEvent.Store(time.Now().UnixNano())
+	s.markDirty()
 }
 
 func (s *Source) markDirty() {
@@ -445,6 +455,9 @@ func (s *Source) build() *Snapshot {
 	snap.Resources = withOutage(states, reachable, problem)
 	snap.DropUnchecked()
 	snap.Seq = seq
+	if ns := s.lastEvent.Load(); ns != 0 {
+		snap.LastEvent = time.Unix(0, ns)
+	}
 	return snap
 }
 
