@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/demo"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
@@ -99,8 +101,44 @@ func TestToggleAmbientAsksThenLabels(t *testing.T) {
 	if ns.Labels["istio.io/dataplane-mode"] != "ambient" {
 		t.Fatalf("after yes the label is %q, want ambient", ns.Labels["istio.io/dataplane-mode"])
 	}
-	if bar := m.statusBar(); !strings.Contains(bar, "example-admin") || !strings.Contains(bar, "R to restart") {
-		t.Fatalf("status bar does not report the write and offer the restart: %q", bar)
+	if bar := m.statusBar(); !strings.Contains(bar, "example-admin") || strings.Contains(bar, "R to restart") {
+		t.Fatalf("status bar does not report the write, or offers a restart before the analysis saw it: %q", bar)
+	}
+	// The next snapshot shows the namespace enrolled with a pod istio-cni
+	// did not capture: now the restart is advised, with how many.
+	s, err := kube.SnapshotOnce(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := s.Mesh.Namespaces["example-admin"].Counts[ambient.PodNeedsRestart]
+	m = drive(t, m, SnapshotMsg{s})
+	bar := m.statusBar()
+	if need == 0 {
+		t.Fatalf("the analysis says no pod of example-admin needs a restart; this test needs one")
+	}
+	if !strings.Contains(bar, "R to restart") || !strings.Contains(bar, fmt.Sprint(need)) {
+		t.Fatalf("status bar does not offer the restart the analysis advises for %d pods: %q", need, bar)
+	}
+}
+
+// A restart is offered only when the analysis advises one: a namespace
+// whose pods istio-cni captured needs none, and the status bar says so.
+func TestRestartOfferFollowsAnalysis(t *testing.T) {
+	m := New(Options{Theme: theme.Plain, Now: func() time.Time { return demo.Epoch }})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 160, Height: 35})
+	s := demo.Homelab()
+	m = drive(t, m, SnapshotMsg{s})
+	// loki is enrolled and every pod captured.
+	m.write.enrolled = "loki"
+	m = drive(t, m, SnapshotMsg{s})
+	if bar := m.statusBar(); strings.Contains(bar, "R to restart") || !strings.Contains(bar, "no pod needing a restart") {
+		t.Fatalf("status bar after enrolling a fully captured namespace: %q", bar)
+	}
+	// Not yet seen enrolled: no advice either way, and it keeps waiting.
+	m.write.enrolled = "example-admin"
+	m = drive(t, m, SnapshotMsg{s})
+	if bar := m.statusBar(); strings.Contains(bar, "R to restart") || m.write.enrolled != "example-admin" {
+		t.Fatalf("advice before the namespace shows enrolled: %q", bar)
 	}
 }
 

@@ -182,6 +182,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case SnapshotMsg:
 		m = m.setSnapshot(msg.Snapshot)
+		var advice tea.Cmd
+		if m, advice = m.restartAdvice(); advice != nil {
+			return m, tea.Batch(advice, m.waitSnapshot())
+		}
 		return m, m.waitSnapshot()
 	case TickMsg:
 		m, cmd := m.tickOverlays(time.Time(msg))
@@ -489,7 +493,7 @@ func (m Model) Render() string {
 		bottom := lipgloss.JoinHorizontal(lipgloss.Top, view(2), gap2, view(3))
 		body = top + "\n" + bottom
 		if m.stripLines() > 0 {
-			body = m.overhead.View(m.width, 1, false) + "\n" + body
+			body = m.strip() + "\n" + body
 		}
 	default:
 		body = m.focused().View(m.width, bodyH, true)
@@ -516,6 +520,38 @@ func (m Model) overlay(screen, box string) string {
 	return c.Render()
 }
 
+// lastEvent is " · last change 2m ago", from the watch's last event (or the
+// snapshot's time when the watch reported none).
+func (m Model) lastEvent() string {
+	at := m.snap.LastEvent
+	if at.IsZero() {
+		at = m.snap.Taken
+	}
+	age := max(0, m.opt.Now().Sub(at).Round(time.Second))
+	return " · last change " + age.String() + " ago"
+}
+
+// headerShown reports whether the header line is on screen: the grid is
+// drawn (no full-screen overlay over it) and has room for it.
+func (m Model) headerShown() bool {
+	if m.stripLines() == 0 {
+		return false
+	}
+	for _, o := range m.stack {
+		if _, ok := o.(dialog); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// strip is the header line above the grid: the mesh overhead on the left,
+// the findings badge on the right.
+func (m Model) strip() string {
+	badge := findings.Badge(m.theme, m.snap, max(0, m.width/2))
+	return m.overhead.View(m.width-lipgloss.Width(badge), 1, false) + badge
+}
+
 func (m Model) statusBar() string {
 	t := m.theme
 	var left []string
@@ -540,16 +576,22 @@ func (m Model) statusBar() string {
 		left = append(left, t.BarHint.Render(" connecting…"))
 	case !m.snap.Reachable:
 		left = append(left, t.BarBad.Render(" ✖ "+safe.Line(m.snap.Problem)+" "))
-	default:
-		age := m.opt.Now().Sub(m.snap.Taken).Round(time.Second)
-		if age < 0 {
-			age = 0
+		if !m.showingStatus() {
+			left = append(left, t.BarHint.Render(m.lastEvent()))
 		}
-		left = append(left, t.BarOK.Render(" ● connected"))
+	default:
+		// Whether the watch is live and when it last saw a change are
+		// two facts: a quiet cluster's last change can be an hour old
+		// while every event would still arrive at once.
+		left = append(left, t.BarOK.Render(" ● connected · watch live"))
 		if !m.showingStatus() {
 			// A message needs the room more than the age does.
-			left = append(left, t.BarHint.Render(" updated "+age.String()+" ago"))
+			left = append(left, t.BarHint.Render(m.lastEvent()))
 		}
+	}
+	if !m.headerShown() {
+		// No header on this screen: the findings count goes here.
+		left = append(left, findings.Badge(t, m.snap, max(0, m.width/4)))
 	}
 	if m.drill != "" {
 		left = append(left, t.BarFilter.Render(" ns:"+safe.Line(m.drill)))

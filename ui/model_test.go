@@ -169,7 +169,7 @@ func TestStatusBar(t *testing.T) {
 	m := newModel(120, 35)
 	m.opt.ReadOnly = true
 	bar := m.statusBar()
-	for _, want := range []string{"test-ctx", "READ-ONLY", "connected", "updated 3s ago"} {
+	for _, want := range []string{"test-ctx", "READ-ONLY", "connected · watch live", "last change 3s ago"} {
 		if !strings.Contains(bar, want) {
 			t.Errorf("status bar %q lacks %q", bar, want)
 		}

@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/views/confirm"
 )
@@ -48,6 +49,9 @@ type writeState struct {
 	step string
 	// pending is the plan the open confirm dialog asks about.
 	pending writer.Plan
+	// enrolled is the namespace just labelled ambient: the first snapshot
+	// that shows it enrolled says whether a restart is advised.
+	enrolled string
 }
 
 func (m Model) canWrite() bool { return m.opt.Writer != nil && !m.opt.ReadOnly }
@@ -131,8 +135,35 @@ func (m Model) written(r WriteResultMsg) (Model, tea.Cmd) {
 	done := r.Done
 	if r.Plan.Target.Kind == "Namespace" && strings.HasSuffix(done, "=ambient") {
 		// istio-cni captures running pods itself; a restart is for the
-		// ones it could not, and for sidecar pods leaving injection.
-		done += " · R to restart"
+		// ones it could not. Offer R only once the analysis of the
+		// enrolled namespace says some pod needs one (restartAdvice).
+		m.write.enrolled = r.Plan.Target.Name
 	}
 	return m, status(done, false)
+}
+
+// restartAdvice follows an enrollment: once a snapshot shows the namespace
+// enrolled, the status bar offers R only if the analysis marks pods as
+// needing a restart, and names how many; otherwise it says none do.
+func (m Model) restartAdvice() (Model, tea.Cmd) {
+	ns := m.write.enrolled
+	if ns == "" || m.snap == nil || m.snap.Mesh == nil {
+		return m, nil
+	}
+	info, ok := m.snap.Mesh.Namespaces[ns]
+	if !ok || info.State != ambient.NamespaceAmbient && info.State != ambient.NamespaceMixed {
+		return m, nil // not seen enrolled yet
+	}
+	m.write.enrolled = ""
+	if n := info.Counts[ambient.PodNeedsRestart]; n > 0 {
+		return m, status(fmt.Sprintf("%s: %d %s a restart to join · R to restart", ns, n, plural(n, "pod needs", "pods need")), false)
+	}
+	return m, status(ns+" enrolled: the analysis finds no pod needing a restart", false)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
