@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,7 +32,12 @@ func walk(t *testing.T, width, height int) {
 	})
 	x.waitFocus("Namespaces")
 	x.selectRow("Namespaces", "NAME", "loki")
-	lokiPods := podsOf(t, mustTable(t, x.screen(), "Namespaces"), "loki")
+	// A 40-cell Namespaces pane gives PODS's room to the finding marks;
+	// then the count is checked in the wider walk only.
+	lokiPods := -1
+	if nsTable := mustTable(t, x.screen(), "Namespaces"); slices.Contains(nsTable.Header, "PODS") {
+		lokiPods = podsOf(t, nsTable, "loki")
+	}
 
 	t.Log("panes: tab, shift+tab and 1..4 move the cursor between the four panes")
 	for _, step := range []struct{ key, pane string }{
@@ -55,7 +61,7 @@ func walk(t *testing.T, width, height int) {
 		return ok && tb.Title.Drill == "loki" && p == "Workloads"
 	})
 	w := mustTable(t, rows, "Workloads")
-	if w.Title.Total != lokiPods {
+	if lokiPods >= 0 && w.Title.Total != lokiPods {
 		t.Errorf("Workloads ‹loki› counts %d pods; the Namespaces pane says loki has %d", w.Title.Total, lokiPods)
 	}
 	if len(w.Rows) != min(w.Title.Total, w.Room) {

@@ -576,15 +576,22 @@ func (m Model) statusBar() string {
 		left = append(left, t.BarHint.Render(" connecting…"))
 	case !m.snap.Reachable:
 		left = append(left, t.BarBad.Render(" ✖ "+safe.Line(m.snap.Problem)+" "))
-		if !m.showingStatus() {
+		if !m.showingStatus() && !m.filtering {
 			left = append(left, t.BarHint.Render(m.lastEvent()))
 		}
 	default:
 		// Whether the watch is live and when it last saw a change are
 		// two facts: a quiet cluster's last change can be an hour old
 		// while every event would still arrive at once.
-		left = append(left, t.BarOK.Render(" ● connected · watch live"))
-		if !m.showingStatus() {
+		live := " ● connected · watch live"
+		for _, r := range kube.Resources {
+			if m.snap.State(r).Availability == kube.Syncing {
+				live = " ● connected · loading…"
+				break
+			}
+		}
+		left = append(left, t.BarOK.Render(live))
+		if !m.showingStatus() && !m.filtering {
 			// A message needs the room more than the age does.
 			left = append(left, t.BarHint.Render(m.lastEvent()))
 		}

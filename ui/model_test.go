@@ -169,8 +169,19 @@ func TestStatusBar(t *testing.T) {
 	m := newModel(120, 35)
 	m.opt.ReadOnly = true
 	bar := m.statusBar()
-	for _, want := range []string{"test-ctx", "READ-ONLY", "connected · watch live", "last change 3s ago"} {
+	// testSnapshot leaves some resources unsynced: the watch is not
+	// live until they are.
+	for _, want := range []string{"test-ctx", "READ-ONLY", "connected · loading…", "last change 3s ago"} {
 		if !strings.Contains(bar, want) {
+			t.Errorf("status bar %q lacks %q", bar, want)
+		}
+	}
+	all := testSnapshot()
+	all.Resources = kube.AllRead()
+	all.LastEvent = t0.Add(-2 * time.Minute)
+	live, _ := m.Update(SnapshotMsg{all})
+	for _, want := range []string{"connected · watch live", "last change 2m3s ago"} {
+		if bar := live.(Model).statusBar(); !strings.Contains(bar, want) {
 			t.Errorf("status bar %q lacks %q", bar, want)
 		}
 	}
