@@ -576,7 +576,7 @@ func (m Model) statusBar() string {
 		left = append(left, t.BarHint.Render(" connecting…"))
 	case !m.snap.Reachable:
 		left = append(left, t.BarBad.Render(" ✖ "+safe.Line(m.snap.Problem)+" "))
-		if !m.showingStatus() && !m.filtering {
+		if !m.showingStatus() && m.prompt.mode == promptOff {
 			left = append(left, t.BarHint.Render(m.lastEvent()))
 		}
 	default:
@@ -591,13 +591,14 @@ func (m Model) statusBar() string {
 			}
 		}
 		left = append(left, t.BarOK.Render(live))
-		if !m.showingStatus() && !m.filtering {
+		if !m.showingStatus() && m.prompt.mode == promptOff {
 			// A message needs the room more than the age does.
 			left = append(left, t.BarHint.Render(m.lastEvent()))
 		}
 	}
-	if !m.headerShown() {
-		// No header on this screen: the findings count goes here.
+	if !m.headerShown() && !m.showingStatus() && m.prompt.mode == promptOff && m.write.step == "" {
+		// No header on this screen: the findings count goes here, unless
+		// a message needs the room.
 		left = append(left, findings.Badge(t, m.snap, max(0, m.width/4)))
 	}
 	if m.drill != "" {

@@ -72,11 +72,9 @@ type Model struct {
 }
 
 // NewModel returns an empty pane for spec.
-// Every pane's first column is the mark of its row's worst finding (see
-// marks).
+// Every row is marked with its worst finding (see marks).
 func NewModel(t *theme.Theme, spec Spec) Model {
-	cols := append([]table.Column{MarkColumn}, spec.Columns...)
-	return Model{Pane: New(t, spec.Title, cols...), spec: &spec}
+	return Model{Pane: New(t, spec.Title, spec.Columns...), spec: &spec}
 }
 
 func (m Model) rebuild() Model {
@@ -104,10 +102,7 @@ func marks(rows []table.Row, ix *finding.Index) {
 				t = ix.Object(finding.Ref{Kind: string(r.Kind), Namespace: r.Namespace, Name: r.Name})
 			}
 		}
-		cells := make([]table.Cell, len(rows[i].Cells)+1)
-		cells[0] = MarkCell(t)
-		copy(cells[1:], rows[i].Cells)
-		rows[i].Cells = cells
+		rows[i].Mark = MarkCell(t)
 	}
 }
 

@@ -30,10 +30,6 @@ func SeverityGlyph(s finding.Severity) Glyph {
 // Severities lists severities in legend order.
 var Severities = []finding.Severity{finding.Error, finding.Warning, finding.Info}
 
-// MarkColumn is the narrow first column of a pane whose rows can have
-// findings; it takes no room while no row has one.
-var MarkColumn = table.Column{Title: "", Min: 0, Max: 1}
-
 // MarkCell is the mark of a row's worst finding, or an empty cell.
 func MarkCell(t finding.Tally) table.Cell {
 	s, ok := t.Worst()

@@ -38,8 +38,11 @@ type Cell struct {
 // Row is one row; Key identifies it across snapshots so the cursor stays on
 // the same object when rows change.
 type Row struct {
-	Key    string
-	Cells  []Cell
+	Key   string
+	Cells []Cell
+	// Mark is a one-cell glyph drawn before the first column (a row's
+	// worst finding); the table gives marks room only when a row has one.
+	Mark   Cell
 	search string // lower-cased text the filter matches against
 	// clean says no cell needed sanitizing, so a new row with the same
 	// key and cells can take this one's search text as it is.
@@ -58,6 +61,7 @@ type Model struct {
 	contentW []int
 	sortBy   int  // 0: the rows' own order; i+1: column i
 	desc     bool // sortBy descending
+	marked   bool // some row has a Mark
 }
 
 // New returns an empty table with the given columns.
@@ -97,8 +101,15 @@ func (m Model) SetRows(rows []Row) Model {
 		}
 		return measure(s).width
 	}
+	m.marked = false
 	for r := range rows {
 		row := &rows[r]
+		if row.Mark.Text != "" {
+			// Marks are the views' own glyphs, but one cell is all
+			// they get: anything else is cut to it.
+			row.Mark.Text = ansi.Truncate(safe.Line(row.Mark.Text), 1, "")
+			m.marked = m.marked || row.Mark.Text != ""
+		}
 		// A snapshot mostly repeats the last one's rows: one that is
 		// unchanged keeps its sanitized text and search string.
 		if old, ok := prev.same(r, row); ok {
@@ -356,9 +367,7 @@ func (m Model) layout(width int) (idx []int, widths []int) {
 	include := make([]bool, len(m.cols))
 	used := 0
 	for i, c := range m.cols {
-		// A column with no title and nothing in it (a mark column with
-		// no marks) takes no room at all, not even its separator.
-		if c.Priority == 0 && m.want(i) > 0 {
+		if c.Priority == 0 {
 			include[i] = true
 			used += m.want(i) + 1
 		}
@@ -441,15 +450,19 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 		return ""
 	}
 	const gutter = 1 // cursor mark
-	idx, widths := m.layout(width - gutter)
+	marks := 0       // the row marks and a space, when some row has one
+	if m.marked && width-gutter > 2 {
+		marks = 2
+	}
+	idx, widths := m.layout(width - gutter - marks)
 	var b strings.Builder
 	// Header.
-	b.WriteString(strings.Repeat(" ", gutter))
+	b.WriteString(strings.Repeat(" ", gutter+marks))
 	hdr := make([]string, len(idx))
 	for k, i := range idx {
 		hdr[k] = pad(m.cols[i].Title, widths[k], m.cols[i].Right)
 	}
-	b.WriteString(t.Header.Render(fit(strings.Join(hdr, " "), width-gutter)))
+	b.WriteString(t.Header.Render(fit(strings.Join(hdr, " "), width-gutter-marks)))
 	lines := height - 1
 	if lines <= 0 {
 		return b.String()
@@ -468,6 +481,15 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 			mark = "▸"
 		}
 		var line strings.Builder
+		if marks > 0 {
+			text := pad(row.Mark.Text, 1, false)
+			if sel {
+				line.WriteString(text)
+			} else {
+				paint.write(&line, t, row.Mark.Tone, text)
+			}
+			line.WriteByte(' ')
+		}
 		for k, i := range idx {
 			if k > 0 {
 				line.WriteByte(' ')
