@@ -80,5 +80,6 @@ func TestRowsKeptBetweenSnapshotsAreCurrent(t *testing.T) {
 		t.Fatalf("two days later, the kept pane shows\n%s\nwant\n%s", got, want)
 	}
 }
+
 // TestStates renders the pane in each watch state (see panetest).
 func TestStates(t *testing.T) { panetest.States(t, workloads.New(theme.Plain)) }
