@@ -11,6 +11,8 @@ import (
 	"time"
 
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
+	admissionregv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,11 +50,15 @@ import (
 func TestClusterAnalysisMatchesDemo(t *testing.T) {
 	env := kubeenv.Start(t, kubeenv.Options{})
 	createDemo(t, env, demo.Objects(demo.Epoch))
+	createInstall(t, env, demo.Epoch)
 	want := kube.Build(*demo.Objects(demo.Epoch), demo.Epoch)
 	w := watch(t, env.Kubeconfig)
 
 	started := time.Now()
-	got := w.await(t, 60*time.Second, func(s *kube.Snapshot) string {
+	// Two minutes: the server's pods have just started, and ambient gives
+	// istio-cni a minute's grace before it calls an uncaptured pod one that
+	// needs a restart, as the demo's (long-running) unpoller is.
+	got := w.await(t, 2*time.Minute, func(s *kube.Snapshot) string {
 		if why := availability(s, nil); why != "" {
 			return why
 		}
@@ -195,6 +201,49 @@ func findingKeys(s *kube.Snapshot) []string {
 
 // createDemo creates every object of c on the env's API server, status
 // included, the way the controllers of a real cluster would have left it.
+// createInstall creates the objects the demo's installation is read from
+// (istiod's Deployment, the data plane's DaemonSets, Istio's ConfigMaps and
+// webhooks), so the Source discovers the same Istio as the demo names.
+func createInstall(t *testing.T, env *kubeenv.Env, now time.Time) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, obj := range demo.InstallObjects(now) {
+		var err error
+		switch o := obj.(type) {
+		// No controller runs here: the status the demo's controllers would
+		// have written is written as theirs.
+		case *appsv1.Deployment:
+			fresh(o)
+			status := o.Status
+			var made *appsv1.Deployment
+			if made, err = env.Client.AppsV1().Deployments(o.Namespace).Create(ctx, o, metav1.CreateOptions{}); err == nil {
+				made.Status = status
+				_, err = env.Client.AppsV1().Deployments(o.Namespace).UpdateStatus(ctx, made, metav1.UpdateOptions{})
+			}
+		case *appsv1.DaemonSet:
+			fresh(o)
+			status := o.Status
+			var made *appsv1.DaemonSet
+			if made, err = env.Client.AppsV1().DaemonSets(o.Namespace).Create(ctx, o, metav1.CreateOptions{}); err == nil {
+				made.Status = status
+				_, err = env.Client.AppsV1().DaemonSets(o.Namespace).UpdateStatus(ctx, made, metav1.UpdateOptions{})
+			}
+		case *corev1.ConfigMap:
+			fresh(o)
+			_, err = env.Client.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *admissionregv1.MutatingWebhookConfiguration:
+			fresh(o)
+			_, err = env.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, o, metav1.CreateOptions{})
+		default:
+			t.Fatalf("demo install object %T not created", obj)
+		}
+		if err != nil {
+			t.Fatalf("create demo install object %T: %v", obj, err)
+		}
+	}
+}
+
 func createDemo(t *testing.T, env *kubeenv.Env, c *ambient.Cluster) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

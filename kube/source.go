@@ -403,11 +403,16 @@ func (s *Source) probeLoop(ctx context.Context) {
 
 func (s *Source) loop(ctx context.Context, publish func(*Snapshot)) {
 	var last time.Time
+	// recheck fires when the last snapshot's verdicts change by the clock
+	// alone (ambient.Analysis.Recheck): a quiet cluster sends no event
+	// then, yet a pod past its capture grace must be judged again.
+	var recheck <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.dirty:
+		case <-recheck:
 		}
 		wait := settle
 		if gap := time.Until(last.Add(minGap)); gap > wait {
@@ -424,7 +429,12 @@ func (s *Source) loop(ctx context.Context, publish func(*Snapshot)) {
 		default:
 		}
 		last = time.Now()
-		publish(s.build())
+		snap := s.build()
+		recheck = nil
+		if snap.Mesh != nil && !snap.Mesh.Recheck.IsZero() {
+			recheck = time.After(max(time.Until(snap.Mesh.Recheck)+time.Second, settle))
+		}
+		publish(snap)
 	}
 }
 

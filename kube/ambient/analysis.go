@@ -2,6 +2,7 @@ package ambient
 
 import (
 	"sort"
+	"time"
 
 	"github.com/ambx/ambx/kube/finding"
 )
@@ -168,6 +169,10 @@ type Analysis struct {
 	Waypoints  []WaypointInfo // sorted by key
 	Policies   []PolicyInfo   // sorted by kind, namespace, name
 	Findings   []finding.Finding
+	// Recheck is when a verdict changes with no change to the cluster (a
+	// pod's capture grace ends): the Source analyses again then. Zero when
+	// nothing depends on the clock.
+	Recheck time.Time
 }
 
 // Policy returns the policy of the given kind and key.

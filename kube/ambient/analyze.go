@@ -73,6 +73,7 @@ func Analyze(c *Cluster) *Analysis {
 	ix.bindingFindings()
 	ix.dataplaneFindings()
 	a.Findings = sortFindings(ix.findings)
+	a.Recheck = ix.capture.recheck
 	markPolicies(a)
 	return a
 }

@@ -34,6 +34,9 @@ type capture struct {
 	// ztunnelNS and cniNS are where the data plane was found; istio-system
 	// when it was not.
 	ztunnelNS, cniNS string
+	// recheck is the earliest moment a verdict given now changes by the
+	// clock alone (a pod's capture grace ending); zero when none does.
+	recheck time.Time
 }
 
 type compiledSelector struct{ pod, ns labels.Selector }
@@ -190,6 +193,9 @@ func (cp *capture) podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, stri
 	case p.Status.PodIP == "":
 		return PodUncaptured, "It matches " + why + " but has no pod IP yet; istio-cni captures it once it has one."
 	case !cp.now.IsZero() && cp.now.Sub(podStart(p)) < captureGrace:
+		if end := podStart(p).Add(captureGrace); cp.recheck.IsZero() || end.Before(cp.recheck) {
+			cp.recheck = end
+		}
 		return PodUncaptured, "It matches " + why + " and started moments ago; istio-cni captures running pods within seconds."
 	}
 	return PodNeedsRestart, "It matches " + why + " and the istio-cni agent on node " + node + " is ready, which captures running pods without a restart, so capturing it failed with an error istio-cni does not retry (its log says \"Failed capturing pod, will not retry\"); restarting the pod is the last resort."

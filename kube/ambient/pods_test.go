@@ -225,3 +225,30 @@ func TestDataplaneFoundByLabel(t *testing.T) {
 		t.Errorf("pending fix %+v", pf)
 	}
 }
+
+// TestRecheckWhenTheGraceEnds: a pod istio-cni has not captured within
+// moments of starting is given the grace, and the analysis says when to
+// judge it again — nothing in a quiet cluster would trigger it otherwise.
+func TestRecheckWhenTheGraceEnds(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	young := pod("shop", "young")
+	young.Status.StartTime = &metav1.Time{Time: now.Add(-10 * time.Second)}
+	young.Status.PodIP = "10.244.1.9"
+	c := &ambient.Cluster{
+		Namespaces: []*corev1.Namespace{namespace("shop", "istio.io/dataplane-mode=ambient")},
+		Pods:       append(dataplane("node-1"), young),
+		Now:        now,
+	}
+	a := ambient.Analyze(c)
+	if got := a.Pods[ambient.Key{Namespace: "shop", Name: "young"}].State; got != ambient.PodUncaptured {
+		t.Fatalf("a pod 10 s old is %s, want uncaptured within the grace", got)
+	}
+	if want := now.Add(50 * time.Second); !a.Recheck.Equal(want) {
+		t.Fatalf("Recheck = %v, want the end of the grace %v", a.Recheck, want)
+	}
+	c.Now = now.Add(time.Minute)
+	a = ambient.Analyze(c)
+	if got := a.Pods[ambient.Key{Namespace: "shop", Name: "young"}].State; got != ambient.PodNeedsRestart || !a.Recheck.IsZero() {
+		t.Fatalf("after the grace: %s, Recheck %v; want restart and nothing to recheck", got, a.Recheck)
+	}
+}

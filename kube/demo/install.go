@@ -3,6 +3,8 @@ package demo
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -120,4 +122,33 @@ func (w *world) install(now time.Time) {
 	c := &w.cluster
 	c.Install = install.Discover(o)
 	c.RootNamespace = c.Install.RootNamespace
+}
+
+// InstallObjects returns the objects ambx reads the demo's installation
+// from: the istiod Deployment, the ztunnel and istio-cni DaemonSets, the
+// `istio` and `istio-cni-config` ConfigMaps and the injector webhooks
+// (which hold no webhooks, so a real API server calls nothing for them).
+// Tests apply them to a real API server beside Objects.
+func InstallObjects(now time.Time) []runtime.Object {
+	w := build(now)
+	var out []runtime.Object
+	for _, obj := range w.workloads {
+		switch x := obj.(type) {
+		case *appsv1.Deployment:
+			if x.Namespace == "istio-system" && x.Name == "istiod" {
+				out = append(out, x)
+			}
+		case *appsv1.DaemonSet:
+			if x.Namespace == "istio-system" && (x.Name == "ztunnel" || x.Name == "istio-cni-node") {
+				out = append(out, x)
+			}
+		}
+	}
+	for _, cm := range w.configMaps {
+		out = append(out, cm)
+	}
+	for _, wh := range w.webhooks {
+		out = append(out, wh)
+	}
+	return out
 }
