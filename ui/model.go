@@ -645,22 +645,44 @@ func fitLine(s string, w int, t *theme.Theme) string {
 
 func (m Model) hints(room int) string {
 	t := m.theme
-	pairs := [][2]string{{"?", "help"}, {"/", "filter"}}
-	sel, _ := m.focused().Selected()
-	if sel.Kind == kube.KindNamespace {
-		pairs = append(pairs, [2]string{"enter", "drill"})
+	// Each hint is the keymap's binding with a shorter word: the key shown
+	// is the binding's own, so a rebound key never leaves a stale hint, and
+	// a binding switched off (read-only) is not offered.
+	hint := func(b key.Binding, short string) (key.Binding, bool) {
+		if !b.Enabled() || len(b.Keys()) == 0 {
+			return b, false
+		}
+		return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(b.Help().Key, short)), true
 	}
-	if m.drill != "" {
-		pairs = append(pairs, [2]string{"esc", "back"})
-	}
-	pairs = append(pairs, [2]string{"d", "detail"}, [2]string{"!", "findings"})
-	if sel.Kind == kube.KindPod || sel.Kind == kube.KindNamespace {
-		pairs = append(pairs, [2]string{"l", "logs"}, [2]string{"n", "hbone"})
-		if m.canWrite() {
-			pairs = append(pairs, [2]string{"a", "ambient"})
+	var bindings []key.Binding
+	add := func(b key.Binding, short string) {
+		if h, ok := hint(b, short); ok {
+			bindings = append(bindings, h)
 		}
 	}
-	pairs = append(pairs, [2]string{"q", "quit"})
+	add(keymap.Global.Help, "help")
+	add(keymap.Global.Filter, "filter")
+	sel, _ := m.focused().Selected()
+	if sel.Kind == kube.KindNamespace {
+		add(keymap.Table.Enter, "drill")
+	}
+	if m.drill != "" {
+		add(keymap.Global.Back, "back")
+	}
+	add(keymap.Table.Detail, "detail")
+	add(keymap.Global.Findings, "findings")
+	if sel.Kind == kube.KindPod || sel.Kind == kube.KindNamespace {
+		add(keymap.Action.Logs, "logs")
+		add(keymap.Action.NetPol, "hbone")
+		if m.canWrite() {
+			add(keymap.Action.Toggle, "ambient")
+		}
+	}
+	add(keymap.Global.Quit, "quit")
+	pairs := make([][2]string, len(bindings))
+	for i, b := range bindings {
+		pairs[i] = [2]string{b.Help().Key, b.Help().Desc}
+	}
 	// As many hints as fit, most useful first; quit always shows last.
 	var b strings.Builder
 	used := 1

@@ -2,6 +2,10 @@ package ui
 
 import (
 	"strings"
+
+	"charm.land/bubbles/v2/key"
+
+	"github.com/ambx/ambx/keymap"
 	"testing"
 	"time"
 
@@ -51,5 +55,22 @@ func TestSortThePane(t *testing.T) {
 	m = drive(t, m, SnapshotMsg{demo.Homelab()})
 	if m.Render() != screen {
 		t.Fatalf("a new snapshot changed the sorted screen:\n%s\nwas\n%s", m.Render(), screen)
+	}
+}
+
+// The status-bar hints come from the keymap: rebinding a key changes its
+// hint, and a disabled binding is not offered.
+func TestHintsFollowTheKeymap(t *testing.T) {
+	saved := keymap.Global.Findings
+	defer func() { keymap.Global.Findings = saved }()
+	keymap.Global.Findings = key.NewBinding(key.WithKeys("F"), key.WithHelp("F", saved.Help().Desc))
+	m, _ := demoModel(t, false)
+	m = drive(t, m, tea.WindowSizeMsg{Width: 220, Height: 35}) // room for every hint
+	if bar := m.statusBar(); !strings.Contains(bar, "F findings") || strings.Contains(bar, "! findings") {
+		t.Fatalf("rebound findings key not in the hints: %q", bar)
+	}
+	keymap.Global.Findings.SetEnabled(false)
+	if bar := m.statusBar(); strings.Contains(bar, "findings") {
+		t.Fatalf("a disabled binding is offered: %q", bar)
 	}
 }
