@@ -4,6 +4,7 @@ package synth
 
 import (
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"time"
 
@@ -197,9 +198,19 @@ func readyPod(ns, name, node string, labels map[string]string) *corev1.Pod {
 		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "app"}}},
 		Status: corev1.PodStatus{
 			Phase:      corev1.PodRunning,
+			PodIP:      podIP(ns + "/" + name),
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
 		},
 	}
+}
+
+// podIP gives a running pod an address, as the kubelet does; ambient
+// judges a pod without one as not yet capturable.
+func podIP(key string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	v := h.Sum32()
+	return fmt.Sprintf("10.%d.%d.%d", 64+v>>16&63, v>>8&255, 1+v&253)
 }
 
 func injectSidecar(p *corev1.Pod) {
