@@ -123,6 +123,14 @@ func (m Model) strip(w int) string {
 	o := m.o
 	var layouts [][]seg
 	switch {
+	case m.unread != "" && !o.Available && o.Problem != "":
+		// Both are missing: say both, the metrics first, since that is
+		// what this strip is for.
+		layouts = [][]seg{
+			{{" mesh overhead: " + o.Problem + " · pods not read (" + m.unread + ")", theme.ToneWarn}},
+			{{" mesh overhead: " + o.Problem + " · pods not read", theme.ToneWarn}},
+			{{" mesh overhead: " + o.Problem, theme.ToneWarn}},
+		}
 	case m.unread != "":
 		layouts = [][]seg{{{" mesh overhead: pods not read (" + m.unread + ")", theme.ToneWarn}}, {{" mesh overhead: pods not read", theme.ToneWarn}}}
 	case !o.Available && o.Problem == "":
