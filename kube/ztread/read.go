@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -177,4 +178,22 @@ func explain(err error, p Pod) error {
 		return fmt.Errorf("ztunnel pod %s/%s is gone", p.Namespace, p.Name)
 	}
 	return err
+}
+
+// Ztunnels lists the running ztunnel pods among pods (found by their label,
+// in whatever namespace they run), sorted by node then name.
+func Ztunnels(pods []*corev1.Pod) []Pod {
+	var out []Pod
+	for _, p := range pods {
+		if p.Labels["app"] == "ztunnel" && p.Status.Phase == corev1.PodRunning {
+			out = append(out, Pod{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Node != out[j].Node {
+			return out[i].Node < out[j].Node
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
 }

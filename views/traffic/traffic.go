@@ -103,13 +103,7 @@ func ztunnels(s *kube.Snapshot) []ztread.Pod {
 	if s == nil {
 		return nil
 	}
-	var out []ztread.Pod
-	for _, p := range s.Pods {
-		if p.Labels["app"] == "ztunnel" && p.Status.Phase == corev1.PodRunning {
-			out = append(out, ztread.Pod{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName})
-		}
-	}
-	return out
+	return ztread.Ztunnels(s.Pods)
 }
 
 // SetSnapshot follows the cluster: verdicts are judged on the newest objects.

@@ -6,7 +6,6 @@ package ztunnel
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -75,25 +74,12 @@ type Model struct {
 	height  int
 }
 
-// Ztunnels lists the ztunnel pods of a snapshot (found by their label, in
-// whatever namespace they run), sorted by node.
+// Ztunnels lists the ztunnel pods of a snapshot, sorted by node.
 func Ztunnels(s *kube.Snapshot) []ztread.Pod {
 	if s == nil {
 		return nil
 	}
-	var out []ztread.Pod
-	for _, p := range s.Pods {
-		if p.Labels["app"] == "ztunnel" && p.Status.Phase == "Running" {
-			out = append(out, ztread.Pod{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Node != out[j].Node {
-			return out[i].Node < out[j].Node
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
+	return ztread.Ztunnels(s.Pods)
 }
 
 // Open returns the view on the ztunnel of node (the first ztunnel when
