@@ -33,7 +33,9 @@ func startTerm(t *testing.T, width, height int, args ...string) *term {
 	}
 	x := &term{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock"), width: width, height: height}
 	cmd := append([]string{bin}, args...)
-	x.tmux("new-session", "-d", "-s", "ambx", "-x", strconv.Itoa(width), "-y", strconv.Itoa(height),
+	// ambx saves logs to its working directory: a temporary one keeps them
+	// out of the source tree.
+	x.tmux("new-session", "-d", "-s", "ambx", "-c", t.TempDir(), "-x", strconv.Itoa(width), "-y", strconv.Itoa(height),
 		strings.Join(cmd, " ")+"; echo EXIT=$?; sleep 30")
 	t.Cleanup(func() { _ = exec.Command("tmux", "-S", x.sock, "kill-server").Run() })
 	// tmux would hold an ESC for 500 ms to see whether a key follows it.

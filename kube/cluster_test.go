@@ -485,7 +485,9 @@ func startAmbx(t *testing.T, kubeconfig string, args ...string) tmux {
 	bin := buildAmbx(t)
 	x := tmux{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
 	cmd := append([]string{bin, "--kubeconfig", kubeconfig}, args...)
-	x.run("-f", "/dev/null", "new-session", "-d", "-s", "ambx", "-x", "160", "-y", "45",
+	// ambx saves logs to its working directory: a temporary one keeps them
+	// out of the source tree.
+	x.run("-f", "/dev/null", "new-session", "-d", "-s", "ambx", "-c", t.TempDir(), "-x", "160", "-y", "45",
 		strings.Join(cmd, " ")+"; echo ambx exited $?; sleep 600")
 	t.Cleanup(func() { _ = exec.Command("tmux", "-S", x.sock, "kill-server").Run() })
 	// tmux reads ESC followed within escape-time (500 ms) by a key as
