@@ -322,7 +322,13 @@ func TestSlowReaderDropsOldestAndSaysSo(t *testing.T) {
 	}
 	io.WriteString(w, b.String()) // returns once the stream has read it all
 	w.Close()
-	got, _ := collect(t, s, func(es []logstream.Entry) bool { return strings.Contains(texts(es), "lines dropped") })
+	// The drop notice can be delivered before the newest line: wait for both.
+	got, _ := collect(t, s, func(es []logstream.Entry) bool {
+		return strings.Contains(texts(es), "lines dropped") && strings.Contains(texts(es), "l999")
+	})
+	if !strings.Contains(texts(got), "lines dropped") {
+		t.Errorf("a slow reader lost lines without being told")
+	}
 	ls := lines(got)
 	if len(ls) > 100 {
 		t.Errorf("held %d lines for a slow reader, want at most 100", len(ls))
