@@ -139,11 +139,11 @@ func TestRun(t *testing.T) {
 		changes func(*kube.Snapshot) []Change
 		// what the report must hold
 		captured, released []string
-		netpols, authz      []string
-		strict              []string
-		sidecars            []string // pod: why contains
-		breaks              bool
-		line                string // a substring of Lines()
+		netpols, authz     []string
+		strict             []string
+		sidecars           []string // pod: why contains
+		breaks             bool
+		line               string // a substring of Lines()
 	}{
 		{
 			name:     "enrolling a plain namespace captures its running pods and breaks nothing",
