@@ -45,7 +45,10 @@ func newClients(now time.Time) (*kube.Clients, error) {
 	c := &w.cluster
 	s := &seeder{}
 
-	kc := kubefake.NewClientset()
+	// Not NewClientset: its field-managed tracker builds a whole REST mapper on
+	// every create and patch, which made each --demo start take seconds. No
+	// write ambx makes is a server-side apply, which is all that tracker adds.
+	kc := kubefake.NewSimpleClientset() //nolint:staticcheck // see above
 	kc.Resources = coreResources
 	// The demo user is the homelab's admin: access reviews say yes, as a
 	// real API server would for cluster-admin (the fake would say no).
