@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ambx/ambx/kube/logfile"
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 )
 
 // newLogsCommand is `ambx logs [FILE|-]`: the ztunnel parser over a saved

@@ -29,11 +29,11 @@ import (
 	"github.com/ambx/ambx/kube/manifest"
 	"github.com/ambx/ambx/kube/metrics"
 	"github.com/ambx/ambx/kube/reach"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/ui"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

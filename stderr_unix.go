@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/views/savefile"
 )
 

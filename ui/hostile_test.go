@@ -11,9 +11,9 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/safe/hostile"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
-	"github.com/ambx/ambx/views/safe/hostile"
 )
 
 // The root model over a cluster whose every string is hostile: each pane,

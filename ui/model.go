@@ -18,6 +18,7 @@ import (
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/logstream"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
@@ -28,7 +29,6 @@ import (
 	"github.com/ambx/ambx/views/overhead"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/patch"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // SnapshotMsg carries a new snapshot from the Source.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // promptMode is what the line at the bottom is typing: nothing, a filter

@@ -10,8 +10,8 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/safe/hostile"
 	"github.com/ambx/ambx/theme"
-	"github.com/ambx/ambx/views/safe/hostile"
 )
 
 // terminalBytes runs the root model in a real Bubble Tea program over snap,

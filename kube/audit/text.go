@@ -3,7 +3,7 @@ package audit
 import (
 	"encoding/json"
 
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 )
 
 // firstPath is the path of a JSON patch's first operation: the field the

@@ -18,8 +18,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/kube/ztlog"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // Options say what to read and how to print it.

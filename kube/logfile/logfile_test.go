@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/ambx/ambx/kube/logfile"
-	"github.com/ambx/ambx/views/safe/hostile"
+	"github.com/ambx/ambx/kube/safe/hostile"
 )
 
 // testdata/ztunnel.log holds lines of ztunnel-log-samples.txt (shared

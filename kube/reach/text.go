@@ -1,6 +1,6 @@
 package reach
 
-import "github.com/ambx/ambx/views/safe"
+import "github.com/ambx/ambx/kube/safe"
 
 // clean is the one door every name, reason and message passes through on
 // its way to the terminal: object names come from files anyone can write,

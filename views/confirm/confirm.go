@@ -10,7 +10,7 @@ package confirm
 
 import (
 	"fmt"
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 	"strings"
 	"time"
 

@@ -4,7 +4,7 @@ package detail
 
 import (
 	"fmt"
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 	"sort"
 	"strings"
 

@@ -5,9 +5,9 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // item is one block of a detail document.

@@ -11,8 +11,8 @@ import (
 	"github.com/alecthomas/chroma/v2"
 	"github.com/alecthomas/chroma/v2/lexers"
 
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // Languages chroma knows by these names.

@@ -14,9 +14,9 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	inst "github.com/ambx/ambx/kube/install"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // Model is the install view.

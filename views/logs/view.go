@@ -2,7 +2,7 @@ package logs
 
 import (
 	"fmt"
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 	"strconv"
 	"strings"
 	"time"

@@ -5,7 +5,7 @@ package overhead
 
 import (
 	"fmt"
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 	"sort"
 	"strings"
 

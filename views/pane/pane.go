@@ -14,8 +14,8 @@ import (
 
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
-	"github.com/ambx/ambx/views/safe"
 	"github.com/ambx/ambx/views/table"
 )
 

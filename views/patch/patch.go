@@ -6,7 +6,7 @@ package patch
 import (
 	"errors"
 	"fmt"
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/views/savefile"
 	"strings"
 

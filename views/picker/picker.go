@@ -3,7 +3,7 @@
 package picker
 
 import (
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 	"strings"
 
 	"charm.land/bubbles/v2/key"

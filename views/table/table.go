@@ -14,8 +14,8 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // Column describes one column.

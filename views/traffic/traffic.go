@@ -20,11 +20,11 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/netpol"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/kube/ztread"
 	zt "github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
-	"github.com/ambx/ambx/views/safe"
 	"github.com/ambx/ambx/views/table"
 )
 

@@ -13,11 +13,11 @@ import (
 
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/ui/clipboard"
 	"github.com/ambx/ambx/views/highlight"
 	"github.com/ambx/ambx/views/pane"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // Loaded carries the object the root fetched for the view.

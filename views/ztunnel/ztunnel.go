@@ -16,11 +16,11 @@ import (
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/kube/ztread"
 	zt "github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
-	"github.com/ambx/ambx/views/safe"
 	"github.com/ambx/ambx/views/table"
 )
 

@@ -10,6 +10,7 @@ import (
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/logstream"
+	"github.com/ambx/ambx/kube/safe/hostile"
 	"github.com/ambx/ambx/kube/ztlog"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/confirm"
@@ -21,7 +22,6 @@ import (
 	"github.com/ambx/ambx/views/patch"
 	"github.com/ambx/ambx/views/picker"
 	"github.com/ambx/ambx/views/policies"
-	"github.com/ambx/ambx/views/safe/hostile"
 	"github.com/ambx/ambx/views/waypoints"
 	"github.com/ambx/ambx/views/workloads"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/ambx/ambx/views/safe"
+	"github.com/ambx/ambx/kube/safe"
 )
 
 func TestLine(t *testing.T) {
