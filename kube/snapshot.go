@@ -6,6 +6,7 @@ import (
 
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/ztunnel"
 )
 
 // Resource names one kind of object the Source watches.
@@ -92,6 +93,10 @@ type Snapshot struct {
 	Findings []finding.Finding
 	// Index is Findings by object and namespace (see Marks).
 	Index *finding.Index
+	// Ztunnel is the last round of reads of the ztunnels' own state, whose
+	// drift from the API objects is in Findings (WithZtunnel); nil when
+	// ambx has no way to read ztunnels.
+	Ztunnel *ztunnel.Survey
 
 	Context   string
 	Reachable bool   // the API server answered recently
@@ -244,9 +249,9 @@ func CheckOf(f finding.Finding) string {
 	switch {
 	case f.Object.Kind == "NetworkPolicy":
 		return "HBONE checks"
-	case strings.HasPrefix(code, "waypoint-"):
+	case strings.HasPrefix(code, "waypoint-"), strings.HasPrefix(code, "ztunnel-service-"):
 		return "waypoint checks"
-	case strings.HasPrefix(code, "policy-"), strings.HasPrefix(code, "peerauthentication-"), strings.HasPrefix(code, "requestauthentication-"):
+	case strings.HasPrefix(code, "policy-"), strings.HasPrefix(code, "ztunnel-policy-"), strings.HasPrefix(code, "peerauthentication-"), strings.HasPrefix(code, "requestauthentication-"):
 		return "policy checks"
 	}
 	return "enrollment checks"

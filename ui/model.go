@@ -6,6 +6,7 @@ package ui
 import (
 	"context"
 	"github.com/ambx/ambx/kube/ztread"
+	"github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/views/yaml"
 	"k8s.io/apimachinery/pkg/runtime"
 	"strings"
@@ -85,6 +86,11 @@ type Model struct {
 
 	snap  *kube.Snapshot
 	usage *usage.Usage
+	// src is the Source's snapshot; snap is src with the drift of survey,
+	// the last round of ztunnel reads (nil without a ztunnel reader).
+	src       *kube.Snapshot
+	survey    *ztunnel.Survey
+	surveying bool
 
 	panes []registration
 	focus int    // index into panes
@@ -122,6 +128,9 @@ func New(o Options) Model {
 		theme:    t,
 		panes:    registry(t),
 		overhead: overhead.New(t, o.PerSidecar),
+	}
+	if o.Ztunnel != nil {
+		m.survey = &ztunnel.Survey{} // not read yet, which the findings say
 	}
 	if o.Namespace != "" {
 		m = m.drillInto(o.Namespace)
@@ -182,14 +191,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case SnapshotMsg:
 		m = m.setSnapshot(msg.Snapshot)
-		var advice tea.Cmd
+		var advice, read tea.Cmd
+		m, read = m.surveyDue(m.opt.Now())
 		if m, advice = m.restartAdvice(); advice != nil {
-			return m, tea.Batch(advice, m.waitSnapshot())
+			return m, tea.Batch(advice, read, m.waitSnapshot())
 		}
-		return m, m.waitSnapshot()
+		return m, tea.Batch(read, m.waitSnapshot())
+	case surveyMsg:
+		return m.surveyed(msg), nil
 	case TickMsg:
 		m, cmd := m.tickOverlays(time.Time(msg))
-		return m, tea.Batch(cmd, tick())
+		m, read := m.surveyDue(time.Time(msg))
+		return m, tea.Batch(cmd, read, tick())
 	case UsageMsg:
 		m.usage = msg.Usage
 		m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetUsage(msg.Usage) })
@@ -279,6 +292,8 @@ func mapStack(s []overlay, f func(overlay) overlay) []overlay {
 }
 
 func (m Model) setSnapshot(s *kube.Snapshot) Model {
+	m.src = s
+	s = m.withDrift(s)
 	m.snap = s
 	m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetSnapshot(s) })
 	m.overhead = m.overhead.Set(s, m.usage)

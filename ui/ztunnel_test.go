@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +11,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/ztread"
+	"github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
 )
 
@@ -76,4 +81,66 @@ func TestZtunnelCommands(t *testing.T) {
 	if !isTop[trafficOverlay](m) {
 		t.Fatalf(":traffic did not open the traffic view:\n%s", m.Render())
 	}
+}
+
+// With a ztunnel reader, the main screen reads every ztunnel: the planted
+// drift joins the findings badge and the ! list, and marks grafana's row.
+// Before the round finishes the badge says ztunnel is being read, never
+// that all is clean.
+func TestDriftFindingsOnTheMainScreen(t *testing.T) {
+	at := demo.Epoch
+	clock := func() time.Time { return at }
+	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: &demo.Ztunnel{Now: clock}})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 160, Height: 40})
+	mm, cmd := m.Update(SnapshotMsg{demo.Homelab()})
+	m = mm.(Model)
+	if screen := m.Render(); !strings.Contains(strings.SplitN(screen, "\n", 2)[0], "ztunnel reading…") {
+		t.Fatalf("before the read the header does not say ztunnel is being read:\n%s", screen)
+	}
+	before := m.snap.Marks().All()
+	for _, msg := range run(cmd) {
+		m = drive(t, m, msg)
+	}
+	after := m.snap.Marks().All()
+	if after.Errors != before.Errors+1 || after.Warnings != before.Warnings+1 {
+		t.Fatalf("drift did not join the counts: %+v, before %+v", after, before)
+	}
+	head := strings.SplitN(m.Render(), "\n", 2)[0]
+	if want := fmt.Sprintf("✖ %d ⚠ %d", after.Errors, after.Warnings); !strings.Contains(head, want) || strings.Contains(head, "ztunnel") {
+		t.Errorf("header badge %q, want %q and no ztunnel gap", head, want)
+	}
+	m = keys(t, m, "!")
+	screen := m.Render()
+	for _, want := range []string{"ztunnel sees this captured pod as TCP", "certificate for spiffe://"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the findings list lacks %q:\n%s", want, screen)
+		}
+	}
+	if strings.Contains(screen, "drift checks not run") {
+		t.Errorf("every ztunnel was read, yet the list says drift checks did not run:\n%s", screen)
+	}
+}
+
+// A reader that cannot read says so in the header and the list.
+func TestDriftUnreadIsSaid(t *testing.T) {
+	at := demo.Epoch
+	m := New(Options{Theme: theme.Plain, Now: func() time.Time { return at }, Ztunnel: failingReader{}})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 160, Height: 40})
+	m = drive(t, m, SnapshotMsg{demo.Homelab()})
+	if head := strings.SplitN(m.Render(), "\n", 2)[0]; !strings.Contains(head, "ztunnel not read") {
+		t.Errorf("header %q does not say ztunnel was not read", head)
+	}
+	m = keys(t, m, "!")
+	if screen := m.Render(); !strings.Contains(screen, "ztunnel not read (forbidden: no pods/portforward): drift checks not run") {
+		t.Errorf("the findings list does not say why drift was not checked:\n%s", screen)
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) ConfigDump(context.Context, ztread.Pod) (*ztunnel.Dump, error) {
+	return nil, errors.New("forbidden: no pods/portforward")
+}
+func (failingReader) Metrics(context.Context, ztread.Pod) (*ztunnel.Scrape, error) {
+	return nil, errors.New("forbidden: no pods/proxy")
 }

@@ -3,11 +3,13 @@ package demo_test
 import (
 	"context"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/ztread"
 	"github.com/ambx/ambx/kube/ztunnel"
 )
@@ -109,5 +111,56 @@ func TestDemoZtunnelMetricsHaveRates(t *testing.T) {
 	}
 	if !blocked || !grafana {
 		t.Fatalf("demo rates lack the live edges (promtail→loki blocked %v, grafana→prometheus %v): %+v", blocked, grafana, rates)
+	}
+}
+
+// The main screen's findings, once every ztunnel was read, are the planted
+// mistakes of the API objects and the two planted drifts, each exactly
+// once; before the read they say the drift checks did not run.
+func TestDemoFindingsWithZtunnelSurvey(t *testing.T) {
+	now := demo.Epoch
+	z := &demo.Ztunnel{Now: func() time.Time { return now }}
+	base := demo.Homelab()
+	sv := &ztunnel.Survey{Started: now, Done: now, Readings: readAll(t, z, &base.Cluster), Versions: ztunnel.Versions(&base.Cluster)}
+	sv.Ztunnels = len(sv.Readings)
+	got := base.WithZtunnel(sv, now)
+	if got == base || len(base.Findings) != len(demo.Homelab().Findings) {
+		t.Fatal("WithZtunnel changed the shared snapshot")
+	}
+	count := map[string]int{}
+	for _, f := range got.Findings {
+		count[f.Code+" "+f.Object.String()]++
+	}
+	var grafana string
+	for _, p := range base.Pods {
+		if p.Namespace == "default" && strings.HasPrefix(p.Name, "grafana-") {
+			grafana = p.Name
+		}
+	}
+	drifts := []string{
+		"ztunnel-workload-tcp Pod default/" + grafana,
+		"ztunnel-cert-expiring Pod istio-system/" + ztunnelOn(&base.Cluster, "homelab-w3"),
+	}
+	for _, f := range base.Findings {
+		if n := count[f.Code+" "+f.Object.String()]; n != 1 {
+			t.Errorf("planted finding %s %s listed %d times with the drift", f.Code, f.Object, n)
+		}
+	}
+	for _, d := range drifts {
+		if count[d] != 1 {
+			t.Errorf("planted drift %s listed %d times, want once", d, count[d])
+		}
+	}
+	if len(got.Findings) != len(base.Findings)+len(drifts) {
+		t.Errorf("%d findings with the survey, want the %d planted and the %d drifts", len(got.Findings), len(base.Findings), len(drifts))
+	}
+	if tally := got.Marks().Object(finding.Ref{Kind: "Pod", Namespace: "default", Name: grafana}); tally.Errors != 1 {
+		t.Errorf("grafana's row mark counts %+v, want its drift error", tally)
+	}
+	if all, was := got.Marks().All(), base.Marks().All(); all.Errors != was.Errors+1 || all.Warnings != was.Warnings+1 {
+		t.Errorf("badge counts %+v, want %+v plus one error and one warning", all, was)
+	}
+	if g := got.Ztunnel.Gap(); g != "" {
+		t.Errorf("every ztunnel read, yet the findings say %q", g)
 	}
 }

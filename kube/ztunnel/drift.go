@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
 )
@@ -29,6 +31,14 @@ const CertExpiryWarning = time.Hour
 // could not be read yields no finding about its pods, and pods are judged
 // only against the ztunnel of their own node.
 func Drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time.Time) []finding.Finding {
+	return drift(c, a, readings, now, nil)
+}
+
+// drift is Drift judging only the objects settled admits (all when nil).
+func drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time.Time, settled func(kind string, o metav1.Object) bool) []finding.Finding {
+	if settled == nil {
+		settled = func(string, metav1.Object) bool { return true }
+	}
 	if c == nil || a == nil {
 		return nil
 	}
@@ -48,7 +58,7 @@ func Drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 			any = r
 		}
 		ztRef := refOf("Pod", r.Pod)
-		if len(r.Dump.Workloads) == 0 && len(r.Dump.Services) == 0 {
+		if r.Dump.Empty() {
 			add(finding.Error, "ztunnel-no-config", ztRef,
 				"ztunnel on "+r.Node+" holds no workloads or services",
 				"It has not received its configuration from istiod, so it cannot route or authorize any traffic of the pods on "+r.Node+".",
@@ -76,6 +86,22 @@ func Drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 	if any == nil {
 		return out
 	}
+	// A namespace's labels decide its pods' capture and its services'
+	// waypoint, and a Gateway's status any service's binding: a change to
+	// them leaves the objects' own versions alone.
+	nsChanged := map[string]bool{}
+	for _, n := range c.Namespaces {
+		if !settled("Namespace", n) {
+			nsChanged[n.Name] = true
+		}
+	}
+	nsSettled := func(ns string) bool { return !nsChanged[ns] }
+	gatewaysSettled := true
+	for _, g := range c.Gateways {
+		if !settled("Gateway", g) {
+			gatewaysSettled = false
+		}
+	}
 	workloads := map[string]Workload{}
 	for _, w := range any.Dump.Workloads {
 		if w.Name != "" {
@@ -85,7 +111,7 @@ func Drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 	for _, p := range c.Pods {
 		k := ambient.Key{Namespace: p.Namespace, Name: p.Name}
 		info, ok := a.Pods[k]
-		if !ok || p.Status.PodIP == "" || p.Spec.HostNetwork {
+		if !ok || p.Status.PodIP == "" || p.Spec.HostNetwork || !settled("Pod", p) || !nsSettled(p.Namespace) {
 			continue
 		}
 		ref := finding.Ref{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}
@@ -137,7 +163,7 @@ func Drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 	for _, s := range c.Services {
 		k := ambient.Key{Namespace: s.Namespace, Name: s.Name}
 		zs, ok := services[k.String()]
-		if !ok {
+		if !ok || !settled("Service", s) || !nsSettled(s.Namespace) || !gatewaysSettled {
 			continue
 		}
 		ref := finding.Ref{Kind: "Service", Namespace: s.Namespace, Name: s.Name}
@@ -162,7 +188,7 @@ func Drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 	for _, ap := range c.AuthorizationPolicies {
 		k := ambient.Key{Namespace: ap.Namespace, Name: ap.Name}
 		info, ok := a.Policy("AuthorizationPolicy", k)
-		if !ok || info.EnforcedBy != ambient.EnforcedByZtunnel {
+		if !ok || info.EnforcedBy != ambient.EnforcedByZtunnel || !settled("AuthorizationPolicy", ap) {
 			continue
 		}
 		ref := finding.Ref{Kind: "AuthorizationPolicy", Namespace: ap.Namespace, Name: ap.Name}

@@ -33,6 +33,10 @@ type Dump struct {
 	// Legacy is set for dumps of ztunnel ≤1.22, which key workloads and
 	// services by address instead of listing them.
 	Legacy bool
+	// slim is set by Slim, which drops the lists and keeps their count in
+	// held.
+	slim bool
+	held int
 }
 
 // Workload is one workload as ztunnel holds it.

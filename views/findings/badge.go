@@ -39,13 +39,17 @@ func Badge(t *theme.Theme, s *kube.Snapshot, width int) string {
 			add(fmt.Sprintf("%s %d", g.Mark, n), g.Tone)
 		}
 		skipped := len(s.Coverage())
+		zt := s.Ztunnel.Short() // the drift checks, which read ztunnel itself
 		switch {
 		case skipped > 0:
 			add(fmt.Sprintf("%d of %d checks not run", skipped, len(kube.Checks)), theme.ToneWarn)
-		case all.Total() == 0:
+		case all.Total() == 0 && zt == "":
 			add("✔ no findings", theme.ToneGood)
 		}
-		if all.Total() > 0 || skipped > 0 {
+		if zt != "" {
+			add(zt, theme.ToneWarn)
+		}
+		if all.Total() > 0 || skipped > 0 || zt != "" {
 			add("! list", theme.ToneDim)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
 )
 
@@ -32,6 +33,9 @@ func TestBadge(t *testing.T) {
 		{"forbidden", withStates(kube.Build(ambient.Cluster{}, now), map[kube.Resource]kube.Availability{kube.ResNetworkPolicies: kube.Forbidden}, true), 40, " 1 of 4 checks not run ! list "},
 		{"unreachable", unreachable(), 40, " 4 of 4 checks not run ! list "},
 		{"waiting", nil, 40, " findings: waiting "},
+		{"ztunnel reading", withSurvey(&ztunnel.Survey{}), 40, " ztunnel reading… ! list "},
+		{"ztunnel forbidden", withSurvey(&ztunnel.Survey{Started: now, Done: now, Ztunnels: 1, Readings: []ztunnel.Reading{{Err: "forbidden"}}}), 40, " ztunnel not read ! list "},
+		{"ztunnel read", withSurvey(&ztunnel.Survey{Started: now, Done: now, Ztunnels: 1, Readings: []ztunnel.Reading{{Dump: &ztunnel.Dump{Services: []ztunnel.Service{{}}}}}}), 40, " ✔ no findings "},
 		{"too narrow", demo.Homelab(), 4, " ✖ …"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,4 +48,9 @@ func TestBadge(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withSurvey(sv *ztunnel.Survey) *kube.Snapshot {
+	s := kube.Build(ambient.Cluster{}, now)
+	return s.WithZtunnel(sv, now)
 }

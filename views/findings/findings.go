@@ -111,6 +111,12 @@ func (m Model) rebuild() Model {
 			m.gaps = append(m.gaps, k.String())
 		}
 	}
+	// The drift checks read ztunnel itself: until it was read, their
+	// silence is no all-clear either. Its errors quote the server.
+	ztGap := safe.Line(s.Ztunnel.Gap())
+	if ztGap != "" {
+		m.gaps = append(m.gaps, ztGap)
+	}
 	m.byKey = make(map[string]finding.Finding, len(s.Findings))
 	rows := make([]table.Row, 0, len(s.Findings))
 	seen := map[string]int{}
@@ -150,7 +156,7 @@ func (m Model) rebuild() Model {
 	case len(rows) > 0:
 	case len(skipped) == len(kube.Checks):
 		m.Note = "no check ran: their inputs were not read (above), so nothing is known" + where
-	case len(skipped) > 0:
+	case len(skipped) > 0 || ztGap != "":
 		m.Note = "no findings" + where + " from the checks that ran; the others did not run (above), so this is not a clean bill"
 	default:
 		m.Note = "no findings" + where + ": every check ran and found nothing wrong"

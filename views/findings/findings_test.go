@@ -13,6 +13,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/golden"
 )
@@ -117,6 +118,11 @@ func TestView(t *testing.T) {
 		{"state_unreachable", "", unreachable(), 0, 100, 16},
 		{"state_unreachable_short", "", unreachable(), 0, 60, 6},
 		{"state_stale", "", withStates(fixture(), nil, false), 0, 100, 16},
+		// The drift checks read ztunnel itself: unread, they say so.
+		{"ztunnel_unread_none", "", withSurvey(&ztunnel.Survey{Started: now, Done: now, Ztunnels: 2,
+			Readings: []ztunnel.Reading{{Node: "n1", Err: "forbidden: ambx needs create on pods/portforward\x1b[2J"}, {Node: "n2", Err: "timeout"}}}), 0, 100, 10},
+		{"ztunnel_partly_read", "", fixture().WithZtunnel(&ztunnel.Survey{Started: now, Done: now, Ztunnels: 2,
+			Readings: []ztunnel.Reading{{Node: "n1", Pod: "istio-system/zt-1", Dump: &ztunnel.Dump{Services: []ztunnel.Service{{}}}}, {Node: "n2", Err: "timeout"}}}, now), 0, 100, 16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New(theme.Plain).SetSnapshot(tc.snap).SetNamespace(tc.ns).SetSize(tc.width, tc.height)
