@@ -44,7 +44,7 @@ var Global = GlobalKeys{
 	NextPane:  bind("next pane", "tab"),
 	PrevPane:  bind("previous pane", "shift+tab"),
 	Panes:     paneKeys(),
-	Filter:    bind("filter the pane", "/"),
+	Filter:    bind("filter the pane: text, a regex, !… inverts, -l key=value labels", "/"),
 	Command:   bind("command line (:svc, :np, :q…)", ":"),
 	Back:      bind("clear filter / leave drill-down / close", "esc"),
 	Help:      bind("help", "?"),

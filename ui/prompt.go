@@ -214,6 +214,8 @@ func (m Model) promptView(t *theme.Theme) string {
 	help := "  enter keep  esc clear "
 	if p.mode == promptCommand {
 		lead, help = ":", "  tab complete  ↑↓ history  enter run  esc cancel "
+	} else if note := m.filterNote(); note != "" {
+		help = "  " + note + " "
 	}
 	r := []rune(p.input.Value())
 	pos := min(max(0, p.input.Position()), len(r))

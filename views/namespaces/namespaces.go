@@ -56,7 +56,7 @@ func rows(in pane.Input) ([]table.Row, string) {
 		if restart := info.Counts[ambient.PodNeedsRestart] + info.Counts[ambient.PodPending]; restart > 0 {
 			captured = table.Cell{Text: strconv.Itoa(info.Captured()) + " !", Tone: theme.ToneWarn}
 		}
-		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindNamespace, Name: ns.Name}.Key(), Cells: []table.Cell{
+		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindNamespace, Name: ns.Name}.Key(), Labels: table.LabelsOf(ns.Labels), Cells: []table.Cell{
 			pane.Plain(ns.Name),
 			pane.StateCell(g, string(info.State)),
 			pane.Plain(strconv.Itoa(info.Pods)),

@@ -73,7 +73,7 @@ func rows(in pane.Input) ([]table.Row, string) {
 		if err != nil {
 			podsCell = table.Cell{Text: "?", Tone: theme.ToneWarn}
 		}
-		rows = append(rows, table.Row{Key: r.Key(), Cells: []table.Cell{
+		rows = append(rows, table.Row{Key: r.Key(), Labels: table.LabelsOf(np.Labels), Cells: []table.Cell{
 			pane.Dim(np.Namespace),
 			pane.Plain(np.Name),
 			pane.Plain(types(np)),

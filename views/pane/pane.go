@@ -92,6 +92,9 @@ func (p Pane) View(width, height int, focused bool) string {
 	title += " (" + count + ")"
 	if f := p.Table.Filter(); f != "" {
 		title += " /" + safe.Line(f)
+		if note := p.Table.FilterNote(width); note != "" {
+			title += " (" + safe.Line(note) + ")"
+		}
 	}
 	if col, desc, ok := p.Table.SortedBy(); ok {
 		arrow := "▲"
@@ -226,3 +229,7 @@ func ScrollTo(k tea.KeyPressMsg, offset, page int) (to int, ok bool) {
 	}
 	return offset, false
 }
+
+// FilterNote is what the title says about the filter at this width (see
+// table.Model.FilterNote), for the status line while the filter is typed.
+func (p Pane) FilterNote(width int) string { return p.Table.FilterNote(width) }

@@ -46,7 +46,7 @@ func rows(in pane.Input) ([]table.Row, string) {
 			continue
 		}
 		wp, why := binding(lookup.ServiceEntryWaypoint(s, se), se.Namespace)
-		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindServiceEntry, Namespace: se.Namespace, Name: se.Name}.Key(), Cells: []table.Cell{
+		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindServiceEntry, Namespace: se.Namespace, Name: se.Name}.Key(), Labels: table.LabelsOf(se.Labels), Cells: []table.Cell{
 			pane.Dim(se.Namespace),
 			pane.Plain(se.Name),
 			pane.Plain(strings.Join(se.Spec.GetHosts(), ",")),

@@ -54,7 +54,7 @@ func rows(in pane.Input) ([]table.Row, string) {
 		k := ambient.Key{Namespace: svc.Namespace, Name: svc.Name}
 		info := s.Mesh.Services[k]
 		wp, why := binding(info, svc.Namespace)
-		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindService, Namespace: svc.Namespace, Name: svc.Name}.Key(), Cells: []table.Cell{
+		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindService, Namespace: svc.Namespace, Name: svc.Name}.Key(), Labels: table.LabelsOf(svc.Labels), Cells: []table.Cell{
 			pane.Dim(svc.Namespace),
 			pane.Plain(svc.Name),
 			wp,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/filter"
 )
 
 // Column describes one column.
@@ -42,7 +43,10 @@ type Row struct {
 	Cells []Cell
 	// Mark is a one-cell glyph drawn before the first column (a row's
 	// worst finding); the table gives marks room only when a row has one.
-	Mark   Cell
+	Mark Cell
+	// Labels are the object's labels, for "-l" filters; nil when the
+	// row's object has none to offer (use LabelsOf for a labelled kind).
+	Labels map[string]string
 	search string // lower-cased text the filter matches against
 	// clean says no cell needed sanitizing, so a new row with the same
 	// key and cells can take this one's search text as it is.
@@ -54,7 +58,7 @@ type Model struct {
 	cols     []Column
 	rows     []Row
 	visible  []int // indexes into rows after the filter
-	filter   string
+	filter   filter.Filter
 	cursor   int // index into visible
 	offset   int // first visible row drawn
 	lines    int // rows that fit, set by SetHeight
@@ -186,29 +190,10 @@ func (p *previous) same(i int, row *Row) (*Row, bool) {
 	return old, true
 }
 
-// SetFilter keeps only rows containing s (case-insensitive).
-func (m Model) SetFilter(s string) Model {
-	key := m.SelectedKey()
-	m.filter = strings.ToLower(s)
-	m = m.refilter()
-	if key != "" {
-		m = m.SelectKey(key)
-	}
-	return m
-}
-
-// Filter returns the current filter.
-func (m Model) Filter() string { return m.filter }
-
 func (m Model) refilter() Model {
 	// A fresh slice: an earlier copy of this value may still be drawn, and
 	// appending into the shared array would change its rows under it.
-	m.visible = make([]int, 0, len(m.rows))
-	for i := range m.rows {
-		if m.filter == "" || strings.Contains(m.rows[i].search, m.filter) {
-			m.visible = append(m.visible, i)
-		}
-	}
+	m.visible = m.keep()
 	if c := m.sortBy - 1; c >= 0 {
 		cell := func(i int) string {
 			if c < len(m.rows[i].Cells) {

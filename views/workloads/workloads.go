@@ -113,7 +113,7 @@ func usageOf(u *usage.Usage, k ambient.Key) (usage.Resources, string) {
 
 func row(p *corev1.Pod, info ambient.PodInfo, age string, u *usage.Usage, k ambient.Key) table.Row {
 	cpu, mem := u.Cells(k)
-	return table.Row{Key: kube.Ref{Kind: kube.KindPod, Namespace: p.Namespace, Name: p.Name}.Key(), Cells: []table.Cell{
+	return table.Row{Key: kube.Ref{Kind: kube.KindPod, Namespace: p.Namespace, Name: p.Name}.Key(), Labels: table.LabelsOf(p.Labels), Cells: []table.Cell{
 		pane.Dim(p.Namespace),
 		pane.Plain(p.Name),
 		pane.Dim(p.Spec.NodeName),
