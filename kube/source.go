@@ -458,6 +458,7 @@ func (s *Source) build() *Snapshot {
 			states[r] = ResourceState{Availability: Missing, Detail: "no client for this API"}
 		}
 	}
+	c.ServiceEntriesUnread = !states[ResServiceEntries].Availability.Read()
 	snap := s.builder.build(c, time.Now())
 	snap.Context = s.clients.Context
 	snap.Reachable = reachable

@@ -117,8 +117,16 @@ func (n NamespaceInfo) Captured() int { return n.Counts[PodCaptured] }
 type ServiceInfo struct {
 	Waypoint           WaypointBinding
 	IsWaypoint         bool     // the Service of a waypoint or east-west gateway: never bound to a waypoint
-	IngressUseWaypoint bool     // istio.io/ingress-use-waypoint, Service label over namespace label
+	IngressUseWaypoint bool     // istio.io/ingress-use-waypoint as the installed istiod reads it (ingressUseWaypoint)
 	Conditions         []string // istiod's status conditions, "Type=Status Reason: message"
+}
+
+// WorkloadEntryInfo is the analysis of one WorkloadEntry: istiod resolves
+// its workload waypoint like a pod's, and from 1.30 writes WaypointBound on
+// it.
+type WorkloadEntryInfo struct {
+	Waypoint   WaypointBinding
+	Conditions []string // istiod's status conditions, "Type=Status Reason: message"
 }
 
 // WaypointInfo is the analysis of one waypoint Gateway.
@@ -133,10 +141,12 @@ type WaypointInfo struct {
 	Ready         int  // ready waypoint pods
 	Replicas      int  // waypoint pods
 	AllowedFrom   string
-	Services      []Key    // Services bound to it, sorted
-	Workloads     []Key    // pods bound to it, sorted
-	Namespaces    []string // namespaces whose use-waypoint label names it, sorted
-	Conditions    []string // the Gateway's status conditions, "Type=Status Reason: message"
+	Services      []Key // Services bound to it, sorted
+	Workloads     []Key // pods bound to it, sorted
+	// ServiceEntries and WorkloadEntries bound to it, sorted.
+	ServiceEntries, WorkloadEntries []Key
+	Namespaces                      []string // namespaces whose use-waypoint label names it, sorted
+	Conditions                      []string // the Gateway's status conditions, "Type=Status Reason: message"
 }
 
 // PolicyInfo is the analysis of one policy.
@@ -166,9 +176,13 @@ type Analysis struct {
 	Pods       map[Key]PodInfo
 	Namespaces map[string]NamespaceInfo
 	Services   map[Key]ServiceInfo
-	Waypoints  []WaypointInfo // sorted by key
-	Policies   []PolicyInfo   // sorted by kind, namespace, name
-	Findings   []finding.Finding
+	// ServiceEntries are bound to waypoints like Services (service
+	// traffic); WorkloadEntries like pods (workload traffic).
+	ServiceEntries  map[Key]ServiceInfo
+	WorkloadEntries map[Key]WorkloadEntryInfo
+	Waypoints       []WaypointInfo // sorted by key
+	Policies        []PolicyInfo   // sorted by kind, namespace, name
+	Findings        []finding.Finding
 	// Recheck is when a verdict changes with no change to the cluster (a
 	// pod's capture grace ends): the Source analyses again then. Zero when
 	// nothing depends on the clock.
@@ -182,6 +196,12 @@ func (a *Analysis) Policy(kind string, k Key) (PolicyInfo, bool) {
 		return a.Policies[i], true
 	}
 	return PolicyInfo{}, false
+}
+
+// BoundObjects counts what is bound to the waypoint: Services, pods,
+// ServiceEntries and WorkloadEntries.
+func (w WaypointInfo) BoundObjects() int {
+	return len(w.Services) + len(w.Workloads) + len(w.ServiceEntries) + len(w.WorkloadEntries)
 }
 
 // Waypoint returns the waypoint with the given key.

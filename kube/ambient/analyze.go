@@ -1,6 +1,7 @@
 package ambient
 
 import (
+	"fmt"
 	"sort"
 
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
@@ -54,18 +55,24 @@ type bindingIssue struct {
 // for each policy, the pods of the namespaces it reaches).
 func Analyze(c *Cluster) *Analysis {
 	if c == nil {
-		return &Analysis{Pods: map[Key]PodInfo{}, Namespaces: map[string]NamespaceInfo{}, Services: map[Key]ServiceInfo{}}
+		return &Analysis{Pods: map[Key]PodInfo{}, Namespaces: map[string]NamespaceInfo{}, Services: map[Key]ServiceInfo{},
+			ServiceEntries: map[Key]ServiceInfo{}, WorkloadEntries: map[Key]WorkloadEntryInfo{}}
 	}
 	a := &Analysis{
 		Pods:       make(map[Key]PodInfo, len(c.Pods)),
 		Namespaces: make(map[string]NamespaceInfo, len(c.Namespaces)),
 		Services:   make(map[Key]ServiceInfo, len(c.Services)),
+		// Sized lazily: most clusters have neither.
+		ServiceEntries:  map[Key]ServiceInfo{},
+		WorkloadEntries: map[Key]WorkloadEntryInfo{},
 	}
 	ix := newIndex(c, a)
 	ix.analyzePods()
 	ix.analyzeNamespaces()
 	ix.analyzeServices()
+	ix.analyzeServiceEntries()
 	ix.bindPods()
+	ix.bindWorkloadEntries()
 	ix.analyzeWaypoints()
 	ix.analyzePolicies()
 	ix.podFindings()
@@ -173,15 +180,92 @@ func (ix *index) analyzeServices() {
 			continue
 		}
 		k := Key{s.Namespace, s.Name}
-		info := ServiceInfo{IsWaypoint: isWaypointService(s), IngressUseWaypoint: ingressUseWaypoint(s, ix.ns[s.Namespace])}
+		info := ServiceInfo{IsWaypoint: isWaypointService(s)}
 		for _, c := range s.Status.Conditions {
 			info.Conditions = append(info.Conditions, conditionString(c.Type, string(c.Status), c.Reason, c.Message))
 		}
-		if !info.IsWaypoint {
+		switch {
+		case info.IsWaypoint:
+		case s.Spec.Type == corev1.ServiceTypeExternalName:
+			// istiod leaves ExternalName Services out of ambient in every
+			// release (serviceServiceBuilder): no waypoint, no condition.
+			if _, asked := s.Labels[LabelUseWaypoint]; asked {
+				info.Waypoint = WaypointBinding{Source: sourceService, Note: "ExternalName Services are not part of ambient: istiod never binds them to a waypoint"}
+				ix.externalNameFinding(s)
+			}
+		default:
+			info.IngressUseWaypoint = ingressUseWaypoint(s.Labels, ix.ns[s.Namespace], ix.v)
 			info.Waypoint = ix.resolve(s.Labels, s.Namespace, sourceService, TrafficService)
 			ix.noteBinding("Service", s.Namespace, s.Name, "", info.Waypoint)
 		}
 		ix.a.Services[k] = info
+	}
+}
+
+// analyzeServiceEntries binds ServiceEntries as istiod's
+// serviceEntryServiceBuilder does: like a Service (service traffic), and
+// from 1.31 within meshConfig.serviceEntryVisibility, which can hide one
+// altogether (NONE) or keep it from a waypoint in another namespace
+// (NAMESPACE).
+func (ix *index) analyzeServiceEntries() {
+	for _, se := range ix.c.ServiceEntries {
+		if se == nil {
+			continue
+		}
+		info := ServiceInfo{IsWaypoint: isGatewayManaged(se.Labels), Conditions: conditionStrings(se.Status.GetConditions())}
+		k := Key{se.Namespace, se.Name}
+		nsObj := ix.ns[se.Namespace]
+		var nsLabels map[string]string
+		if nsObj != nil {
+			nsLabels = nsObj.Labels
+		}
+		vis := ix.c.Install.ServiceEntryVisibilityFor(nsLabels)
+		switch {
+		case info.IsWaypoint:
+		case vis == install.VisibilityNone:
+			if _, asked := se.Labels[LabelUseWaypoint]; asked {
+				info.Waypoint = WaypointBinding{Source: sourceServiceEntry, Note: "meshConfig.serviceEntryVisibility resolves it to NONE: istiod publishes nothing for it to ambient proxies"}
+			}
+		default:
+			info.IngressUseWaypoint = ingressUseWaypoint(se.Labels, nsObj, ix.v)
+			b := ix.resolve(se.Labels, se.Namespace, sourceServiceEntry, TrafficService)
+			if b.Bound() && b.Waypoint.Namespace != se.Namespace && vis == install.VisibilityNamespace {
+				b.Reason = ReasonCrossNamespaceForbidden
+				b.Problem = fmt.Sprintf("cannot bind to waypoint %q in another namespace: cross-namespace waypoint binding is not permitted for a ServiceEntry with NAMESPACE visibility", b.Waypoint.String())
+			}
+			info.Waypoint = b
+			ix.noteBinding(KindServiceEntry, se.Namespace, se.Name, "", b)
+		}
+		ix.a.ServiceEntries[k] = info
+	}
+}
+
+// bindWorkloadEntries resolves each WorkloadEntry's workload waypoint as
+// istiod's workloadEntryWorkloadBuilder does: spec.labels merged under the
+// object's labels, and no waypoint for an instance of a waypoint itself.
+// Unlike a pod it needs no capture: the entry stands for a workload
+// outside the cluster.
+func (ix *index) bindWorkloadEntries() {
+	for _, we := range ix.c.WorkloadEntries {
+		if we == nil {
+			continue
+		}
+		info := WorkloadEntryInfo{Conditions: istioConditions(&we.Status)}
+		l := we.Labels
+		if len(we.Spec.GetLabels()) > 0 {
+			l = make(map[string]string, len(we.Labels)+len(we.Spec.GetLabels()))
+			for k, v := range we.Spec.GetLabels() {
+				l[k] = v
+			}
+			for k, v := range we.Labels {
+				l[k] = v
+			}
+		}
+		if gw := l[LabelGatewayName]; gw == "" || ix.waypoints[Key{we.Namespace, gw}] == nil {
+			info.Waypoint = ix.resolve(l, we.Namespace, sourceWorkloadEntry, TrafficWorkload)
+			ix.noteBinding(KindWorkloadEntry, we.Namespace, we.Name, "", info.Waypoint)
+		}
+		ix.a.WorkloadEntries[Key{we.Namespace, we.Name}] = info
 	}
 }
 
@@ -249,6 +333,24 @@ func (ix *index) analyzeWaypoints() {
 		k := Key{s.Namespace, s.Name}
 		if b := ix.a.Services[k].Waypoint; b.Bound() && bound[b.Waypoint] != nil {
 			bound[b.Waypoint].Services = append(bound[b.Waypoint].Services, k)
+		}
+	}
+	for _, se := range ix.c.ServiceEntries {
+		if se == nil {
+			continue
+		}
+		k := Key{se.Namespace, se.Name}
+		if b := ix.a.ServiceEntries[k].Waypoint; b.Bound() && bound[b.Waypoint] != nil {
+			bound[b.Waypoint].ServiceEntries = append(bound[b.Waypoint].ServiceEntries, k)
+		}
+	}
+	for _, we := range ix.c.WorkloadEntries {
+		if we == nil {
+			continue
+		}
+		k := Key{we.Namespace, we.Name}
+		if b := ix.a.WorkloadEntries[k].Waypoint; b.Bound() && bound[b.Waypoint] != nil {
+			bound[b.Waypoint].WorkloadEntries = append(bound[b.Waypoint].WorkloadEntries, k)
 		}
 	}
 	for _, name := range ix.nsOrder {

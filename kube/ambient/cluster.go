@@ -32,6 +32,10 @@ type Cluster struct {
 	// targeted by policies like Services and pods.
 	ServiceEntries  []*netv1.ServiceEntry
 	WorkloadEntries []*netv1.WorkloadEntry
+	// ServiceEntriesUnread reports that ServiceEntries could not be read
+	// (forbidden, failing, still loading): a targetRef to one is then
+	// neither found nor missing.
+	ServiceEntriesUnread bool
 	// RootNamespace is Istio's root (config) namespace; empty means istio-system.
 	RootNamespace string
 	// Now is when the objects were read; capture checks allow a grace

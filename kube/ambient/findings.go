@@ -304,11 +304,20 @@ func (ix *index) bindingFindings() {
 				if kind == "Namespace" {
 					ns = ""
 				}
+				traffic := TrafficService
+				if kind == KindWorkloadEntry {
+					traffic = TrafficWorkload
+				}
 				ix.add(finding.Error, "waypoint-missing", ix.ref(kind, ns, is.name),
 					fmt.Sprintf("%s %s uses waypoint %s, which does not exist", kind, is.name, b.Waypoint),
 					"istiod reports WaypointIsNotReady and does not fall back to another waypoint, so its traffic goes direct and the waypoint's L7 policies are skipped.",
-					waypointApplyFix(b.Waypoint, TrafficService))
+					waypointApplyFix(b.Waypoint, traffic))
 			}
+		case b.Reason == ReasonCrossNamespaceForbidden:
+			ix.add(finding.Error, "waypoint-cross-namespace-forbidden", ix.ref(is.kind, is.namespace, is.name),
+				fmt.Sprintf("ServiceEntry %s may not use waypoint %s in another namespace", is.name, b.Waypoint),
+				"meshConfig.serviceEntryVisibility keeps this ServiceEntry to its own namespace (NAMESPACE), so istiod refuses the waypoint in "+b.Waypoint.Namespace+" (CrossNamespaceWaypointForbidden) and its traffic skips the waypoint.",
+				fmt.Sprintf("istioctl waypoint apply -n %s --wait\nkubectl label serviceentry %s -n %s %s=waypoint %s- --overwrite", is.namespace, is.name, is.namespace, LabelUseWaypoint, LabelUseWaypointNS))
 		case b.Reason == ReasonUnsupportedTrafficType:
 			traffic[b.Waypoint] = append(traffic[b.Waypoint], obj)
 		case b.Reason == ReasonAttachmentDenied:
@@ -336,12 +345,12 @@ func (ix *index) bindingFindings() {
 			}
 		}
 		switch {
-		case w.addressed && len(info.Services)+len(info.Workloads) > 0 && info.Ready == 0:
+		case w.addressed && info.BoundObjects() > 0 && info.Ready == 0:
 			// istiod never removes status.addresses, so the bindings stay
 			// and ztunnel fails the connections, whatever Programmed says.
 			ix.add(finding.Error, "waypoint-no-ready-pods", gwRef,
 				fmt.Sprintf("Waypoint %s has no ready pods (%d of %d)", k, info.Ready, info.Replicas),
-				fmt.Sprintf("istiod keeps routing the %s bound to it through the waypoint, so their traffic fails until a waypoint pod is ready.", plural(len(info.Services)+len(info.Workloads), "object", "objects")),
+				fmt.Sprintf("istiod keeps routing the %s bound to it through the waypoint, so their traffic fails until a waypoint pod is ready.", plural(info.BoundObjects(), "object", "objects")),
 				waypointDebugFix(k))
 		case !w.addressed && (refs > 0 || isMeshWaypoint(w.gw, w.class)):
 			sev := finding.Warning
@@ -377,6 +386,69 @@ func (ix *index) bindingFindings() {
 				allowedRoutesFix(w.gw))
 		}
 	}
+}
+
+// externalNameFinding reports an ExternalName Service labelled with a
+// waypoint: istiod never puts it in ambient, so the label does nothing and
+// traffic to the external host skips the waypoint. A ServiceEntry for the
+// host is what binds.
+func (ix *index) externalNameFinding(s *corev1.Service) {
+	wp := s.Labels[LabelUseWaypoint]
+	if wp == modeNone {
+		return
+	}
+	ix.add(finding.Warning, "waypoint-externalname-service", ix.ref("Service", s.Namespace, s.Name),
+		fmt.Sprintf("ExternalName Service %s asks for waypoint %s, which it never gets", s.Name, wp),
+		fmt.Sprintf("istiod leaves ExternalName Services out of ambient, so %s=%s does nothing: traffic to %s goes direct and the waypoint's policies are skipped. A ServiceEntry for the host binds to a waypoint.", LabelUseWaypoint, wp, s.Spec.ExternalName),
+		externalNameFix(s))
+}
+
+// externalNameFix is a ServiceEntry for the ExternalName's host, with the
+// Service's ports and waypoint labels.
+func externalNameFix(s *corev1.Service) string {
+	l := map[string]string{LabelUseWaypoint: s.Labels[LabelUseWaypoint]}
+	if ns, ok := s.Labels[LabelUseWaypointNS]; ok {
+		l[LabelUseWaypointNS] = ns
+	}
+	type port struct {
+		Number   int32  `json:"number"`
+		Name     string `json:"name"`
+		Protocol string `json:"protocol"`
+	}
+	var ports []port
+	for _, p := range s.Spec.Ports {
+		name := p.Name
+		if name == "" {
+			name = fmt.Sprintf("port-%d", p.Port)
+		}
+		ports = append(ports, port{Number: p.Port, Name: name, Protocol: portProtocol(p)})
+	}
+	se := map[string]any{
+		"apiVersion": "networking.istio.io/v1",
+		"kind":       KindServiceEntry,
+		"metadata":   map[string]any{"name": s.Name, "namespace": s.Namespace, "labels": l},
+		"spec":       map[string]any{"hosts": []string{s.Spec.ExternalName}, "ports": ports, "resolution": "DNS", "location": "MESH_EXTERNAL"},
+	}
+	b, err := yaml.Marshal(se)
+	if err != nil {
+		return fmt.Sprintf("kubectl get service %s -n %s -o yaml   # write a ServiceEntry for %s", s.Name, s.Namespace, s.Spec.ExternalName)
+	}
+	return string(b)
+}
+
+// portProtocol names a Service port's protocol as Istio reads it: the
+// appProtocol, else the name's prefix (http-web is HTTP), else TCP.
+func portProtocol(p corev1.ServicePort) string {
+	v := p.Name
+	if p.AppProtocol != nil && *p.AppProtocol != "" {
+		v = *p.AppProtocol
+	}
+	prefix, _, _ := strings.Cut(strings.ToLower(v), "-")
+	switch prefix {
+	case "http", "https", "http2", "grpc", "tls", "tcp", "mongo", "redis", "mysql":
+		return strings.ToUpper(prefix)
+	}
+	return "TCP"
 }
 
 func mapKeys[V any](m map[string]V) map[string]bool {

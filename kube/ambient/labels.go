@@ -51,6 +51,15 @@ const (
 	ReasonWaypointNotReady       = "WaypointIsNotReady"
 	ReasonAttachmentDenied       = "AttachmentDenied"
 	ReasonUnsupportedTrafficType = "UnsupportedTrafficType"
+	// ReasonCrossNamespaceForbidden: a ServiceEntry of NAMESPACE
+	// visibility names a waypoint in another namespace (1.31+).
+	ReasonCrossNamespaceForbidden = "CrossNamespaceWaypointForbidden"
+)
+
+// Kinds of the other objects a waypoint binds.
+const (
+	KindServiceEntry  = "ServiceEntry"
+	KindWorkloadEntry = "WorkloadEntry"
 )
 
 // Data-plane pods whose readiness gates ambient on a node.

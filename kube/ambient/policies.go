@@ -112,8 +112,12 @@ func selectorTarget(ns, root string, sel *typev1beta1.WorkloadSelector) string {
 }
 
 func istioConditions(st *metav1alpha1.IstioStatus) []string {
+	return conditionStrings(st.GetConditions())
+}
+
+func conditionStrings(cs []*metav1alpha1.IstioCondition) []string {
 	var out []string
-	for _, c := range st.GetConditions() {
+	for _, c := range cs {
 		out = append(out, conditionString(c.GetType(), c.GetStatus(), c.GetReason(), c.GetMessage()))
 	}
 	return out
@@ -174,9 +178,19 @@ func (ix *index) targets(ns string, refs []*typev1beta1.PolicyTargetReference) (
 			default:
 				bound = append(bound, svc.Waypoint.Waypoint.String())
 			}
-		case kind == "ServiceEntry":
-			// ServiceEntries are not watched; trust istiod's condition.
+		case kind == KindServiceEntry && ix.c.ServiceEntriesUnread:
+			// Not read: neither found nor missing; istiod's condition says.
 			bound = append(bound, "ServiceEntry/"+k.String())
+		case kind == KindServiceEntry:
+			se, ok := ix.a.ServiceEntries[k]
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("ServiceEntry %s was not found", k))
+			case !se.Waypoint.Bound():
+				problems = append(problems, fmt.Sprintf("ServiceEntry %s is not bound to a waypoint", k))
+			default:
+				bound = append(bound, se.Waypoint.Waypoint.String())
+			}
 		default:
 			problems = append(problems, fmt.Sprintf("targetRef kind %s (group %q) is not supported", kind, r.GetGroup()))
 		}

@@ -3,11 +3,14 @@ package ambient
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/ambx/ambx/kube/install"
 )
 
 // waypoint is what istiod knows about a Gateway when it binds objects to it
@@ -124,9 +127,11 @@ func useWaypoint(l map[string]string, defaultNS string) (k Key, none, ok bool) {
 
 // Binding sources: which label chose the waypoint.
 const (
-	sourcePod       = "pod"
-	sourceService   = "service"
-	sourceNamespace = "namespace"
+	sourcePod           = "pod"
+	sourceService       = "service"
+	sourceNamespace     = "namespace"
+	sourceServiceEntry  = "serviceentry"
+	sourceWorkloadEntry = "workloadentry"
 )
 
 // resolve finds the waypoint for a Service (traffic "service") or a pod
@@ -202,21 +207,40 @@ func (ix *index) namespaceBinding(ns *corev1.Namespace) WaypointBinding {
 // isWaypointService reports Services istiod never binds to a waypoint: those
 // of waypoints and east-west gateways themselves.
 func isWaypointService(s *corev1.Service) bool {
-	m := s.Labels[LabelGatewayManaged]
+	return isGatewayManaged(s.Labels)
+}
+
+// isGatewayManaged reports the labels of a waypoint's or east-west
+// gateway's own objects, which fetchWaypointForService never binds.
+func isGatewayManaged(l map[string]string) bool {
+	m := l[LabelGatewayManaged]
 	return m == managedMeshController || m == managedEastWestController
 }
 
-// ingressUseWaypoint reads istio.io/ingress-use-waypoint: the Service label
-// beats the namespace's, and an unparsable value counts as false.
-func ingressUseWaypoint(s *corev1.Service, ns *corev1.Namespace) bool {
-	v, ok := s.Labels[LabelIngressUseWaypoint]
+// ingressUseWaypoint reads istio.io/ingress-use-waypoint on a Service or
+// ServiceEntry as the installed istiod does (reference 3.4): 1.24 reads
+// only the object's own label and takes only "true"; 1.25 to 1.29 fall back
+// to the namespace's label and take "true" in any case; 1.30 and later
+// parse with strconv.ParseBool, so 1, t and TRUE count and an unparsable
+// value is false. Before 1.24 the label did not exist.
+func ingressUseWaypoint(l map[string]string, ns *corev1.Namespace, v install.Version) bool {
+	val, ok := l[LabelIngressUseWaypoint]
+	switch {
+	case !v.AtLeast(1, 24):
+		return false
+	case !v.AtLeast(1, 25):
+		return val == "true"
+	}
 	if !ok && ns != nil {
-		v, ok = ns.Labels[LabelIngressUseWaypoint]
+		val, ok = ns.Labels[LabelIngressUseWaypoint]
 	}
 	if !ok {
 		return false
 	}
-	b, err := strconv.ParseBool(v)
+	if !v.AtLeast(1, 30) {
+		return strings.EqualFold(val, "true")
+	}
+	b, err := strconv.ParseBool(val)
 	return err == nil && b
 }
 

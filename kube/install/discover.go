@@ -161,7 +161,9 @@ func Discover(o Objects) Info {
 		}
 	}
 
-	info.RootNamespace, info.RootSource = rootNamespace(o.ConfigMaps, info, o.Unread["configmaps"] != "")
+	var mesh *meshv1alpha1.MeshConfig
+	info.RootNamespace, info.RootSource, mesh = rootNamespace(o.ConfigMaps, info, o.Unread["configmaps"] != "")
+	info.ServiceEntryVisibility = mesh.GetServiceEntryVisibility()
 	info.CNIConfig = readCNIConfig(o.ConfigMaps, cniDS, &info)
 	return info
 }
@@ -332,11 +334,12 @@ func tags(whs []*admissionv1.MutatingWebhookConfiguration) []Tag {
 }
 
 // rootNamespace reads meshConfig.rootNamespace from the primary revision's
-// mesh ConfigMap (istio or istio-<rev> in istiod's namespace).
-func rootNamespace(cms []*corev1.ConfigMap, info Info, unread bool) (string, string) {
+// mesh ConfigMap (istio or istio-<rev> in istiod's namespace), and returns
+// the mesh config it read (nil when none).
+func rootNamespace(cms []*corev1.ConfigMap, info Info, unread bool) (string, string, *meshv1alpha1.MeshConfig) {
 	const fallback = "istio-system"
 	if info.IstiodNamespace == "" {
-		return fallback, "Istio's default (no istiod found)"
+		return fallback, "Istio's default (no istiod found)", nil
 	}
 	name := "istio"
 	if info.Revision != "default" {
@@ -349,27 +352,27 @@ func rootNamespace(cms []*corev1.ConfigMap, info Info, unread bool) (string, str
 		where := "ConfigMap " + cm.Namespace + "/" + cm.Name
 		mesh, ok := cm.Data["mesh"]
 		if !ok {
-			return fallback, where + " has no mesh key: Istio's default"
+			return fallback, where + " has no mesh key: Istio's default", nil
 		}
 		js, err := yaml.YAMLToJSON([]byte(mesh))
 		if err != nil {
-			return fallback, where + ": mesh is not YAML: Istio's default"
+			return fallback, where + ": mesh is not YAML: Istio's default", nil
 		}
 		var mc meshv1alpha1.MeshConfig
 		if string(js) != "null" {
 			if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(js, &mc); err != nil {
-				return fallback, where + ": mesh unreadable (" + firstLine(err.Error()) + "): Istio's default"
+				return fallback, where + ": mesh unreadable (" + firstLine(err.Error()) + "): Istio's default", nil
 			}
 		}
 		if mc.GetRootNamespace() == "" {
-			return fallback, where + " leaves it unset: Istio's default"
+			return fallback, where + " leaves it unset: Istio's default", &mc
 		}
-		return mc.GetRootNamespace(), where + " meshConfig.rootNamespace"
+		return mc.GetRootNamespace(), where + " meshConfig.rootNamespace", &mc
 	}
 	if unread {
-		return fallback, "ConfigMaps unreadable: Istio's default"
+		return fallback, "ConfigMaps unreadable: Istio's default", nil
 	}
-	return fallback, "no ConfigMap " + info.IstiodNamespace + "/" + name + ": Istio's default"
+	return fallback, "no ConfigMap " + info.IstiodNamespace + "/" + name + ": Istio's default", nil
 }
 
 func firstLine(s string) string {

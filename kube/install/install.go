@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 )
 
 // Version is an Istio release as major.minor.patch. The zero value is an
@@ -123,6 +125,9 @@ type Info struct {
 	// RootNamespace is meshConfig.rootNamespace, and RootSource where it
 	// came from.
 	RootNamespace, RootSource string
+	// ServiceEntryVisibility is meshConfig.serviceEntryVisibility (1.31+);
+	// nil when unset or not read.
+	ServiceEntryVisibility *meshv1alpha1.ServiceEntryVisibility
 	// Problems say what could not be read; the install view shows them.
 	Problems []string
 	// DeploymentsUnread and DaemonSetsUnread report that istiod, or ztunnel

@@ -3,6 +3,7 @@ package lookup_test
 import (
 	"testing"
 
+	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	netapi "istio.io/api/networking/v1"
 	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -30,6 +31,7 @@ func TestServiceEntryWaypoint(t *testing.T) {
 		nsLabels map[string]string
 		labels   map[string]string
 		exportTo []string
+		nsOnly   bool // meshConfig.serviceEntryVisibility defaults to NAMESPACE
 		version  install.Version
 		want     ambient.WaypointBinding
 	}{
@@ -50,9 +52,11 @@ func TestServiceEntryWaypoint(t *testing.T) {
 			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "private"}, Source: "serviceentry", Reason: "AttachmentDenied", Problem: `we are not permitted to attach to waypoint "infra/private" (missing allowedRoutes?)`}},
 		{name: "cross-namespace, exported everywhere", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, version: v131,
 			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "shared"}, Source: "serviceentry"}},
-		{name: "cross-namespace, NAMESPACE visibility, 1.30", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, exportTo: []string{"."}, version: v130,
+		{name: "cross-namespace, NAMESPACE visibility, 1.30", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, nsOnly: true, version: v130,
 			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "shared"}, Source: "serviceentry"}},
-		{name: "cross-namespace, NAMESPACE visibility, 1.31", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, exportTo: []string{"."}, version: v131,
+		{name: "cross-namespace, exportTo . is not the mesh's visibility, 1.31", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, exportTo: []string{"."}, version: v131,
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "shared"}, Source: "serviceentry"}},
+		{name: "cross-namespace, NAMESPACE visibility, 1.31", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, nsOnly: true, version: v131,
 			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "shared"}, Source: "serviceentry", Reason: "CrossNamespaceWaypointForbidden",
 				Problem: `cannot bind to waypoint "infra/shared" in another namespace: cross-namespace waypoint binding is not permitted for a ServiceEntry with NAMESPACE visibility`}},
 		{name: "a waypoint's own", labels: map[string]string{"gateway.istio.io/managed": "istio.io-mesh-controller", "istio.io/use-waypoint": "egress"},
@@ -64,6 +68,9 @@ func TestServiceEntryWaypoint(t *testing.T) {
 				Gateways:   gws,
 			}
 			c.Install.Istiod = tc.version
+			if tc.nsOnly {
+				c.Install.ServiceEntryVisibility = &meshv1alpha1.ServiceEntryVisibility{DefaultVisibility: meshv1alpha1.ServiceEntryVisibility_NAMESPACE}
+			}
 			se := &netv1.ServiceEntry{ObjectMeta: meta("ext", "api", tc.labels), Spec: netapi.ServiceEntry{Hosts: []string{"api.example.com"}, ExportTo: tc.exportTo}}
 			c.ServiceEntries = []*netv1.ServiceEntry{se}
 			if got := lookup.ServiceEntryWaypoint(kube.Build(c, t0), se); got != tc.want {
