@@ -10,8 +10,10 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	metaapi "istio.io/api/meta/v1alpha1"
+	netapi "istio.io/api/networking/v1"
 	secv1beta1 "istio.io/api/security/v1beta1"
 	typev1beta1 "istio.io/api/type/v1beta1"
+	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	istioclient "istio.io/client-go/pkg/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
@@ -54,10 +56,6 @@ type objectCase struct {
 	// check adds what ambx must say beyond agreeing with the condition
 	// (or, with a quirk, instead of it); "" when satisfied.
 	check func(s *kube.Snapshot) string
-	// analysisGap, when set, names a known disagreement that is ambx's
-	// fault and is being fixed in kube/ambient: the case is skipped with
-	// that reason until then. Delete it when the fix lands.
-	analysisGap string
 }
 
 // waypointGateway is a Gateway as `istioctl waypoint apply` writes it.
@@ -137,6 +135,8 @@ type bindingFixture struct {
 	gateways   []*gwv1.Gateway
 	configMaps []*corev1.ConfigMap
 	services   []*corev1.Service
+	entries    []*netv1.ServiceEntry
+	workloads  []*netv1.WorkloadEntry
 	policies   []*secv1.AuthorizationPolicy
 	cases      []objectCase
 }
@@ -153,6 +153,64 @@ func (f *bindingFixture) service(name string, svc *corev1.Service, want kubeenv.
 	c, s := serviceCase(name, svc, want)
 	f.cases = append(f.cases, c)
 	f.services = append(f.services, s)
+}
+
+// serviceEntry adds a ServiceEntry for an external host and what istiod
+// writes on it; want.Namespace, when set by boundTo, is the waypoint.
+func (f *bindingFixture) serviceEntry(name string, se *netv1.ServiceEntry, want kubeenv.StatusWant) {
+	f.entries = append(f.entries, se)
+	f.cases = append(f.cases, entryCase(name, kubeenv.KindServiceEntry, se.Namespace, se.Name, want))
+}
+
+// workloadEntry adds a WorkloadEntry and what istiod (1.30+) writes on it.
+func (f *bindingFixture) workloadEntry(name string, we *netv1.WorkloadEntry, want kubeenv.StatusWant) {
+	f.workloads = append(f.workloads, we)
+	f.cases = append(f.cases, entryCase(name, kubeenv.KindWorkloadEntry, we.Namespace, we.Name, want))
+}
+
+func entryCase(name, kind, ns, obj string, want kubeenv.StatusWant) objectCase {
+	wp := want.Namespace
+	want.Kind, want.Namespace, want.Name = kind, ns, obj
+	c := objectCase{name: name, want: want}
+	if wp != "" {
+		c.check = func(s *kube.Snapshot) string {
+			if b := bindingOf(s, kind, ambient.Key{Namespace: ns, Name: obj}); b.Waypoint.String() != wp {
+				return fmt.Sprintf("ambx binds it to %q, want %s", b.Waypoint, wp)
+			}
+			return ""
+		}
+	}
+	return c
+}
+
+// bindingOf is ambx's binding of a Service, ServiceEntry or WorkloadEntry.
+func bindingOf(s *kube.Snapshot, kind string, k ambient.Key) ambient.WaypointBinding {
+	switch kind {
+	case kubeenv.KindServiceEntry:
+		return s.Mesh.ServiceEntries[k].Waypoint
+	case kubeenv.KindWorkloadEntry:
+		return s.Mesh.WorkloadEntries[k].Waypoint
+	}
+	return s.Mesh.Services[k].Waypoint
+}
+
+func externalEntry(ns, name string, labels map[string]string) *netv1.ServiceEntry {
+	return &netv1.ServiceEntry{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec: netapi.ServiceEntry{
+			Hosts:      []string{name + ".example.com"},
+			Ports:      []*netapi.ServicePort{{Number: 443, Name: "tls", Protocol: "TLS"}},
+			Resolution: netapi.ServiceEntry_DNS,
+			Location:   netapi.ServiceEntry_MESH_EXTERNAL,
+		},
+	}
+}
+
+func vmEntry(ns, name string, labels, specLabels map[string]string) *netv1.WorkloadEntry {
+	return &netv1.WorkloadEntry{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec:       netapi.WorkloadEntry{Address: "10.200.0.7", Labels: specLabels, ServiceAccount: "vm"},
+	}
 }
 
 // readyWaypoint is a waypoint istiod must deploy and address.
@@ -237,7 +295,6 @@ func bindingCases() *bindingFixture {
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "example.com"},
 	}
 	f.service("istiod leaves ExternalName Services out of ambient: no binding", external, noBinding())
-	f.cases[len(f.cases)-1].analysisGap = "ambx reports an ExternalName Service labelled with a waypoint as bound; istiod drops ExternalName Services from ambient (fix in progress in kube/ambient)"
 
 	// A GatewayClass's waypoint-for label is the default for its Gateways.
 	f.classes = append(f.classes, &gwv1.GatewayClass{
@@ -281,7 +338,31 @@ func bindingCases() *bindingFixture {
 	f.service("allowedRoutes Selector admits a matching namespace", clusterIPService("wb-client", "to-team-a", other("team-a")), boundTo("wb-shared/team-a"))
 	f.service("allowedRoutes Selector denies a namespace that does not match", clusterIPService("wb-stranger", "to-team-a", other("team-a")), notBound(ambient.ReasonAttachmentDenied))
 	f.service("a Service without a label in a namespace without one", clusterIPService("wb-client", "plain", nil), noBinding())
+	entryCases(f, svcLabel)
 	return f
+}
+
+// entryCases bind ServiceEntries (service traffic) and WorkloadEntries
+// (workload traffic), reusing the waypoints above.
+func entryCases(f *bindingFixture, lbl func(string, ...string) map[string]string) {
+	f.serviceEntry("a ServiceEntry label binds", externalEntry("wb-svc", "se-labelled", lbl("waypoint")), boundTo("wb-svc/waypoint"))
+	f.serviceEntry("a ServiceEntry label with ingress-use-waypoint binds", externalEntry("wb-svc", "se-ingress", lbl("waypoint", ambient.LabelIngressUseWaypoint, "true")), boundTo("wb-svc/waypoint"))
+	f.serviceEntry("a ServiceEntry without a label is not bound", externalEntry("wb-svc", "se-plain", nil), noBinding())
+	f.serviceEntry("the namespace label binds a ServiceEntry", externalEntry("wb-ns", "se-by-namespace", nil), boundTo("wb-ns/waypoint"))
+	f.serviceEntry("none opts a ServiceEntry out of its namespace's waypoint", externalEntry("wb-ns", "se-opted-out", lbl("none")), noBinding())
+	f.serviceEntry("a ServiceEntry naming a missing waypoint is not ready", externalEntry("wb-svc", "se-to-missing", lbl("ghost")), notBound(ambient.ReasonWaypointNotReady))
+	f.serviceEntry("waypoint-for=workload refuses a ServiceEntry", externalEntry("wb-svc", "se-to-workload", lbl("for-workload")), notBound(ambient.ReasonUnsupportedTrafficType))
+	f.serviceEntry("waypoint-for=all takes a ServiceEntry", externalEntry("wb-svc", "se-to-all", lbl("for-all")), boundTo("wb-svc/for-all"))
+	f.serviceEntry("allowedRoutes All admits a ServiceEntry from another namespace", externalEntry("wb-client", "se-to-open", lbl("open", ambient.LabelUseWaypointNS, "wb-shared")), boundTo("wb-shared/open"))
+	f.serviceEntry("no allowedRoutes denies a ServiceEntry from another namespace", externalEntry("wb-client", "se-to-private", lbl("private", ambient.LabelUseWaypointNS, "wb-shared")), notBound(ambient.ReasonAttachmentDenied))
+	f.serviceEntry("waypoint-for=none refuses a ServiceEntry", externalEntry("wb-svc", "se-to-none", lbl("for-none")), notBound(ambient.ReasonUnsupportedTrafficType))
+
+	f.workloadEntry("a WorkloadEntry label binds a workload waypoint", vmEntry("wb-svc", "vm-labelled", lbl("for-workload"), nil), boundTo("wb-svc/for-workload"))
+	f.workloadEntry("spec.labels bind a WorkloadEntry too", vmEntry("wb-svc", "vm-spec-labels", nil, lbl("for-all")), boundTo("wb-svc/for-all"))
+	f.workloadEntry("a service waypoint refuses a WorkloadEntry's own label", vmEntry("wb-svc", "vm-to-service", lbl("waypoint"), nil), notBound(ambient.ReasonUnsupportedTrafficType))
+	f.workloadEntry("a WorkloadEntry naming a missing waypoint is not ready", vmEntry("wb-svc", "vm-to-missing", lbl("ghost"), nil), notBound(ambient.ReasonWaypointNotReady))
+	f.workloadEntry("a namespace's service waypoint is skipped silently for a WorkloadEntry", vmEntry("wb-ns", "vm-inherits", nil, nil), noBinding())
+	f.workloadEntry("a WorkloadEntry without a label is not bound", vmEntry("wb-svc", "vm-plain", nil, nil), noBinding())
 }
 
 // policyCase adds an AuthorizationPolicy and what istiod writes on it.
@@ -379,7 +460,14 @@ func policyCases(f *bindingFixture) {
 	f.policy("targetRef to a missing ServiceEntry",
 		authz(ns, "to-missing-serviceentry", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("networking.istio.io", "ServiceEntry", "ghost")}, Rules: l7}),
 		atWaypoint("False", "TargetNotFound"), "", boundList())
-	f.cases[len(f.cases)-1].analysisGap = "ambx trusts a ServiceEntry targetRef and reports it bound; istiod says TargetNotFound when the ServiceEntry does not exist (fix in progress in kube/ambient)"
+	f.serviceEntry("policy target ServiceEntry bound to the waypoint", externalEntry(ns, "se-bound", map[string]string{ambient.LabelUseWaypoint: "waypoint"}), boundTo(ns+"/waypoint"))
+	f.serviceEntry("policy target ServiceEntry bound to nothing", externalEntry(ns, "se-unbound", nil), noBinding())
+	f.policy("targetRef to a ServiceEntry bound to a waypoint",
+		authz(ns, "to-bound-serviceentry", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("networking.istio.io", "ServiceEntry", "se-bound")}, Rules: l7}),
+		atWaypoint("True", "Accepted"), "", boundList(ns+"/waypoint"))
+	f.policy("targetRef to a ServiceEntry bound to no waypoint",
+		authz(ns, "to-unbound-serviceentry", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("networking.istio.io", "ServiceEntry", "se-unbound")}, Rules: l7}),
+		atWaypoint("False", "AncestorNotBound"), "", boundList())
 	f.policy("one good and one missing targetRef",
 		authz(ns, "partly-bound", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("gateway.networking.k8s.io", "Gateway", "waypoint"), ref("", "Service", "ghost")}, Rules: l7}),
 		atWaypoint("True", "PartiallyInvalid"), "", boundList(ns+"/waypoint"))
@@ -492,6 +580,10 @@ func awaitIstioView(t *testing.T, env *kubeenv.Env, statuses map[string]kubeenv.
 			switch kind {
 			case kubeenv.KindService:
 				have = s.Mesh.Services[k].Conditions
+			case kubeenv.KindServiceEntry:
+				have = s.Mesh.ServiceEntries[k].Conditions
+			case kubeenv.KindWorkloadEntry:
+				have = s.Mesh.WorkloadEntries[k].Conditions
 			case kubeenv.KindAuthorizationPolicy:
 				pi, _ := s.Mesh.Policy(ambient.KindAuthorizationPolicy, k)
 				have = pi.Conditions
@@ -531,9 +623,6 @@ func conditionText(c kubeenv.Condition) string {
 // wrote (unless the case names a quirk) and satisfy the case's own check.
 func compareCase(t *testing.T, s *kube.Snapshot, statuses map[string]kubeenv.ObjectStatus, c objectCase) {
 	t.Helper()
-	if c.analysisGap != "" {
-		t.Skipf("known ambx analysis gap, not istiod's: %s: %s", c.name, c.analysisGap)
-	}
 	st := statuses[c.want.Key()]
 	cond, written := st.Condition(c.want.Type)
 	if c.quirk != "" {
@@ -563,6 +652,18 @@ func agrees(s *kube.Snapshot, w kubeenv.StatusWant, st kubeenv.ObjectStatus) str
 	switch w.Kind {
 	case kubeenv.KindService:
 		info, ok := s.Mesh.Services[k]
+		if !ok {
+			return "ambx has no analysis of it"
+		}
+		return agreesOnBinding(info.Waypoint, cond, written)
+	case kubeenv.KindServiceEntry:
+		info, ok := s.Mesh.ServiceEntries[k]
+		if !ok {
+			return "ambx has no analysis of it"
+		}
+		return agreesOnBinding(info.Waypoint, cond, written)
+	case kubeenv.KindWorkloadEntry:
+		info, ok := s.Mesh.WorkloadEntries[k]
 		if !ok {
 			return "ambx has no analysis of it"
 		}
@@ -680,7 +781,18 @@ func createFixture(t *testing.T, env *kubeenv.Env, f *bindingFixture) {
 			t.Fatalf("create service %s/%s: %v", s.Namespace, s.Name, err)
 		}
 	}
-	sec := istioclient.NewForConfigOrDie(env.Config).SecurityV1()
+	ist := istioclient.NewForConfigOrDie(env.Config)
+	for _, se := range f.entries {
+		if _, err := ist.NetworkingV1().ServiceEntries(se.Namespace).Create(ctx, se, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create serviceentry %s/%s: %v", se.Namespace, se.Name, err)
+		}
+	}
+	for _, we := range f.workloads {
+		if _, err := ist.NetworkingV1().WorkloadEntries(we.Namespace).Create(ctx, we, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create workloadentry %s/%s: %v", we.Namespace, we.Name, err)
+		}
+	}
+	sec := ist.SecurityV1()
 	for _, p := range f.policies {
 		if _, err := sec.AuthorizationPolicies(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("create authorizationpolicy %s/%s: %v", p.Namespace, p.Name, err)

@@ -19,6 +19,8 @@ const (
 	KindService             = "Service"
 	KindAuthorizationPolicy = "AuthorizationPolicy"
 	KindGateway             = "Gateway"
+	KindServiceEntry        = "ServiceEntry"
+	KindWorkloadEntry       = "WorkloadEntry"
 )
 
 var errUnknownKind = errors.New("istiod writes no status the harness reads on kind")
@@ -28,7 +30,7 @@ var errUnknownKind = errors.New("istiod writes no status the harness reads on ki
 // (empty matches any). Absent instead expects istiod to write no condition
 // of that Type; WaitIstioStatus reads such objects but does not judge them.
 type StatusWant struct {
-	Kind            string // KindService, KindAuthorizationPolicy or KindGateway
+	Kind            string // KindService, KindAuthorizationPolicy, KindGateway, KindServiceEntry or KindWorkloadEntry
 	Namespace, Name string
 	Type            string
 	Status          string // "True", "False" or "" for either
@@ -174,6 +176,26 @@ func (e *Env) statusReader(t testing.TB) func(ctx context.Context, kind, ns, nam
 			st.Generation, conds, st.Addresses = g.Generation, g.Status.Conditions, len(g.Status.Addresses)
 		case KindAuthorizationPolicy:
 			p, err := istio.SecurityV1().AuthorizationPolicies(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return st, err
+			}
+			st.Generation = p.Generation
+			for _, c := range p.Status.Conditions {
+				st.Conditions = append(st.Conditions, Condition{Type: c.GetType(), Status: c.GetStatus(), Reason: c.GetReason(), Message: c.GetMessage(), ObservedGeneration: c.GetObservedGeneration()})
+			}
+			return st, nil
+		case KindServiceEntry:
+			p, err := istio.NetworkingV1().ServiceEntries(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return st, err
+			}
+			st.Generation = p.Generation
+			for _, c := range p.Status.Conditions {
+				st.Conditions = append(st.Conditions, Condition{Type: c.GetType(), Status: c.GetStatus(), Reason: c.GetReason(), Message: c.GetMessage(), ObservedGeneration: c.GetObservedGeneration()})
+			}
+			return st, nil
+		case KindWorkloadEntry:
+			p, err := istio.NetworkingV1().WorkloadEntries(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return st, err
 			}

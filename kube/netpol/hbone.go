@@ -556,6 +556,11 @@ func (h *checker) waypoints() {
 			continue
 		}
 		srcs, peers := h.clientsOf(cl)
+		// Only ztunnel clients are sent through a waypoint: sidecars never
+		// use one, in any release (findServiceWaypoint: "only ingress and
+		// e/w gateway will call waypoints"), and go straight to the pod's
+		// 15008, which ingress() checks.
+		srcs.and(h.ambient)
 		for _, w := range cl.waypoints {
 			hop := Connection{From: Peer{Pod: w.key}, To: Peer{Pod: cl.rep.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}
 			v, err := h.c.Evaluate(hop.From, hop.To, hop.Port, hop.Protocol)

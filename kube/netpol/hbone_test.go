@@ -449,6 +449,53 @@ func TestWaypointPath(t *testing.T) {
 	}
 }
 
+// TestSidecarClientsSkipTheWaypoint: a sidecar client of a destination
+// behind a waypoint goes straight to the pod (HBONE to its 15008 when the
+// sidecar sends HBONE), never through the waypoint, in every release; so
+// the waypoint need not admit it and its egress need not reach the
+// waypoint, while the destination must admit it on 15008.
+func TestSidecarClientsSkipTheWaypoint(t *testing.T) {
+	s := newScene()
+	s.ns("example-api", "istio.io/dataplane-mode", "ambient", "istio.io/use-waypoint", "wp")
+	s.ns("legacy", "istio-injection", "enabled")
+	s.pod("example-api", "wp-6c8-q4", lbl("gateway.networking.k8s.io/gateway-name", "wp", "gateway.istio.io/managed", "istio.io-mesh-controller", "istio.io/dataplane-mode", "none", "pod-template-hash", "6c8"), NotMeshed)
+	s.pod("example-api", "api-1", lbl("app", "api"), Ambient, "http:8080")
+	s.in.Waypoints[Key{"example-api", "api-1"}] = []Key{{"example-api", "wp-6c8-q4"}}
+	s.pod("legacy", "old-client", lbl("app", "old-client"), Sidecar)
+	// The API admits the sidecar client on 8080 only; the waypoint admits
+	// nobody; the client may send to the API only.
+	s.policy(t, `
+metadata: {name: api, namespace: example-api}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: legacy}}}]
+    ports: [{port: 8080}]
+  - from: [{podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: wp}}}]
+    ports: [{port: 15008}]`)
+	s.policy(t, `
+metadata: {name: wp-lockdown, namespace: example-api}
+spec:
+  podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: wp}}
+  policyTypes: [Ingress]`)
+	s.policy(t, `
+metadata: {name: out, namespace: legacy}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: example-api}}, podSelector: {matchLabels: {app: api}}}]
+    ports: [{port: 8080}, {port: 15008}]
+  - ports: [{port: 53, protocol: UDP}, {port: 15012}]`)
+	ps := CheckHBONEProblems(s.in)
+	if got := codes(ps); !slices.Equal(got, []string{"hbone-ingress-blocked NetworkPolicy example-api/api"}) {
+		t.Fatalf("findings %q, want only the destination's missing 15008 for the sidecar", got)
+	}
+	if !strings.Contains(ps[0].Why, "legacy/old-client") {
+		t.Errorf("why %s", ps[0].Why)
+	}
+}
+
 func TestSidecarsNeedIstiod(t *testing.T) {
 	s := newScene()
 	s.ns("legacy", "istio-injection", "enabled")

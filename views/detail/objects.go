@@ -42,6 +42,31 @@ func (d *doc) binding(b ambient.WaypointBinding) {
 }
 
 // podState returns what a pod's state word is shown as.
+// podMTLS is the pod's effective PeerAuthentication mode, for pods ambient
+// carries or should: what ztunnel accepts inbound, and which policy decided.
+func podMTLS(info ambient.PodInfo) (string, theme.Tone, bool) {
+	switch info.State {
+	case ambient.PodCaptured, ambient.PodPending, ambient.PodNeedsRestart, ambient.PodUncaptured:
+	default:
+		return "", theme.ToneNormal, false
+	}
+	m := info.MTLS
+	text, tone := m.String()+": plaintext accepted", theme.ToneNormal
+	if m.Strict {
+		text, tone = m.String()+": plaintext rejected", theme.ToneGood
+	}
+	if m.By.Name == "" {
+		text += " (no PeerAuthentication applies)"
+	}
+	if len(m.Ports) > 0 {
+		text += "; ports " + strings.Join(m.Ports, ", ")
+	}
+	if info.State != ambient.PodCaptured {
+		text += ", once ztunnel carries it"
+	}
+	return text, tone, true
+}
+
 func podState(info ambient.PodInfo) (string, theme.Tone) {
 	g := pane.PodGlyph(info.State)
 	return g.Mark + " " + string(info.State) + ": " + g.Meaning, g.Tone
@@ -85,6 +110,9 @@ func ForPod(s *kube.Snapshot, k ambient.Key, t *theme.Theme) Model {
 		d.kv("IP", orNone(p.Status.PodIP), theme.ToneNormal)
 		d.kv("phase", string(p.Status.Phase), theme.ToneNormal)
 		d.kv("protocol", orNone(info.Protocol), theme.ToneNormal)
+		if m, tone, ok := podMTLS(info); ok {
+			d.kv("mTLS", m, tone)
+		}
 
 		d.section("Enrollment: intent (labels) and state")
 		nsLabel := func(k string) string {
@@ -424,6 +452,14 @@ func ForWaypoint(s *kube.Snapshot, k ambient.Key, t *theme.Theme) Model {
 		keys(&d, w.Services)
 		d.section(fmt.Sprintf("Bound workloads (%d)", len(w.Workloads)))
 		keys(&d, w.Workloads)
+		if len(w.ServiceEntries) > 0 {
+			d.section(fmt.Sprintf("Bound ServiceEntries (%d)", len(w.ServiceEntries)))
+			keys(&d, w.ServiceEntries)
+		}
+		if len(w.WorkloadEntries) > 0 {
+			d.section(fmt.Sprintf("Bound WorkloadEntries (%d)", len(w.WorkloadEntries)))
+			keys(&d, w.WorkloadEntries)
+		}
 		if len(w.Namespaces) > 0 {
 			d.section(fmt.Sprintf("Namespaces using it (%d)", len(w.Namespaces)))
 			for _, n := range w.Namespaces {
