@@ -161,6 +161,13 @@ type WaypointChoice struct {
 // fetchWaypointForService: the waypoint must be addressed, take "service"
 // or "all" traffic, and its listener must admit the namespace.
 func WaypointsFor(s *kube.Snapshot, ns string) []WaypointChoice {
+	return WaypointsForTraffic(s, ns, ambient.TrafficService)
+}
+
+// WaypointsForTraffic is WaypointsFor for objects of a traffic type:
+// ambient.TrafficWorkload for a pod, whose waypoint must take "workload"
+// or "all" traffic (fetchWaypointForWorkload).
+func WaypointsForTraffic(s *kube.Snapshot, ns, traffic string) []WaypointChoice {
 	if s == nil || s.Mesh == nil {
 		return nil
 	}
@@ -185,8 +192,8 @@ func WaypointsFor(s *kube.Snapshot, ns string) []WaypointChoice {
 			c.Problem = "its Gateway is not in the snapshot"
 		case !w.Addressed:
 			c.Problem = fmt.Sprintf("waypoint %q is not ready", w.Key.String())
-		case w.For != ambient.TrafficService && w.For != ambient.TrafficAll:
-			c.Problem = fmt.Sprintf("takes %q traffic, not service traffic", w.For)
+		case w.For != traffic && w.For != ambient.TrafficAll:
+			c.Problem = fmt.Sprintf("takes %q traffic, not %s traffic", w.For, traffic)
 		case !ambient.AttachAllowed(s.Gateways[i], nsObj, ns):
 			c.Problem = "its listener's allowedRoutes do not admit namespace " + ns
 		}

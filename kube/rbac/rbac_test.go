@@ -75,11 +75,13 @@ func TestOperatorGrantsReadsAndTheWritesOfItsKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// kube/writer patches these kinds (writer.send) and lists workloads
-	// before a restart (writer.listWorkloads).
+	// kube/writer patches these kinds (writer.send), lists workloads
+	// before a restart (writer.listWorkloads) and creates and deletes
+	// waypoints (writer.sendGateway).
 	want := append(readGrants(t), "/namespaces patch", "/pods patch", "/services patch",
 		"apps/deployments patch", "apps/statefulsets patch", "apps/daemonsets patch",
-		"apps/deployments list", "apps/statefulsets list", "apps/daemonsets list")
+		"apps/deployments list", "apps/statefulsets list", "apps/daemonsets list",
+		"gateway.networking.k8s.io/gateways create", "gateway.networking.k8s.io/gateways delete")
 	slices.Sort(want)
 	want = slices.Compact(want)
 	if got := grants(role.Rules); !slices.Equal(got, want) {

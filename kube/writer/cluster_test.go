@@ -185,7 +185,7 @@ func TestClusterWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plan, err := admin.SetServiceWaypoint(svc, ambient.Key{Namespace: "infra", Name: "shared"}, nil)
+		plan, err := admin.SetWaypoint(svc, ambient.Key{Namespace: "infra", Name: "shared"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func TestClusterWrites(t *testing.T) {
 		if !reflect.DeepEqual(got.Labels, want) {
 			t.Errorf("labels %v, want %v", got.Labels, want)
 		}
-		plan, err = admin.SetServiceWaypoint(got, ambient.Key{}, nil)
+		plan, err = admin.SetWaypoint(got, ambient.Key{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

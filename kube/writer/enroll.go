@@ -105,13 +105,16 @@ func (w *Writer) TogglePodOptOut(pod *corev1.Pod, s *kube.Snapshot) (Plan, error
 type view struct {
 	c    ambient.Cluster
 	mesh *ambient.Analysis
+	// classesRead reports that the snapshot's GatewayClasses were read, so
+	// a missing class is missing, not unknown.
+	classesRead bool
 }
 
 func newView(s *kube.Snapshot) view {
 	if s == nil {
 		return view{mesh: &ambient.Analysis{}}
 	}
-	v := view{c: s.Cluster, mesh: s.Mesh}
+	v := view{c: s.Cluster, mesh: s.Mesh, classesRead: s.State(kube.ResGatewayClasses).Availability.Read()}
 	if v.mesh == nil {
 		v.mesh = &ambient.Analysis{}
 	}

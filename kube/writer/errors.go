@@ -52,8 +52,9 @@ func KindOf(err error) ErrorKind {
 	return KindOther
 }
 
-// explain turns the error of one PATCH into a status-bar line.
+// explain turns the error of one request into a status-bar line.
 func (w *Writer) explain(ctx context.Context, err error, s step) *Error {
+	doing := s.doing()
 	what := strings.ToLower(s.target.Kind) + " " + s.target.Name
 	if s.target.Namespace != "" {
 		what = strings.ToLower(s.target.Kind) + " " + s.target.Namespace + "/" + s.target.Name
@@ -65,6 +66,9 @@ func (w *Writer) explain(ctx context.Context, err error, s step) *Error {
 	case conflict(err, s):
 		return &Error{Kind: KindConflict, Err: err,
 			Line: "changed since you looked: " + what + " was modified, reopen to see the new state"}
+	case apierrors.IsAlreadyExists(err):
+		return &Error{Kind: KindConflict, Err: err,
+			Line: "changed since you looked: " + what + " already exists, reopen to see the new state"}
 	case apierrors.IsForbidden(err):
 		return &Error{Kind: KindForbidden, Err: err, Line: w.forbidden(ctx, s.resource)}
 	case apierrors.IsNotFound(err):
@@ -73,11 +77,11 @@ func (w *Writer) explain(ctx context.Context, err error, s step) *Error {
 	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
 		return &Error{Kind: KindInvalid, Err: err, Line: "rejected by the API server: " + firstLine(apiMessage(err))}
 	case errors.Is(err, context.DeadlineExceeded):
-		return &Error{Kind: KindOther, Err: err, Line: "timed out patching " + what}
+		return &Error{Kind: KindOther, Err: err, Line: "timed out " + doing + " " + what}
 	case errors.Is(err, context.Canceled):
-		return &Error{Kind: KindOther, Err: err, Line: "cancelled patching " + what}
+		return &Error{Kind: KindOther, Err: err, Line: "cancelled " + doing + " " + what}
 	}
-	return &Error{Kind: KindOther, Err: err, Line: "patching " + what + ": " + firstLine(err.Error())}
+	return &Error{Kind: KindOther, Err: err, Line: doing + " " + what + ": " + firstLine(err.Error())}
 }
 
 // conflict reports whether the API server refused the patch because the

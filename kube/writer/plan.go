@@ -4,6 +4,7 @@ import (
 	"github.com/ambx/ambx/kube/finding"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Kinds of object a plan can patch, spelled as in finding.Ref.
@@ -14,6 +15,7 @@ const (
 	KindDeployment  = "Deployment"
 	KindStatefulSet = "StatefulSet"
 	KindDaemonSet   = "DaemonSet"
+	KindGateway     = "Gateway"
 )
 
 // Plan is one change, decided and described before anything is sent.
@@ -29,6 +31,10 @@ type Plan struct {
 	Patch string
 	// PatchType is how the API server reads Patch.
 	PatchType types.PatchType
+	// PatchLabel, when set, heads Patch in the dialog instead of a name
+	// derived from PatchType: a created object or a delete's options are
+	// not patches.
+	PatchLabel string
 	// Consequences are what the change does to traffic and policy, from the
 	// analysis of the snapshot the plan was built from.
 	Consequences []string
@@ -42,12 +48,17 @@ type Plan struct {
 	steps []step
 }
 
-// step is one PATCH request.
+// step is one request: a PATCH unless gateway (create) or preconditions
+// (delete) say otherwise (waypoint_apply.go).
 type step struct {
 	target    finding.Ref
 	resource  Access
 	patchType types.PatchType
 	body      []byte
+	// gateway is the object a create step sends.
+	gateway *gwv1.Gateway
+	// preconditions guard a delete step.
+	preconditions *metav1.Preconditions
 }
 
 // Access is one permission a plan needs, in SelfSubjectAccessReview terms.
@@ -79,6 +90,8 @@ func resourceOf(kind string) (group, resource string) {
 		return "apps", "statefulsets"
 	case KindDaemonSet:
 		return "apps", "daemonsets"
+	case KindGateway:
+		return "gateway.networking.k8s.io", "gateways"
 	}
 	return "", ""
 }

@@ -165,7 +165,7 @@ func TestSetServiceWaypoint(t *testing.T) {
 			svc := service("shop", "cart", tc.labels)
 			ctx := context.Background()
 			w, cs := newFake(t, false, svc)
-			plan, err := w.SetServiceWaypoint(svc, tc.waypoint, mesh(svc, tc.extra...))
+			plan, err := w.SetWaypoint(svc, tc.waypoint, mesh(svc, tc.extra...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,7 +233,7 @@ func TestSetServiceWaypointRefuses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, cs := newFake(t, false, tc.svc)
-			_, err := w.SetServiceWaypoint(tc.svc, tc.waypoint, mesh(tc.svc))
+			_, err := w.SetWaypoint(tc.svc, tc.waypoint, mesh(tc.svc))
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("got %v\nwant %s", err, tc.want)
 			}
@@ -256,7 +256,7 @@ func TestClearingFallsBackToTheNamespaceWaypoint(t *testing.T) {
 	}
 	s.Mesh = ambient.Analyze(&s.Cluster)
 	w, _ := newFake(t, false)
-	plan, err := w.SetServiceWaypoint(svc, ambient.Key{}, s)
+	plan, err := w.SetWaypoint(svc, ambient.Key{}, s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"k8s.io/client-go/kubernetes"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 )
 
 // FieldManager is the name ambx's writes are recorded under in managedFields.
@@ -22,6 +23,7 @@ const FieldManager = "ambx"
 // Writer sends planned changes to a cluster.
 type Writer struct {
 	kube     kubernetes.Interface
+	gateway  gwclient.Interface // creates and deletes waypoints
 	readOnly bool
 	// now stamps restart annotations; tests fix it.
 	now func() time.Time
@@ -36,7 +38,7 @@ type Writer struct {
 func New(clients *kube.Clients, readOnly bool) *Writer {
 	w := &Writer{readOnly: readOnly, now: time.Now}
 	if clients != nil {
-		w.kube = clients.Kube
+		w.kube, w.gateway = clients.Kube, clients.Gateway
 	}
 	return w
 }
@@ -81,6 +83,9 @@ func (w *Writer) Apply(ctx context.Context, p Plan) (string, error) {
 
 // send issues one patch with the typed client of its target's kind.
 func (w *Writer) send(ctx context.Context, s step) error {
+	if s.target.Kind == KindGateway {
+		return w.sendGateway(ctx, s)
+	}
 	opts := patchOptions()
 	var err error
 	switch s.target.Kind {

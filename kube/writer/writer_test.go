@@ -384,7 +384,7 @@ func TestReadOnlyRefusesEveryMethodBeforeAnyRequest(t *testing.T) {
 	calls := map[string]func() error{
 		"ToggleNamespaceAmbient": func() error { _, err := w.ToggleNamespaceAmbient(ns, s); return err },
 		"TogglePodOptOut":        func() error { _, err := w.TogglePodOptOut(p, s); return err },
-		"SetServiceWaypoint":     func() error { _, err := w.SetServiceWaypoint(svc, ambient.Key{Name: "wp"}, s); return err },
+		"SetWaypoint":            func() error { _, err := w.SetWaypoint(svc, ambient.Key{Name: "wp"}, s); return err },
 		"RestartPlan":            func() error { _, err := w.RestartPlan(ctx, "shop", s, RestartAll); return err },
 		"Apply":                  func() error { _, err := w.Apply(ctx, plan); return err },
 		"CanI": func() error {
@@ -514,7 +514,7 @@ func TestBadInputIsAClearError(t *testing.T) {
 	if _, err := w.TogglePodOptOut(nil, nil); err == nil || err.Error() != "no pod selected" {
 		t.Errorf("nil pod: %v", err)
 	}
-	if _, err := w.SetServiceWaypoint(nil, ambient.Key{}, nil); err == nil || err.Error() != "no Service selected" {
+	if _, err := w.SetWaypoint((*corev1.Service)(nil), ambient.Key{}, nil); err == nil || err.Error() != "no Service selected" {
 		t.Errorf("nil service: %v", err)
 	}
 	if _, err := w.Apply(context.Background(), Plan{}); err == nil || err.Error() != "nothing to apply: the plan is empty" {

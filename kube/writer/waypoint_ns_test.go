@@ -78,7 +78,7 @@ func TestSetNamespaceWaypoint(t *testing.T) {
 			}
 			s.Mesh = ambient.Analyze(&s.Cluster)
 			w, cs := newFake(t, false, s.Namespaces[0])
-			p, err := w.SetNamespaceWaypoint(s.Namespaces[0], tc.waypoint, s)
+			p, err := w.SetWaypoint(s.Namespaces[0], tc.waypoint, s)
 			if err != nil {
 				t.Fatal(err)
 			}
