@@ -80,10 +80,12 @@ func New(t *theme.Theme, c Content) Model {
 // FromPlan opens a dialog for a writer plan.
 func FromPlan(t *theme.Theme, p writer.Plan) Model {
 	label := "Patch"
-	switch p.PatchType {
-	case types.JSONPatchType:
+	switch {
+	case p.PatchLabel != "":
+		label = p.PatchLabel
+	case p.PatchType == types.JSONPatchType:
 		label = "JSON patch"
-	case types.StrategicMergePatchType:
+	case p.PatchType == types.StrategicMergePatchType:
 		label = "Strategic merge patch"
 		if n := len(p.Targets); n > 1 {
 			label = fmt.Sprintf("Strategic merge patch, sent to each of the %d workloads", n)
