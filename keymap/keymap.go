@@ -105,6 +105,8 @@ var Table = TableKeys{
 // ActionKeys act on the selected row.
 type ActionKeys struct {
 	Logs, NetPol, Toggle, Restart, UseWaypoint key.Binding
+	// CreateWaypoint and DeleteWaypoint add and remove waypoint Gateways.
+	CreateWaypoint, DeleteWaypoint key.Binding
 }
 
 // Action is the set of row actions.
@@ -113,13 +115,16 @@ var Action = ActionKeys{
 	NetPol:      bind("NetworkPolicy patch for HBONE", "n"),
 	Toggle:      bind("toggle ambient (namespace) / opt-out (pod)", "a"),
 	Restart:     bind("restart workloads after enrollment", "R"),
-	UseWaypoint: bind("set the Service's waypoint", "W"),
+	UseWaypoint: bind("bind a namespace, Service or pod to a waypoint, or unbind it", "W"),
+	// C and ctrl+d as k9s has them: create, delete.
+	CreateWaypoint: bind("create a waypoint (in the row's namespace)", "C"),
+	DeleteWaypoint: bind("delete the waypoint", "ctrl+d"),
 }
 
 // IsWrite reports whether b is one of the keys that change the cluster,
 // which read-only mode disables.
 func IsWrite(b key.Binding) bool {
-	for _, w := range []key.Binding{Action.Toggle, Action.Restart, Action.UseWaypoint} {
+	for _, w := range []key.Binding{Action.Toggle, Action.Restart, Action.UseWaypoint, Action.CreateWaypoint, Action.DeleteWaypoint} {
 		if slices.Equal(w.Keys(), b.Keys()) {
 			return true
 		}
@@ -185,7 +190,8 @@ func Help() []Section {
 		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown, Table.Sort, Table.Reverse}},
 		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Global.Install, Ztunnel.Open, Ztunnel.Traffic, YAML.Open}},
 		{"Command line", []key.Binding{Prompt.Complete, Prompt.Older, Prompt.Newer, Prompt.Run, Prompt.Cancel}},
-		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint}},
+		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint, Action.CreateWaypoint, Action.DeleteWaypoint}},
+		WaypointFormHelp(),
 		{"Findings", []key.Binding{Finding.Jump, Finding.Patch}},
 		{"Patch view", []key.Binding{Patch.Form, Patch.Prev, Patch.Next, Patch.Copy, Patch.Write}},
 		LogsHelp(),

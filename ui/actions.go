@@ -11,13 +11,11 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/logstream"
-	"github.com/ambx/ambx/kube/lookup"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/views/detail"
 	"github.com/ambx/ambx/views/findings"
 	"github.com/ambx/ambx/views/logs"
 	"github.com/ambx/ambx/views/patch"
-	"github.com/ambx/ambx/views/picker"
 )
 
 func status(text string, isErr bool) tea.Cmd {
@@ -265,137 +263,6 @@ func (m Model) patchForConnection(r logs.PatchRequest) (Model, tea.Cmd) {
 		}
 	}
 	return m, status("the destination of that connection is not a pod ambx knows", false)
-}
-
-// waypointTarget is what W labels: a Service or a namespace.
-type waypointTarget struct {
-	svc *corev1.Service
-	ns  *corev1.Namespace
-}
-
-func (t waypointTarget) String() string {
-	if t.svc != nil {
-		return "Service " + t.svc.Namespace + "/" + t.svc.Name
-	}
-	return "namespace " + t.ns.Name
-}
-
-func (t waypointTarget) namespace() string {
-	if t.svc != nil {
-		return t.svc.Namespace
-	}
-	return t.ns.Name
-}
-
-// waypointChoice is the user's pick in the waypoint picker.
-type waypointChoice struct {
-	target   waypointTarget
-	waypoint ambient.Key
-}
-
-// serviceChoice is the user's pick in the "which Service" picker.
-type serviceChoice struct{ svc *corev1.Service }
-
-// useWaypoint starts choosing a waypoint for the selected Service or
-// namespace, or for the Service in front of the selected pod (asking which
-// when several select it).
-func (m Model) useWaypoint() (Model, tea.Cmd) {
-	if !m.canWrite() {
-		return m, readOnly()
-	}
-	r, ok := m.selected()
-	if !ok {
-		return m, nil
-	}
-	switch r.Kind {
-	case kube.KindService:
-		for _, s := range m.snap.Services {
-			if s.Namespace == r.Namespace && s.Name == r.Name {
-				return m.pickWaypoint(waypointTarget{svc: s}), nil
-			}
-		}
-		return m, status("Service "+r.Namespace+"/"+r.Name+" is not in the cluster any more", true)
-	case kube.KindNamespace:
-		for _, ns := range m.snap.Namespaces {
-			if ns.Name == r.Name {
-				return m.pickWaypoint(waypointTarget{ns: ns}), nil
-			}
-		}
-		return m, status("namespace "+r.Name+" is not in the cluster any more", true)
-	case kube.KindPod:
-	default:
-		return m, status("W sets the waypoint of a Service or a namespace (or of the Service in front of a pod)", false)
-	}
-	var pod *corev1.Pod
-	for _, p := range m.snap.Pods {
-		if p.Namespace == r.Namespace && p.Name == r.Name {
-			pod = p
-		}
-	}
-	svcs := lookup.ServicesSelecting(&m.snap.Cluster, pod)
-	switch len(svcs) {
-	case 0:
-		return m, status("no Service selects "+r.Namespace+"/"+r.Name, false)
-	case 1:
-		return m.pickWaypoint(waypointTarget{svc: svcs[0]}), nil
-	}
-	items := make([]picker.Item, len(svcs))
-	for i, s := range svcs {
-		items[i] = picker.Item{Label: s.Name, Note: waypointNote(m.snap.Mesh.Services[ambient.Key{Namespace: s.Namespace, Name: s.Name}].Waypoint)}
-	}
-	return m.push(pickerOverlay{
-		m:      picker.New(m.theme, "service", "Which Service of "+r.Namespace+"/"+r.Name+"?", items, 0),
-		id:     "service",
-		choose: func(i int) tea.Msg { return serviceChoice{svcs[i]} },
-	}), nil
-}
-
-func waypointNote(b ambient.WaypointBinding) string {
-	switch {
-	case b.Waypoint.Name == "":
-		return "no waypoint"
-	case b.Problem != "":
-		return "uses " + b.Waypoint.String() + " (" + b.Problem + ")"
-	}
-	return "uses " + b.Waypoint.String()
-}
-
-// pickWaypoint lists the choices for a Service or namespace: clear its
-// label, opt it out, or any waypoint, those it may use first, the others
-// with istiod's reason it would refuse them.
-func (m Model) pickWaypoint(t waypointTarget) Model {
-	choices := []ambient.Key{{}, writer.NoWaypoint}
-	clear := "remove istio.io/use-waypoint (the namespace's waypoint applies)"
-	optOut := "opt out of the namespace's waypoint"
-	var current ambient.Key
-	if t.svc != nil {
-		current = m.snap.Mesh.Services[ambient.Key{Namespace: t.svc.Namespace, Name: t.svc.Name}].Waypoint.Waypoint
-	} else {
-		clear = "remove istio.io/use-waypoint: Services without their own label use no waypoint"
-		optOut = "label istio.io/use-waypoint=none"
-		current = m.snap.Mesh.Namespaces[t.ns.Name].Waypoint.Waypoint
-	}
-	items := []picker.Item{{Label: "clear", Note: clear}, {Label: "none", Note: optOut}}
-	sel := 0
-	for _, c := range lookup.WaypointsFor(m.snap, t.namespace()) {
-		w := c.Waypoint
-		if w.Key == current {
-			sel = len(items)
-		}
-		note := w.Key.Namespace + " · for " + w.For
-		if c.Problem != "" {
-			note += " · ✖ " + c.Problem
-		} else if !w.Programmed {
-			note += " · not programmed"
-		}
-		choices = append(choices, w.Key)
-		items = append(items, picker.Item{Label: w.Key.Name, Note: note})
-	}
-	return m.push(pickerOverlay{
-		m:      picker.New(m.theme, "waypoint", "Waypoint for "+t.String(), items, sel),
-		id:     "waypoint",
-		choose: func(i int) tea.Msg { return waypointChoice{target: t, waypoint: choices[i]} },
-	})
 }
 
 // scopeNamespace is the namespace a namespace-wide action applies to: the

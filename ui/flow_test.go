@@ -167,6 +167,12 @@ func TestUseWaypointPicksAndLabelsTheService(t *testing.T) {
 	m, c := demoModel(t, false)
 	m = keys(t, m, "2", "/", "w", "o", "r", "k", "e", "r", "enter")
 	m = keys(t, m, "W")
+	// On a pod, W asks what to bind: the pod itself, or (the cursor's
+	// choice) the Service in front of it.
+	if !isTop[pickerOverlay](m) || !strings.Contains(m.Render(), "Bind what to a waypoint") {
+		t.Fatalf("no bind picker:\n%s", m.Render())
+	}
+	m = keys(t, m, "enter")
 	if !isTop[pickerOverlay](m) || !strings.Contains(m.Render(), "Waypoint for Service example-worker/worker") {
 		t.Fatalf("no waypoint picker:\n%s", m.Render())
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/ambx/ambx/views/overhead"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/patch"
+	"github.com/ambx/ambx/views/waypointnew"
 )
 
 // SnapshotMsg carries a new snapshot from the Source.
@@ -251,16 +252,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.showPlan(msg)
 	case WriteResultMsg:
 		return m.written(msg)
-	case serviceChoice:
-		return m.pickWaypoint(waypointTarget{svc: msg.svc}), nil
+	case bindChoice:
+		return m.pickWaypoint(msg.target), nil
 	case waypointChoice:
-		if !m.canWrite() {
-			return m, readOnly()
-		}
-		if msg.target.svc != nil {
-			return m.askPlan(m.opt.Writer.SetServiceWaypoint(msg.target.svc, msg.waypoint, m.snap))
-		}
-		return m.askPlan(m.opt.Writer.SetNamespaceWaypoint(msg.target.ns, msg.waypoint, m.snap))
+		return m.chooseWaypoint(msg)
+	case waypointnew.Submit:
+		return m.submitWaypoint(msg)
 	}
 	// Everything else belongs to an overlay: a log batch, a picker's choice.
 	return m.broadcast(msg)
@@ -334,6 +331,10 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.restart()
 	case key.Matches(k, keymap.Action.UseWaypoint):
 		return m.useWaypoint()
+	case key.Matches(k, keymap.Action.CreateWaypoint):
+		return m.createWaypoint()
+	case key.Matches(k, keymap.Action.DeleteWaypoint):
+		return m.deleteWaypoint()
 	case key.Matches(k, keymap.Global.NextPane):
 		m.focus = m.nextGridPane(1)
 	case key.Matches(k, keymap.Global.PrevPane):

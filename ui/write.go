@@ -132,6 +132,9 @@ func (m Model) written(r WriteResultMsg) (Model, tea.Cmd) {
 	if r.Err != nil {
 		return m, status(r.Err.Error(), true)
 	}
+	if next, cmd, ok := m.followWaypoint(r); ok {
+		return next, cmd
+	}
 	done := r.Done
 	if r.Plan.Target.Kind == "Namespace" && strings.HasSuffix(done, "=ambient") {
 		// istio-cni captures running pods itself; a restart is for the

@@ -79,11 +79,13 @@ func newClients(now time.Time) (*kube.Clients, error) {
 	seed(s, ic.Tracker(), netv1.SchemeGroupVersion.WithResource("workloadentries"), c.WorkloadEntries)
 
 	// Not NewClientset: its field manager maps Gateway to "gatewaies" too and
-	// refuses the Create. Nothing writes to gateways, so it needs no SSA.
+	// refuses the Create. ambx creates and deletes waypoints, never applies
+	// them, so it needs no SSA.
 	gc := gwfake.NewSimpleClientset()
 	gc.Resources = gatewayResources
 	seed(s, gc.Tracker(), gwv1.SchemeGroupVersion.WithResource("gatewayclasses"), c.GatewayClasses)
 	seed(s, gc.Tracker(), gwv1.SchemeGroupVersion.WithResource("gateways"), c.Gateways)
+	deployWaypoints(gc, kc)
 
 	// metrics.k8s.io serves PodMetrics as "pods" and NodeMetrics as "nodes".
 	mc := metricsfake.NewSimpleClientset()

@@ -12,10 +12,10 @@ import (
 
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // Submit is the form's answer: the waypoint to plan.

@@ -11,9 +11,9 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/install"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // Timeout is how long the progress view waits for Programmed before it
