@@ -7,6 +7,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/whatif"
 	typev1beta1 "istio.io/api/type/v1beta1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -103,15 +104,51 @@ func (w *Writer) SetWaypoint(obj metav1.Object, waypoint ambient.Key, s *kube.Sn
 		p.Description += "."
 		p.Done = t.what + " now asks for waypoint " + waypoint.String()
 	}
+	p.Consequences = append(consequencesOf(obj, v, changes), whatIf(s, labelsChange(t.ref, changes))...)
+	return p, nil
+}
+
+// consequencesOf says what relabelling obj does to its waypoint binding.
+func consequencesOf(obj metav1.Object, v view, changes []labelChange) []string {
 	switch o := obj.(type) {
 	case *corev1.Service:
-		p.Consequences = v.rebind(o, changes)
+		return v.rebind(o, changes)
 	case *corev1.Namespace:
-		p.Consequences, _ = v.rebindNamespace(o, changes)
+		out, _ := v.rebindNamespace(o, changes)
+		return out
 	case *corev1.Pod:
-		p.Consequences = v.rebindPod(o, changes)
+		return v.rebindPod(o, changes)
 	}
-	return p, nil
+	return nil
+}
+
+// labelsChange is a label patch as kube/whatif simulates it.
+func labelsChange(ref finding.Ref, changes []labelChange) whatif.Change {
+	set := map[string]string{}
+	var remove []string
+	for _, c := range changes {
+		if c.Remove {
+			remove = append(remove, c.Key)
+		} else {
+			set[c.Key] = c.Value
+		}
+	}
+	return whatif.Labels(ref, set, remove...)
+}
+
+// whatIf runs the analyses on the state the write would produce and says
+// what it would break, headed by its summary; nothing when it breaks
+// nothing (the consequences above already say what changes).
+func whatIf(s *kube.Snapshot, changes ...whatif.Change) []string {
+	if s == nil {
+		return nil
+	}
+	r := whatif.Run(s, changes...)
+	lines := r.Lines()
+	if len(lines) == 0 {
+		return nil
+	}
+	return append([]string{r.Summary()}, lines...)
 }
 
 // bound is what SetWaypoint labels, named for titles and errors.

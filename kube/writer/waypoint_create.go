@@ -15,6 +15,7 @@ import (
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/install"
+	"github.com/ambx/ambx/kube/whatif"
 )
 
 // DefaultWaypointName is the name istioctl waypoint apply gives a waypoint
@@ -120,6 +121,8 @@ func (w *Writer) CreateWaypoint(spec NewWaypoint, s *kube.Snapshot) (Plan, error
 	}
 	p.Description += " does."
 	p.Consequences = v.createWaypoint(spec, gw, ns)
+	// The what-if sees the waypoint as istiod will leave it: addressed.
+	sim := []whatif.Change{whatif.AddGateway(ready(gw))}
 
 	if spec.EnrollNamespace {
 		if ns == nil {
@@ -141,9 +144,19 @@ func (w *Writer) CreateWaypoint(spec NewWaypoint, s *kube.Snapshot) (Plan, error
 			p.PatchLabel = "Gateway to create, then the namespace's patch"
 			p.Done = "waypoint " + key.String() + " created and namespace " + ns.Name + " labelled istio.io/use-waypoint=" + spec.Name
 			p.Consequences = append(p.Consequences, v.enrollWithWaypoint(ns, gw, changes)...)
+			sim = append(sim, labelsChange(nsRef, changes))
 		}
 	}
+	p.Consequences = append(p.Consequences, whatIf(s, sim...)...)
 	return p, nil
+}
+
+// ready is the Gateway as istiod leaves it once programmed: addressed.
+func ready(gw *gwv1.Gateway) *gwv1.Gateway {
+	r := gw.DeepCopy()
+	r.Status.Addresses = []gwv1.GatewayStatusAddress{{Value: gw.Name + "." + gw.Namespace + ".svc.cluster.local"}}
+	r.Status.Conditions = []metav1.Condition{{Type: string(gwv1.GatewayConditionProgrammed), Status: metav1.ConditionTrue, Reason: "Programmed"}}
+	return r
 }
 
 // createStep is the POST of a Gateway.
@@ -219,11 +232,8 @@ func (v view) enrollWithWaypoint(ns *corev1.Namespace, gw *gwv1.Gateway, changes
 	if ns.Labels[ambient.LabelDataplaneMode] != modeAmbient {
 		out = append(out, "Namespace "+ns.Name+" is not enrolled in ambient (istio.io/dataplane-mode=ambient): only captured clients send traffic through waypoints.")
 	}
-	ready := gw.DeepCopy()
-	ready.Status.Addresses = []gwv1.GatewayStatusAddress{{Value: gw.Name + "." + gw.Namespace + ".svc.cluster.local"}}
-	ready.Status.Conditions = []metav1.Condition{{Type: string(gwv1.GatewayConditionProgrammed), Status: metav1.ConditionTrue, Reason: "Programmed"}}
 	c := v.c
-	c.Gateways = append(append([]*gwv1.Gateway(nil), v.c.Gateways...), ready)
+	c.Gateways = append(append([]*gwv1.Gateway(nil), v.c.Gateways...), ready(gw))
 	once := view{c: c, mesh: ambient.Analyze(&c)}
 	lines, gained := once.rebindNamespace(ns, changes)
 	out = append(out, lines...)

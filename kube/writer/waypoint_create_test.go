@@ -46,7 +46,7 @@ func newGatewayFake(t *testing.T, core []runtime.Object, gws ...runtime.Object) 
 func withClass(s *kube.Snapshot) *kube.Snapshot {
 	s.GatewayClasses = []*gwv1.GatewayClass{{ObjectMeta: metav1.ObjectMeta{Name: ambient.WaypointGatewayClass},
 		Spec: gwv1.GatewayClassSpec{ControllerName: ambient.MeshController}}}
-	s.Mesh = ambient.Analyze(&s.Cluster)
+	s = rebuilt(s)
 	return s
 }
 
@@ -93,7 +93,7 @@ spec:
 		"1 Service in shop starts going through the waypoint, which applies its L7 policy and routing.",
 		"Until istiod programs it, istiod refuses the binding (WaypointIsNotReady) and ztunnel sends that traffic straight to the pods: its L7 policy is skipped.",
 	}
-	if !reflect.DeepEqual(p.Consequences, wantCons) {
+	if !reflect.DeepEqual(binding(p.Consequences), wantCons) {
 		t.Errorf("consequences:\n%s\nwant:\n%s", strings.Join(p.Consequences, "\n"), strings.Join(wantCons, "\n"))
 	}
 	done, err := w.Apply(context.Background(), p)
@@ -134,7 +134,7 @@ func TestCreateWaypointWithoutForLeavesTheClassToDecide(t *testing.T) {
 		"It takes traffic sent to Services (istio.io/waypoint-for=service): pods bound to it directly are refused.",
 		"Nothing uses it until a namespace, Service or pod is labelled istio.io/use-waypoint=waypoint (W).",
 	}
-	if !reflect.DeepEqual(p.Consequences, want) {
+	if !reflect.DeepEqual(binding(p.Consequences), want) {
 		t.Errorf("consequences:\n%s\nwant:\n%s", strings.Join(p.Consequences, "\n"), strings.Join(want, "\n"))
 	}
 	if len(p.Access()) != 1 {
@@ -222,7 +222,7 @@ func deleteFixture() (*kube.Snapshot, *gwv1.Gateway) {
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cart-l7"}, Spec: secapi.AuthorizationPolicy{
 			TargetRefs: []*typev1beta1.PolicyTargetReference{{Kind: "Service", Name: "cart"}}, Rules: getOnly}},
 	}
-	s.Mesh = ambient.Analyze(&s.Cluster)
+	s = rebuilt(s)
 	return s, wp
 }
 
@@ -243,7 +243,7 @@ func TestDeleteWaypointListsWhatUsesIt(t *testing.T) {
 		"AuthorizationPolicy shop/gw-l7 (Gateway/waypoint) loses this waypoint: Not enforced anywhere: Gateway shop/waypoint was not found.",
 		"istiod removes the waypoint's Deployment, Service and ServiceAccount with it.",
 	}
-	if !reflect.DeepEqual(p.Consequences, want) {
+	if !reflect.DeepEqual(binding(p.Consequences), want) {
 		t.Errorf("consequences:\n%s\nwant:\n%s", strings.Join(p.Consequences, "\n"), strings.Join(want, "\n"))
 	}
 	if !strings.HasPrefix(p.Patch, "DELETE /apis/gateway.networking.k8s.io/v1/namespaces/shop/gateways/waypoint\n") ||
@@ -298,7 +298,7 @@ func TestSetPodWaypoint(t *testing.T) {
 			s.Pods[i] = client
 		}
 	}
-	s.Mesh = ambient.Analyze(&s.Cluster)
+	s = rebuilt(s)
 	w, cs := newFake(t, false, client)
 	p, err := w.SetWaypoint(client, NoWaypoint, s)
 	if err != nil {
@@ -312,7 +312,7 @@ func TestSetPodWaypoint(t *testing.T) {
 		"Waypoint shop/waypoint stops handling traffic addressed to the pod.",
 		"The label is on this pod only: pods deployment/client creates later will not carry it (label its pod template to keep it).",
 	}
-	if !reflect.DeepEqual(p.Consequences, want) {
+	if !reflect.DeepEqual(binding(p.Consequences), want) {
 		t.Errorf("consequences:\n%s\nwant:\n%s", strings.Join(p.Consequences, "\n"), strings.Join(want, "\n"))
 	}
 	if _, err := w.Apply(context.Background(), p); err != nil {
@@ -366,5 +366,49 @@ func TestWaypointWritesStopAtTheTransport(t *testing.T) {
 	}
 	if n := mutating.Load(); n != 0 {
 		t.Errorf("server received %d mutating requests", n)
+	}
+}
+
+// rebuilt analyses a hand-made snapshot the way kube.Source does, findings
+// included, so a what-if compares against the same analysis.
+func rebuilt(s *kube.Snapshot) *kube.Snapshot {
+	return kube.Build(s.Cluster, s.Cluster.Now)
+}
+
+// binding is the plan's own consequences, without the what-if that
+// follows them (tested on its own in TestWaypointWhatIf).
+func binding(cons []string) []string {
+	for i, c := range cons {
+		if strings.HasPrefix(c, "What-if:") {
+			return cons[:i]
+		}
+	}
+	return cons
+}
+
+// TestWaypointWhatIf: the dialogs end with what the analyses of the state
+// after the write find broken: a policy left without a waypoint, a Service
+// bound to a waypoint with no pods.
+func TestWaypointWhatIf(t *testing.T) {
+	svc := service("shop", "cart", map[string]string{ambient.LabelUseWaypoint: "waypoint"})
+	s := mesh(svc)
+	w, _, _ := newGatewayFake(t, nil)
+	p, err := w.SetWaypoint(svc, NoWaypoint, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whatIf := strings.Join(p.Consequences[len(binding(p.Consequences)):], "\n")
+	if !strings.HasPrefix(whatIf, "What-if: ") || !strings.Contains(whatIf, "Breaks: shop/cart-l7: AuthorizationPolicy shop/cart-l7 is not enforced") {
+		t.Errorf("opting out, what-if:\n%s", whatIf)
+	}
+	svc2 := service("shop", "cart", nil)
+	s = mesh(svc2)
+	p, err = w.SetWaypoint(svc2, ambient.Key{Name: "waypoint"}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whatIf = strings.Join(p.Consequences[len(binding(p.Consequences)):], "\n")
+	if !strings.Contains(whatIf, "New error: Gateway shop/waypoint: Waypoint shop/waypoint has no ready pods (0 of 0)") {
+		t.Errorf("binding to a waypoint without pods, what-if:\n%s", whatIf)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/whatif"
 )
 
 // DeleteWaypoint plans deleting a waypoint Gateway. The consequences list
@@ -65,7 +66,7 @@ func (w *Writer) DeleteWaypoint(gw *gwv1.Gateway, s *kube.Snapshot) (Plan, error
 		}},
 		Done: "waypoint " + key.String() + " deleted",
 	}
-	p.Consequences = v.deleteWaypoint(info)
+	p.Consequences = append(v.deleteWaypoint(info), whatIf(s, whatif.RemoveGateway(key.Namespace, key.Name))...)
 	return p, nil
 }
 

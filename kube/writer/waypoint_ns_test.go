@@ -76,7 +76,7 @@ func TestSetNamespaceWaypoint(t *testing.T) {
 				gateway("shop", "waypoint", true, gwv1.NamespacesFromSame, ""),
 				gateway("infra", "private", true, gwv1.NamespacesFromSame, ""),
 			}
-			s.Mesh = ambient.Analyze(&s.Cluster)
+			s = rebuilt(s)
 			w, cs := newFake(t, false, s.Namespaces[0])
 			p, err := w.SetWaypoint(s.Namespaces[0], tc.waypoint, s)
 			if err != nil {
@@ -88,7 +88,7 @@ func TestSetNamespaceWaypoint(t *testing.T) {
 			if p.Title != tc.wantTitle {
 				t.Errorf("title %q, want %q", p.Title, tc.wantTitle)
 			}
-			if !reflect.DeepEqual(p.Consequences, tc.want) {
+			if !reflect.DeepEqual(binding(p.Consequences), tc.want) {
 				t.Errorf("consequences:\n%q\nwant:\n%q", p.Consequences, tc.want)
 			}
 			if _, err := w.Apply(context.Background(), p); err != nil {

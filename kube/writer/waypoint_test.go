@@ -57,7 +57,7 @@ func mesh(svc *corev1.Service, extra ...*gwv1.Gateway) *kube.Snapshot {
 			TargetRefs: []*typev1beta1.PolicyTargetReference{{Kind: "Service", Name: "cart"}},
 		},
 	}}
-	s.Mesh = ambient.Analyze(&s.Cluster)
+	s = rebuilt(s)
 	return s
 }
 
@@ -175,7 +175,7 @@ func TestSetServiceWaypoint(t *testing.T) {
 			if plan.Title != tc.wantTitle {
 				t.Errorf("title %q, want %q", plan.Title, tc.wantTitle)
 			}
-			if !reflect.DeepEqual(plan.Consequences, tc.want) {
+			if !reflect.DeepEqual(binding(plan.Consequences), tc.want) {
 				t.Errorf("consequences\n%s\nwant\n%s", strings.Join(plan.Consequences, "\n"), strings.Join(tc.want, "\n"))
 			}
 			if _, err := w.Apply(ctx, plan); err != nil {
@@ -254,7 +254,7 @@ func TestClearingFallsBackToTheNamespaceWaypoint(t *testing.T) {
 			s.Namespaces[i] = n
 		}
 	}
-	s.Mesh = ambient.Analyze(&s.Cluster)
+	s = rebuilt(s)
 	w, _ := newFake(t, false)
 	plan, err := w.SetWaypoint(svc, ambient.Key{}, s)
 	if err != nil {
@@ -264,7 +264,7 @@ func TestClearingFallsBackToTheNamespaceWaypoint(t *testing.T) {
 		"The Service falls back to its namespace's waypoint shop/waypoint, which applies its L7 policy and routing.",
 		"Waypoint infra/shared stops handling its traffic.",
 	}
-	if !reflect.DeepEqual(plan.Consequences, want) {
+	if !reflect.DeepEqual(binding(plan.Consequences), want) {
 		t.Errorf("consequences\n%s\nwant\n%s", strings.Join(plan.Consequences, "\n"), strings.Join(want, "\n"))
 	}
 }
