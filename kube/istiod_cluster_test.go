@@ -722,7 +722,9 @@ func agreesOnPolicy(pi ambient.PolicyInfo, st kubeenv.ObjectStatus) string {
 	notSent := strings.Contains(pi.Effect, "Not sent to ztunnel")
 	switch {
 	case hasWp:
-		if pi.EnforcedBy != ambient.EnforcedByWaypoint {
+		// istiod writes WaypointAccepted on every targetRefs policy; one
+		// whose targets are all ingress Gateways runs on their pods.
+		if pi.EnforcedBy != ambient.EnforcedByWaypoint && pi.EnforcedBy != ambient.EnforcedByGateway {
 			return fmt.Sprintf("ambx says %s enforces it", pi.EnforcedBy)
 		}
 		if bound := len(pi.BoundTo) > 0; bound != (wp.Status == "True") {
@@ -735,9 +737,9 @@ func agreesOnPolicy(pi ambient.PolicyInfo, st kubeenv.ObjectStatus) string {
 	case hasZt:
 		// istiod says ztunnel took the policy; it does not look at pods.
 		// ambx also says who enforces it for the pods it selects, so with
-		// no ambient pod among them (only waypoint or sidecar pods) it may
-		// rightly name none or sidecars instead.
-		noAmbientPods := pi.SelectedAmbient == 0 && (pi.EnforcedBy == ambient.EnforcedByNone || pi.EnforcedBy == ambient.EnforcedBySidecar)
+		// no ambient pod among them (only waypoint, sidecar or ingress
+		// gateway pods) it may rightly name none, sidecars or the gateway.
+		noAmbientPods := pi.SelectedAmbient == 0 && (pi.EnforcedBy == ambient.EnforcedByNone || pi.EnforcedBy == ambient.EnforcedBySidecar || pi.EnforcedBy == ambient.EnforcedByGateway)
 		if (pi.EnforcedBy != ambient.EnforcedByZtunnel && !noAmbientPods) || notSent {
 			return fmt.Sprintf("ambx says %s enforces it (%s)", pi.EnforcedBy, pi.Effect)
 		}

@@ -42,6 +42,7 @@ const (
 	EnforcedByWaypoint Enforcement = "waypoint"
 	EnforcedByNone     Enforcement = "none"    // ignored in ambient (e.g. selector RequestAuthentication)
 	EnforcedBySidecar  Enforcement = "sidecar" // selects only sidecar pods: their Envoy enforces it, not ambient
+	EnforcedByGateway  Enforcement = "gateway" // Gateway API ingress pods (selector or a targetRef to their Gateway): their Envoy enforces it
 )
 
 // Layer is the OSI layer a policy's rules need.
@@ -165,7 +166,7 @@ type PolicyInfo struct {
 	// by what enforces it for them; zero for targetRefs policies.
 	// SelectedAmbient counts captured pods only: SelectedUncaptured are
 	// those ambient should carry but does not, so nothing enforces it there.
-	SelectedAmbient, SelectedUncaptured, SelectedSidecar, SelectedOther int
+	SelectedAmbient, SelectedUncaptured, SelectedSidecar, SelectedGateway, SelectedOther int
 	// BoundTo lists what a targetRefs policy is attached to: waypoints as
 	// ns/name, or GatewayClass names.
 	BoundTo []string

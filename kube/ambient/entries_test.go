@@ -7,6 +7,7 @@ import (
 
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	netapi "istio.io/api/networking/v1"
+	secv1beta1 "istio.io/api/security/v1beta1"
 	typev1beta1 "istio.io/api/type/v1beta1"
 	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
@@ -334,5 +335,82 @@ func TestIngressUseWaypointByVersion(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestGatewayPodsEnforcePolicies follows ShouldAttachPolicy (reference
+// 2.2, 3.2): a Gateway API ingress gateway's pods apply selector
+// AuthorizationPolicies and RequestAuthentications (while
+// ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY is on) and targetRefs to their
+// Gateway; east-west gateways and waypoints ignore selector policies, and
+// PeerAuthentication is not theirs.
+func TestGatewayPodsEnforcePolicies(t *testing.T) {
+	l7 := rules(&secv1beta1.Rule{To: []*secv1beta1.Rule_To{to(&secv1beta1.Operation{Methods: []string{"GET"}})}})
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		podLabel []string
+		policy   func(c *ambient.Cluster)
+		kind     string
+		want     ambient.Enforcement
+		noCode   string // a finding that must not appear
+	}{
+		{name: "selector L7 ALLOW on an ingress gateway", podLabel: []string{"gateway.istio.io/managed=istio.io-gateway-controller"},
+			policy: func(c *ambient.Cluster) {
+				c.AuthorizationPolicies = []*secv1.AuthorizationPolicy{authz("ingress", "p", selector("app=gw"), l7)}
+			}, kind: ambient.KindAuthorizationPolicy, want: ambient.EnforcedByGateway, noCode: "policy-l7-on-ztunnel"},
+		{name: "a hand-deployed pod of an ingress Gateway counts too",
+			policy: func(c *ambient.Cluster) {
+				c.AuthorizationPolicies = []*secv1.AuthorizationPolicy{authz("ingress", "p", selector("app=gw"))}
+			}, kind: ambient.KindAuthorizationPolicy, want: ambient.EnforcedByGateway},
+		{name: "namespace-wide policy reaches the gateway pods", podLabel: []string{"gateway.istio.io/managed=istio.io-gateway-controller"},
+			policy: func(c *ambient.Cluster) {
+				c.AuthorizationPolicies = []*secv1.AuthorizationPolicy{authz("ingress", "p", action(secv1beta1.AuthorizationPolicy_DENY), l7)}
+			}, kind: ambient.KindAuthorizationPolicy, want: ambient.EnforcedByGateway},
+		{name: "switch off: gateways ignore selector policies", podLabel: []string{"gateway.istio.io/managed=istio.io-gateway-controller"},
+			env: map[string]string{"PILOT_ENABLE_AMBIENT": "true", "ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY": "false"},
+			policy: func(c *ambient.Cluster) {
+				c.AuthorizationPolicies = []*secv1.AuthorizationPolicy{authz("ingress", "p", selector("app=gw"))}
+			}, kind: ambient.KindAuthorizationPolicy, want: ambient.EnforcedByNone},
+		{name: "east-west gateway pods run as waypoints", podLabel: []string{"gateway.istio.io/managed=istio.io-eastwest-controller"},
+			policy: func(c *ambient.Cluster) {
+				c.AuthorizationPolicies = []*secv1.AuthorizationPolicy{authz("ingress", "p", selector("app=gw"))}
+			}, kind: ambient.KindAuthorizationPolicy, want: ambient.EnforcedByNone},
+		{name: "targetRef to the ingress Gateway", podLabel: []string{"gateway.istio.io/managed=istio.io-gateway-controller"},
+			policy: func(c *ambient.Cluster) {
+				c.AuthorizationPolicies = []*secv1.AuthorizationPolicy{authz("ingress", "p", targetRef("Gateway", "public"), l7)}
+			}, kind: ambient.KindAuthorizationPolicy, want: ambient.EnforcedByGateway, noCode: "policy-target-unbound"},
+		{name: "selector RequestAuthentication on the gateway applies", podLabel: []string{"gateway.istio.io/managed=istio.io-gateway-controller"},
+			policy: func(c *ambient.Cluster) {
+				c.RequestAuthentications = []*secv1.RequestAuthentication{requestAuthn("ingress", "p", []string{"app=gw"})}
+			}, kind: ambient.KindRequestAuthentication, want: ambient.EnforcedByGateway, noCode: "requestauthentication-no-waypoint"},
+		{name: "PeerAuthentication does not apply to the gateway", podLabel: []string{"gateway.istio.io/managed=istio.io-gateway-controller"},
+			policy: func(c *ambient.Cluster) {
+				c.PeerAuthentications = []*secv1.PeerAuthentication{peerAuthn("ingress", "p", secv1beta1.PeerAuthentication_MutualTLS_STRICT, 0, "app=gw")}
+			}, kind: ambient.KindPeerAuthentication, want: ambient.EnforcedByNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gw := waypointGW("ingress", "public", class("istio"))
+			gw.Spec.Listeners = []gwv1.Listener{{Name: "http", Port: 80, Protocol: "HTTP"}}
+			c := &ambient.Cluster{
+				Namespaces: []*corev1.Namespace{namespace("ingress"), namespace("istio-system")},
+				Pods: []*corev1.Pod{pod("ingress", "public-istio-0",
+					labels(append([]string{"app=gw", "gateway.networking.k8s.io/gateway-name=public", "istio.io/dataplane-mode=none"}, tc.podLabel...)...))},
+				Gateways: []*gwv1.Gateway{gw},
+			}
+			c.Install.Env = tc.env
+			tc.policy(c)
+			a := ambient.Analyze(c)
+			pi := policyOf(t, a, tc.kind, key("ingress", "p"))
+			if pi.EnforcedBy != tc.want {
+				t.Errorf("enforced by %s (%s), want %s", pi.EnforcedBy, pi.Effect, tc.want)
+			}
+			if tc.want == ambient.EnforcedByGateway && pi.BoundTo == nil && pi.SelectedGateway != 1 {
+				t.Errorf("selected gateway pods %d, want 1", pi.SelectedGateway)
+			}
+			if tc.noCode != "" && len(findingsFor(a, tc.noCode)) > 0 {
+				t.Errorf("unexpected %s: %v", tc.noCode, codes(a.Findings))
+			}
+		})
 	}
 }

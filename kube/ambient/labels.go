@@ -17,6 +17,8 @@ const (
 	AnnotationDryRun          = "istio.io/dry-run"
 	managedMeshController     = "istio.io-mesh-controller"
 	managedEastWestController = "istio.io-eastwest-controller"
+	managedIngressController  = "istio.io-gateway-controller"
+	eastWestGatewayClass      = "istio-east-west"
 )
 
 // ConditionWaypointBound is the condition istiod writes on Services that ask

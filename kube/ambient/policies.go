@@ -10,6 +10,7 @@ import (
 	secv1beta1 "istio.io/api/security/v1beta1"
 	typev1beta1 "istio.io/api/type/v1beta1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/ambx/ambx/kube/finding"
@@ -29,7 +30,11 @@ type selection struct {
 	ambient    int // captured: ztunnel enforces it for them
 	uncaptured int // ambient should carry them but does not (yet): unprotected
 	sidecar    int
+	gateway    int // Gateway API ingress pods: their Envoy enforces it
 	other      int
+	// gatewayIgnored counts ingress gateway pods that would enforce it but
+	// for ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY=false (counted in other).
+	gatewayIgnored int
 }
 
 // eachSelected calls f for every pod a selector (nil: all pods) in ns
@@ -55,8 +60,14 @@ func (ix *index) eachSelected(ns string, sel *typev1beta1.WorkloadSelector, f fu
 	each(ix.podsByNS[ns])
 }
 
-func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector) selection {
+// selectPods counts the pods a selector or namespace-wide policy reaches.
+// gateways says whether the kind applies to Gateway API ingress pods
+// (AuthorizationPolicy and RequestAuthentication do, by ShouldAttachPolicy,
+// while ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY is on; PeerAuthentication
+// does not).
+func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector, gateways bool) selection {
 	var s selection
+	honoured := ix.c.Install.Switch(install.EnvSelectorGatewayPolicy)
 	ix.eachSelected(ns, sel, func(p podRef) {
 		switch {
 		case p.state == PodCaptured:
@@ -65,11 +76,36 @@ func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector) select
 			s.uncaptured++
 		case p.state == PodSidecar:
 			s.sidecar++
+		case gateways && ix.isIngressGatewayPod(p.pod) && honoured:
+			s.gateway++
+		case gateways && ix.isIngressGatewayPod(p.pod):
+			s.gatewayIgnored++
+			s.other++
 		default:
 			s.other++
 		}
 	})
 	return s
+}
+
+// isIngressGatewayPod reports a Gateway API ingress gateway's pod (proxy
+// type router): istiod applies selector policies to it like a sidecar's.
+// Waypoint and east-west gateway pods run as waypoints and ignore them. A
+// pod without istiod's managed label counts when the Gateway it names is
+// neither.
+func (ix *index) isIngressGatewayPod(p *corev1.Pod) bool {
+	name := p.Labels[LabelGatewayName]
+	if name == "" {
+		return false
+	}
+	switch p.Labels[LabelGatewayManaged] {
+	case managedIngressController:
+		return true
+	case "":
+		w := ix.waypoints[Key{p.Namespace, name}]
+		return w != nil && !isMeshWaypoint(w.gw, w.class) && !isEastWest(w)
+	}
+	return false
 }
 
 // enforcer decides who enforces a selector or namespace-wide policy: ztunnel
@@ -82,11 +118,19 @@ func (ix *index) enforcer(ns string, s selection) (Enforcement, string) {
 	}
 	switch {
 	case s.ambient > 0 && s.sidecar > 0:
-		return EnforcedByZtunnel, fmt.Sprintf("ztunnel enforces it for %d ambient pods, sidecars for %d sidecar pods.", s.ambient, s.sidecar) + unprotected
+		return EnforcedByZtunnel, fmt.Sprintf("ztunnel enforces it for %d ambient pods, sidecars for %d sidecar pods.", s.ambient, s.sidecar) + gatewaysToo(s) + unprotected
+	case s.ambient > 0 && s.gateway > 0:
+		return EnforcedByZtunnel, fmt.Sprintf("ztunnel enforces it for %d ambient pods.", s.ambient) + gatewaysToo(s) + unprotected
 	case s.ambient > 0 || s.uncaptured > 0:
 		return EnforcedByZtunnel, strings.TrimSpace(unprotected)
+	case s.sidecar > 0 && s.gateway > 0:
+		return EnforcedBySidecar, fmt.Sprintf("Sidecars enforce it for %d sidecar pods, the ingress gateway's Envoy for %d gateway pods.", s.sidecar, s.gateway)
 	case s.sidecar > 0:
 		return EnforcedBySidecar, ""
+	case s.gateway > 0:
+		return EnforcedByGateway, fmt.Sprintf("The ingress gateway's Envoy enforces it for its %s; its denials show in the gateway's access log.", plural(s.gateway, "pod", "pods"))
+	case s.gatewayIgnored > 0:
+		return EnforcedByNone, "It selects ingress gateway pods, which ignore selector policies while " + install.EnvSelectorGatewayPolicy + "=false, so nothing enforces it."
 	case s.other > 0:
 		return EnforcedByNone, "It selects only pods outside the mesh, so nothing enforces it."
 	}
@@ -95,6 +139,13 @@ func (ix *index) enforcer(ns string, s selection) (Enforcement, string) {
 		return EnforcedBySidecar, "It selects no pods yet."
 	}
 	return EnforcedByZtunnel, "It selects no pods yet."
+}
+
+func gatewaysToo(s selection) string {
+	if s.gateway == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" The ingress gateway's Envoy enforces it for %s.", plural(s.gateway, "gateway pod", "gateway pods"))
 }
 
 func selectorTarget(ns, root string, sel *typev1beta1.WorkloadSelector) string {
@@ -133,7 +184,9 @@ func targetRefs(one *typev1beta1.PolicyTargetReference, many []*typev1beta1.Poli
 
 // targets checks each targetRef the way istiod's WaypointAccepted status
 // does: what it binds to, and why the others bind to nothing.
-func (ix *index) targets(ns string, refs []*typev1beta1.PolicyTargetReference) (target string, bound, problems []string) {
+// ingress counts the bound targets that are ingress Gateways, whose own
+// pods enforce the policy.
+func (ix *index) targets(ns string, refs []*typev1beta1.PolicyTargetReference) (target string, bound, problems []string, ingress int) {
 	var names []string
 	for _, r := range refs {
 		kind, name := r.GetKind(), r.GetName()
@@ -167,6 +220,9 @@ func (ix *index) targets(ns string, refs []*typev1beta1.PolicyTargetReference) (
 				problems = append(problems, fmt.Sprintf("Gateway %s is not ready (no status.addresses)", k))
 			default:
 				bound = append(bound, k.String())
+				if !isMeshWaypoint(w.gw, w.class) && !isEastWest(w) {
+					ingress++
+				}
 			}
 		case kind == "Service" && (r.GetGroup() == "" || r.GetGroup() == "core"):
 			svc, ok := ix.a.Services[k]
@@ -195,7 +251,12 @@ func (ix *index) targets(ns string, refs []*typev1beta1.PolicyTargetReference) (
 			problems = append(problems, fmt.Sprintf("targetRef kind %s (group %q) is not supported", kind, r.GetGroup()))
 		}
 	}
-	return strings.Join(names, ", "), dedupe(bound), problems
+	return strings.Join(names, ", "), dedupe(bound), problems, ingress
+}
+
+// isEastWest reports an east-west gateway: its pods run as waypoints.
+func isEastWest(w *waypoint) bool {
+	return w.gw.Spec.GatewayClassName == eastWestGatewayClass || w.gw.Labels[LabelGatewayManaged] == managedEastWestController
 }
 
 func dedupe(s []string) []string {
@@ -232,15 +293,20 @@ func (ix *index) authorizationPolicy(p *secv1.AuthorizationPolicy) PolicyInfo {
 	if refs := targetRefs(spec.GetTargetRef(), spec.GetTargetRefs()); len(refs) > 0 {
 		pi.EnforcedBy = EnforcedByWaypoint
 		var problems []string
-		pi.Target, pi.BoundTo, problems = ix.targets(p.Namespace, refs)
+		var ingress int
+		pi.Target, pi.BoundTo, problems, ingress = ix.targets(p.Namespace, refs)
+		if ingress > 0 && ingress == len(pi.BoundTo) {
+			pi.EnforcedBy = EnforcedByGateway
+			effects = append(effects, "The ingress gateway's Envoy enforces it for traffic entering through it.")
+		}
 		ix.targetFindings(&pi, ref, problems)
 		pi.Effect = joinEffects(append(effects, pi.Effect)...)
 		return pi
 	}
 
 	pi.Target = selectorTarget(p.Namespace, ix.root, spec.GetSelector())
-	sel := ix.selectPods(p.Namespace, spec.GetSelector())
-	pi.SelectedAmbient, pi.SelectedUncaptured, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.uncaptured, sel.sidecar, sel.other
+	sel := ix.selectPods(p.Namespace, spec.GetSelector(), true)
+	pi.SelectedAmbient, pi.SelectedUncaptured, pi.SelectedSidecar, pi.SelectedGateway, pi.SelectedOther = sel.ambient, sel.uncaptured, sel.sidecar, sel.gateway, sel.other
 	var note string
 	pi.EnforcedBy, note = ix.enforcer(p.Namespace, sel)
 	effects = append(effects, note)
@@ -544,9 +610,9 @@ func (ix *index) peerAuthentication(p *secv1.PeerAuthentication, oldest bool) Po
 	}
 	var sel selection
 	if workload {
-		sel = ix.selectPods(p.Namespace, spec.GetSelector())
+		sel = ix.selectPods(p.Namespace, spec.GetSelector(), false)
 	} else {
-		sel = ix.selectPods(p.Namespace, nil)
+		sel = ix.selectPods(p.Namespace, nil, false)
 	}
 	pi.SelectedAmbient, pi.SelectedUncaptured, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.uncaptured, sel.sidecar, sel.other
 	var note string
@@ -586,13 +652,17 @@ func (ix *index) requestAuthentication(p *secv1.RequestAuthentication) PolicyInf
 	if refs := targetRefs(spec.GetTargetRef(), spec.GetTargetRefs()); len(refs) > 0 {
 		pi.EnforcedBy = EnforcedByWaypoint
 		var problems []string
-		pi.Target, pi.BoundTo, problems = ix.targets(p.Namespace, refs)
+		var ingress int
+		pi.Target, pi.BoundTo, problems, ingress = ix.targets(p.Namespace, refs)
+		if ingress > 0 && ingress == len(pi.BoundTo) {
+			pi.EnforcedBy = EnforcedByGateway
+		}
 		ix.targetFindings(&pi, ref, problems)
 		return pi
 	}
 	pi.Target = selectorTarget(p.Namespace, ix.root, spec.GetSelector())
-	sel := ix.selectPods(p.Namespace, spec.GetSelector())
-	pi.SelectedAmbient, pi.SelectedUncaptured, pi.SelectedSidecar, pi.SelectedOther = sel.ambient, sel.uncaptured, sel.sidecar, sel.other
+	sel := ix.selectPods(p.Namespace, spec.GetSelector(), true)
+	pi.SelectedAmbient, pi.SelectedUncaptured, pi.SelectedSidecar, pi.SelectedGateway, pi.SelectedOther = sel.ambient, sel.uncaptured, sel.sidecar, sel.gateway, sel.other
 	var note string
 	pi.EnforcedBy, note = ix.enforcer(p.Namespace, sel)
 	if pi.EnforcedBy != EnforcedByZtunnel {

@@ -531,11 +531,15 @@ func ForPolicy(s *kube.Snapshot, kind string, k ambient.Key, t *theme.Theme) Mod
 		} else {
 			d.kv("effect", "as written", theme.ToneGood)
 		}
-		if n := p.SelectedAmbient + p.SelectedUncaptured + p.SelectedSidecar + p.SelectedOther; n > 0 || len(p.BoundTo) == 0 {
+		gw := ""
+		if p.SelectedGateway > 0 {
+			gw = fmt.Sprintf(", %d ingress gateway", p.SelectedGateway)
+		}
+		if n := p.SelectedAmbient + p.SelectedUncaptured + p.SelectedSidecar + p.SelectedGateway + p.SelectedOther; n > 0 || len(p.BoundTo) == 0 {
 			if p.SelectedUncaptured > 0 {
-				d.kv("selects", fmt.Sprintf("%d captured, %d not captured (unprotected), %d sidecar, %d other pods", p.SelectedAmbient, p.SelectedUncaptured, p.SelectedSidecar, p.SelectedOther), theme.ToneWarn)
+				d.kv("selects", fmt.Sprintf("%d captured, %d not captured (unprotected), %d sidecar%s, %d other pods", p.SelectedAmbient, p.SelectedUncaptured, p.SelectedSidecar, gw, p.SelectedOther), theme.ToneWarn)
 			} else {
-				d.kv("selects", fmt.Sprintf("%d ambient, %d sidecar, %d other pods", p.SelectedAmbient, p.SelectedSidecar, p.SelectedOther), theme.ToneNormal)
+				d.kv("selects", fmt.Sprintf("%d ambient, %d sidecar%s, %d other pods", p.SelectedAmbient, p.SelectedSidecar, gw, p.SelectedOther), theme.ToneNormal)
 			}
 		}
 		if len(p.BoundTo) > 0 {
