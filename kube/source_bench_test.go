@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -346,11 +347,8 @@ func TestRebuildReusesNetworkPolicyFindingsOnlyWhenTheyCannotChange(t *testing.T
 }
 
 func sameFinding(a, b finding.Finding) bool {
-	if (a.Patch == nil) != (b.Patch == nil) || a.Patch != nil && *a.Patch != *b.Patch {
-		return false
-	}
-	a.Patch, b.Patch = nil, nil
-	return a == b
+	// DeepEqual follows Patch and compares Affects element by element.
+	return reflect.DeepEqual(a, b)
 }
 
 // blockedPod returns a pod that a NetworkPolicy with a finding selects.

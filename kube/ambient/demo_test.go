@@ -1,11 +1,13 @@
 package ambient_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/finding"
 )
 
 // TestDemoPlantedMistakes: the demo's planted ambient mistakes, and nothing
@@ -24,8 +26,13 @@ func TestDemoPlantedMistakes(t *testing.T) {
 	if restart.Title != "1 pod not captured by ambient: deployment/unpoller" || !strings.HasPrefix(restart.Fix, "kubectl logs -n istio-system istio-cni-node-") || !strings.HasSuffix(restart.Fix, "\nkubectl rollout restart -n unipoller deployment/unpoller") {
 		t.Errorf("restart finding = %q / %q", restart.Title, restart.Fix)
 	}
-	if p := a.Pods[key("unipoller", podOf(a, "unipoller", "deployment/unpoller"))]; p.State != ambient.PodNeedsRestart {
+	unpoller := podOf(a, "unipoller", "deployment/unpoller")
+	if p := a.Pods[key("unipoller", unpoller)]; p.State != ambient.PodNeedsRestart {
 		t.Errorf("unpoller pod = %+v", p)
+	}
+	// The pod to restart carries the mark on its own row, not only the namespace.
+	if want := []finding.Ref{{Kind: "Pod", Namespace: "unipoller", Name: unpoller}}; !slices.Equal(restart.Affects, want) {
+		t.Errorf("restart finding affects %v, want %v", restart.Affects, want)
 	}
 	worker := a.Services[key("example-worker", "worker")].Waypoint
 	if worker.Reason != ambient.ReasonWaypointNotReady || worker.Waypoint != key("example-worker", "worker-waypoint") {

@@ -64,6 +64,24 @@ func (o *owners) add(owner, pod string) {
 	o.pods[owner] = append(o.pods[owner], pod)
 }
 
+// refs are the pods grouped, for the finding's Affects: each pod's row
+// carries the mark of its namespace's finding.
+func (o *owners) refs(ns string) []finding.Ref {
+	var out []finding.Ref
+	for _, w := range o.order {
+		for _, p := range o.pods[w] {
+			out = append(out, finding.Ref{Kind: "Pod", Namespace: ns, Name: p})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// affects sets the pods the finding just added makes wrong.
+func (ix *index) affects(refs []finding.Ref) {
+	ix.findings[len(ix.findings)-1].Affects = refs
+}
+
 func (o *owners) total() int {
 	n := 0
 	for _, c := range o.count {
@@ -158,12 +176,14 @@ func (ix *index) podFindings() {
 				oneOrMany(n, "It matches istio-cni's ambient selectors and the istio-cni agent on its node is ready, which captures running pods without a restart, so capturing it failed with an error istio-cni does not retry; its traffic bypasses the mesh until it is restarted.",
 					"They match istio-cni's ambient selectors and the istio-cni agents on their nodes are ready, which capture running pods without a restart, so capturing them failed with an error istio-cni does not retry; their traffic bypasses the mesh until they are restarted."),
 				strings.Join(fix, "\n"))
+			ix.affects(restart.refs(ns))
 		}
 		if n := uncaptured.total(); n > 0 {
 			ix.add(finding.Warning, "pod-not-captured", nsRef,
 				fmt.Sprintf("%s not captured by ambient: %s", plural(n, "pod", "pods"), uncaptured.String()),
 				strings.Join(sortedSet(reasons), " ")+" Their traffic bypasses the mesh meanwhile.",
 				strings.Join(cp.cniPods(sortedSet(uncapturedNodes)), "\n"))
+			ix.affects(uncaptured.refs(ns))
 		}
 		if n := pending.total(); n > 0 {
 			nodes := sortedSet(pendingNodes)
@@ -177,6 +197,7 @@ func (ix *index) podFindings() {
 				oneOrMany(n, "istio-cni redirected its traffic but no ztunnel accepted it, so it can neither send nor receive anything.",
 					"istio-cni redirected their traffic but no ztunnel accepted them, so they can neither send nor receive anything."),
 				strings.Join(fix, "\n"))
+			ix.affects(pending.refs(ns))
 		}
 		info := ix.a.Namespaces[ns]
 		if n := sidecars.total(); n > 0 && info.Enrolled {
@@ -188,6 +209,7 @@ func (ix *index) podFindings() {
 				fmt.Sprintf("%s still run a sidecar in an ambient namespace: %s", plural(n, "pod", "pods"), sidecars.String()),
 				"Sidecar injection wins over ambient, so these pods stay on their sidecar until they are re-created without one.",
 				fix)
+			ix.affects(sidecars.refs(ns))
 		}
 	}
 }

@@ -45,9 +45,13 @@ type Finding struct {
 	Severity Severity
 	Code     string // stable identifier, e.g. "pod-needs-restart", "hbone-blocked"
 	Object   Ref
-	Title    string // short, for a list row
-	Why      string // one sentence of why it matters
-	Fix      string // a command or YAML the user can run or apply
+	// Affects are the other objects the finding makes wrong, each marked
+	// on its row as Object is: the pods a NetworkPolicy keeps from HBONE,
+	// the pods of a namespace that need a restart. Object is not repeated.
+	Affects []Ref
+	Title   string // short, for a list row
+	Why     string // one sentence of why it matters
+	Fix     string // a command or YAML the user can run or apply
 	// Patch, when set, is a JSON patch or manifest the patch view can show and copy.
 	Patch *Patch
 }

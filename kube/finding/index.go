@@ -51,24 +51,56 @@ type Index struct {
 	all        Tally
 }
 
-// NewIndex indexes findings by the object they are about and by namespace.
-// A namespace's tally holds the findings about the Namespace itself and
-// about every object in it; cluster-scoped objects other than namespaces
-// count only in the total.
+// NewIndex indexes findings by the object they are about (and the objects
+// they affect) and by namespace. A namespace's tally holds the findings
+// about the Namespace itself and about or affecting every object in it;
+// cluster-scoped objects other than namespaces count only in the total.
 func NewIndex(fs []Finding) *Index {
 	ix := &Index{objects: make(map[Ref]Tally, len(fs)), namespaces: map[string]Tally{}}
+	var seen map[Ref]bool
+	var nsSeen map[string]bool
 	for _, f := range fs {
-		t := ix.objects[f.Object]
-		t.Add(f.Severity)
-		ix.objects[f.Object] = t
-		if ns := namespaceOf(f.Object); ns != "" {
-			t := ix.namespaces[ns]
-			t.Add(f.Severity)
-			ix.namespaces[ns] = t
+		ix.add(f.Object, f.Severity)
+		ns := namespaceOf(f.Object)
+		ix.addNamespace(ns, f.Severity)
+		if len(f.Affects) > 0 {
+			// One finding counts once per object and per namespace, however
+			// often it names them.
+			clear(seen)
+			clear(nsSeen)
+			if seen == nil {
+				seen, nsSeen = map[Ref]bool{}, map[string]bool{}
+			}
+			seen[f.Object], nsSeen[ns] = true, true
+			for _, r := range f.Affects {
+				if !seen[r] {
+					seen[r] = true
+					ix.add(r, f.Severity)
+				}
+				if ns := namespaceOf(r); !nsSeen[ns] {
+					nsSeen[ns] = true
+					ix.addNamespace(ns, f.Severity)
+				}
+			}
 		}
 		ix.all.Add(f.Severity)
 	}
 	return ix
+}
+
+func (ix *Index) add(r Ref, s Severity) {
+	t := ix.objects[r]
+	t.Add(s)
+	ix.objects[r] = t
+}
+
+func (ix *Index) addNamespace(ns string, s Severity) {
+	if ns == "" {
+		return
+	}
+	t := ix.namespaces[ns]
+	t.Add(s)
+	ix.namespaces[ns] = t
 }
 
 // namespaceOf is the namespace a finding belongs to: its object's, or the

@@ -12,6 +12,10 @@ func TestIndex(t *testing.T) {
 	// oddly named; it belongs to the namespace it sits in.
 	odd := Ref{Kind: "Namespace", Namespace: "shop", Name: "loki"}
 	f := func(s Severity, r Ref) Finding { return Finding{Severity: s, Object: r} }
+	pod0 := Ref{Kind: "Pod", Namespace: "loki", Name: "loki-0"}
+	pod1 := Ref{Kind: "Pod", Namespace: "loki", Name: "loki-1"}
+	shopPod := Ref{Kind: "Pod", Namespace: "shop", Name: "cart-0"}
+	aff := func(s Severity, r Ref, pods ...Ref) Finding { return Finding{Severity: s, Object: r, Affects: pods} }
 
 	for _, tc := range []struct {
 		name     string
@@ -43,6 +47,21 @@ func TestIndex(t *testing.T) {
 		{name: "info alone is a finding, worst info",
 			findings: []Finding{f(Info, svc)}, object: svc, wantObj: Tally{Infos: 1},
 			ns: "shop", wantNS: Tally{Infos: 1}, wantAll: Tally{Infos: 1}, worst: Info, worstOK: true},
+		{name: "a policy's finding marks the pods it affects",
+			findings: []Finding{aff(Error, npLoki, pod0, pod1)}, object: pod0, wantObj: Tally{Errors: 1},
+			ns: "loki", wantNS: Tally{Errors: 1}, wantAll: Tally{Errors: 1}, worst: Error, worstOK: true},
+		{name: "an affected pod is marked by each finding once, however often it is named",
+			findings: []Finding{aff(Error, npLoki, pod0, pod0, npLoki), aff(Warning, nsLoki, pod0)}, object: pod0, wantObj: Tally{Errors: 1, Warnings: 1},
+			ns: "loki", wantNS: Tally{Errors: 1, Warnings: 1}, wantAll: Tally{Errors: 1, Warnings: 1}, worst: Error, worstOK: true},
+		{name: "the finding itself is counted on its object once",
+			findings: []Finding{aff(Error, npLoki, npLoki, pod1)}, object: npLoki, wantObj: Tally{Errors: 1},
+			ns: "loki", wantNS: Tally{Errors: 1}, wantAll: Tally{Errors: 1}, worst: Error, worstOK: true},
+		{name: "an affected pod elsewhere marks its namespace too",
+			findings: []Finding{aff(Error, npLoki, pod1, shopPod)}, object: shopPod, wantObj: Tally{Errors: 1},
+			ns: "shop", wantNS: Tally{Errors: 1}, wantAll: Tally{Errors: 1}, worst: Error, worstOK: true},
+		{name: "a pod not affected is not marked",
+			findings: []Finding{aff(Error, npLoki, pod0)}, object: pod1,
+			ns: "shop", wantAll: Tally{Errors: 1}},
 		{name: "a severity above Error counts as an error",
 			findings: []Finding{f(Error+3, svc)}, object: svc, wantObj: Tally{Errors: 1},
 			ns: "shop", wantNS: Tally{Errors: 1}, wantAll: Tally{Errors: 1}, worst: Error, worstOK: true},

@@ -160,6 +160,42 @@ spec:
 	if len(f.Examples) != 2 { // one per client kind: grafana, promtail
 		t.Errorf("examples %v, want one from grafana and one from promtail", f.Examples)
 	}
+	// The pod whose HBONE is cut off carries the mark on its row, not
+	// only the policy; its clients, which still work elsewhere, do not.
+	if want := []finding.Ref{{Kind: "Pod", Namespace: "loki", Name: "loki-0"}}; !slices.Equal(f.Affects, want) {
+		t.Errorf("affects %v, want %v", f.Affects, want)
+	}
+}
+
+// TestProblemsAffectThePodsTheyBlock: across every scene, each connection a
+// problem gives as blocked has its pod on the policy's side among the
+// finding's Affects (the destination for ingress, the source for egress),
+// so no blocked workload is missing its row mark.
+func TestProblemsAffectThePodsTheyBlock(t *testing.T) {
+	inputs := map[string]HBONEInput{"loki": lokiScene(t).in, "localstack": localstackScene(t).in, "waypoint": waypointScene(t).in, "synthetic": syntheticInput(1000, 100, 60)}
+	for name, in := range inputs {
+		for _, p := range CheckHBONEProblems(in) {
+			if p.Code == "networkpolicy-invalid" {
+				continue
+			}
+			if len(p.Affects) == 0 {
+				t.Errorf("%s: %s %s affects no pod", name, p.Code, p.Object)
+			}
+			for _, ex := range p.Examples {
+				side := ex.To.Pod
+				if strings.Contains(p.Code, "egress") {
+					side = ex.From.Pod
+				}
+				if side == (Key{}) {
+					continue
+				}
+				ref := finding.Ref{Kind: "Pod", Namespace: side.Namespace, Name: side.Name}
+				if !slices.Contains(p.Affects, ref) {
+					t.Errorf("%s: %s %s blocks %s but does not affect %s (affects %v)", name, p.Code, p.Object, ex, ref, p.Affects)
+				}
+			}
+		}
+	}
 }
 
 func TestLocalstackOpensHBONEOnlyToIstioSystem(t *testing.T) {

@@ -173,6 +173,7 @@ func (h *checker) results() []Problem {
 			Object:   finding.Ref{Kind: "NetworkPolicy", Namespace: pr.policy.key.Namespace, Name: pr.policy.key.Name},
 		}
 		h.describe(pr, &f)
+		f.Affects = podRefs(pr.subjects)
 		f.Patch = patches.buildPatch(pr)
 		f.Fix = f.Patch.Command
 		out = append(out, Problem{Finding: f, Examples: pr.examples})
@@ -288,6 +289,19 @@ func firstKeys(m map[Key]bool) []Key {
 			out = out[:3]
 		}
 	}
+	return out
+}
+
+// podRefs are the pods of keys as finding refs, sorted, so the rows of
+// the pods a policy cuts off carry its mark.
+func podRefs(keys map[Key]bool) []finding.Ref {
+	out := make([]finding.Ref, 0, len(keys))
+	for k := range keys {
+		out = append(out, finding.Ref{Kind: "Pod", Namespace: k.Namespace, Name: k.Name})
+	}
+	slices.SortFunc(out, func(a, b finding.Ref) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
 	return out
 }
 

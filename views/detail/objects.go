@@ -2,6 +2,7 @@ package detail
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -181,6 +182,9 @@ func ForPod(s *kube.Snapshot, k ambient.Key, t *theme.Theme) Model {
 			case applies[o]:
 				return true
 			case o.Kind == "Pod" && o.Namespace == k.Namespace && o.Name == k.Name:
+				return true
+			case slices.Contains(f.Affects, finding.Ref{Kind: "Pod", Namespace: k.Namespace, Name: k.Name}):
+				// Its row carries this finding's mark: say why here.
 				return true
 			case o.Kind == "Namespace" && o.Name == k.Namespace:
 				return namesPod(f, info, k.Name)

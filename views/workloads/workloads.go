@@ -26,7 +26,7 @@ func New(t *theme.Theme) pane.Model {
 			{Title: "POD", Min: 12, Max: 30},
 			{Title: "NODE", Min: 6, Max: 14, Priority: 4},
 			{Title: "MESH", Min: 9, Max: 11},
-			{Title: "WAYPOINT", Min: 8, Max: 22, Priority: 3},
+			{Title: "WAYPOINT", Min: 10, Max: 22, Priority: 3}, // Min: "waypoint ✖" keeps its mark
 			{Title: "READY", Min: 5, Right: true, Priority: 2},
 			{Title: "AGE", Min: 4, Right: true, Priority: 5},
 			{Title: "CPU", Min: 5, Right: true, Priority: 3},
