@@ -241,7 +241,7 @@ func TestDeleteWaypointListsWhatUsesIt(t *testing.T) {
 		"Bound to it now, and losing its L7 policy and routing: svc/other/api, svc/shop/cart, svc/shop/pinned, pod/shop/client, pod/shop/pinned-pod.",
 		"AuthorizationPolicy shop/cart-l7 (Service/cart) loses this waypoint: Not enforced anywhere: Service shop/cart is not bound to a waypoint.",
 		"AuthorizationPolicy shop/gw-l7 (Gateway/waypoint) loses this waypoint: Not enforced anywhere: Gateway shop/waypoint was not found.",
-		"istiod removes the waypoint's Deployment, Service and ServiceAccount with it.",
+		"The garbage collector removes the Deployment, Service and ServiceAccount istiod made for it: the Gateway owns them.",
 	}
 	if !reflect.DeepEqual(binding(p.Consequences), want) {
 		t.Errorf("consequences:\n%s\nwant:\n%s", strings.Join(p.Consequences, "\n"), strings.Join(want, "\n"))

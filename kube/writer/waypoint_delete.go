@@ -186,7 +186,7 @@ func (v view) deleteWaypoint(info ambient.WaypointInfo) []string {
 		}
 		out = append(out, fmt.Sprintf("%s %s (%s) loses this waypoint: %s", pi.Kind, pi.Key, pi.Target, effect))
 	}
-	out = append(out, "istiod removes the waypoint's Deployment, Service and ServiceAccount with it.")
+	out = append(out, "The garbage collector removes the Deployment, Service and ServiceAccount istiod made for it: the Gateway owns them.")
 	return out
 }
 
