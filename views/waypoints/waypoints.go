@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/usage"
@@ -43,7 +44,7 @@ func rows(in pane.Input) ([]table.Row, string) {
 		return nil, note
 	}
 	if note == "" && len(s.Mesh.Waypoints) == 0 {
-		note = "no waypoints: L7 policy and routing need one (istioctl waypoint apply -n NS)"
+		note = "no waypoints: L7 policy and routing need one (" + create() + " creates one, as istioctl waypoint apply -n NS does)"
 	}
 	rows := make([]table.Row, 0, len(s.Mesh.Waypoints))
 	for _, w := range s.Mesh.Waypoints {
@@ -70,10 +71,13 @@ func rows(in pane.Input) ([]table.Row, string) {
 		}})
 	}
 	if note == "" && len(rows) == 0 && in.Namespace != "" {
-		note = "no waypoint in " + in.Namespace + ": L7 policy and routing need one (istioctl waypoint apply -n " + in.Namespace + ")"
+		note = "no waypoint in " + in.Namespace + ": L7 policy and routing need one (" + create() + " creates one, as istioctl waypoint apply -n " + in.Namespace + " does)"
 	}
 	return rows, note
 }
+
+// create names the key that creates a waypoint, as the keymap binds it.
+func create() string { return keymap.Action.CreateWaypoint.Help().Key }
 
 func bound(w ambient.WaypointInfo) table.Cell {
 	n := len(w.Services) + len(w.Workloads)
