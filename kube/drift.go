@@ -40,3 +40,15 @@ func (s *Snapshot) WithZtunnel(sv *ztunnel.Survey, now time.Time) *Snapshot {
 	out.Index = finding.NewIndex(fs)
 	return &out
 }
+
+// WithLoads returns s with the per-workload traffic ztunnel's metrics
+// showed, for the Workloads pane's rate columns. s is not modified; a nil
+// l returns s.
+func (s *Snapshot) WithLoads(l *ztunnel.Loads) *Snapshot {
+	if s == nil || l == nil {
+		return s
+	}
+	out := *s
+	out.Loads = l
+	return &out
+}

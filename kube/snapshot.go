@@ -97,6 +97,9 @@ type Snapshot struct {
 	// drift from the API objects is in Findings (WithZtunnel); nil when
 	// ambx has no way to read ztunnels.
 	Ztunnel *ztunnel.Survey
+	// Loads is each workload's traffic by ztunnel's metrics (WithLoads);
+	// nil when they were not read.
+	Loads *ztunnel.Loads
 
 	Context   string
 	Reachable bool   // the API server answered recently

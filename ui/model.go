@@ -92,6 +92,7 @@ type Model struct {
 	src       *kube.Snapshot
 	survey    *ztunnel.Survey
 	surveying bool
+	load      loadState // the Workloads pane's rate columns
 
 	panes []registration
 	focus int    // index into panes
@@ -200,10 +201,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(read, m.waitSnapshot())
 	case surveyMsg:
 		return m.surveyed(msg), nil
+	case loadsMsg:
+		return m.loaded(msg), nil
 	case TickMsg:
 		m, cmd := m.tickOverlays(time.Time(msg))
 		m, read := m.surveyDue(time.Time(msg))
-		return m, tea.Batch(cmd, read, tick())
+		m, scrape := m.loadsDue(time.Time(msg))
+		return m, tea.Batch(cmd, read, scrape, tick())
 	case UsageMsg:
 		m.usage = msg.Usage
 		m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetUsage(msg.Usage) })
@@ -290,7 +294,7 @@ func mapStack(s []overlay, f func(overlay) overlay) []overlay {
 
 func (m Model) setSnapshot(s *kube.Snapshot) Model {
 	m.src = s
-	s = m.withDrift(s)
+	s = m.withDrift(s).WithLoads(m.load.loads)
 	m.snap = s
 	m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetSnapshot(s) })
 	m.overhead = m.overhead.Set(s, m.usage)

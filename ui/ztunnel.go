@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -121,24 +120,7 @@ func (m Model) openTraffic() (Model, tea.Cmd) {
 	m.ztGen++
 	reader, ctx := m.opt.Ztunnel, m.opt.Ctx
 	poll := func(pods []ztread.Pod) func() []traffic.Result {
-		return func() []traffic.Result {
-			out := make([]traffic.Result, len(pods))
-			sem := make(chan struct{}, scrapeParallel)
-			var wg sync.WaitGroup
-			for i, p := range pods {
-				wg.Add(1)
-				sem <- struct{}{}
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					c, cancel := context.WithTimeout(ctx, readTimeout)
-					defer cancel()
-					s, err := reader.Metrics(c, p)
-					out[i] = traffic.Result{Pod: p, Scrape: s, Err: err}
-				}()
-			}
-			wg.Wait()
-			return out
-		}
+		return func() []traffic.Result { return scrapeAll(ctx, reader, pods) }
 	}
 	tm, cmd := traffic.Open(m.theme, m.snap, poll, m.ztGen, m.opt.Now())
 	return m.push(trafficOverlay{tm}), cmd

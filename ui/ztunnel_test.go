@@ -144,3 +144,33 @@ func (failingReader) ConfigDump(context.Context, ztread.Pod) (*ztunnel.Dump, err
 func (failingReader) Metrics(context.Context, ztread.Pod) (*ztunnel.Scrape, error) {
 	return nil, errors.New("forbidden: no pods/proxy")
 }
+
+// The Workloads pane gains CONN/S and BYTES/S once two scrapes of the
+// ztunnels' metrics gave rates, polled on the clock while it is on screen.
+func TestWorkloadRateColumns(t *testing.T) {
+	at := demo.Epoch
+	m := ztunnelModel(t, &at)
+	m = keys(t, m, "2")
+	if strings.Contains(m.Render(), "CONN/S") {
+		t.Fatalf("rate columns before any rates:\n%s", m.Render())
+	}
+	m = keys(t, m, "z") // a full-screen view: the pane is hidden, no scrape
+	at = at.Add(loadPeriod)
+	m = drive(t, m, TickMsg(at))
+	if m.load.busy || !m.load.last.IsZero() {
+		t.Fatal("scraped for the rate columns while the pane was hidden")
+	}
+	m = keys(t, m, "esc")
+	for range 2 {
+		at = at.Add(loadPeriod)
+		m = drive(t, m, TickMsg(at))
+	}
+	if m.snap.Loads == nil {
+		t.Fatal("two scrapes gave no rates")
+	}
+	m = drive(t, m, tea.WindowSizeMsg{Width: 260, Height: 35})
+	screen := m.Render()
+	if !strings.Contains(screen, "CONN/S") || !strings.Contains(screen, "BYTES/S") || !strings.Contains(screen, "56.0K") {
+		t.Fatalf("no rate columns after two scrapes:\n%s", screen)
+	}
+}

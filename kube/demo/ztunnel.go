@@ -144,19 +144,44 @@ func (z *Ztunnel) Metrics(ctx context.Context, p ztread.Pod) (*ztunnel.Scrape, e
 	s := &ztunnel.Scrape{At: now, Edges: map[ztunnel.Edge]ztunnel.Counters{}, Version: "1.31.1", ActiveProxies: 0}
 	secs := now.Sub(Epoch.Add(-24 * time.Hour)).Seconds()
 	for _, flow := range demoFlows {
+		// Each end's ztunnel reports the connection, as real ones do: the
+		// source's node (reporter=source) and the destination's
+		// (reporter=destination), which a failed connection never reaches.
+		// The demo's flows come from one pod per node that runs one.
 		src := firstPod(c, a, flow.srcNS, flow.src, p.Node)
-		if src == nil {
-			continue
+		dst := firstSender(c, a, flow.dstNS, flow.dst)
+		if dst != nil && dst.Spec.NodeName != p.Node {
+			dst = nil // another node's ztunnel reports it
 		}
-		e := ztunnel.Edge{Reporter: "source", SrcNamespace: flow.srcNS, SrcWorkload: flow.src,
-			SrcPrincipal: spiffe(flow.srcNS, account(src)),
+		senders := 0.0
+		for _, n := range c.Nodes {
+			if firstPod(c, a, flow.srcNS, flow.src, n.Name) != nil {
+				senders++
+			}
+		}
+		e := ztunnel.Edge{SrcNamespace: flow.srcNS, SrcWorkload: flow.src,
 			DstNamespace: flow.dstNS, DstWorkload: flow.dst, DstService: flow.svc + "." + flow.dstNS + ".svc.cluster.local",
 			Security: "mutual_tls", Flags: "-"}
-		if flow.flags != "" {
-			e.Flags, e.Security, e.DstWorkload = flow.flags, "unknown", "unknown"
+		if src != nil {
+			e := e
+			e.Reporter, e.SrcPrincipal = "source", spiffe(flow.srcNS, account(src))
+			if flow.flags != "" {
+				e.Flags, e.Security, e.DstWorkload = flow.flags, "unknown", "unknown"
+			}
+			s.Edges[e] = ztunnel.Counters{Opened: flow.connsPerSec * secs, Closed: flow.connsPerSec*secs - 1,
+				Sent: flow.bytesPerSec * secs, Received: flow.bytesPerSec * secs / 8}
 		}
-		s.Edges[e] = ztunnel.Counters{Opened: flow.connsPerSec * secs, Closed: flow.connsPerSec*secs - 1,
-			Sent: flow.bytesPerSec * secs, Received: flow.bytesPerSec * secs / 8}
+		if dst != nil && flow.flags == "" && senders > 0 {
+			// What every sender's pod sent arrives here; the first
+			// destination pod takes it all.
+			e := e
+			e.Reporter = "destination"
+			if sp := firstSender(c, a, flow.srcNS, flow.src); sp != nil {
+				e.SrcPrincipal = spiffe(flow.srcNS, account(sp))
+			}
+			s.Edges[e] = ztunnel.Counters{Opened: senders * flow.connsPerSec * secs, Closed: senders*flow.connsPerSec*secs - 1,
+				Sent: senders * flow.bytesPerSec * secs / 8, Received: senders * flow.bytesPerSec * secs}
+		}
 	}
 	for _, pod := range c.Pods {
 		if pod.Spec.NodeName == p.Node && a.Pods[ambient.Key{Namespace: pod.Namespace, Name: pod.Name}].State == ambient.PodCaptured {
@@ -186,6 +211,16 @@ func firstPod(c *ambient.Cluster, a *ambient.Analysis, ns, app, node string) *co
 	for _, p := range c.Pods {
 		if p.Namespace == ns && p.Spec.NodeName == node && strings.HasPrefix(p.Name, app+"-") &&
 			a.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}].State == ambient.PodCaptured {
+			return p
+		}
+	}
+	return nil
+}
+
+// firstSender is the captured pod of app on the first node that runs one.
+func firstSender(c *ambient.Cluster, a *ambient.Analysis, ns, app string) *corev1.Pod {
+	for _, n := range c.Nodes {
+		if p := firstPod(c, a, ns, app, n.Name); p != nil {
 			return p
 		}
 	}

@@ -28,6 +28,9 @@ type Column struct {
 	// lower numbers stay longest. 0 is never hidden.
 	Priority int
 	Right    bool // right-align (numbers)
+	// Optional columns are shown only while some row has text in them:
+	// data a pane may not have (ztunnel's rates) adds no empty column.
+	Optional bool
 }
 
 // Cell is one cell: text and the role it is drawn in.
@@ -66,6 +69,8 @@ type Model struct {
 	sortBy   int  // 0: the rows' own order; i+1: column i
 	desc     bool // sortBy descending
 	marked   bool // some row has a Mark
+
+	filled []bool // per column: some row has text in it (for Optional)
 }
 
 // New returns an empty table with the given columns.
@@ -82,6 +87,12 @@ func (m Model) SetRows(rows []Row) Model {
 	key := m.SelectedKey()
 	prev := previous{rows: m.rows}
 	m.contentW = make([]int, len(m.cols))
+	m.filled = make([]bool, len(m.cols))
+	for i, col := range m.cols {
+		for r := 0; col.Optional && r < len(rows) && !m.filled[i]; r++ {
+			m.filled[i] = i < len(rows[r].Cells) && rows[r].Cells[i].Text != ""
+		}
+	}
 	for i := range m.cols {
 		m.contentW[i] = ansi.StringWidth(m.cols[i].Title)
 	}
@@ -352,6 +363,9 @@ func (m Model) layout(width int) (idx []int, widths []int) {
 	include := make([]bool, len(m.cols))
 	used := 0
 	for i, c := range m.cols {
+		if c.Optional && (i >= len(m.filled) || !m.filled[i]) {
+			continue
+		}
 		if c.Priority == 0 {
 			include[i] = true
 			used += m.want(i) + 1
@@ -360,7 +374,7 @@ func (m Model) layout(width int) (idx []int, widths []int) {
 	// Optional columns by priority (lower first), while they fit.
 	order := make([]int, 0, len(m.cols))
 	for i, c := range m.cols {
-		if c.Priority > 0 {
+		if c.Priority > 0 && !(c.Optional && (i >= len(m.filled) || !m.filled[i])) {
 			order = append(order, i)
 		}
 	}

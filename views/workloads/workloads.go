@@ -10,6 +10,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/usage"
+	"github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
 	"github.com/ambx/ambx/views/table"
@@ -31,6 +32,9 @@ func New(t *theme.Theme) pane.Model {
 			{Title: "AGE", Min: 4, Right: true, Priority: 5},
 			{Title: "CPU", Min: 5, Right: true, Priority: 3},
 			{Title: "MEM", Min: 6, Right: true, Priority: 3},
+			// ztunnel's metrics, only while they were read (Optional).
+			{Title: "CONN/S", Min: 6, Right: true, Priority: 4, Optional: true},
+			{Title: "BYTES/S", Min: 7, Right: true, Priority: 4, Optional: true},
 		},
 		Rows: c.build,
 		// A pod's mesh state reads its namespace; its waypoint, Services
@@ -56,6 +60,7 @@ type cached struct {
 	age      string
 	use      usage.Resources
 	cells    string // the usage cells' state: "", "n/a", "…" or "-"
+	load     string // the rate cells' text
 	row      table.Row
 	gen      uint64 // the last build that used it
 }
@@ -76,9 +81,13 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 		info := s.Mesh.Pods[k]
 		age := pane.Age(p.CreationTimestamp.Time, s.Taken)
 		use, kind := usageOf(in.Usage, k)
+		conns, bytes := loadCells(s.Loads, p, info)
+		load := conns + " " + bytes
 		e := c.rows[p]
-		if e == nil || e.state != info.State || e.waypoint != info.Waypoint || e.age != age || e.use != use || e.cells != kind {
-			e = &cached{state: info.State, waypoint: info.Waypoint, age: age, use: use, cells: kind, row: row(p, info, age, in.Usage, k)}
+		if e == nil || e.state != info.State || e.waypoint != info.Waypoint || e.age != age || e.use != use || e.cells != kind || e.load != load {
+			r := row(p, info, age, in.Usage, k)
+			r.Cells = append(r.Cells, pane.Plain(conns), pane.Plain(bytes))
+			e = &cached{state: info.State, waypoint: info.Waypoint, age: age, use: use, cells: kind, load: load, row: r}
 			c.rows[p] = e
 		}
 		e.gen = c.gen
@@ -124,6 +133,47 @@ func row(p *corev1.Pod, info ambient.PodInfo, age string, u *usage.Usage, k ambi
 		pane.Plain(cpu),
 		pane.Plain(mem),
 	}}
+}
+
+// loadCells are a pod's CONN/S and BYTES/S: its workload's traffic on its
+// node by that node's ztunnel. Empty while no metrics were read (the
+// columns are then hidden); "—" where they cannot say (the node's ztunnel
+// was not read, or ztunnel does not carry the pod's traffic), so a zero is
+// always a measured zero.
+func loadCells(l *ztunnel.Loads, p *corev1.Pod, info ambient.PodInfo) (conns, bytes string) {
+	if l == nil {
+		return "", ""
+	}
+	v, known := l.Of(p.Namespace, p.Name, info.Owner, p.Spec.NodeName)
+	if !known || info.State != ambient.PodCaptured {
+		return "—", "—"
+	}
+	return Rate(v.ConnsPerSec), Bytes(v.BytesPerSec)
+}
+
+// Rate formats connections per second: two decimals below 10, so a slow
+// but live workload does not read as 0.
+func Rate(perSec float64) string {
+	switch {
+	case perSec == 0:
+		return "0"
+	case perSec < 10:
+		return fmt.Sprintf("%.2f", perSec)
+	}
+	return fmt.Sprintf("%.0f", perSec)
+}
+
+// Bytes formats bytes per second in binary units.
+func Bytes(perSec float64) string {
+	switch {
+	case perSec >= 1<<30:
+		return fmt.Sprintf("%.1fG", perSec/(1<<30))
+	case perSec >= 1<<20:
+		return fmt.Sprintf("%.1fM", perSec/(1<<20))
+	case perSec >= 1<<10:
+		return fmt.Sprintf("%.1fK", perSec/(1<<10))
+	}
+	return fmt.Sprintf("%.0f", perSec)
 }
 
 func waypointCell(b ambient.WaypointBinding) table.Cell {

@@ -1,6 +1,7 @@
 package workloads_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/ambx/ambx/kube/demo"
 	"github.com/ambx/ambx/kube/usage"
+	"github.com/ambx/ambx/kube/ztread"
+	"github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/golden"
 	"github.com/ambx/ambx/views/pane"
@@ -83,3 +86,64 @@ func TestRowsKeptBetweenSnapshotsAreCurrent(t *testing.T) {
 
 // TestStates renders the pane in each watch state (see panetest).
 func TestStates(t *testing.T) { panetest.States(t, workloads.New(theme.Plain)) }
+
+// demoLoads are the rates of two reads of the demo's ztunnels 10 s apart,
+// all but the one on skip (whose read "failed").
+func demoLoads(t *testing.T, skip string) *ztunnel.Loads {
+	t.Helper()
+	now := t0
+	z := &demo.Ztunnel{Now: func() time.Time { return now }}
+	l := &ztunnel.Loads{At: t0}
+	for _, p := range ztread.Ztunnels(homelab().Pods) {
+		if p.Node == skip {
+			continue
+		}
+		now = t0
+		a, err := z.Metrics(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = t0.Add(10 * time.Second)
+		b, err := z.Metrics(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Add(p.Node, ztunnel.Rates(a, b))
+	}
+	return l
+}
+
+// TestWithZtunnelRates: CONN/S and BYTES/S appear once ztunnel's metrics
+// were read, with a number for captured pods on a node whose ztunnel was
+// read (0 when quiet) and "—" where the metrics cannot say.
+func TestWithZtunnelRates(t *testing.T) {
+	s := homelab().WithLoads(demoLoads(t, "homelab-w3"))
+	m := workloads.New(theme.Plain).SetSnapshot(s).SetNamespace("default").SetSize(160, 14)
+	got := m.View(160, 14, true)
+	for _, want := range []string{"CONN/S", "BYTES/S", "—"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("pane lacks %q:\n%s", want, got)
+		}
+	}
+	golden.RequireEqual(t, got)
+	if plain := workloads.New(theme.Plain).SetSnapshot(homelab()).SetSize(160, 6).View(160, 6, true); strings.Contains(plain, "CONN/S") {
+		t.Errorf("rate columns shown with no metrics read:\n%s", plain)
+	}
+}
+
+func TestRateCells(t *testing.T) {
+	for _, tc := range []struct {
+		v           float64
+		rate, bytes string
+	}{
+		{0, "0", "0"}, {0.004, "0.00", "0"}, {0.05, "0.05", "0"}, {12.4, "12", "12"},
+		{2048, "2048", "2.0K"}, {3 << 20, "3145728", "3.0M"}, {5 << 30, "5368709120", "5.0G"},
+	} {
+		if got := workloads.Rate(tc.v); got != tc.rate {
+			t.Errorf("Rate(%v) = %q, want %q", tc.v, got, tc.rate)
+		}
+		if got := workloads.Bytes(tc.v); got != tc.bytes {
+			t.Errorf("Bytes(%v) = %q, want %q", tc.v, got, tc.bytes)
+		}
+	}
+}

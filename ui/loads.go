@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ztread"
+	"github.com/ambx/ambx/kube/ztunnel"
+	"github.com/ambx/ambx/views/traffic"
+)
+
+// loadPeriod is how often the Workloads pane's rate columns scrape every
+// ztunnel's metrics while the pane is on screen: a GET through the pod
+// proxy each, so slower than the traffic view, which the user opened to
+// watch rates.
+const loadPeriod = 10 * time.Second
+
+// loadsMsg carries one scrape of every ztunnel for the rate columns.
+type loadsMsg struct{ results []traffic.Result }
+
+// loadState is the rate columns' poller: the last scrape of each ztunnel,
+// for the next one's rates.
+type loadState struct {
+	loads *ztunnel.Loads
+	prev  map[ztread.Pod]*ztunnel.Scrape
+	busy  bool
+	last  time.Time
+}
+
+// workloadsShown reports whether the Workloads pane is on screen: drawn in
+// the grid or focused, with no full-screen view over it.
+func (m Model) workloadsShown() bool {
+	for _, o := range m.stack {
+		if _, ok := o.(dialog); !ok {
+			return false
+		}
+	}
+	i, ok := m.paneFor(kube.KindPod)
+	if !ok {
+		return false
+	}
+	if m.focus == i {
+		return true
+	}
+	if m.grid() {
+		for _, g := range m.gridPanes() {
+			if g == i {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// loadsDue scrapes every ztunnel when the rate columns are on screen and
+// the period has passed; never two scrapes at once.
+func (m Model) loadsDue(now time.Time) (Model, tea.Cmd) {
+	if m.opt.Ztunnel == nil || m.load.busy || m.src == nil || !m.src.State(kube.ResPods).Availability.Read() ||
+		now.Sub(m.load.last) < loadPeriod || !m.workloadsShown() {
+		return m, nil
+	}
+	pods := ztread.Ztunnels(m.src.Pods)
+	if len(pods) == 0 {
+		return m, nil
+	}
+	if now.Sub(m.load.last) > 3*loadPeriod {
+		m.load.prev = nil // rates over a long pause would be an old average
+	}
+	m.load.busy, m.load.last = true, now
+	reader, ctx := m.opt.Ztunnel, m.opt.Ctx
+	return m, func() tea.Msg { return loadsMsg{scrapeAll(ctx, reader, pods)} }
+}
+
+// loaded files a scrape: rates against the previous scrape of each
+// ztunnel. Until some ztunnel was scraped twice there are no rates, and
+// the columns stay hidden.
+func (m Model) loaded(msg loadsMsg) Model {
+	m.load.busy = false
+	prev := m.load.prev
+	m.load.prev = map[ztread.Pod]*ztunnel.Scrape{}
+	l := &ztunnel.Loads{At: m.opt.Now()}
+	any := false
+	for _, r := range msg.results {
+		if r.Err != nil || r.Scrape == nil {
+			continue
+		}
+		m.load.prev[r.Pod] = r.Scrape
+		if p := prev[r.Pod]; p != nil {
+			l.Add(r.Pod.Node, ztunnel.Rates(p, r.Scrape))
+			any = true
+		}
+	}
+	if !any {
+		return m
+	}
+	m.load.loads = l
+	if m.src == nil {
+		return m
+	}
+	return m.setSnapshot(m.src)
+}
+
+// scrapeAll reads every ztunnel's metrics, a few at a time.
+func scrapeAll(ctx context.Context, reader ztread.Reader, pods []ztread.Pod) []traffic.Result {
+	out := make([]traffic.Result, len(pods))
+	sem := make(chan struct{}, scrapeParallel)
+	var wg sync.WaitGroup
+	for i, p := range pods {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c, cancel := context.WithTimeout(ctx, readTimeout)
+			defer cancel()
+			s, err := reader.Metrics(c, p)
+			out[i] = traffic.Result{Pod: p, Scrape: s, Err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}
