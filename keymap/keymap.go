@@ -113,7 +113,7 @@ type ActionKeys struct {
 var Action = ActionKeys{
 	Logs:        bind("ztunnel logs of the workload / namespace", "l"),
 	NetPol:      bind("NetworkPolicy patch for HBONE", "n"),
-	Toggle:      bind("toggle ambient (namespace) / opt-out (pod)", "a"),
+	Toggle:      bind("toggle ambient (namespace; pod outside one) / opt-out (pod)", "a"),
 	Restart:     bind("restart workloads after enrollment", "R"),
 	UseWaypoint: bind("bind a namespace, Service or pod to a waypoint, or unbind it", "W"),
 	// C and ctrl+d as k9s has them: create, delete.
@@ -124,7 +124,7 @@ var Action = ActionKeys{
 // IsWrite reports whether b is one of the keys that change the cluster,
 // which read-only mode disables.
 func IsWrite(b key.Binding) bool {
-	for _, w := range []key.Binding{Action.Toggle, Action.Restart, Action.UseWaypoint, Action.CreateWaypoint, Action.DeleteWaypoint} {
+	for _, w := range []key.Binding{Action.Toggle, Action.Restart, Action.UseWaypoint, Action.CreateWaypoint, Action.DeleteWaypoint, Migrate.Start} {
 		if slices.Equal(w.Keys(), b.Keys()) {
 			return true
 		}
@@ -190,7 +190,7 @@ func Help() []Section {
 		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown, Table.Sort, Table.Reverse}},
 		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Global.Install, Ztunnel.Open, Ztunnel.Traffic, YAML.Open}},
 		{"Command line", []key.Binding{Prompt.Complete, Prompt.Older, Prompt.Newer, Prompt.Run, Prompt.Cancel}},
-		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint, Action.CreateWaypoint, Action.DeleteWaypoint}},
+		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint, Action.CreateWaypoint, Action.DeleteWaypoint, Migrate.Start}},
 		WaypointFormHelp(),
 		{"Findings", []key.Binding{Finding.Jump, Finding.Patch}},
 		{"Patch view", []key.Binding{Patch.Form, Patch.Prev, Patch.Next, Patch.Copy, Patch.Write}},

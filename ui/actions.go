@@ -214,13 +214,13 @@ func (m Model) toggle() (Model, tea.Cmd) {
 	case kube.KindNamespace:
 		for _, ns := range m.snap.Namespaces {
 			if ns.Name == r.Name {
-				return m.askPlan(m.opt.Writer.ToggleNamespaceAmbient(ns, m.snap))
+				return m.askPlan(m.enrollPlan(ns))
 			}
 		}
 	case kube.KindPod:
 		for _, p := range m.snap.Pods {
 			if p.Namespace == r.Namespace && p.Name == r.Name {
-				return m.askPlan(m.opt.Writer.TogglePodOptOut(p, m.snap))
+				return m.askPlan(m.podPlan(p))
 			}
 		}
 	default:
@@ -243,7 +243,7 @@ func (m Model) restart() (Model, tea.Cmd) {
 		ctx, cancel := context.WithTimeout(ctx, applyTimeout)
 		defer cancel()
 		p, err := w.RestartPlan(ctx, ns, snap, writer.RestartNeeded)
-		return planMsg{plan: p, err: err}
+		return planMsg{plan: p, err: restartHint(err, snap, ns)}
 	}
 }
 

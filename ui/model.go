@@ -21,6 +21,7 @@ import (
 	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/kube/usage"
+	"github.com/ambx/ambx/kube/whatif"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/confirm"
@@ -339,6 +340,8 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.createWaypoint()
 	case key.Matches(k, keymap.Action.DeleteWaypoint):
 		return m.deleteWaypoint()
+	case key.Matches(k, keymap.Migrate.Start):
+		return m.migrate()
 	case key.Matches(k, keymap.Global.NextPane):
 		m.focus = m.nextGridPane(1)
 	case key.Matches(k, keymap.Global.PrevPane):
@@ -696,6 +699,9 @@ func (m Model) hints(room int) string {
 		add(keymap.Action.NetPol, "hbone")
 		if m.canWrite() {
 			add(keymap.Action.Toggle, "ambient")
+			if sel.Kind == kube.KindNamespace && whatif.MigrationOf(m.snap, sel.Name).Sidecars > 0 {
+				add(keymap.Migrate.Start, "migrate")
+			}
 		}
 	}
 	add(keymap.Global.Quit, "quit")

@@ -247,7 +247,7 @@ func TestReadOnlyHelpMarksWriteKeys(t *testing.T) {
 	m := newModel(200, 60)
 	m.opt.ReadOnly = true
 	m = press(m, "?")
-	if s := m.Render(); !strings.Contains(s, "toggle ambient (namespace) / opt-out (pod) (off: read-only)") {
+	if s := m.Render(); !strings.Contains(s, "toggle ambient (namespace; pod outside one) / opt-out (pod) (off: read-only)") {
 		t.Fatalf("read-only help does not mark the write keys:\n%s", s)
 	}
 }

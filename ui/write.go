@@ -11,6 +11,7 @@ import (
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/views/confirm"
+	"github.com/ambx/ambx/views/migration"
 )
 
 // Every write goes one way: a plan (planMsg) → the API server's access
@@ -52,6 +53,9 @@ type writeState struct {
 	// enrolled is the namespace just labelled ambient: the first snapshot
 	// that shows it enrolled says whether a restart is advised.
 	enrolled string
+	// migrating are the rollouts a migration plan being applied starts,
+	// with their sidecar pods as the user confirmed (see migrate.go).
+	migrating []migration.Workload
 }
 
 func (m Model) canWrite() bool { return m.opt.Writer != nil && !m.opt.ReadOnly }
@@ -116,6 +120,7 @@ func (m Model) answered(r confirm.Result) (Model, tea.Cmd) {
 	if !m.canWrite() {
 		return m, readOnly()
 	}
+	m.write.migrating = m.migrationWorkloads(plan)
 	m.write.step = "applying " + plan.Title + "…"
 	w, ctx := m.opt.Writer, m.opt.Ctx
 	return m, func() tea.Msg {
@@ -129,8 +134,13 @@ func (m Model) answered(r confirm.Result) (Model, tea.Cmd) {
 // written reports the result of an apply.
 func (m Model) written(r WriteResultMsg) (Model, tea.Cmd) {
 	m.write.step = ""
+	migrating := m.write.migrating
+	m.write.migrating = nil
 	if r.Err != nil {
 		return m, status(r.Err.Error(), true)
+	}
+	if isMigration(r.Plan) {
+		return m.followMigration(r.Plan, migrating, r.Done)
 	}
 	if next, cmd, ok := m.followWaypoint(r); ok {
 		return next, cmd

@@ -57,6 +57,7 @@ func newClients(now time.Time) (*kube.Clients, error) {
 		r.Status = authzv1.SubjectAccessReviewStatus{Allowed: true, Reason: "demo user is cluster-admin"}
 		return true, r, nil
 	})
+	rollouts(kc)
 	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("namespaces"), c.Namespaces)
 	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("nodes"), c.Nodes)
 	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("pods"), c.Pods)

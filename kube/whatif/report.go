@@ -46,6 +46,9 @@ type Report struct {
 	Other []finding.Finding
 	// Fixed are the findings the write would resolve.
 	Fixed []finding.Finding
+	// Pods is the analysis after the write of the pods in the namespaces
+	// it concerns (labelled, or with pods labelled or restarted).
+	Pods map[ambient.Key]ambient.PodInfo
 }
 
 // Strict is a pod that would come under STRICT mTLS.
@@ -134,6 +137,12 @@ func (r *Report) compare(before, after *kube.Snapshot, w *world) {
 		if !inMesh(is.State) && !dataplane(p.Labels) {
 			r.StrictCallers++
 			callerNS[p.Namespace] = true
+		}
+		if w.touched[p.Namespace] {
+			if r.Pods == nil {
+				r.Pods = map[ambient.Key]ambient.PodInfo{}
+			}
+			r.Pods[k] = is
 		}
 		if is.State == ambient.PodSidecar && w.touched[p.Namespace] {
 			r.Sidecars = append(r.Sidecars, Sidecar{Pod: k, Owner: is.Owner, Why: w.sidecarWhy(k, is.Owner)})

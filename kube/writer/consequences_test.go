@@ -48,7 +48,7 @@ func TestNamespaceToggleConsequences(t *testing.T) {
 			want: []string{
 				"No running pod here is waiting to be captured; new pods start in ambient.",
 				"Namespace also has istio-injection=enabled: sidecar pods stay on sidecars and new pods still get sidecars (the sidecar wins).",
-				"2 pods with sidecars stay on their sidecars; drop the injection label and restart them (R) to move them to ambient.",
+				"2 pods with sidecars stay on their sidecars; press M to migrate them: it drops the injection label and restarts their workloads.",
 				"1 pod is labelled istio.io/dataplane-mode=none and stays out.",
 				"1 pod uses the host network and can never be captured.",
 				"2 NetworkPolicies restrict ingress here: each must admit TCP 15008 (HBONE) and 169.254.7.127 (kubelet probes), or captured pods lose traffic.",

@@ -204,7 +204,7 @@ func (v view) enrollNamespace(ns *corev1.Namespace) []string {
 		out = append(out, "Namespace also has "+inj+": sidecar pods stay on sidecars and new pods still get sidecars (the sidecar wins).")
 	}
 	if sidecar > 0 {
-		out = append(out, fmt.Sprintf("%s on their sidecars; drop the injection label and restart them (R) to move them to ambient.", pods(sidecar, "pod with a sidecar stays", "pods with sidecars stay")))
+		out = append(out, fmt.Sprintf("%s on their sidecars; press M to migrate them: it drops the injection label and restarts their workloads.", pods(sidecar, "pod with a sidecar stays", "pods with sidecars stay")))
 	}
 	if already > 0 {
 		out = append(out, fmt.Sprintf("%s already captured through its own label.", pods(already, "pod is", "pods are")))

@@ -1,0 +1,77 @@
+package writer
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/whatif"
+)
+
+// TogglePodAmbient plans labelling one pod istio.io/dataplane-mode=ambient,
+// or removing that label when present: istio-cni's default enablement
+// selectors take a pod by its own label whatever its namespace says
+// (ambient-reference 1.2), so this enrols one pod of a namespace that is not
+// enrolled. Whether istio-cni would really take it (custom selectors,
+// excluded namespaces by version, a sidecar, the host network) is what the
+// what-if of the change says, from the same analysis the panes use.
+func (w *Writer) TogglePodAmbient(pod *corev1.Pod, s *kube.Snapshot) (Plan, error) {
+	if err := w.usable(); err != nil {
+		return Plan{}, err
+	}
+	if pod == nil || pod.Name == "" {
+		return Plan{}, &Error{Kind: KindOther, Line: "no pod selected"}
+	}
+	own := pod.Labels[ambient.LabelDataplaneMode] == modeAmbient
+	body, err := labelPatch(pod, labelChange{Key: ambient.LabelDataplaneMode, Value: modeAmbient, Remove: own})
+	if err != nil {
+		return Plan{}, planError(err, "pod "+pod.Namespace+"/"+pod.Name)
+	}
+	ref := finding.Ref{Kind: KindPod, Namespace: pod.Namespace, Name: pod.Name}
+	p := Plan{
+		ID:        planID("pod-ambient", ref, pod.ResourceVersion),
+		Patch:     string(body),
+		PatchType: types.JSONPatchType,
+		Target:    ref,
+		Targets:   []finding.Ref{ref},
+		steps:     []step{newStep(ref, types.JSONPatchType, body)},
+	}
+	name := pod.Namespace + "/" + pod.Name
+	var change whatif.Change
+	if own {
+		p.Title = "Take pod " + name + " out of ambient"
+		p.Description = "Removes the label istio.io/dataplane-mode=ambient from pod " + name + "."
+		p.Done = "pod " + name + ": istio.io/dataplane-mode removed"
+		change = whatif.Labels(ref, nil, ambient.LabelDataplaneMode)
+	} else {
+		p.Title = "Enroll pod " + name + " in ambient"
+		p.Description = "Labels pod " + name + " istio.io/dataplane-mode=ambient."
+		if old, ok := pod.Labels[ambient.LabelDataplaneMode]; ok {
+			p.Description = "Changes the label istio.io/dataplane-mode of pod " + name + " from " + old + " to ambient."
+		}
+		p.Done = "pod " + name + " labelled istio.io/dataplane-mode=ambient"
+		change = whatif.Labels(ref, map[string]string{ambient.LabelDataplaneMode: modeAmbient})
+	}
+	r := whatif.Run(s, change)
+	k := ambient.Key{Namespace: pod.Namespace, Name: pod.Name}
+	v := newView(s)
+	was := v.state(pod)
+	after, known := r.Pods[k]
+	switch {
+	case !known:
+		p.Consequences = append(p.Consequences, "The snapshot does not say how istio-cni would treat the pod.")
+	case !own && (after.State == ambient.PodCaptured || after.State == ambient.PodPending):
+		p.Consequences = append(p.Consequences, "istio-cni captures the pod now, without a restart: ztunnel carries its traffic with mTLS and enforces its L4 policy.")
+	case !own:
+		p.Consequences = append(p.Consequences, "istio-cni would not capture it: "+after.Reason)
+	case (was == ambient.PodCaptured || was == ambient.PodPending) && after.State != ambient.PodCaptured && after.State != ambient.PodPending:
+		p.Consequences = append(p.Consequences, "The pod leaves the mesh immediately: its traffic is no longer mTLS and ztunnel stops enforcing its L4 policies.")
+	default:
+		p.Consequences = append(p.Consequences, "The pod stays as it is: "+after.Reason)
+	}
+	p.Consequences = append(p.Consequences, v.ephemeral(pod))
+	p.Consequences = append(p.Consequences, r.Lines()...)
+	return p, nil
+}

@@ -1,0 +1,195 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/whatif"
+	"github.com/ambx/ambx/kube/writer"
+	"github.com/ambx/ambx/views/migration"
+)
+
+// The sidecar-to-ambient migration (M): a plan built in a command (it lists
+// the namespace's workloads), the usual access review and confirm dialog
+// with the what-if of the whole migration, then a progress overlay that
+// follows the rollouts snapshot by snapshot.
+
+// migrate plans the migration of the namespace in scope.
+func (m Model) migrate() (Model, tea.Cmd) {
+	if !m.canWrite() {
+		return m, readOnly()
+	}
+	name := m.scopeNamespace()
+	if name == "" || m.snap == nil {
+		return m, status("select a namespace to migrate it from sidecars to ambient", false)
+	}
+	ns := m.namespaceObject(name)
+	if ns == nil {
+		return m, status("namespace "+name+" is not in the cluster any more", true)
+	}
+	w, snap, ctx := m.opt.Writer, m.snap, m.opt.Ctx
+	return m, func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, applyTimeout)
+		defer cancel()
+		p, err := w.MigratePlan(ctx, ns, snap)
+		return planMsg{plan: p, err: err}
+	}
+}
+
+func (m Model) namespaceObject(name string) *corev1.Namespace {
+	if m.snap == nil {
+		return nil
+	}
+	for _, ns := range m.snap.Namespaces {
+		if ns != nil && ns.Name == name {
+			return ns
+		}
+	}
+	return nil
+}
+
+// isMigration reports whether a plan is a migration (MigratePlan's IDs).
+func isMigration(p writer.Plan) bool { return strings.HasPrefix(p.ID, "migrate ") }
+
+// migrationWorkloads lists the rollouts a migration plan starts, each with
+// the pods it has now: those are the pods its restart replaces.
+func (m Model) migrationWorkloads(p writer.Plan) []migration.Workload {
+	if !isMigration(p) || m.snap == nil || m.snap.Mesh == nil {
+		return nil
+	}
+	var out []migration.Workload
+	for _, t := range p.Targets {
+		if t.Kind == writer.KindNamespace {
+			continue
+		}
+		owner := strings.ToLower(t.Kind) + "/" + t.Name
+		wl := migration.Workload{Owner: owner}
+		for _, pod := range m.snap.Pods {
+			if pod == nil || pod.Namespace != t.Namespace || pod.DeletionTimestamp != nil {
+				continue
+			}
+			if m.snap.Mesh.Pods[ambient.Key{Namespace: pod.Namespace, Name: pod.Name}].Owner == owner {
+				wl.Old = append(wl.Old, pod.Name)
+			}
+		}
+		out = append(out, wl)
+	}
+	// An empty, non-nil list still means "a migration is being applied".
+	if out == nil {
+		out = []migration.Workload{}
+	}
+	return out
+}
+
+// followMigration opens the progress overlay once the migration is applied.
+func (m Model) followMigration(p writer.Plan, wls []migration.Workload, done string) (Model, tea.Cmd) {
+	v := migration.New(m.theme, p.Target.Name, wls, m.snap, m.opt.Now())
+	return m.push(migrationOverlay{m: v}), status(done, false)
+}
+
+// migrationOverlay is the progress view of a migration.
+type migrationOverlay struct {
+	m migration.Model
+	// said is the last verdict put on the status bar, so each is said once.
+	said string
+}
+
+func (o migrationOverlay) Update(msg tea.Msg) (overlay, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && closes(k) {
+		return nil, nil
+	}
+	var cmd tea.Cmd
+	o.m, cmd = o.m.Update(msg)
+	return o, cmd
+}
+func (o migrationOverlay) View(w, h int) string     { return o.m.View(w, h) }
+func (o migrationOverlay) SetSize(w, h int) overlay { o.m = o.m.SetSize(w, h); return o }
+func (o migrationOverlay) SetSnapshot(s *kube.Snapshot) overlay {
+	o.m = o.m.SetSnapshot(s)
+	return o.verdict()
+}
+func (o migrationOverlay) Close() {}
+
+// Tick moves the progress clock: a stall or timeout is a matter of time.
+func (o migrationOverlay) Tick(now time.Time) (overlay, tea.Cmd) {
+	o.m = o.m.Tick(now)
+	o2 := o.verdict()
+	if o2.(migrationOverlay).said != o.said {
+		line, _ := o2.(migrationOverlay).m.Status()
+		return o2, status(line, !o2.(migrationOverlay).m.Done())
+	}
+	return o2, nil
+}
+
+// verdict records the verdict reached (done, stalled, timed out).
+func (o migrationOverlay) verdict() overlay {
+	switch {
+	case o.m.Done():
+		o.said = "done"
+	case o.m.TimedOut():
+		o.said = "timeout"
+	case o.m.Stalled():
+		o.said = "stalled"
+	default:
+		o.said = ""
+	}
+	return o
+}
+
+// enrollPlan is the namespace toggle with, when it enrols, the what-if of
+// the enrolment in its consequences.
+func (m Model) enrollPlan(ns *corev1.Namespace) (writer.Plan, error) {
+	p, err := m.opt.Writer.ToggleNamespaceAmbient(ns, m.snap)
+	if err != nil || ns.Labels[ambient.LabelDataplaneMode] == "ambient" {
+		return p, err
+	}
+	r := whatif.Run(m.snap, whatif.EnrollNamespace(ns.Name)...)
+	p.Consequences = append(p.Consequences, r.Summary())
+	p.Consequences = append(p.Consequences, r.Lines()...)
+	return p, nil
+}
+
+// podPlan chooses what a on a pod does: its own ambient label in a
+// namespace that is not enrolled (or to take that label off again), else
+// the opt-out.
+func (m Model) podPlan(p *corev1.Pod) (writer.Plan, error) {
+	switch p.Labels[ambient.LabelDataplaneMode] {
+	case "ambient":
+		return m.opt.Writer.TogglePodAmbient(p, m.snap)
+	case "none":
+		return m.opt.Writer.TogglePodOptOut(p, m.snap)
+	}
+	if ns := m.namespaceObject(p.Namespace); ns != nil && ns.Labels[ambient.LabelDataplaneMode] != "ambient" {
+		return m.opt.Writer.TogglePodAmbient(p, m.snap)
+	}
+	return m.opt.Writer.TogglePodOptOut(p, m.snap)
+}
+
+// restartHint words a restart that found nothing to do, pointing at M
+// when the namespace's sidecar pods are what is left to move.
+func restartHint(err error, snap *kube.Snapshot, ns string) error {
+	if writer.KindOf(err) != writer.KindNothing {
+		return err
+	}
+	if mg := whatif.MigrationOf(snap, ns); mg.Sidecars > mg.OnRestart {
+		return fmt.Errorf("%s; its %d sidecar pods stay on sidecars while %s: M migrates it to ambient", err.Error(), mg.Sidecars, migrationBlocker(mg, ns))
+	}
+	return err
+}
+
+func migrationBlocker(mg whatif.Migration, ns string) string {
+	switch {
+	case mg.Injects != "" && !mg.Enrolled:
+		return ns + " has " + mg.Injects + " and is not enrolled"
+	case mg.Injects != "":
+		return ns + " has " + mg.Injects
+	}
+	return ns + " is not enrolled"
+}
