@@ -17,10 +17,10 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/kube/whatif"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
-	"github.com/ambx/ambx/views/safe"
 )
 
 // Defaults for how long the view waits. A rollout that replaces nothing
