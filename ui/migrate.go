@@ -113,7 +113,7 @@ func (o migrationOverlay) View(w, h int) string     { return o.m.View(w, h) }
 func (o migrationOverlay) SetSize(w, h int) overlay { o.m = o.m.SetSize(w, h); return o }
 func (o migrationOverlay) SetSnapshot(s *kube.Snapshot) overlay {
 	o.m = o.m.SetSnapshot(s)
-	return o.verdict()
+	return o // the next Tick puts a new verdict on the status bar
 }
 func (o migrationOverlay) Close() {}
 
@@ -179,7 +179,7 @@ func restartHint(err error, snap *kube.Snapshot, ns string) error {
 		return err
 	}
 	if mg := whatif.MigrationOf(snap, ns); mg.Sidecars > mg.OnRestart {
-		return fmt.Errorf("%s; its %d sidecar pods stay on sidecars while %s: M migrates it to ambient", err.Error(), mg.Sidecars, migrationBlocker(mg, ns))
+		return fmt.Errorf("M migrates it to ambient: its %d sidecar pods stay on sidecars while %s (%s)", mg.Sidecars, migrationBlocker(mg, ns), err.Error())
 	}
 	return err
 }

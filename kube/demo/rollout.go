@@ -65,7 +65,7 @@ func roll(kc *kubefake.Clientset, kind, ns, name string, at time.Time) {
 	if err != nil {
 		return
 	}
-	hash := templateHash(ns + "/" + name + "/" + at.Format(time.RFC3339Nano))[:10]
+	hash := templateHash(ns + "/" + name + "/" + at.Format(time.RFC3339Nano))
 	for _, p := range list.Items {
 		if !ownedBy(&p, kind, name) {
 			continue

@@ -40,7 +40,7 @@ func (w *Writer) MigratePlan(ctx context.Context, ns *corev1.Namespace, s *kube.
 		Title:  "Migrate namespace " + ns.Name + " from sidecars to ambient",
 		Target: nsRef,
 	}
-	var parts []string
+	var parts, done []string
 	body, err := labelPatch(ns,
 		labelChange{Key: ambient.LabelInjection, Remove: true},
 		labelChange{Key: ambient.LabelRev, Remove: true},
@@ -55,6 +55,11 @@ func (w *Writer) MigratePlan(ctx context.Context, ns *corev1.Namespace, s *kube.
 		p.Patch = "namespace " + ns.Name + " (JSON patch):\n" + string(body)
 		p.PatchType = types.JSONPatchType
 		parts = append(parts, "labels namespace "+ns.Name+" "+ambient.LabelDataplaneMode+"=ambient"+dropped(ns))
+		d := "namespace enrolled"
+		if x := dropped(ns); x != "" {
+			d += ", " + strings.TrimPrefix(x, " and removes ") + " removed"
+		}
+		done = append(done, d)
 	}
 
 	workloads, err := w.listWorkloads(ctx, ns.Name)
@@ -95,6 +100,7 @@ func (w *Writer) MigratePlan(ctx context.Context, ns *corev1.Namespace, s *kube.
 			p.PatchType = types.StrategicMergePatchType
 		}
 		parts = append(parts, "restarts "+strings.Join(names, ", ")+", the workloads whose pods carry sidecars")
+		done = append(done, fmt.Sprintf("restarting %d workload%s", len(names), plural(len(names), "", "s")))
 	}
 	if len(p.steps) == 0 {
 		line := "nothing to migrate in " + ns.Name + ": it is enrolled, injects no sidecars and no workload owns a sidecar pod"
@@ -104,7 +110,7 @@ func (w *Writer) MigratePlan(ctx context.Context, ns *corev1.Namespace, s *kube.
 		return Plan{}, &Error{Kind: KindNothing, Line: line}
 	}
 	p.Description = upper(strings.Join(parts, ", then ")) + "."
-	p.Done = "migrating " + ns.Name + ": " + strings.Join(parts, "; ")
+	p.Done = "migrating " + ns.Name + ": " + strings.Join(done, ", ")
 
 	p.Consequences = append(p.Consequences, v.migrationLabels(ns)...)
 	if len(chosen) > 0 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/demo"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/golden"
 )
@@ -207,5 +208,18 @@ func TestScroll(t *testing.T) {
 	// A new snapshot keeps the position.
 	if m2 := m.SetSnapshot(fixture()); m2.offset != m.offset {
 		t.Fatalf("new snapshot moved the view from %d to %d", m.offset, m2.offset)
+	}
+}
+
+// TestNamespaceMigration: a namespace still on sidecars says how far its
+// move to ambient is and that M does it.
+func TestNamespaceMigration(t *testing.T) {
+	got := ForNamespace(demo.Homelab(), "legacy-apps", theme.Plain).SetSize(200, 30).View(200, 30)
+	want := "migration      2 sidecar pods left, 0 pods moved, 0 move on a restart (the namespace still has istio-injection=enabled and it is not enrolled) · M migrates"
+	if !strings.Contains(got, want) {
+		t.Errorf("legacy-apps detail lacks %q:\n%s", want, got)
+	}
+	if got := ForNamespace(demo.Homelab(), "loki", theme.Plain).SetSize(120, 30).View(120, 30); strings.Contains(got, "migration") {
+		t.Errorf("a namespace with nothing to migrate shows a migration line:\n%s", got)
 	}
 }

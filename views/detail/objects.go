@@ -12,6 +12,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/whatif"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/findings"
 	"github.com/ambx/ambx/views/pane"
@@ -390,6 +391,14 @@ func ForNamespace(s *kube.Snapshot, name string, t *theme.Theme) Model {
 				pg := pane.PodGlyph(st)
 				d.kv(pg.Mark+" "+string(st), fmt.Sprintf("%d  %s", n, pg.Meaning), pg.Tone)
 			}
+		}
+
+		if mg := whatif.MigrationOf(s, name); mg.Started() {
+			tone := theme.ToneWarn
+			if mg.OnRestart == mg.Sidecars {
+				tone = theme.ToneInfo
+			}
+			d.kv("migration", mg.String()+" · M migrates", tone)
 		}
 
 		d.section("Waypoint (namespace label)")
