@@ -547,6 +547,7 @@ func explore(o options, stderr io.Writer) error {
 		LogLocator: locator,
 		Ztunnel:    zt,
 		Fetch:      ui.FetchFrom(clients),
+		Events:     ui.EventsFrom(clients),
 		Writer:     writer.New(clients, o.readOnly),
 		Usage:      usages,
 		PerSidecar: perSidecar,

@@ -188,7 +188,7 @@ func Help() []Section {
 		{"Program", []key.Binding{Global.Help, Global.Quit, Global.ForceQuit}},
 		{"Panes", []key.Binding{Global.NextPane, Global.PrevPane}},
 		{"Move", []key.Binding{Table.Up, Table.Down, Table.Top, Table.Bottom, Table.PageUp, Table.PageDown, Table.Sort, Table.Reverse}},
-		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Global.Install, Ztunnel.Open, Ztunnel.Traffic, YAML.Open}},
+		{"View", []key.Binding{Table.Enter, Table.Detail, Global.Filter, Global.Command, Global.Back, Global.Findings, Global.Overhead, Global.Install, Ztunnel.Open, Ztunnel.Traffic, YAML.Open, Events.Open}},
 		{"Command line", []key.Binding{Prompt.Complete, Prompt.Older, Prompt.Newer, Prompt.Run, Prompt.Cancel}},
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint, Action.CreateWaypoint, Action.DeleteWaypoint, Migrate.Start}},
 		WaypointFormHelp(),

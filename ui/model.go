@@ -71,6 +71,8 @@ type Options struct {
 	// Ztunnel reads ztunnels' config_dump and metrics; nil hides the
 	// ztunnel and traffic views.
 	Ztunnel ztread.Reader
+	// Events reads an object's Kubernetes events (e); nil hides the view.
+	Events EventReader
 	// Ctx is the program's context: log streams and writes end with it.
 	// nil means context.Background().
 	Ctx context.Context
@@ -103,9 +105,10 @@ type Model struct {
 	// zoom shows the focused pane full-width even where the grid fits.
 	zoom bool
 
-	stack    []overlay
-	ztGen    int            // numbers each ztunnel/traffic view opened, so a closed one's ticks are dropped
-	overhead overhead.Model // the one-line strip above the grid
+	stack     []overlay
+	ztGen     int            // numbers each ztunnel/traffic view opened, so a closed one's ticks are dropped
+	eventsGen int            // numbers each events view opened, so a closed one's reads are dropped
+	overhead  overhead.Model // the one-line strip above the grid
 
 	write writeState
 
@@ -326,6 +329,8 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openLogs()
 	case key.Matches(k, keymap.YAML.Open):
 		return m.openYAML()
+	case key.Matches(k, keymap.Events.Open):
+		return m.openEvents()
 	case key.Matches(k, keymap.Ztunnel.Open):
 		return m.openZtunnel()
 	case key.Matches(k, keymap.Ztunnel.Traffic):

@@ -59,7 +59,7 @@ func (p prompt) open(mode promptMode, value string) prompt {
 }
 
 // commandNames are the words :  knows besides the panes' names.
-var commandNames = []string{"q", "quit", "grid", "full", "help", "zt", "ztunnel", "traffic", "yaml"}
+var commandNames = []string{"q", "quit", "grid", "full", "help", "zt", "ztunnel", "traffic", "yaml", "events"}
 
 // suggestions completes a command: its name, then a namespace after it.
 func (m Model) suggestions(value string) []string {
@@ -169,6 +169,8 @@ func (m Model) runCommand(line string) (Model, tea.Cmd) {
 		return m.openTraffic()
 	case "yaml":
 		return m.openYAML()
+	case "events":
+		return m.openEvents()
 	}
 	for i, r := range m.panes {
 		if !slices.Contains(r.commands, name) {

@@ -40,8 +40,8 @@ func grants(rules []rbacv1.PolicyRule) []string {
 }
 
 // readGrants are exactly what ambx reads: list and watch of every watched
-// resource, the metrics API, and the ztunnel views' log, proxy and
-// port-forward.
+// resource, the metrics API, the ztunnel views' log, proxy and
+// port-forward, and the events view's list.
 func readGrants(t *testing.T) []string {
 	var want []string
 	for _, r := range kube.Resources {
@@ -52,7 +52,7 @@ func readGrants(t *testing.T) []string {
 		want = append(want, g+"/"+string(r)+" list", g+"/"+string(r)+" watch")
 	}
 	want = append(want, "metrics.k8s.io/pods list", "metrics.k8s.io/nodes list",
-		"/pods/log get", "/pods/proxy get", "/pods/portforward create")
+		"/pods/log get", "/pods/proxy get", "/pods/portforward create", "/events list")
 	slices.Sort(want)
 	return want
 }
