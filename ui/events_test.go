@@ -69,7 +69,6 @@ func TestEventsOfAPod(t *testing.T) {
 	}
 }
 
-
 // Events that could not be read say why, never "no events".
 func TestEventsNotRead(t *testing.T) {
 	m, _ := demoModel(t, false)
