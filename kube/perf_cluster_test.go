@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ import (
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/kubeenv"
 	"github.com/ambx/ambx/kube/synth"
+	"github.com/ambx/ambx/views/pane"
 )
 
 // perfSize is the cluster the large test builds: issue 21's 10,000
@@ -105,12 +107,20 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 	x := startAmbx(t, env.Kubeconfig)
 	began := time.Now()
 	want := fmt.Sprintf("Workloads (%d)", len(c.Pods))
-	x.waitScreen(size.timeout, want)
+	st := x.watchStartup(size.timeout, want, len(c.Pods))
 	startup := time.Since(began)
 	pid := ambxPID(t, x)
 	peak, rss := memory(t, pid)
 	t.Logf("ambx showed %q %s after start (%.2f× a plain client-go LIST, %.2f× one through ambx's transport); peak RSS %.1f MiB, now %.1f MiB",
 		want, startup.Round(time.Millisecond), float64(startup)/float64(plain), float64(startup)/float64(own), mib(peak), mib(rss))
+	t.Logf("start-up screens: first paint after %s; %d showed the pods' progress (first %q after %s, last %q); %d screens in all",
+		st.firstPaint.Round(time.Millisecond), st.progress, st.firstLine, st.firstAt.Round(time.Millisecond), st.lastLine, st.screens)
+	if st.progress == 0 && startup > 2*time.Second {
+		t.Errorf("no screen in %s of start-up said how many of the %d pods had loaded", startup.Round(time.Millisecond), len(c.Pods))
+	}
+	if st.empty != "" {
+		t.Errorf("a start-up screen showed the Workloads pane empty, with no note that pods are loading:\n%s", st.empty)
+	}
 
 	// Idle: let the first rebuilds and the first metrics poll land, then
 	// watch. The first half of the window lets the heap reach its GC
@@ -180,10 +190,55 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 	hold(t, env)
 }
 
+// startup is what the screens showed while ambx loaded the cluster.
+type startup struct {
+	screens, progress   int
+	firstPaint, firstAt time.Duration
+	firstLine, lastLine string
+	empty               string // a screen with an empty Workloads pane and no loading note
+}
+
+var progressLine = regexp.MustCompile(`loading pods [0-9,]+ / [0-9,]+`)
+
+// watchStartup captures the screen as often as tmux allows until it shows
+// want, noting when something was first drawn and every "loading pods
+// N / M" progress line (M must be the pods the server holds).
+func (x tmux) watchStartup(timeout time.Duration, want string, pods int) startup {
+	x.t.Helper()
+	var st startup
+	began := time.Now()
+	total := " / " + pane.Count(pods)
+	for deadline := began.Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		s := x.screen()
+		st.screens++
+		if st.firstPaint == 0 && strings.TrimSpace(s) != "" {
+			st.firstPaint = time.Since(began)
+		}
+		if strings.Contains(s, want) {
+			return st
+		}
+		if l := progressLine.FindString(s); l != "" {
+			if !strings.HasSuffix(l, total) {
+				x.t.Errorf("progress line %q, want a total of %d pods", l, pods)
+			}
+			if st.progress == 0 {
+				st.firstLine, st.firstAt = l, time.Since(began)
+			}
+			st.progress++
+			st.lastLine = l
+		} else if strings.Contains(s, "Workloads (0)") && !strings.Contains(s, "loading pods") && st.empty == "" {
+			st.empty = s
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("after %s the screen lacks %q:\n%s", timeout, want, s)
+		}
+	}
+}
+
 // hold keeps the cluster up for a side-by-side run of another client (k9s,
 // BENCHMARKS.md) when AMBX_PERF_HOLD names a file: the env's kubeconfig is
 // copied there, the audit log's path written beside it (.audit), and the
-// test waits until the file is removed, for at most 30 minutes.
+// test waits until the file is removed, for at most 2 hours.
 func hold(t *testing.T, env *kubeenv.Env) {
 	path := os.Getenv("AMBX_PERF_HOLD")
 	if path == "" {
@@ -200,7 +255,7 @@ func hold(t *testing.T, env *kubeenv.Env) {
 		t.Fatal(err)
 	}
 	t.Logf("cluster held: KUBECONFIG=%s; remove the file to finish", path)
-	for end := time.Now().Add(30 * time.Minute); time.Now().Before(end); time.Sleep(time.Second) {
+	for end := time.Now().Add(2 * time.Hour); time.Now().Before(end); time.Sleep(time.Second) {
 		if _, err := os.Stat(path); err != nil {
 			return
 		}

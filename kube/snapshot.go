@@ -81,6 +81,10 @@ func (a Availability) Read() bool { return a == Available || a == Missing }
 type ResourceState struct {
 	Availability Availability
 	Detail       string
+	// Loaded and Total count the objects while the first list of a large
+	// resource (pods) arrives: Loaded received so far, Total what the
+	// server said it holds (0 when not known).
+	Loaded, Total int
 }
 
 // Snapshot is one immutable view of the cluster. Nothing in it may be

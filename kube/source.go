@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
@@ -52,6 +54,9 @@ type Source struct {
 	// lastEvent is when an informer last delivered a change (Unix ns):
 	// a quiet cluster's last event can be old while its watch is live.
 	lastEvent atomic.Int64
+	// podTotal is how many pods the server holds, asked once at start so
+	// the first list can show its progress; 0 until known.
+	podTotal atomic.Int64
 
 	dirty chan struct{}
 	probe chan struct{}
@@ -74,14 +79,27 @@ func NewSource(c *Clients) *Source {
 
 // slim keeps the informer caches small by dropping what ambx never reads:
 // managedFields (often half an object) and kubectl's last-applied copy on
-// every kind, and on pods the heavy parts of the spec (see slimPod). At
-// 10,000 pods this is the difference between meeting the 150 MiB bound
-// and not.
+// every kind, and on pods the heavy parts of the spec and status (see
+// slimPod). Strings that many objects repeat (namespaces, label and
+// annotation keys and values, owners, images) are interned, so the cache
+// holds one copy of each. Objects in the caches are never modified after
+// this, so sharing their strings is safe; the YAML view GETs the object
+// afresh (Fetch) rather than showing this copy.
 func slim(obj any) (any, error) {
 	if m, err := meta.Accessor(obj); err == nil {
 		m.SetManagedFields(nil)
 		if a := m.GetAnnotations(); a[lastApplied] != "" {
 			delete(a, lastApplied)
+		}
+		m.SetNamespace(intern(m.GetNamespace()))
+		m.SetGenerateName(intern(m.GetGenerateName()))
+		m.SetLabels(internMap(m.GetLabels()))
+		m.SetAnnotations(internMap(m.GetAnnotations()))
+		if refs := m.GetOwnerReferences(); len(refs) > 0 {
+			for i := range refs {
+				r := &refs[i]
+				r.APIVersion, r.Kind, r.Name = intern(r.APIVersion), intern(r.Kind), intern(r.Name)
+			}
 		}
 	}
 	switch o := obj.(type) {
@@ -93,6 +111,29 @@ func slim(obj any) (any, error) {
 		o.Webhooks = nil // CA bundles and rules; tags need only the labels
 	}
 	return obj, nil
+}
+
+// intern returns the one shared copy of s. Decoding gives every object its
+// own copy of each string; at 10,000 pods the namespaces, label keys and
+// values, node names and images alone are megabytes of duplicates.
+func intern(s string) string {
+	if s == "" {
+		return s
+	}
+	return unique.Make(s).Value()
+}
+
+// internMap is m with its keys and values interned. A new map, because a
+// map's keys cannot be replaced in place.
+func internMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[intern(k)] = intern(v)
+	}
+	return out
 }
 
 // slimConfigMap keeps of Istio's ConfigMaps only what install.Discover
@@ -116,32 +157,66 @@ func slimConfigMap(c *corev1.ConfigMap) {
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // slimPod drops the pod fields no analysis or view reads: environment,
-// commands, resources, mounts, volumes, scheduling constraints and
-// security contexts. It keeps everything about identity, placement,
-// containers' names, images, ports, probes and restart policy (netpol and
-// ambient read them), and status apart from per-container resources. A
-// view that starts showing a dropped field must keep it here.
+// commands, resources, mounts, volumes, scheduling and DNS settings,
+// security contexts, every condition but Ready (and of that only its
+// status), the containers' states, images' IDs and host IPs. It keeps
+// identity, placement, the service account, containers' names, images,
+// ports, probes and restart policy (netpol and ambient read them), the
+// pod's IPs, phase and start, and each container's readiness and restart
+// count. A view that starts showing a dropped field must keep it here.
 func slimPod(p *corev1.Pod) {
 	s := &p.Spec
 	s.Volumes, s.Affinity, s.Tolerations, s.TopologySpreadConstraints = nil, nil, nil, nil
 	s.SecurityContext, s.ImagePullSecrets, s.DNSConfig, s.Overhead = nil, nil, nil, nil
 	s.ResourceClaims, s.Resources, s.ReadinessGates, s.HostAliases = nil, nil, nil, nil
+	s.NodeSelector, s.SchedulingGates, s.OS, s.RuntimeClassName = nil, nil, nil, nil
+	s.Priority, s.PreemptionPolicy, s.EnableServiceLinks, s.AutomountServiceAccountToken = nil, nil, nil, nil
+	s.TerminationGracePeriodSeconds, s.ActiveDeadlineSeconds = nil, nil
+	s.SchedulerName, s.PriorityClassName, s.DNSPolicy, s.Hostname, s.Subdomain = "", "", "", "", ""
+	s.DeprecatedServiceAccount = ""
+	s.NodeName, s.ServiceAccountName = intern(s.NodeName), intern(s.ServiceAccountName)
+	s.RestartPolicy = corev1.RestartPolicy(intern(string(s.RestartPolicy)))
 	for _, list := range [][]corev1.Container{s.Containers, s.InitContainers} {
 		for i := range list {
 			c := &list[i]
 			c.Command, c.Args, c.Env, c.EnvFrom = nil, nil, nil, nil
 			c.Resources, c.ResizePolicy = corev1.ResourceRequirements{}, nil
 			c.VolumeMounts, c.VolumeDevices, c.Lifecycle, c.SecurityContext = nil, nil, nil, nil
+			c.TerminationMessagePath, c.TerminationMessagePolicy, c.ImagePullPolicy, c.WorkingDir = "", "", "", ""
+			c.Name, c.Image = intern(c.Name), intern(c.Image)
+			for j := range c.Ports {
+				pt := &c.Ports[j]
+				pt.Name, pt.Protocol, pt.HostIP = intern(pt.Name), corev1.Protocol(intern(string(pt.Protocol))), intern(pt.HostIP)
+			}
+			for _, pr := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+				if pr != nil && pr.HTTPGet != nil {
+					h := pr.HTTPGet
+					h.Path, h.Host, h.Scheme, h.HTTPHeaders = intern(h.Path), intern(h.Host), corev1.URIScheme(intern(string(h.Scheme))), nil
+					h.Port.StrVal = intern(h.Port.StrVal)
+				}
+			}
 		}
 	}
 	s.EphemeralContainers = nil
-	for _, list := range [][]corev1.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses} {
-		for i := range list {
-			c := &list[i]
-			c.Resources, c.AllocatedResources, c.VolumeMounts, c.User, c.AllocatedResourcesStatus = nil, nil, nil, nil, nil
+	st := &p.Status
+	st.Phase = corev1.PodPhase(intern(string(st.Phase)))
+	var ready []corev1.PodCondition
+	for _, c := range st.Conditions {
+		if c.Type == corev1.PodReady {
+			ready = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionStatus(intern(string(c.Status)))}}
+			break
 		}
 	}
-	p.Status.ResourceClaimStatuses = nil
+	st.Conditions = ready
+	for _, list := range [][]corev1.ContainerStatus{st.ContainerStatuses, st.InitContainerStatuses} {
+		for i := range list {
+			c := &list[i]
+			*c = corev1.ContainerStatus{Name: intern(c.Name), Ready: c.Ready, RestartCount: c.RestartCount, Started: c.Started}
+		}
+	}
+	st.EphemeralContainerStatuses = nil
+	st.HostIP, st.HostIPs, st.QOSClass, st.NominatedNodeName, st.ResourceClaimStatuses = "", nil, "", "", nil
+	st.Resize, st.ExtendedResourceClaimStatus = "", nil
 }
 
 // Run watches until ctx is done, calling publish with each new snapshot from
@@ -197,6 +272,7 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 	}
 	go s.watchSync(ctx)
 	go s.probeLoop(ctx)
+	go s.countPods(ctx)
 	s.loop(ctx, publish)
 	for _, f := range factories {
 		f.Shutdown()
@@ -215,9 +291,9 @@ func add[T object](s *Source, r Resource, inf cache.SharedIndexInformer) {
 	_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { s.watchError(r, err) })
 	l := newSorted[T](inf.GetStore())
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { l.touch(o); s.event() },
+		AddFunc:    func(o any) { l.count.Add(1); l.touch(o); s.event() },
 		UpdateFunc: func(_, o any) { l.touch(o); s.event() },
-		DeleteFunc: func(o any) { l.touch(o); s.event() },
+		DeleteFunc: func(o any) { l.count.Add(-1); l.touch(o); s.event() },
 	})
 	s.mu.Lock()
 	s.informers[r] = inf
@@ -360,6 +436,22 @@ func (s *Source) watchSync(ctx context.Context) {
 	}
 }
 
+// countPods asks the server how many pods it holds: a LIST of one pod
+// carries the count of the rest. Nothing depends on the answer but the
+// progress line of the first list; a server that does not give it (a
+// fake, an old one) leaves the line without a total.
+func (s *Source) countPods(ctx context.Context) {
+	if s.clients.Kube == nil {
+		return
+	}
+	l, err := s.clients.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil || l.RemainingItemCount == nil {
+		return
+	}
+	s.podTotal.Store(int64(len(l.Items)) + *l.RemainingItemCount)
+	s.markDirty()
+}
+
 // probeLoop asks the server for its version while it is unreachable, so
 // the outage banner clears as soon as it answers instead of when the next
 // watch happens to reconnect. Idle clusters see no requests from it.
@@ -447,6 +539,19 @@ func (s *Source) build() *Snapshot {
 		states[r] = st
 	}
 	reachable, problem := s.reachable, s.problem
+	if st, ok := states[ResPods]; ok && st.Availability == Syncing {
+		// Until the first list of pods is complete, snapshots carry its
+		// progress and none of its pods: analysing and drawing a growing
+		// part of them cost start-up most of its time, and a partial list
+		// is not the cluster (the pods' checks say they did not run).
+		if l, ok := lists[ResPods].(*sorted[*corev1.Pod]); ok {
+			st.Loaded = int(l.count.Load())
+		}
+		st.Total = int(s.podTotal.Load())
+		states[ResPods] = st
+		lists = maps.Clone(lists)
+		delete(lists, ResPods)
+	}
 	s.seq++
 	seq := s.seq
 	s.mu.Unlock()
@@ -561,6 +666,10 @@ func compareKey[T object](ns, name string, b T) int {
 // resource hands out the same slice: snapshots share it and never modify it.
 type sorted[T object] struct {
 	store cache.Store
+
+	// count is the objects added less those deleted, as the handlers saw
+	// them: the progress of the first list.
+	count atomic.Int64
 
 	mu      sync.Mutex
 	changed map[string]struct{} // store keys touched since the last take

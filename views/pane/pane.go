@@ -5,6 +5,7 @@ package pane
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -165,7 +166,7 @@ func Unavailable(s *kube.Snapshot, what string, rs ...kube.Resource) string {
 		st := s.State(r)
 		switch st.Availability {
 		case kube.Syncing:
-			notes = append(notes, fmt.Sprintf("loading %s…", r))
+			notes = append(notes, loading(r, st))
 		case kube.Missing:
 			notes = append(notes, fmt.Sprintf("%s: %s", r, st.Detail))
 		case kube.Forbidden:
@@ -183,6 +184,33 @@ func Unavailable(s *kube.Snapshot, what string, rs ...kube.Resource) string {
 		return what
 	}
 	return strings.Join(notes, "; ")
+}
+
+// loading says how far the first list of r has come: "loading pods
+// 5,423 / 10,600…" when the server gave its count, "loading pods 5,423…"
+// while only the arrivals are known.
+func loading(r kube.Resource, st kube.ResourceState) string {
+	switch {
+	case st.Total > 0:
+		return fmt.Sprintf("loading %s %s / %s…", r, Count(min(st.Loaded, st.Total)), Count(st.Total))
+	case st.Loaded > 0:
+		return fmt.Sprintf("loading %s %s…", r, Count(st.Loaded))
+	}
+	return fmt.Sprintf("loading %s…", r)
+}
+
+// Count writes n with a comma between thousands, as 10,600.
+func Count(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
 }
 
 // Partial names those of rs that were not read ("Pods forbidden"), or ""

@@ -1,0 +1,137 @@
+package kube
+
+import (
+	"testing"
+	"unsafe"
+
+	istiofake "istio.io/client-go/pkg/clientset/versioned/fake"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	gwfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
+
+	"github.com/ambx/ambx/kube/ambient"
+)
+
+// fullPod is a pod as a kubelet reports it, with everything slim drops.
+func fullPod(name string) *corev1.Pod {
+	yes := true
+	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http"), Scheme: corev1.URISchemeHTTP}}}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, GenerateName: "web-7d4f9-",
+			Labels:          map[string]string{"app": "web", "pod-template-hash": "7d4f9"},
+			Annotations:     map[string]string{lastApplied: "{...}", "ambient.istio.io/redirection": "enabled"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-7d4f9"}},
+			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
+		Spec: corev1.PodSpec{
+			NodeName: "node-1", ServiceAccountName: "web", HostNetwork: false, SchedulerName: "default-scheduler",
+			Tolerations: []corev1.Toleration{{Key: "k"}}, Volumes: []corev1.Volume{{Name: "config"}},
+			Containers: []corev1.Container{{Name: "app", Image: "shop/web:1", Env: []corev1.EnvVar{{Name: "A", Value: "b"}},
+				Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+				ReadinessProbe: probe, LivenessProbe: probe, TerminationMessagePath: "/dev/termination-log"}},
+			InitContainers: []corev1.Container{{Name: "istio-proxy", RestartPolicy: ptr(corev1.ContainerRestartPolicyAlways)}},
+		},
+		Status: corev1.PodStatus{
+			Phase: corev1.PodRunning, PodIP: "10.0.0.7", PodIPs: []corev1.PodIP{{IP: "10.0.0.7"}}, HostIP: "192.168.1.1",
+			StartTime: &metav1.Time{}, QOSClass: corev1.PodQOSBurstable,
+			Conditions: []corev1.PodCondition{
+				{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+				{Type: corev1.PodReady, Status: corev1.ConditionTrue, Reason: "r", Message: "m"},
+			},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Ready: true, RestartCount: 3, Started: &yes,
+				Image: "shop/web:1", ImageID: "sha256:abc", ContainerID: "containerd://abc",
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// What slim keeps is what the analyses and views read; it must give the
+// same verdicts as the pod it came from.
+func TestSlimPodKeepsWhatAmbxReads(t *testing.T) {
+	full := fullPod("web-1")
+	o, err := slim(full.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := o.(*corev1.Pod)
+	if p.ManagedFields != nil || p.Annotations[lastApplied] != "" || p.Spec.Tolerations != nil || p.Spec.Volumes != nil ||
+		p.Spec.Containers[0].Env != nil || p.Status.HostIP != "" || p.Status.ContainerStatuses[0].ImageID != "" || p.Status.ContainerStatuses[0].State.Running != nil {
+		t.Errorf("slim kept what ambx never reads: %+v", p)
+	}
+	if len(p.Status.Conditions) != 1 || p.Status.Conditions[0].Type != corev1.PodReady || p.Status.Conditions[0].Status != corev1.ConditionTrue {
+		t.Errorf("conditions %+v, want Ready=True alone", p.Status.Conditions)
+	}
+	cs := p.Status.ContainerStatuses[0]
+	if cs.Name != "app" || !cs.Ready || cs.RestartCount != 3 || cs.Started == nil || !*cs.Started {
+		t.Errorf("container status %+v lost its readiness", cs)
+	}
+	c := p.Spec.Containers[0]
+	if c.Name != "app" || c.Image != "shop/web:1" || len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Port.StrVal != "http" {
+		t.Errorf("container %+v lost its ports or probes", c)
+	}
+	if p.Spec.NodeName != "node-1" || p.Spec.ServiceAccountName != "web" || p.Status.PodIP != "10.0.0.7" || len(p.Status.PodIPs) != 1 ||
+		p.Labels["app"] != "web" || p.Annotations["ambient.istio.io/redirection"] != "enabled" || p.OwnerReferences[0].Name != "web-7d4f9" {
+		t.Errorf("slim dropped identity or placement: %+v", p)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{"istio.io/dataplane-mode": "ambient"}}}
+	verdict := func(p *corev1.Pod) ambient.PodInfo {
+		a := ambient.Analyze(&ambient.Cluster{Namespaces: []*corev1.Namespace{ns}, Pods: []*corev1.Pod{p}})
+		return a.Pods[ambient.Key{Namespace: "shop", Name: "web-1"}]
+	}
+	if got, want := verdict(p), verdict(full); got.State != want.State || got.Protocol != want.Protocol {
+		t.Errorf("slimmed pod judged %+v, the full one %+v", got, want)
+	}
+}
+
+// Two pods decoded apart share one copy of each repeated string.
+func TestSlimSharesRepeatedStrings(t *testing.T) {
+	a, _ := slim(fullPod("web-1"))
+	b, _ := slim(fullPod("web-2"))
+	pa, pb := a.(*corev1.Pod), b.(*corev1.Pod)
+	same := func(what, x, y string) {
+		if unsafe.StringData(x) != unsafe.StringData(y) {
+			t.Errorf("%s: two copies of %q", what, x)
+		}
+	}
+	same("namespace", pa.Namespace, pb.Namespace)
+	same("label value", pa.Labels["app"], pb.Labels["app"])
+	same("node", pa.Spec.NodeName, pb.Spec.NodeName)
+	same("image", pa.Spec.Containers[0].Image, pb.Spec.Containers[0].Image)
+	same("owner", pa.OwnerReferences[0].Name, pb.OwnerReferences[0].Name)
+}
+
+// While the first list of pods arrives, the snapshot says how many the
+// server holds, so the pane can show "loading pods 0 / 3…" rather than
+// an empty table.
+func TestSourceReportsThePodTotalWhileLoading(t *testing.T) {
+	k := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})
+	release := make(chan struct{})
+	k.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if listLimit(a) == 1 {
+			n := int64(2)
+			return true, &corev1.PodList{ListMeta: metav1.ListMeta{RemainingItemCount: &n}, Items: []corev1.Pod{*fullPod("web-1")}}, nil
+		}
+		<-release // the informer's own list: hold it, as a slow server would
+		return false, nil, nil
+	})
+	next := run(t, &Clients{Kube: k, Istio: istiofake.NewSimpleClientset(), Gateway: gwfake.NewSimpleClientset(), Context: "fake", Fake: true})
+	s := next("the pod total", func(s *Snapshot) bool { return s.State(ResPods).Total == 3 })
+	if st := s.State(ResPods); st.Availability != Syncing || st.Loaded != 0 {
+		t.Errorf("pods %+v while their list is held, want syncing, 0 of 3 loaded", st)
+	}
+	close(release)
+	next("the pods synced", func(s *Snapshot) bool { return s.State(ResPods).Availability == Available })
+}
+
+// listLimit is the limit a fake LIST asked for.
+func listLimit(a k8stesting.Action) int64 {
+	if l, ok := a.(interface{ GetListOptions() metav1.ListOptions }); ok {
+		return l.GetListOptions().Limit
+	}
+	return -1
+}
