@@ -13,6 +13,7 @@ import (
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/netpol"
+	"github.com/ambx/ambx/kube/usage"
 )
 
 // Build makes a snapshot from objects: the analyses run here, off the UI
@@ -53,6 +54,7 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 		return snap.Findings[i].Severity > snap.Findings[j].Severity
 	})
 	snap.Index = finding.NewIndex(snap.Findings)
+	snap.Components = usage.FindComponents(&snap.Cluster, snap.Mesh)
 	return snap
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/kube/ztunnel"
 )
 
@@ -104,6 +105,11 @@ type Snapshot struct {
 	// Loads is each workload's traffic by ztunnel's metrics (WithLoads);
 	// nil when they were not read.
 	Loads *ztunnel.Loads
+	// Components are the mesh's own pods and the would-be sidecars,
+	// found once per snapshot so that pricing them on a metrics poll
+	// (usage.Components.Overhead) walks no pods; nil for a snapshot made
+	// by hand.
+	Components *usage.Components
 
 	Context   string
 	Reachable bool   // the API server answered recently

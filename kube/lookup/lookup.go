@@ -6,6 +6,7 @@ package lookup
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -141,6 +142,54 @@ func PoliciesTargeting(s *kube.Snapshot, svc ambient.Key) []ambient.PolicyInfo {
 	for _, p := range s.RequestAuthentications {
 		if p != nil && names(p.Namespace, p.Spec.GetTargetRef(), p.Spec.GetTargetRefs()) {
 			add("RequestAuthentication", p.Namespace, p.Name)
+		}
+	}
+	return out
+}
+
+// ServicePolicies is PoliciesTargeting for every Service at once, by the
+// Service's key: one pass over the policies instead of one per Service,
+// which a pane of thousands of Services cannot afford on every snapshot.
+func ServicePolicies(s *kube.Snapshot) map[ambient.Key][]ambient.PolicyInfo {
+	if s == nil || s.Mesh == nil {
+		return nil
+	}
+	out := map[ambient.Key][]ambient.PolicyInfo{}
+	add := func(kind, ns, name string, one *typev1beta1.PolicyTargetReference, many []*typev1beta1.PolicyTargetReference) {
+		pi, ok := s.Mesh.Policy(kind, ambient.Key{Namespace: ns, Name: name})
+		if !ok {
+			return
+		}
+		var named []string // each Service once, however many refs name it
+		for i := -1; i < len(many); i++ {
+			r := one
+			if i >= 0 {
+				r = many[i]
+			}
+			if r == nil || r.GetKind() != "Service" {
+				continue
+			}
+			if g := r.GetGroup(); g != "" && g != "core" {
+				continue
+			}
+			if n := r.GetNamespace(); n != "" && n != ns {
+				continue
+			}
+			if !slices.Contains(named, r.GetName()) {
+				named = append(named, r.GetName())
+				k := ambient.Key{Namespace: ns, Name: r.GetName()}
+				out[k] = append(out[k], pi)
+			}
+		}
+	}
+	for _, p := range s.AuthorizationPolicies {
+		if p != nil {
+			add("AuthorizationPolicy", p.Namespace, p.Name, p.Spec.GetTargetRef(), p.Spec.GetTargetRefs())
+		}
+	}
+	for _, p := range s.RequestAuthentications {
+		if p != nil {
+			add("RequestAuthentication", p.Namespace, p.Name, p.Spec.GetTargetRef(), p.Spec.GetTargetRefs())
 		}
 	}
 	return out

@@ -150,6 +150,21 @@ func TestPoliciesTargeting(t *testing.T) {
 	if lookup.PoliciesTargeting(nil, ambient.Key{}) != nil {
 		t.Error("a nil snapshot has policies")
 	}
+	// ServicePolicies says the same for every Service, in the same order,
+	// a policy naming a Service twice once.
+	c.AuthorizationPolicies = append(c.AuthorizationPolicies, ap("twice", ref("Service", "", "", "cart"), ref("Service", "core", "shop", "cart"), ref("Service", "", "", "web")))
+	c.Services = append(c.Services, svc("shop", "web", nil), svc("shop", "none", nil))
+	s = kube.Build(c, t0)
+	all := lookup.ServicePolicies(s)
+	for _, sv := range c.Services {
+		k := ambient.Key{Namespace: sv.Namespace, Name: sv.Name}
+		if got, want := all[k], lookup.PoliciesTargeting(s, k); !slices.EqualFunc(got, want, func(a, b ambient.PolicyInfo) bool { return a.Kind == b.Kind && a.Key == b.Key }) {
+			t.Errorf("ServicePolicies[%s] = %v, PoliciesTargeting %v", k, got, want)
+		}
+	}
+	if len(all[ambient.Key{Namespace: "shop", Name: "web"}]) != 3 || lookup.ServicePolicies(nil) != nil {
+		t.Errorf("web's policies %v; nil snapshot %v", all[ambient.Key{Namespace: "shop", Name: "web"}], lookup.ServicePolicies(nil))
+	}
 }
 
 func waypoint(ns, name string, addressed bool, l map[string]string, from *gwv1.FromNamespaces, sel *metav1.LabelSelector) *gwv1.Gateway {

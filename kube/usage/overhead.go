@@ -120,82 +120,135 @@ type Overhead struct {
 // the usage, and prices sidecars for the captured pods. A zero perSidecar
 // means: the cluster's measured sidecars if any, else DefaultSidecar.
 func ComputeOverhead(c *ambient.Cluster, a *ambient.Analysis, u *Usage, perSidecar Resources) Overhead {
-	o := Overhead{}
-	if u != nil {
-		o.Available, o.Problem, o.Taken = u.Available, u.Problem, u.Taken
-	}
+	return FindComponents(c, a).Overhead(u, perSidecar)
+}
+
+// Components are the mesh's own pods and the pods sidecars would be
+// injected into, found from a cluster and its analysis alone. Finding them
+// walks every pod; pricing them (Overhead) walks only them, so a metrics
+// poll costs no pass over the cluster and a snapshot's Components can be
+// found once, off the UI goroutine.
+type Components struct {
+	istiod, cni, waypointPods []Key
+	ztunnels                  []Ztunnel // Node and Pod set, by node name
+	waypoints                 []gatewayPods
+	sidecars                  []Key
+	meshedPods, nodes         int
+}
+
+type gatewayPods struct {
+	key  Key // the Gateway
+	pods []Key
+}
+
+// FindComponents sorts the cluster's running pods into the mesh's
+// components; nil c finds none.
+func FindComponents(c *ambient.Cluster, a *ambient.Analysis) *Components {
+	k := &Components{}
 	if c == nil {
-		return o.price(perSidecar, nil, nil)
+		return k
 	}
 	nodes := map[string]bool{}
-	waypoints := map[Key]*Waypoint{}
+	waypoints := map[Key]int{}
 	for _, p := range c.Pods {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		k := Key{Namespace: p.Namespace, Name: p.Name}
+		key := Key{Namespace: p.Namespace, Name: p.Name}
 		set := labels.Set(p.Labels)
 		switch {
 		case istiodPods.Matches(set):
-			o.Istiod.add(u, k)
+			k.istiod = append(k.istiod, key)
 		case cniPods.Matches(set):
-			o.CNI.add(u, k)
+			k.cni = append(k.cni, key)
 		case ztunnelPods.Matches(set):
-			r, ok := o.Ztunnel.add(u, k)
-			o.Ztunnels = append(o.Ztunnels, Ztunnel{Node: p.Spec.NodeName, Pod: k, Use: r, Measured: ok})
+			k.ztunnels = append(k.ztunnels, Ztunnel{Node: p.Spec.NodeName, Pod: key})
 			if p.Spec.NodeName != "" {
 				nodes[p.Spec.NodeName] = true
 			}
 		case waypointPods.Matches(set) && set.Has(gatewayNameLabel):
 			gw := Key{Namespace: p.Namespace, Name: set.Get(gatewayNameLabel)}
-			w := waypoints[gw]
-			if w == nil {
-				w = &Waypoint{Key: gw}
-				waypoints[gw] = w
+			i, ok := waypoints[gw]
+			if !ok {
+				i = len(k.waypoints)
+				waypoints[gw] = i
+				k.waypoints = append(k.waypoints, gatewayPods{key: gw})
 			}
-			o.Waypoints.add(u, k)
-			w.add(u, k)
+			k.waypointPods = append(k.waypointPods, key)
+			k.waypoints[i].pods = append(k.waypoints[i].pods, key)
 		}
 	}
-	o.Total = o.Istiod.Use.Add(o.CNI.Use).Add(o.Ztunnel.Use).Add(o.Waypoints.Use)
-	sort.Slice(o.Ztunnels, func(i, j int) bool {
-		if o.Ztunnels[i].Node != o.Ztunnels[j].Node {
-			return o.Ztunnels[i].Node < o.Ztunnels[j].Node
+	sort.Slice(k.ztunnels, func(i, j int) bool {
+		if k.ztunnels[i].Node != k.ztunnels[j].Node {
+			return k.ztunnels[i].Node < k.ztunnels[j].Node
 		}
-		return o.Ztunnels[i].Pod.Name < o.Ztunnels[j].Pod.Name
+		return k.ztunnels[i].Pod.Name < k.ztunnels[j].Pod.Name
 	})
-	flagHot(o.Ztunnels)
-	for _, w := range waypoints {
-		o.WaypointList = append(o.WaypointList, *w)
-	}
-	sort.Slice(o.WaypointList, func(i, j int) bool {
-		a, b := o.WaypointList[i].Key, o.WaypointList[j].Key
+	sort.Slice(k.waypoints, func(i, j int) bool {
+		a, b := k.waypoints[i].key, k.waypoints[j].key
 		if a.Namespace != b.Namespace {
 			return a.Namespace < b.Namespace
 		}
 		return a.Name < b.Name
 	})
-
 	captured := map[string]bool{}
-	var sidecars []Key
 	if a != nil {
 		for _, p := range c.Pods {
 			switch a.Pods[Key{Namespace: p.Namespace, Name: p.Name}].State {
 			case ambient.PodCaptured:
-				o.MeshedPods++
+				k.meshedPods++
 				if p.Spec.NodeName != "" {
 					captured[p.Spec.NodeName] = true
 				}
 			case ambient.PodSidecar:
-				sidecars = append(sidecars, Key{Namespace: p.Namespace, Name: p.Name})
+				k.sidecars = append(k.sidecars, Key{Namespace: p.Namespace, Name: p.Name})
 			}
 		}
 	}
-	o.Nodes = len(nodes)
-	if o.Nodes == 0 {
-		o.Nodes = len(captured)
+	k.nodes = len(nodes)
+	if k.nodes == 0 {
+		k.nodes = len(captured)
 	}
-	return o.price(perSidecar, u, sidecars)
+	return k
+}
+
+// Overhead prices the components with the usage: what each costs, which
+// ztunnels run hot, and what sidecars would cost instead.
+func (k *Components) Overhead(u *Usage, perSidecar Resources) Overhead {
+	o := Overhead{}
+	if u != nil {
+		o.Available, o.Problem, o.Taken = u.Available, u.Problem, u.Taken
+	}
+	if k == nil {
+		return o.price(perSidecar, nil, nil)
+	}
+	for _, key := range k.istiod {
+		o.Istiod.add(u, key)
+	}
+	for _, key := range k.cni {
+		o.CNI.add(u, key)
+	}
+	if len(k.ztunnels) > 0 {
+		o.Ztunnels = make([]Ztunnel, len(k.ztunnels))
+		for i, z := range k.ztunnels {
+			z.Use, z.Measured = o.Ztunnel.add(u, z.Pod)
+			o.Ztunnels[i] = z
+		}
+	}
+	for _, key := range k.waypointPods {
+		o.Waypoints.add(u, key)
+	}
+	for _, w := range k.waypoints {
+		wp := Waypoint{Key: w.key}
+		for _, key := range w.pods {
+			wp.add(u, key)
+		}
+		o.WaypointList = append(o.WaypointList, wp)
+	}
+	o.Total = o.Istiod.Use.Add(o.CNI.Use).Add(o.Ztunnel.Use).Add(o.Waypoints.Use)
+	flagHot(o.Ztunnels)
+	o.MeshedPods, o.Nodes = k.meshedPods, k.nodes
+	return o.price(perSidecar, u, k.sidecars)
 }
 
 // price sets the per-sidecar figure and the estimate.

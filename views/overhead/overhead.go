@@ -42,7 +42,11 @@ func (m Model) Set(s *kube.Snapshot, u *usage.Usage) Model {
 		m.o = clean(usage.ComputeOverhead(nil, nil, u, m.perSidecar))
 		return m
 	}
-	m.o = clean(usage.ComputeOverhead(&s.Cluster, s.Mesh, u, m.perSidecar))
+	k := s.Components
+	if k == nil {
+		k = usage.FindComponents(&s.Cluster, s.Mesh)
+	}
+	m.o = clean(k.Overhead(u, m.perSidecar))
 	return m
 }
 

@@ -46,6 +46,7 @@ func rows(in pane.Input) ([]table.Row, string) {
 	for _, p := range s.Pods {
 		pods[p.Namespace] = append(pods[p.Namespace], p)
 	}
+	targeting := lookup.ServicePolicies(s)
 	rows := make([]table.Row, 0, len(s.Services))
 	for _, svc := range s.Services {
 		if in.Namespace != "" && svc.Namespace != in.Namespace {
@@ -60,7 +61,7 @@ func rows(in pane.Input) ([]table.Row, string) {
 			wp,
 			why,
 			ingress(info),
-			policies(lookup.PoliciesTargeting(s, k)),
+			policies(targeting[k]),
 			selected(svc, pods[svc.Namespace]),
 		}})
 	}
