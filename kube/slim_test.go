@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"context"
 	"testing"
 	"unsafe"
 
@@ -9,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	gwfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
@@ -105,27 +107,47 @@ func TestSlimSharesRepeatedStrings(t *testing.T) {
 	same("owner", pa.OwnerReferences[0].Name, pb.OwnerReferences[0].Name)
 }
 
-// While the first list of pods arrives, the snapshot says how many the
-// server holds, so the pane can show "loading pods 0 / 3…" rather than
-// an empty table.
+// While the first list of pods arrives, the snapshot says how many have
+// come and how many the server holds, so the pane can show "loading pods
+// 2 / 3…", and carries none of them: a part of the pods is not the cluster.
 func TestSourceReportsThePodTotalWhileLoading(t *testing.T) {
-	k := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})
-	release := make(chan struct{})
+	k := fake.NewClientset(fullPod("web-1"), fullPod("web-2"))
 	k.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if listLimit(a) == 1 {
-			n := int64(2)
-			return true, &corev1.PodList{ListMeta: metav1.ListMeta{RemainingItemCount: &n}, Items: []corev1.Pod{*fullPod("web-1")}}, nil
+		if listLimit(a) != 1 {
+			return false, nil, nil
 		}
-		<-release // the informer's own list: hold it, as a slow server would
-		return false, nil, nil
+		n := int64(2)
+		return true, &corev1.PodList{ListMeta: metav1.ListMeta{RemainingItemCount: &n}, Items: []corev1.Pod{*fullPod("web-1")}}, nil
 	})
-	next := run(t, &Clients{Kube: k, Istio: istiofake.NewSimpleClientset(), Gateway: gwfake.NewSimpleClientset(), Context: "fake", Fake: true})
-	s := next("the pod total", func(s *Snapshot) bool { return s.State(ResPods).Total == 3 })
-	if st := s.State(ResPods); st.Availability != Syncing || st.Loaded != 0 {
-		t.Errorf("pods %+v while their list is held, want syncing, 0 of 3 loaded", st)
+	s := NewSource(&Clients{Kube: k, Istio: istiofake.NewSimpleClientset(), Gateway: gwfake.NewSimpleClientset(), Context: "fake", Fake: true})
+	s.countPods(context.Background())
+	if got := s.podTotal.Load(); got != 3 {
+		t.Fatalf("pod total %d, want 3", got)
 	}
-	close(release)
-	next("the pods synced", func(s *Snapshot) bool { return s.State(ResPods).Availability == Available })
+	// An informer that is never started stays syncing; its store and
+	// handlers are fed by hand, as the first list would.
+	inf := informers.NewSharedInformerFactory(k, 0).Core().V1().Pods().Informer()
+	add[*corev1.Pod](s, ResPods, inf)
+	l := s.lists[ResPods].(*sorted[*corev1.Pod])
+	for _, name := range []string{"web-1", "web-2"} {
+		p := fullPod(name)
+		_ = inf.GetStore().Add(p)
+		l.count.Add(1)
+		l.touch(p)
+	}
+	snap := s.build()
+	if st := snap.State(ResPods); st.Availability != Syncing || st.Loaded != 2 || st.Total != 3 {
+		t.Errorf("pods %+v while their list arrives, want syncing, 2 of 3 loaded", st)
+	}
+	if len(snap.Pods) != 0 {
+		t.Errorf("a snapshot of a list still arriving carries %d pods", len(snap.Pods))
+	}
+	s.mu.Lock()
+	s.states[ResPods] = ResourceState{Availability: Available}
+	s.mu.Unlock()
+	if snap := s.build(); len(snap.Pods) != 2 || snap.State(ResPods).Total != 0 {
+		t.Errorf("synced: %d pods, state %+v; want both, no progress", len(snap.Pods), snap.State(ResPods))
+	}
 }
 
 // listLimit is the limit a fake LIST asked for.
