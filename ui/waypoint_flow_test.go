@@ -193,7 +193,8 @@ func TestDeleteWaypointListsWhatItServes(t *testing.T) {
 }
 
 // TestBindNamespaceAndPodToAWaypoint: W on a namespace and on a pod itself
-// label them istio.io/use-waypoint after the confirmation.
+// label them istio.io/use-waypoint after the confirmation, and clear
+// removes a namespace's label.
 func TestBindNamespaceAndPodToAWaypoint(t *testing.T) {
 	m, c := demoModel(t, false)
 	ctx := context.Background()
@@ -207,6 +208,18 @@ func TestBindNamespaceAndPodToAWaypoint(t *testing.T) {
 	ns, _ := c.Kube.CoreV1().Namespaces().Get(ctx, "example-api", metav1.GetOptions{})
 	if ns.Labels["istio.io/use-waypoint"] != "none" {
 		t.Fatalf("namespace labels %v: %s", ns.Labels, m.statusBar())
+	}
+
+	// Unbind: ambient-apps asks for its waypoint; clear removes the label.
+	m = selectNamespace(t, m, "ambient-apps")
+	m = keys(t, m, "W", "k", "k", "k", "k", "k", "k", "enter")
+	if s := m.Render(); !strings.Contains(s, "Clear the waypoint of namespace ambient-apps") || !strings.Contains(s, `"op":"remove","path":"/metadata/labels/istio.io~1use-waypoint"`) {
+		t.Fatalf("clear dialog:\n%s", s)
+	}
+	m = keys(t, m, "y")
+	ns, _ = c.Kube.CoreV1().Namespaces().Get(ctx, "ambient-apps", metav1.GetOptions{})
+	if _, still := ns.Labels["istio.io/use-waypoint"]; still {
+		t.Fatalf("namespace labels after clear %v: %s", ns.Labels, m.statusBar())
 	}
 
 	m = keys(t, m, "2", "/", "w", "o", "r", "k", "e", "r", "enter", "W")
