@@ -3,6 +3,8 @@ package kube_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -676,9 +678,87 @@ func TestClusterBinaryWithoutMeshCRDs(t *testing.T) {
 	x.waitScreen(10*time.Second, "ambx exited 0")
 }
 
+// overlay opens the view key shows, waits for every one of want, and
+// closes it again with ESC, waiting for title to leave the screen; it
+// returns the view's screen.
+func (x tmux) overlay(key, title string, want ...string) string {
+	x.t.Helper()
+	x.keys(key)
+	s := x.waitScreen(10*time.Second, append([]string{title}, want...)...)
+	x.keys("Escape")
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(x.screen(), title) {
+		if time.Now().After(deadline) {
+			x.t.Fatalf("ESC did not close %s:\n%s", title, x.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return s
+}
+
+// noClean fails when screen holds any wording of a clean state.
+func noClean(t *testing.T, where, screen string, clean ...string) {
+	t.Helper()
+	for _, c := range clean {
+		if strings.Contains(screen, c) {
+			t.Errorf("%s says %q with the API server unreachable:\n%s", where, c, screen)
+		}
+	}
+}
+
+// cleanWords are what the findings view, the overhead view and the panes
+// say when everything was read and nothing is wrong.
+var cleanWords = []string{"no findings", "every check ran", "✔", "no pods captured by ambient", "nothing to compare", "no rows", "loading…", "reading…", "watch live"}
+
+// A kubeconfig names a server that is not there (a closed loopback port):
+// nothing is ever read, and no view may look clean. The findings view says
+// no check ran, the overhead view that pods and metrics were not read, the
+// panes which resources were not read, the status bar that nothing was.
+func TestClusterBinaryUnreachableServer(t *testing.T) {
+	kubeenv.Require(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: gone
+  cluster: {server: "https://`+addr+`"}
+contexts:
+- name: gone
+  context: {cluster: gone, user: nobody}
+current-context: gone
+users:
+- name: nobody
+  user: {token: not-used}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x := startAmbx(t, kubeconfig)
+	main := x.waitScreen(30*time.Second, "cannot reach API server", "connection refused",
+		"namespaces not read", "pods not read", "gateways not read", "authorizationpolicies not read", // the four panes
+		"4 of 4 checks not run", "ztunnel not read", "Istio unreadable")
+	noClean(t, "the main screen", main, cleanWords...)
+	// Give the retries time: a screen that turns clean later is as bad.
+	time.Sleep(3 * time.Second)
+	noClean(t, "the main screen a while later", x.screen(), cleanWords...)
+
+	f := x.overlay("!", "Findings (0)", "partial: 4 of 4 checks not run", "cannot reach the API server: nothing was read, no check ran")
+	noClean(t, "the findings view", f, cleanWords...)
+	o := x.overlay("o", "Mesh overhead", "pods not read", "metrics unavailable", "no comparison with sidecars")
+	noClean(t, "the overhead view", o, cleanWords...)
+	x.keys("q")
+	x.waitScreen(10*time.Second, "ambx exited 0")
+}
+
 // The API server goes away under a running ambx and comes back: the status
-// bar shows the outage, then recovers without a restart and shows a pod
-// created meanwhile.
+// bar shows the outage, the findings and overhead views say their data is
+// from before it rather than current, then ambx recovers without a restart
+// and shows a pod created meanwhile.
 func TestClusterBinaryAPIServerOutage(t *testing.T) {
 	env := kubeenv.Start(t, kubeenv.Options{})
 	node := env.CreateNode(t, "node-a", nil)
@@ -687,7 +767,12 @@ func TestClusterBinaryAPIServerOutage(t *testing.T) {
 	x := startAmbx(t, env.Kubeconfig)
 	x.waitScreen(30*time.Second, "connected", "before")
 	env.StopAPIServer(t)
-	x.waitScreen(30*time.Second, "cannot reach API server", "before")
+	down := x.waitScreen(30*time.Second, "cannot reach API server", "before")
+	noClean(t, "the main screen during the outage", down, "watch live", "loading…")
+	f := x.overlay("!", "Findings (", "API server unreachable: findings are from the last data read")
+	noClean(t, "the findings view during the outage", f, "every check ran", "✔ no findings")
+	o := x.overlay("o", "Mesh overhead", "API server unreachable: pod counts are from the last data read", "metrics unavailable")
+	noClean(t, "the overhead view during the outage", o, "nothing to compare")
 	env.StartAPIServer(t)
 	env.CreatePod(t, pod("apps", "after", node.Name, nil))
 	s := x.waitScreen(30*time.Second, "connected", "before", "after")

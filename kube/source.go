@@ -555,6 +555,10 @@ func (s *Source) build() *Snapshot {
 	s.seq++
 	seq := s.seq
 	s.mu.Unlock()
+	// During an outage what never synced is unreachable, not loading: the
+	// installation's objects too, or the header would say "Istio loading…"
+	// until the server returns.
+	states = withOutage(states, reachable, problem)
 	c := collect(lists)
 	c.Install = discover(lists, states)
 	c.RootNamespace = c.Install.RootNamespace
@@ -568,7 +572,7 @@ func (s *Source) build() *Snapshot {
 	snap.Context = s.clients.Context
 	snap.Reachable = reachable
 	snap.Problem = problem
-	snap.Resources = withOutage(states, reachable, problem)
+	snap.Resources = states
 	snap.DropUnchecked()
 	snap.Seq = seq
 	if ns := s.lastEvent.Load(); ns != 0 {

@@ -553,6 +553,10 @@ func (m Model) overlay(screen, box string) string {
 func (m Model) lastEvent() string {
 	at := m.snap.LastEvent
 	if at.IsZero() {
+		if !m.snap.Reachable {
+			// No object ever arrived: an age would read as fresh data.
+			return " · nothing read yet"
+		}
 		at = m.snap.Taken
 	}
 	age := max(0, m.opt.Now().Sub(at).Round(time.Second))

@@ -40,6 +40,9 @@ func Badge(t *theme.Theme, s *kube.Snapshot, width int) string {
 		}
 		skipped := len(s.Coverage())
 		zt := s.Ztunnel.Short() // the drift checks, which read ztunnel itself
+		if !s.Reachable && s.Ztunnel != nil && s.Ztunnel.Done.IsZero() {
+			zt = "ztunnel not read" // no round can finish while the server is away
+		}
 		switch {
 		case skipped > 0:
 			add(fmt.Sprintf("%d of %d checks not run", skipped, len(kube.Checks)), theme.ToneWarn)

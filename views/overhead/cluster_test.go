@@ -67,7 +67,7 @@ func snapshot(t *testing.T, cs kubernetes.Interface) *kube.Snapshot {
 	for i := range pods.Items {
 		c.Pods = append(c.Pods, &pods.Items[i])
 	}
-	return &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Resources: kube.AllRead()}
+	return &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Resources: kube.AllRead(), Reachable: true}
 }
 
 // hasRow reports whether a line of the box reads want, ignoring alignment.

@@ -17,7 +17,7 @@ import (
 // demoModel is the overhead `ambx --demo` shows.
 func demoModel() Model {
 	c := demo.Objects(demo.Epoch)
-	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Taken: demo.Epoch, Resources: kube.AllRead()}
+	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Taken: demo.Epoch, Resources: kube.AllRead(), Reachable: true}
 	pm, nm := demo.Metrics(demo.Epoch)
 	pods := make([]metricsv1beta1.PodMetrics, len(pm))
 	for i, p := range pm {
@@ -38,7 +38,7 @@ func TestDemo(t *testing.T) {
 
 func TestPerSidecarSetByUser(t *testing.T) {
 	c := demo.Objects(demo.Epoch)
-	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Resources: kube.AllRead()}
+	s := &kube.Snapshot{Cluster: *c, Mesh: ambient.Analyze(c), Resources: kube.AllRead(), Reachable: true}
 	u := usage.Unavailable(demo.Epoch, "metrics unavailable: forbidden: RBAC does not allow listing metrics.k8s.io pods and nodes")
 	got := New(theme.Plain, usage.Resources{CPUMilli: 20, MemBytes: 64 << 20}).Set(s, u).View(96, 20, true)
 	// Without metrics the estimate still stands on the pod count and the
@@ -74,8 +74,21 @@ func TestUnreachable(t *testing.T) {
 	t.Run("box", func(t *testing.T) { golden.RequireEqual(t, box) })
 	t.Run("strip", func(t *testing.T) { golden.RequireEqual(t, strip) })
 
+	// The server went away after the pods were read: the counts are the
+	// last known, and the box says so.
+	gone := demo.Homelab()
+	gone.Reachable, gone.Problem = false, "cannot reach API server: connection refused"
+	after := New(theme.Plain, usage.Resources{}).Set(gone, u).View(96, 20, true)
+	if !strings.Contains(after, "API server unreachable: pod counts are from the last data read") {
+		t.Errorf("an outage after the pods were read is not said:\n%s", after)
+	}
+	t.Run("after_reading", func(t *testing.T) { golden.RequireEqual(t, after) })
+	if got := New(theme.Plain, usage.Resources{}).Set(demo.Homelab(), u).View(96, 20, true); strings.Contains(got, "unreachable") {
+		t.Errorf("a reachable cluster reads as an outage:\n%s", got)
+	}
+
 	// Pods read, no metrics, none captured: metrics unavailable is said.
-	read := &kube.Snapshot{Resources: kube.AllRead(), Mesh: ambient.Analyze(&ambient.Cluster{})}
+	read := &kube.Snapshot{Resources: kube.AllRead(), Reachable: true, Mesh: ambient.Analyze(&ambient.Cluster{})}
 	got := New(theme.Plain, usage.Resources{}).Set(read, u).View(96, 20, true)
 	if !strings.Contains(got, "metrics unavailable, and no pods captured by ambient") {
 		t.Errorf("an empty cluster without metrics:\n%s", got)

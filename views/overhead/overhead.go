@@ -27,6 +27,9 @@ type Model struct {
 	// unread names the inputs the pod counts come from that were not read
 	// ("Pods unreachable"): zero pods then means nothing, not none.
 	unread string
+	// stale: the API server stopped answering after the pods were read,
+	// so the counts are the last ones known, not the cluster's now.
+	stale bool
 }
 
 // New returns a model that prices sidecars at perSidecar (zero for automatic).
@@ -38,6 +41,7 @@ func New(t *theme.Theme, perSidecar usage.Resources) Model {
 // on every SnapshotMsg and UsageMsg. Either may be nil.
 func (m Model) Set(s *kube.Snapshot, u *usage.Usage) Model {
 	m.unread = unread(s)
+	m.stale = s != nil && !s.Reachable && m.unread == ""
 	if s == nil {
 		m.o = clean(usage.ComputeOverhead(nil, nil, u, m.perSidecar))
 		return m
@@ -205,6 +209,8 @@ func (m Model) box(w, h int) string {
 	add(seg{title, theme.ToneAccent})
 	if m.unread != "" {
 		add(seg{"pods not read (" + m.unread + "): no count below is the cluster's", theme.ToneWarn})
+	} else if m.stale {
+		add(seg{"API server unreachable: pod counts are from the last data read", theme.ToneWarn})
 	}
 	switch {
 	case !o.Available && o.Problem == "":
