@@ -193,7 +193,8 @@ func (z *Ztunnel) Metrics(ctx context.Context, p ztread.Pod) (*ztunnel.Scrape, e
 
 // demoFlows are the connections the demo's apps make. The promtail → loki
 // flow fails with NETWORK_POLICY, as planted mistake 4 (loki's NetworkPolicy
-// blocks HBONE) makes it do on a real cluster.
+// blocks HBONE) makes it do on a real cluster, and calls to argo's server
+// are denied, as planted mistake 3 makes them.
 var demoFlows = []struct {
 	srcNS, src, dstNS, dst, svc string
 	connsPerSec, bytesPerSec    float64
@@ -205,6 +206,9 @@ var demoFlows = []struct {
 	{"loki", "promtail", "loki", "loki", "loki", 0.3, 0, "NETWORK_POLICY"},
 	{"default", "grafana", "loki", "loki-gateway", "loki-gateway", 0.2, 9_000, ""},
 	{"argo-workflows", "argo-workflows-server", "argo-workflows", "argo-workflows-workflow-controller", "argo-workflows-workflow-controller", 0.05, 800, ""},
+	// Planted mistake 3 at work: argo-server-api's HTTP rules were
+	// dropped for ztunnel, so the server's ztunnel admits no one.
+	{"argo-workflows", "argo-workflows-workflow-controller", "argo-workflows", "argo-workflows-server", "argo-workflows-server", 0.1, 0, "DENY"},
 }
 
 func firstPod(c *ambient.Cluster, a *ambient.Analysis, ns, app, node string) *corev1.Pod {

@@ -210,6 +210,7 @@ func (m Model) rebuild() Model {
 		{Title: "CONN/S", Min: 6, Max: 8, Right: true, Priority: 1}, {Title: "SENT/S", Min: 6, Max: 9, Right: true, Priority: 2},
 		{Title: "RECV/S", Min: 6, Max: 9, Right: true, Priority: 3}, {Title: "MTLS", Min: 4, Max: 4, Priority: 2},
 		{Title: "FLAGS", Min: 14, Max: 14, Priority: 1}, {Title: "NETPOL (HBONE)", Min: 10, Max: 60, Priority: 1},
+		{Title: "AUTHZ (ztunnel)", Min: 10, Max: 60, Priority: 1},
 	}
 	np := m.np
 	var rows []table.Row
@@ -228,10 +229,12 @@ func (m Model) rebuild() Model {
 			ftone = theme.ToneBad
 		}
 		verdict, vtone := m.verdict(np, r)
+		authz, atone := m.authz(r)
 		rows = append(rows, table.Row{Key: strconv.Itoa(i), Cells: []table.Cell{
 			{Text: safe.Line(src)}, {Text: safe.Line(dst)},
 			{Text: fmt.Sprintf("%.2f", r.ConnsPerSec)}, {Text: bytes(r.SentPerSec)}, {Text: bytes(r.RecvPerSec)},
 			{Text: mtls, Tone: mtone}, {Text: safe.Line(r.Flags), Tone: ftone}, {Text: safe.Line(verdict), Tone: vtone},
+			{Text: safe.Line(authz), Tone: atone},
 		}})
 	}
 	p := pane.New(m.theme, "Traffic (ztunnel metrics)", cols...)
@@ -272,6 +275,48 @@ func (m Model) verdict(np *netpol.Cluster, r zt.Rate) (string, theme.Tone) {
 		return "allowed", theme.ToneGood
 	}
 	return "denied: " + v.Reason, theme.ToneBad
+}
+
+// authz is ztunnel's AuthorizationPolicy verdict on an edge at its
+// destination, by kube/ambient's evaluator: L4 rules only, with the L7
+// policies of a waypoint in front named as needing it. The metrics carry
+// no port, so a verdict that turns on one says so.
+func (m Model) authz(r zt.Rate) (string, theme.Tone) {
+	s := m.snap
+	if s == nil || s.Mesh == nil {
+		return "not judged", theme.ToneDim
+	}
+	if gaps := s.Unread(kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResNamespaces, kube.ResPods); len(gaps) > 0 {
+		return "not judged: " + gaps[0].String(), theme.ToneDim
+	}
+	dst := podOf(s, r.DstNamespace, r.DstWorkload)
+	if dst == nil {
+		dst = podBehind(s, r.DstService)
+	}
+	if dst == nil {
+		return "-", theme.ToneDim
+	}
+	src := ambient.Peer{}
+	if r.SrcPrincipal != "" && r.SrcPrincipal != "unknown" {
+		src.Identity = r.SrcPrincipal
+	}
+	v := ambient.Authorize(&s.Cluster, s.Mesh, src, dst)
+	text, tone := "", theme.ToneGood
+	switch v.Outcome {
+	case ambient.AuthzAllowed:
+		text = "allowed"
+		if v.By != "" {
+			text += " by " + v.By
+		}
+	case ambient.AuthzDenied:
+		text, tone = "denied: "+v.Reason, theme.ToneBad
+	default:
+		text, tone = "? "+v.Reason, theme.ToneWarn
+	}
+	if len(v.Waypoint) > 0 {
+		text += " · L7 " + strings.Join(v.Waypoint, ", ") + ": needs waypoint"
+	}
+	return text, tone
 }
 
 // podOf finds a pod of the workload ztunnel names (its pod name, or the

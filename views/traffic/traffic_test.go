@@ -104,3 +104,25 @@ func TestTrafficDropsAnotherViewsScrape(t *testing.T) {
 	}
 	var _ tea.Msg
 }
+
+// Each edge carries ztunnel's AuthorizationPolicy verdict at its
+// destination: calls to argo's server are denied, since argo-server-api's
+// HTTP rules were dropped for ztunnel (planted mistake 3), which is the
+// DENY ztunnel flagged; the rest are allowed, no policy applying.
+func TestTrafficAuthzVerdicts(t *testing.T) {
+	m := run(t, nil)
+	v := m.View(230, 12)
+	for _, l := range strings.Split(v, "\n") {
+		switch {
+		case strings.Contains(l, "argo-workflows-server.argo-workflows"):
+			if !strings.Contains(l, "DENY") || !strings.Contains(l, "denied: allow policies exist, but none allowed") {
+				t.Errorf("argo server edge lacks ztunnel's deny verdict: %q", l)
+			}
+		case strings.Contains(l, "default/grafana ") && strings.Contains(l, "default/prometheus"):
+			if !strings.HasSuffix(strings.TrimRight(strings.TrimSuffix(l, "|"), " "), "allowed") {
+				t.Errorf("grafana → prometheus should be allowed by ztunnel: %q", l)
+			}
+		}
+	}
+	golden.RequireEqual(t, v)
+}
