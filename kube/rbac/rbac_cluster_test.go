@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/audit"
@@ -151,6 +152,41 @@ func TestClusterShippedRoles(t *testing.T) {
 		d, _ := env.Client.AppsV1().Deployments("shop").Get(ctx, "web", metav1.GetOptions{})
 		if d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
 			t.Errorf("deployment web not restarted: %v", d.Spec.Template.Annotations)
+		}
+		// C and ctrl+d: create a waypoint, then delete it.
+		create, err := w.CreateWaypoint(writer.NewWaypoint{Namespace: "shop", Name: "l7"}, snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, why, err := w.CanApply(ctx, create); err != nil || !ok {
+			t.Fatalf("ambx-operator may not create a waypoint: %v %s", err, why)
+		}
+		if _, err := w.Apply(ctx, create); err != nil {
+			t.Fatalf("ambx-operator cannot create a waypoint: %v", err)
+		}
+		// ambx reads Gateways by watching them (no get right): so does the test.
+		withGW, err := kube.SnapshotOnce(tctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gw *gwv1.Gateway
+		for _, g := range withGW.Gateways {
+			if g.Namespace == "shop" && g.Name == "l7" {
+				gw = g
+			}
+		}
+		if gw == nil {
+			t.Fatal("the created waypoint is not in the operator's snapshot")
+		}
+		del, err := w.DeleteWaypoint(gw, withGW)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Apply(ctx, del); err != nil {
+			t.Fatalf("ambx-operator cannot delete a waypoint: %v", err)
+		}
+		if _, err := c.Gateway.GatewayV1().Gateways("shop").Update(ctx, gw, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
+			t.Errorf("ambx-operator may update a Gateway, which ambx never does: %v", err)
 		}
 		// Nothing beyond the keys' writes: no NetworkPolicy, no ConfigMap.
 		if _, err := c.Kube.CoreV1().ConfigMaps("shop").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
