@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -495,76 +496,125 @@ func runAudit(ctx context.Context, o options, ao auditOptions, stdout, stderr io
 
 // explore runs the full-screen explorer.
 func explore(o options, stderr io.Writer) error {
-	var clients *kube.Clients
-	var opener logstream.Opener
-	var locator logstream.Locator
-	var zt ztread.Reader
-	if o.demo {
-		now := time.Now()
-		clients = demo.Clients(now)
-		opener = demo.ZtunnelLogs(demo.Objects(now).Pods)
-		zt = &demo.Ztunnel{}
-	} else {
-		co := kube.ConnectOptions{Kubeconfig: o.kubeconfig, Context: o.context, Namespace: o.namespace}
-		if o.readOnly {
-			co.WrapTransport = guard.Wrap
-		}
-		var err error
-		clients, err = kube.Connect(co)
-		if err != nil {
-			fmt.Fprintf(stderr, "ambx: %v\n", err)
-			return exitCode(2)
-		}
-		opener = logstream.KubeOpener{Client: clients.Kube}
-		locator = logstream.KubeLocator{Client: clients.Kube}
-		zt = &ztread.Live{Config: clients.Config, Client: clients.Kube}
-	}
-
 	perSidecar, _ := parseSidecarCost(o.sidecar) // checked by finish
-
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	snaps := make(chan *kube.Snapshot, 1)
-	src := kube.NewSource(clients)
-	go src.Run(ctx, keepNewest(snaps))
-
-	usages := make(chan *usage.Usage, 1)
 	// The panes with CPU and MEM columns are on screen from the start; the
-	// UI narrows or widens this as they come and go.
+	// UI narrows or widens this as they come and go. One demand serves
+	// every session: it is what the screen shows.
 	demand := metrics.NewDemand(usage.Need{Pods: true})
-	if clients.Metrics != nil {
-		go metrics.Poller{Client: clients.Metrics, Period: o.refresh, Demand: demand}.Run(ctx, keepNewest(usages))
+	sessions := &sessions{o: o, parent: ctx, demand: demand}
+	first, err := sessions.start(o.context, o.namespace)
+	if err != nil {
+		fmt.Fprintf(stderr, "ambx: %v\n", err)
+		return exitCode(2)
 	}
-
-	m := ui.New(ui.Options{
-		Theme:      theme.Current,
-		Context:    clients.Context,
-		ReadOnly:   o.readOnly,
-		Snapshots:  snaps,
-		Version:    version,
-		Namespace:  o.namespace,
-		Logs:       opener,
-		LogLocator: locator,
-		Ztunnel:    zt,
-		Fetch:      ui.FetchFrom(clients),
-		Events:     ui.EventsFrom(clients),
-		Writer:     writer.New(clients, o.readOnly),
-		Usage:      usages,
-		PerSidecar: perSidecar,
-		Ctx:        ctx,
-	})
+	first.Theme, first.Version, first.PerSidecar, first.Namespace = theme.Current, version, perSidecar, o.namespace
+	if !o.demo {
+		first.Contexts = func() ([]kube.KubeContext, error) { return kube.Contexts(o.kubeconfig) }
+		first.Switch = func(name string) (ui.Options, error) { return sessions.start(name, "") }
+	}
+	m := ui.New(first)
 	p := tea.NewProgram(demanding{m, demand}, tea.WithContext(ctx))
 	restore := func(io.Writer) {}
 	if f, ok := stderr.(*os.File); ok && f == os.Stderr {
 		restore = quietStderr()
 	}
-	_, err := p.Run()
-	// A credential plugin that hangs would outlive ambx.
-	kube.StopPlugins(clients.Plugins)
+	_, err = p.Run()
+	sessions.stop()
 	restore(stderr)
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		fmt.Fprintf(stderr, "ambx: %v\n", err)
 		return exitCode(1)
 	}
 	return nil
+}
+
+// sessions connects to one kubeconfig context at a time: start connects
+// to the next and, only once that worked, ends the one before (its
+// informers, metrics poll, log streams and credential plugins).
+type sessions struct {
+	o      options
+	parent context.Context
+	demand *metrics.Demand
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	plugins []string
+}
+
+// start connects to context name ("" for the kubeconfig's current one)
+// and returns the UI options of the new session.
+func (s *sessions) start(name, namespace string) (ui.Options, error) {
+	var clients *kube.Clients
+	var opener logstream.Opener
+	var locator logstream.Locator
+	var zt ztread.Reader
+	if s.o.demo {
+		now := time.Now()
+		clients = demo.Clients(now)
+		opener = demo.ZtunnelLogs(demo.Objects(now).Pods)
+		zt = &demo.Ztunnel{}
+	} else {
+		co := kube.ConnectOptions{Kubeconfig: s.o.kubeconfig, Context: name, Namespace: namespace}
+		// Read-only is a property of the process, not of a context: every
+		// session's transport carries the guard.
+		if s.o.readOnly {
+			co.WrapTransport = guard.Wrap
+		}
+		var err error
+		clients, err = kube.Connect(co)
+		if err != nil {
+			return ui.Options{}, err
+		}
+		opener = logstream.KubeOpener{Client: clients.Kube}
+		locator = logstream.KubeLocator{Client: clients.Kube}
+		zt = &ztread.Live{Config: clients.Config, Client: clients.Kube}
+	}
+	s.stop()
+	ctx, cancel := context.WithCancel(s.parent)
+	s.mu.Lock()
+	s.cancel, s.plugins = cancel, clients.Plugins
+	s.mu.Unlock()
+
+	snaps := make(chan *kube.Snapshot, 1)
+	src := kube.NewSource(clients)
+	go func() {
+		src.Run(ctx, keepNewest(snaps))
+		// The UI's wait on this session's snapshots ends with it.
+		close(snaps)
+	}()
+	usages := make(chan *usage.Usage, 1)
+	if clients.Metrics != nil {
+		go func() {
+			metrics.Poller{Client: clients.Metrics, Period: s.o.refresh, Demand: s.demand}.Run(ctx, keepNewest(usages))
+			close(usages)
+		}()
+	}
+	return ui.Options{
+		Context:    clients.Context,
+		ReadOnly:   s.o.readOnly,
+		Snapshots:  snaps,
+		Logs:       opener,
+		LogLocator: locator,
+		Ztunnel:    zt,
+		Fetch:      ui.FetchFrom(clients),
+		Events:     ui.EventsFrom(clients),
+		Writer:     writer.New(clients, s.o.readOnly),
+		Usage:      usages,
+		Ctx:        ctx,
+	}, nil
+}
+
+// stop ends the current session, if any.
+func (s *sessions) stop() {
+	s.mu.Lock()
+	cancel, plugins := s.cancel, s.plugins
+	s.cancel, s.plugins = nil, nil
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	// A credential plugin that hangs would outlive the session.
+	kube.StopPlugins(plugins)
 }

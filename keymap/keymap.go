@@ -45,7 +45,7 @@ var Global = GlobalKeys{
 	PrevPane:  bind("previous pane", "shift+tab"),
 	Panes:     paneKeys(),
 	Filter:    bind("filter the pane: text, a regex, !… inverts, -l key=value labels", "/"),
-	Command:   bind("command line (:svc, :np, :q…)", ":"),
+	Command:   bind("command line (:svc, :np, :ctx, :q…)", ":"),
 	Back:      bind("clear filter / leave drill-down / close", "esc"),
 	Help:      bind("help", "?"),
 	Quit:      bind("quit (closes an overlay first)", "q"),

@@ -51,6 +51,11 @@ func run(cmd tea.Cmd) []tea.Msg {
 		return out
 	case TickMsg:
 		return nil
+	case sessionMsg:
+		if _, tick := msg.msg.(TickMsg); tick {
+			return nil
+		}
+		return []tea.Msg{msg}
 	default:
 		return []tea.Msg{msg}
 	}

@@ -71,6 +71,11 @@ type Options struct {
 	// Ztunnel reads ztunnels' config_dump and metrics; nil hides the
 	// ztunnel and traffic views.
 	Ztunnel ztread.Reader
+	// Contexts lists the kubeconfig's contexts and Switch connects to one
+	// (:ctx), ending this session's watches, polls and streams once the
+	// new one is connected; nil (the demo) offers no switch.
+	Contexts func() ([]kube.KubeContext, error)
+	Switch   func(name string) (Options, error)
 	// Events reads an object's Kubernetes events (e); nil hides the view.
 	Events EventReader
 	// Ctx is the program's context: log streams and writes end with it.
@@ -108,6 +113,7 @@ type Model struct {
 	stack     []overlay
 	ztGen     int            // numbers each ztunnel/traffic view opened, so a closed one's ticks are dropped
 	eventsGen int            // numbers each events view opened, so a closed one's reads are dropped
+	session   int            // counts context switches; commands of an earlier session are dropped (ctx.go)
 	overhead  overhead.Model // the one-line strip above the grid
 
 	write writeState
@@ -188,9 +194,15 @@ func (m Model) Focus() string { return m.focused().Name() }
 // Drill returns the namespace drilled into.
 func (m Model) Drill() string { return m.drill }
 
-// Update routes a message.
-func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+// update routes a message of the current session (see Update).
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case contextsMsg:
+		return m.pickContext(msg)
+	case switchChoice:
+		return m.switchTo(msg.name)
+	case switchedMsg:
+		return m.switched(msg)
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m = m.resize()

@@ -59,7 +59,7 @@ func (p prompt) open(mode promptMode, value string) prompt {
 }
 
 // commandNames are the words :  knows besides the panes' names.
-var commandNames = []string{"q", "quit", "grid", "full", "help", "zt", "ztunnel", "traffic", "yaml", "events"}
+var commandNames = []string{"q", "quit", "grid", "full", "help", "zt", "ztunnel", "traffic", "yaml", "events", "ctx"}
 
 // suggestions completes a command: its name, then a namespace after it.
 func (m Model) suggestions(value string) []string {
@@ -171,6 +171,11 @@ func (m Model) runCommand(line string) (Model, tea.Cmd) {
 		return m.openYAML()
 	case "events":
 		return m.openEvents()
+	case "ctx", "context":
+		if arg != "" {
+			return m.switchTo(arg)
+		}
+		return m.openContexts()
 	}
 	for i, r := range m.panes {
 		if !slices.Contains(r.commands, name) {
