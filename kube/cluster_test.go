@@ -31,6 +31,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/kubeenv"
+	"github.com/ambx/ambx/kube/rbac"
 )
 
 // These tests run kube.Source against a real API server (kube/kubeenv);
@@ -374,45 +375,51 @@ func TestClusterSourceSurvivesAPIServerRestart(t *testing.T) {
 	t.Logf("recovered and saw the new pod %s after the restart", time.Since(recovered).Round(time.Millisecond))
 }
 
-func TestClusterSourceLimitedUser(t *testing.T) {
-	env := kubeenv.Start(t, kubeenv.Options{})
-	ctx := context.Background()
-	// Everything ambx watches except NetworkPolicies.
-	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "ambx-no-netpol"},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"namespaces", "pods", "services", "nodes"}, Verbs: []string{"get", "list", "watch"}},
-			{APIGroups: []string{"gateway.networking.k8s.io"}, Resources: []string{"gateways", "gatewayclasses"}, Verbs: []string{"get", "list", "watch"}},
-			{APIGroups: []string{"security.istio.io"}, Resources: []string{"authorizationpolicies", "peerauthentications", "requestauthentications"}, Verbs: []string{"get", "list", "watch"}},
-			{APIGroups: []string{"networking.istio.io"}, Resources: []string{"serviceentries", "workloadentries"}, Verbs: []string{"get", "list", "watch"}},
-			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch"}},
-			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "daemonsets"}, Verbs: []string{"get", "list", "watch"}},
-			{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, Verbs: []string{"get", "list", "watch"}},
-		},
-	}
-	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "limited-ambx-no-netpol"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kubeenv.LimitedUser}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	node := env.CreateNode(t, "node-a", nil)
-	env.CreateNamespace(t, "apps", nil)
-	env.CreatePod(t, pod("apps", "web-1", node.Name, nil))
-	kubeconfig, err := env.KubeconfigFor(kubeenv.LimitedUser)
+// shippedRoleWithout creates the shipped ambx-auditor ClusterRole (or the
+// operator's) under name, less the resources in drop, and returns it: the
+// cluster tests run ambx as a user bound by exactly what the repository
+// ships, so they prove those rights are enough, and take some away to see
+// what a user who lacks them is told.
+func shippedRoleWithout(t *testing.T, env *kubeenv.Env, manifest []byte, name string, drop ...string) string {
+	t.Helper()
+	role, _, err := rbac.Objects(manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var rules []rbacv1.PolicyRule
+	dropped := 0
+	for _, r := range role.Rules {
+		kept := slices.DeleteFunc(slices.Clone(r.Resources), func(res string) bool { return slices.Contains(drop, res) })
+		dropped += len(r.Resources) - len(kept)
+		if len(kept) > 0 {
+			r.Resources = kept
+			rules = append(rules, r)
+		}
+	}
+	if dropped != len(drop) {
+		t.Fatalf("the shipped role grants %d of %q; the test would take away nothing", dropped, drop)
+	}
+	role.ObjectMeta = metav1.ObjectMeta{Name: name}
+	role.Rules = rules
+	if _, err := env.Client.RbacV1().ClusterRoles().Create(context.Background(), role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// A user bound by the shipped auditor role without NetworkPolicies: the
+// snapshot says they are forbidden and that the HBONE checks did not run,
+// holds no HBONE verdict drawn from the policies it could not read, and the
+// findings view of the real binary says so instead of a clean list.
+func TestClusterSourceLimitedUser(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{})
+	kubeconfig := limitedUserAs(t, env, shippedRoleWithout(t, env, rbac.AuditorYAML, "ambx-auditor-no-netpol", "networkpolicies"))
 	w := watch(t, kubeconfig)
 	s := w.await(t, 30*time.Second, func(s *kube.Snapshot) string {
 		if why := availability(s, map[kube.Resource]kube.Availability{kube.ResNetworkPolicies: kube.Forbidden}); why != "" {
 			return why
 		}
-		return missing("pods", names(s.Pods), "apps/web-1")
+		return missing("pods", names(s.Pods), "shop/web-1")
 	})
 	if d := s.State(kube.ResNetworkPolicies).Detail; !strings.Contains(d, "forbidden") || !strings.Contains(d, kubeenv.LimitedUser) {
 		t.Errorf("networkpolicies detail %q, want it to say forbidden for %s", d, kubeenv.LimitedUser)
@@ -420,6 +427,28 @@ func TestClusterSourceLimitedUser(t *testing.T) {
 	if !s.Reachable {
 		t.Errorf("a forbidden resource made the cluster look unreachable: %s", s.Problem)
 	}
+	var skipped []string
+	for _, k := range s.Coverage() {
+		skipped = append(skipped, k.String())
+	}
+	if want := "NetworkPolicies forbidden: HBONE checks not run"; !slices.Contains(skipped, want) {
+		t.Errorf("checks not run %q, want %q among them", skipped, want)
+	}
+	if len(skipped) != 1 {
+		t.Errorf("only the HBONE checks need NetworkPolicies; not run: %q", skipped)
+	}
+	for _, f := range s.Findings {
+		if kube.CheckOf(f) == "HBONE checks" {
+			t.Errorf("an HBONE verdict from NetworkPolicies never read: %s %s", f.Code, f.Object)
+		}
+	}
+
+	x := startAmbx(t, kubeconfig, "--read-only")
+	x.waitScreen(30*time.Second, "READ-ONLY", "connected", "web-1", "1 of 4 checks not run")
+	f := x.overlay("!", "Findings (", "partial: 1 of 4 checks not run", "NetworkPolicies forbidden: HBONE checks not run")
+	noClean(t, "the findings view without NetworkPolicies", f, "every check ran", "✔ no findings")
+	x.keys("q")
+	x.waitScreen(10*time.Second, "ambx exited 0")
 }
 
 // The real ambx binary, built from this module, runs inside a private tmux
