@@ -123,3 +123,24 @@ func scrapeAll(ctx context.Context, reader ztread.Reader, pods []ztread.Pod) []t
 	wg.Wait()
 	return out
 }
+
+// scrapeWaypoints reads every waypoint pod's request metrics, a few at a
+// time.
+func scrapeWaypoints(ctx context.Context, reader ztread.WaypointReader, pods []ztread.Pod) []traffic.WaypointResult {
+	out := make([]traffic.WaypointResult, len(pods))
+	sem := make(chan struct{}, scrapeParallel)
+	var wg sync.WaitGroup
+	for i, p := range pods {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c, cancel := context.WithTimeout(ctx, readTimeout)
+			defer cancel()
+			s, err := reader.WaypointRequests(c, p)
+			out[i] = traffic.WaypointResult{Pod: p, Scrape: s, Err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}

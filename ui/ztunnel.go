@@ -122,6 +122,12 @@ func (m Model) openTraffic() (Model, tea.Cmd) {
 	poll := func(pods []ztread.Pod) func() []traffic.Result {
 		return func() []traffic.Result { return scrapeAll(ctx, reader, pods) }
 	}
-	tm, cmd := traffic.Open(m.theme, m.snap, poll, m.ztGen, m.opt.Now())
+	var wpoll traffic.WaypointPoller
+	if wr, ok := reader.(ztread.WaypointReader); ok {
+		wpoll = func(pods []ztread.Pod) func() []traffic.WaypointResult {
+			return func() []traffic.WaypointResult { return scrapeWaypoints(ctx, wr, pods) }
+		}
+	}
+	tm, cmd := traffic.OpenL7(m.theme, m.snap, poll, wpoll, m.ztGen, m.opt.Now())
 	return m.push(trafficOverlay{tm}), cmd
 }

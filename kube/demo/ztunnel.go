@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/waypointstats"
 	"github.com/ambx/ambx/kube/ztread"
 	"github.com/ambx/ambx/kube/ztunnel"
 )
@@ -258,3 +259,41 @@ func matches(sel, labels map[string]string) bool {
 
 // spiffe is a workload identity as ztunnel writes it.
 func spiffe(ns, sa string) string { return "spiffe://" + trustDomain + "/ns/" + ns + "/sa/" + sa }
+
+var _ ztread.WaypointReader = (*Ztunnel)(nil)
+
+// waypointFlows are the HTTP requests the demo's waypoints carry: sleep's
+// calls to httpbin, some of which the waypoint's L7 policy (httpbin-l7,
+// GET on /get and /headers only) answers 403.
+var waypointFlows = []struct {
+	ns, gateway, srcNS, src, svc, code string
+	perSec                             float64
+}{
+	{"ambient-apps", "waypoint", "ambient-apps", "sleep", "httpbin.ambient-apps.svc.cluster.local", "200", 2},
+	{"ambient-apps", "waypoint", "ambient-apps", "sleep", "httpbin.ambient-apps.svc.cluster.local", "403", 0.25},
+	{"example-api", "example-api-waypoint", "example-api", "example-api", "example-api.example-api.svc.cluster.local", "200", 0.5},
+	{"example-api", "example-api-waypoint", "example-api", "example-api", "example-api.example-api.svc.cluster.local", "503", 0.05},
+}
+
+// WaypointRequests returns the waypoint pod's istio_requests_total at the
+// demo's clock.
+func (z *Ztunnel) WaypointRequests(ctx context.Context, p ztread.Pod) (*waypointstats.Scrape, error) {
+	now := z.now()
+	var wp *corev1.Pod
+	for _, pod := range Objects(now).Pods {
+		if pod.Namespace == p.Namespace && pod.Name == p.Name && pod.Labels[labelManaged] == meshController {
+			wp = pod
+		}
+	}
+	if wp == nil {
+		return nil, fmt.Errorf("%s/%s is not a waypoint pod of the demo cluster", p.Namespace, p.Name)
+	}
+	secs := now.Sub(Epoch.Add(-24 * time.Hour)).Seconds()
+	s := &waypointstats.Scrape{At: now, Requests: map[waypointstats.Route]float64{}}
+	for _, f := range waypointFlows {
+		if f.ns == wp.Namespace && f.gateway == wp.Labels[labelGatewayName] {
+			s.Requests[waypointstats.Route{SrcNamespace: f.srcNS, SrcWorkload: f.src, DstService: f.svc, Code: f.code}] = f.perSec * secs
+		}
+	}
+	return s, nil
+}

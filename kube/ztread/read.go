@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/transport/spdy"
 
 	"github.com/ambx/ambx/kube/guard"
+	"github.com/ambx/ambx/kube/waypointstats"
 	"github.com/ambx/ambx/kube/ztunnel"
 )
 
@@ -192,6 +193,51 @@ func Ztunnels(pods []*corev1.Pod) []Pod {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Node != out[j].Node {
 			return out[i].Node < out[j].Node
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// WaypointReader reads waypoints' L7 request metrics; Live and the demo
+// implement it beside Reader.
+type WaypointReader interface {
+	WaypointRequests(ctx context.Context, p Pod) (*waypointstats.Scrape, error)
+}
+
+// WaypointRequests GETs a waypoint pod's :15020/stats/prometheus through
+// the API server's pod proxy (get pods/proxy): a read, allowed in
+// read-only mode like the ztunnel metrics.
+func (l *Live) WaypointRequests(ctx context.Context, p Pod) (*waypointstats.Scrape, error) {
+	rc, err := l.Client.CoreV1().Pods(p.Namespace).ProxyGet("http", p.Name, fmt.Sprint(waypointstats.Port), waypointstats.Path, nil).Stream(ctx)
+	if err != nil {
+		if apierrors.IsForbidden(err) {
+			return nil, fmt.Errorf("forbidden: ambx needs get on pods/proxy in %s for waypoint metrics: %w", p.Namespace, err)
+		}
+		return nil, explain(err, p)
+	}
+	defer rc.Close()
+	now := time.Now
+	if l.Now != nil {
+		now = l.Now
+	}
+	return waypointstats.Parse(rc, now())
+}
+
+// Waypoints lists the running waypoint pods among pods (the pods istiod's
+// mesh controller deploys for a waypoint Gateway), sorted by namespace and
+// name; Node holds the Gateway's name.
+func Waypoints(pods []*corev1.Pod) []Pod {
+	var out []Pod
+	for _, p := range pods {
+		gw := p.Labels["gateway.networking.k8s.io/gateway-name"]
+		if p.Labels["gateway.istio.io/managed"] == "istio.io-mesh-controller" && gw != "" && p.Status.Phase == corev1.PodRunning {
+			out = append(out, Pod{Namespace: p.Namespace, Name: p.Name, Node: gw})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
 		}
 		return out[i].Name < out[j].Name
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/netpol"
 	"github.com/ambx/ambx/kube/safe"
+	"github.com/ambx/ambx/kube/waypointstats"
 	"github.com/ambx/ambx/kube/ztread"
 	zt "github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
@@ -42,12 +43,24 @@ type Result struct {
 	Err    error
 }
 
-// Scraped carries one poll of every ztunnel; id ties it to the view that
-// asked, so a closed view's late answer is dropped.
+// Scraped carries one poll of every ztunnel (and waypoint); id ties it to
+// the view that asked, so a closed view's late answer is dropped.
 type Scraped struct {
-	Results []Result
-	id      int
+	Results   []Result
+	Waypoints []WaypointResult
+	id        int
 }
+
+// WaypointResult is one waypoint pod's scrape of istio_requests_total.
+type WaypointResult struct {
+	Pod    ztread.Pod // Node holds the waypoint Gateway's name
+	Scrape *waypointstats.Scrape
+	Err    error
+}
+
+// WaypointPoller scrapes the given waypoint pods in one tea.Cmd, like
+// Poller; nil leaves the L7 section out.
+type WaypointPoller func([]ztread.Pod) func() []WaypointResult
 
 // Poller scrapes the given ztunnels in one tea.Cmd whose message is a
 // []Result; the root supplies it, so the view does no I/O.
@@ -69,12 +82,29 @@ type Model struct {
 	busy   bool
 	pane   pane.Pane
 	height int
+	// The waypoints' L7 section: their request rates by response code.
+	wpoll   WaypointPoller
+	wprev   map[ztread.Pod]*waypointstats.Scrape
+	wrates  []wpRate
+	werrs   []string
+	wpolled bool
+	l7      pane.Pane
+}
+
+type wpRate struct {
+	waypoint string // ns/name of the Gateway
+	waypointstats.Rate
 }
 
 // Open returns the view and the command of its first poll. id must differ
 // between views opened one after the other.
 func Open(t *theme.Theme, s *kube.Snapshot, poll Poller, id int, now time.Time) (Model, tea.Cmd) {
-	m := Model{theme: t, poll: poll, prev: map[ztread.Pod]*zt.Scrape{}, period: Period, id: id}
+	return OpenL7(t, s, poll, nil, id, now)
+}
+
+// OpenL7 is Open with the waypoints' L7 request rates read by wpoll too.
+func OpenL7(t *theme.Theme, s *kube.Snapshot, poll Poller, wpoll WaypointPoller, id int, now time.Time) (Model, tea.Cmd) {
+	m := Model{theme: t, poll: poll, wpoll: wpoll, prev: map[ztread.Pod]*zt.Scrape{}, wprev: map[ztread.Pod]*waypointstats.Scrape{}, period: Period, id: id}
 	m = m.SetSnapshot(s)
 	return m.scrape(now)
 }
@@ -84,9 +114,21 @@ func (m Model) scrape(now time.Time) (Model, tea.Cmd) {
 		return m, nil
 	}
 	run := m.poll(ztunnels(m.snap))
+	var wrun func() []WaypointResult
+	if m.wpoll != nil && m.snap != nil {
+		if wps := ztread.Waypoints(m.snap.Pods); len(wps) > 0 {
+			wrun = m.wpoll(wps)
+		}
+	}
 	m.last, m.busy = now, true
 	id := m.id
-	return m, func() tea.Msg { return Scraped{Results: run(), id: id} }
+	return m, func() tea.Msg {
+		msg := Scraped{Results: run(), id: id}
+		if wrun != nil {
+			msg.Waypoints = wrun()
+		}
+		return msg
+	}
 }
 
 // Tick polls again once the period (longer after failures) has passed
@@ -142,6 +184,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		// ztunnel; show the source's view once, and the destination's only
 		// when no source reported it (its client is outside the mesh).
 		m.rates = dedupe(rates)
+		m = m.l7Scraped(msg.Waypoints)
 		if failed > 0 && failed == len(msg.Results) {
 			m.period = min(2*m.period, MaxPeriod)
 		} else {
@@ -237,6 +280,7 @@ func (m Model) rebuild() Model {
 			{Text: safe.Line(authz), Tone: atone},
 		}})
 	}
+	m.l7 = m.l7Pane()
 	p := pane.New(m.theme, "Traffic (ztunnel metrics)", cols...)
 	p.Table = p.Table.SetRows(rows)
 	p.Note = m.note()
@@ -380,12 +424,96 @@ func (m Model) note() string {
 	return ""
 }
 
+// l7Scraped files the waypoints' scrapes: rates against each one's last.
+func (m Model) l7Scraped(rs []WaypointResult) Model {
+	if m.wpoll == nil {
+		return m
+	}
+	m.wpolled, m.werrs, m.wrates = true, nil, nil
+	for _, r := range rs {
+		if r.Err != nil {
+			m.werrs = append(m.werrs, r.Pod.Namespace+"/"+r.Pod.Name+": "+r.Err.Error())
+			continue
+		}
+		for _, rate := range waypointstats.Rates(m.wprev[r.Pod], r.Scrape) {
+			wp := r.Pod.Namespace + "/" + r.Pod.Node
+			merged := false
+			for i := range m.wrates {
+				if m.wrates[i].waypoint == wp && m.wrates[i].Route == rate.Route {
+					m.wrates[i].PerSec += rate.PerSec // the waypoint's replicas add up
+					merged = true
+				}
+			}
+			if !merged {
+				m.wrates = append(m.wrates, wpRate{waypoint: wp, Rate: rate})
+			}
+		}
+		m.wprev[r.Pod] = r.Scrape
+	}
+	sort.SliceStable(m.wrates, func(i, j int) bool {
+		if m.wrates[i].waypoint != m.wrates[j].waypoint {
+			return m.wrates[i].waypoint < m.wrates[j].waypoint
+		}
+		return m.wrates[i].PerSec > m.wrates[j].PerSec
+	})
+	return m
+}
+
+// l7Pane lists the waypoints' request rates by source, service and code.
+func (m Model) l7Pane() pane.Pane {
+	p := pane.New(m.theme, "Waypoint L7 (istio_requests_total)",
+		table.Column{Title: "WAYPOINT", Min: 10, Max: 36}, table.Column{Title: "SOURCE", Min: 10, Max: 32},
+		table.Column{Title: "SERVICE", Min: 10, Max: 48, Priority: 1}, table.Column{Title: "CODE", Min: 4, Max: 4},
+		table.Column{Title: "REQ/S", Min: 6, Max: 8, Right: true})
+	var rows []table.Row
+	for i, r := range m.wrates {
+		tone := theme.ToneGood
+		switch {
+		case strings.HasPrefix(r.Code, "5"), r.Code == "0":
+			tone = theme.ToneBad
+		case strings.HasPrefix(r.Code, "4"):
+			tone = theme.ToneWarn
+		}
+		rows = append(rows, table.Row{Key: "l7/" + strconv.Itoa(i), Cells: []table.Cell{
+			{Text: safe.Line(r.waypoint)}, {Text: safe.Line(r.SrcNamespace + "/" + r.SrcWorkload)}, {Text: safe.Line(r.DstService)},
+			{Text: safe.Line(r.Code), Tone: tone}, {Text: fmt.Sprintf("%.2f", r.PerSec)},
+		}})
+	}
+	p.Table = p.Table.SetRows(rows)
+	switch {
+	case len(rows) > 0:
+	case !m.wpolled:
+		p.Note = "reading every waypoint's istio_requests_total…"
+	case len(m.werrs) > 0:
+		p.Note = "Could not read waypoint metrics (needs get on pods/proxy): " + strings.Join(m.werrs, "; ")
+	case len(m.wprev) > 0:
+		p.Note = "No requests through a waypoint since the last read (rates need two reads " + Period.String() + " apart)."
+	default:
+		p.Note = "reading every waypoint's istio_requests_total…"
+	}
+	return p
+}
+
+// showsL7 reports whether the view has a waypoint section: it reads
+// waypoints, and the cluster runs some.
+func (m Model) showsL7() bool {
+	return m.wpoll != nil && m.snap != nil && len(ztread.Waypoints(m.snap.Pods)) > 0
+}
+
 // View renders the view in exactly width x height cells.
 func (m Model) View(width, height int) string {
 	if height <= 0 {
 		return ""
 	}
-	out := m.pane.View(width, height, true)
+	if m.showsL7() && height >= 12 {
+		low := max(4, height/3)
+		return m.edges(width, height-low) + "\n" + m.l7.SetHeight(low).View(width, low, false)
+	}
+	return m.edges(width, height)
+}
+
+func (m Model) edges(width, height int) string {
+	out := m.pane.SetHeight(height).View(width, height, true)
 	if len(m.errs) > 0 && len(m.rates) > 0 && height > 3 {
 		lines := strings.Split(out, "\n")
 		lines[len(lines)-1] = m.theme.Tone(theme.ToneWarn).Render(pane.Fit(fmt.Sprintf(" %d ztunnel(s) not read: %s", len(m.errs), safe.Line(m.errs[0])), width))

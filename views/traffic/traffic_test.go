@@ -126,3 +126,47 @@ func TestTrafficAuthzVerdicts(t *testing.T) {
 	}
 	golden.RequireEqual(t, v)
 }
+
+// The waypoints' L7 section: each waypoint's istio_requests_total as rates
+// by source, service and response code, below the ztunnel edges; a
+// waypoint whose metrics cannot be read says why.
+func TestTrafficWaypointL7(t *testing.T) {
+	at := demo.Epoch
+	z := &demo.Ztunnel{Now: func() time.Time { return at }}
+	var fail error
+	wpoll := func(pods []ztread.Pod) func() []traffic.WaypointResult {
+		return func() []traffic.WaypointResult {
+			var out []traffic.WaypointResult
+			for _, p := range pods {
+				if fail != nil {
+					out = append(out, traffic.WaypointResult{Pod: p, Err: fail})
+					continue
+				}
+				s, err := z.WaypointRequests(context.Background(), p)
+				out = append(out, traffic.WaypointResult{Pod: p, Scrape: s, Err: err})
+			}
+			return out
+		}
+	}
+	m, cmd := traffic.OpenL7(theme.Plain, demo.Homelab(), poller(&at, nil), wpoll, 1, at)
+	m = m.SetSize(140, 24)
+	m, _ = m.Update(cmd())
+	at = at.Add(traffic.Period)
+	m, cmd = m.Tick(at)
+	m, _ = m.Update(cmd())
+	v := m.View(140, 24)
+	for _, want := range []string{"Waypoint L7 (istio_requests_total)", "ambient-apps/waypoint", "ambient-apps/sleep", "403", "2.00", "0.25"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("L7 section lacks %q:\n%s", want, v)
+		}
+	}
+	golden.RequireEqual(t, v)
+
+	fail = errors.New("forbidden: ambx needs get on pods/proxy")
+	at = at.Add(traffic.Period)
+	m, cmd = m.Tick(at)
+	m, _ = m.Update(cmd())
+	if v := m.View(140, 24); !strings.Contains(v, "Could not read waypoint metrics") {
+		t.Errorf("unreadable waypoints not said:\n%s", v)
+	}
+}
