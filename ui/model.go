@@ -460,12 +460,32 @@ func (m Model) stripLines() int {
 // gridSizes returns the four grid cells' widths and heights.
 func (m Model) gridSizes() (w [4]int, h [4]int) {
 	body := max(0, m.height-1-m.stripLines())
-	left := m.width / 2
+	left := m.leftWidth()
 	right := m.width - left - 1 // one column gap
 	// Namespaces and workloads have the most rows: give them more height.
 	top := body * 3 / 5
 	bottom := body - top
 	return [4]int{left, right, left, right}, [4]int{top, top, bottom, bottom}
+}
+
+// leftWidth is the grid's left column: as wide as its panes' content
+// wants, between a third and half of the screen, the rest going to the
+// workloads and policies on the right.
+func (m Model) leftWidth() int {
+	type wants interface{ Wants() int }
+	want := 0
+	g := m.gridPanes()
+	for _, c := range []int{0, 2} {
+		if c < len(g) {
+			if p, ok := m.panes[g[c]].pane.(wants); ok {
+				want = max(want, p.Wants())
+			}
+		}
+	}
+	if want == 0 {
+		return m.width / 2
+	}
+	return min(max(want, m.width/3), m.width/2)
 }
 
 func (m Model) resize() Model {

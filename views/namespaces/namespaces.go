@@ -18,7 +18,7 @@ func New(t *theme.Theme) pane.Model {
 		Title: "Namespaces",
 		Kinds: []kube.Kind{kube.KindNamespace},
 		Columns: []table.Column{
-			{Title: "NAME", Min: 8, Max: 24},
+			{Title: "NAME", Min: 8, Max: 24, Name: true},
 			{Title: "MESH", Min: 9, Max: 10},
 			{Title: "PODS", Min: 4, Right: true, Priority: 2},
 			{Title: "CAPTURED", Min: 8, Right: true, Priority: 1},

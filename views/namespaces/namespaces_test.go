@@ -11,5 +11,8 @@ import (
 // TestGoldens renders the pane over the demo cluster (see panetest).
 func TestGoldens(t *testing.T) { panetest.Goldens(t, namespaces.New(theme.Plain)) }
 
+// The pane full-screen at 200x50, 120x35 and 80x24: the column rules.
+func TestScreens(t *testing.T) { panetest.Screens(t, namespaces.New(theme.Plain)) }
+
 // TestStates renders the pane in each watch state (see panetest).
 func TestStates(t *testing.T) { panetest.States(t, namespaces.New(theme.Plain)) }

@@ -26,7 +26,7 @@ func New(t *theme.Theme) pane.Model {
 		Kinds: []kube.Kind{kube.KindNetworkPolicy},
 		Columns: []table.Column{
 			{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 2},
-			{Title: "NAME", Min: 8, Max: 28},
+			{Title: "NAME", Min: 8, Max: 28, Name: true},
 			{Title: "TYPES", Min: 7, Max: 14, Priority: 3},
 			{Title: "PODS", Min: 6, Max: 12, Right: true, Priority: 1},
 			{Title: "HBONE", Min: 10, Max: 16},

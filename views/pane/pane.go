@@ -38,7 +38,8 @@ type Pane struct {
 
 // New returns a pane with the given title and columns.
 func New(t *theme.Theme, title string, cols ...table.Column) Pane {
-	return Pane{Title: title, Theme: t, Table: table.New(cols...)}
+	// The title says the columns left out (see pane.View).
+	return Pane{Title: title, Theme: t, Table: table.New(cols...).Collapse()}
 }
 
 // Update handles the movement keys; other messages are ignored.
@@ -104,6 +105,10 @@ func (p Pane) View(width, height int, focused bool) string {
 		}
 		title += " " + arrow + col
 	}
+	if same := p.same(); len(same) > 0 {
+		// The columns left out for holding one value on every row.
+		title += " · all: " + strings.Join(same, " ")
+	}
 	if p.Partial != "" {
 		title += " · partial: " + p.Partial
 	}
@@ -138,6 +143,22 @@ func (p Pane) View(width, height int, focused bool) string {
 	}
 	return strings.Join(lines[:height], "\n")
 }
+
+// same is the table's one-value columns, less the namespace the title's
+// scope already names.
+func (p Pane) same() []string {
+	var out []string
+	for _, s := range p.Table.Same() {
+		if p.Scope != "" && s == "NAMESPACE="+p.Scope {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Wants is the width at which the pane shows every column whole.
+func (p Pane) Wants() int { return p.Table.Wants() }
 
 // Fit pads or truncates plain text to exactly w cells.
 func Fit(s string, w int) string {

@@ -19,11 +19,11 @@ func New(t *theme.Theme) pane.Model {
 		Columns: []table.Column{
 			{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 3},
 			{Title: "KIND", Min: 7, Max: 21, Priority: 2},
-			{Title: "NAME", Min: 10, Max: 28},
+			{Title: "NAME", Min: 10, Max: 28, Name: true},
 			{Title: "TARGET", Min: 8, Max: 24, Priority: 4},
 			{Title: "ACTION", Min: 6, Max: 10, Priority: 1},
 			{Title: "ENFORCED BY", Min: 11, Max: 11},
-			{Title: "LAYER", Min: 5, Max: 5, Priority: 1},
+			{Title: "LAYER", Min: 5, Max: 5},
 		},
 		Rows:    rows,
 		NoUsage: true,

@@ -23,7 +23,7 @@ func New(t *theme.Theme) pane.Model {
 		Kinds: []kube.Kind{kube.KindServiceEntry},
 		Columns: []table.Column{
 			{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 2},
-			{Title: "NAME", Min: 8, Max: 26},
+			{Title: "NAME", Min: 8, Max: 26, Name: true},
 			{Title: "HOSTS", Min: 8, Max: 32, Priority: 3},
 			{Title: "WAYPOINT", Min: 8, Max: 24},
 			{Title: "WHY", Min: 20, Max: 48, Priority: 1},

@@ -24,7 +24,7 @@ func New(t *theme.Theme) pane.Model {
 		Kinds: []kube.Kind{kube.KindService},
 		Columns: []table.Column{
 			{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 2},
-			{Title: "NAME", Min: 8, Max: 26},
+			{Title: "NAME", Min: 8, Max: 26, Name: true},
 			{Title: "WAYPOINT", Min: 8, Max: 24},
 			{Title: "WHY", Min: 24, Max: 48, Priority: 3},
 			{Title: "INGRESS", Min: 7, Max: 12, Priority: 4},

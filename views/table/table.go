@@ -31,6 +31,9 @@ type Column struct {
 	// Optional columns are shown only while some row has text in them:
 	// data a pane may not have (ztunnel's rates) adds no empty column.
 	Optional bool
+	// Name marks the column that names the row's object: it takes its
+	// whole content before optional columns grow (see layout.go).
+	Name bool
 }
 
 // Cell is one cell: text and the role it is drawn in.
@@ -66,9 +69,11 @@ type Model struct {
 	offset   int // first visible row drawn
 	lines    int // rows that fit, set by SetHeight
 	contentW []int
-	sortBy   int  // 0: the rows' own order; i+1: column i
-	desc     bool // sortBy descending
-	marked   bool // some row has a Mark
+	sortBy   int    // 0: the rows' own order; i+1: column i
+	desc     bool   // sortBy descending
+	marked   bool   // some row has a Mark
+	same     []bool // per column: every shown row holds the same value (layout.go)
+	collapse bool   // leave out the columns same marks
 
 	filled []bool // per column: some row has text in it (for Optional)
 }
@@ -221,6 +226,7 @@ func (m Model) refilter() Model {
 			return natural(x, y) < 0
 		})
 	}
+	m.same = m.sameColumns()
 	m.cursor = clamp(m.cursor, 0, len(m.visible)-1)
 	return m.scroll()
 }
@@ -356,92 +362,6 @@ func clamp(v, lo, hi int) int {
 	return min(max(v, lo), hi)
 }
 
-// layout picks the columns that fit in width and their widths. Columns
-// that are never hidden (priority 0) claim their content width before any
-// optional column is admitted: a whole pod name beats a node name.
-func (m Model) layout(width int) (idx []int, widths []int) {
-	include := make([]bool, len(m.cols))
-	used := 0
-	for i, c := range m.cols {
-		if c.Optional && (i >= len(m.filled) || !m.filled[i]) {
-			continue
-		}
-		if c.Priority == 0 {
-			include[i] = true
-			used += m.want(i) + 1
-		}
-	}
-	// Optional columns by priority (lower first), while they fit.
-	order := make([]int, 0, len(m.cols))
-	for i, c := range m.cols {
-		if c.Priority > 0 && !(c.Optional && (i >= len(m.filled) || !m.filled[i])) {
-			order = append(order, i)
-		}
-	}
-	sort.SliceStable(order, func(a, b int) bool { return m.cols[order[a]].Priority < m.cols[order[b]].Priority })
-	for _, i := range order {
-		if used+m.cols[i].Min+1 <= width+1 {
-			include[i] = true
-			used += m.cols[i].Min + 1
-		}
-	}
-	for i := range m.cols {
-		if include[i] {
-			idx = append(idx, i)
-			w := m.cols[i].Min
-			if m.cols[i].Priority == 0 {
-				w = m.want(i)
-			}
-			widths = append(widths, w)
-		}
-	}
-	// Too narrow even for the essential columns: shrink the widest.
-	total := len(idx) - 1
-	for _, w := range widths {
-		total += w
-	}
-	for total > width {
-		widest := 0
-		for k := range widths {
-			if widths[k] > widths[widest] {
-				widest = k
-			}
-		}
-		if widths[widest] <= 1 {
-			break
-		}
-		widths[widest]--
-		total--
-	}
-	// Share what is left among the optional columns, toward their content.
-	spare := width - total
-	for spare > 0 {
-		grown := false
-		for k, i := range idx {
-			if widths[k] < m.want(i) && spare > 0 {
-				widths[k]++
-				spare--
-				grown = true
-			}
-		}
-		if !grown {
-			break
-		}
-	}
-	return idx, widths
-}
-
-func (m Model) want(i int) int {
-	w := m.cols[i].Min
-	if i < len(m.contentW) && m.contentW[i] > w {
-		w = m.contentW[i]
-	}
-	if m.cols[i].Max > 0 && w > m.cols[i].Max {
-		w = m.cols[i].Max
-	}
-	return w
-}
-
 // View renders the header and the rows that fit in height lines (header
 // included), each exactly width cells wide. focused draws the cursor.
 func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
@@ -453,7 +373,13 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 	if m.marked && width-gutter > 2 {
 		marks = 2
 	}
-	idx, widths := m.layout(width - gutter - marks)
+	// The window SetHeight kept; re-clamped in case height differs.
+	lines := height - 1
+	m.lines = max(1, lines)
+	m = m.scroll()
+	end := min(len(m.visible), m.offset+max(0, lines))
+	pl := m.plan(width-gutter-marks, m.offset, end)
+	idx, widths := pl.idx, pl.widths
 	var b strings.Builder
 	// Header.
 	b.WriteString(strings.Repeat(" ", gutter+marks))
@@ -462,14 +388,9 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 		hdr[k] = pad(m.cols[i].Title, widths[k], m.cols[i].Right)
 	}
 	b.WriteString(t.Header.Render(fit(strings.Join(hdr, " "), width-gutter-marks)))
-	lines := height - 1
 	if lines <= 0 {
 		return b.String()
 	}
-	// The window SetHeight kept; re-clamped in case height differs.
-	m.lines = lines
-	m = m.scroll()
-	end := min(len(m.visible), m.offset+lines)
 	var paint painter
 	for v := m.offset; v < end; v++ {
 		b.WriteByte('\n')
@@ -497,7 +418,7 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 			if i < len(row.Cells) {
 				c = row.Cells[i]
 			}
-			text := pad(c.Text, widths[k], m.cols[i].Right)
+			text := pl.cell(k, c.Text, m.cols[i].Right)
 			if sel {
 				line.WriteString(text)
 			} else {

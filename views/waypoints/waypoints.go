@@ -23,7 +23,7 @@ func New(t *theme.Theme) pane.Model {
 		Kinds: []kube.Kind{kube.KindWaypoint},
 		Columns: []table.Column{
 			{Title: "NAMESPACE", Min: 9, Max: 18, Priority: 2},
-			{Title: "NAME", Min: 8, Max: 28},
+			{Title: "NAME", Min: 8, Max: 28, Name: true},
 			{Title: "FOR", Min: 8, Max: 8, Priority: 1},
 			{Title: "PROGRAMMED", Min: 10, Max: 10},
 			{Title: "READY", Min: 5, Right: true, Priority: 3},

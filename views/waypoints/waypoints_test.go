@@ -16,6 +16,9 @@ func homelab() *kube.Snapshot { return demo.Homelab() }
 // TestGoldens renders the pane over the demo cluster (see panetest).
 func TestGoldens(t *testing.T) { panetest.Goldens(t, waypoints.New(theme.Plain)) }
 
+// The pane full-screen at 200x50, 120x35 and 80x24: the column rules.
+func TestScreens(t *testing.T) { panetest.Screens(t, waypoints.New(theme.Plain)) }
+
 // TestDrilledIntoNamespaceWithoutWaypoint says what is missing and how to
 // add it, instead of an empty table.
 func TestDrilledIntoNamespaceWithoutWaypoint(t *testing.T) {

@@ -24,12 +24,12 @@ func New(t *theme.Theme) pane.Model {
 		Kinds: []kube.Kind{kube.KindPod},
 		Columns: []table.Column{
 			{Title: "NAMESPACE", Min: 9, Max: 16, Priority: 1},
-			{Title: "POD", Min: 12, Max: 30},
+			{Title: "POD", Min: 12, Max: 30, Name: true},
 			{Title: "NODE", Min: 6, Max: 14, Priority: 4},
 			{Title: "MESH", Min: 9, Max: 11},
 			{Title: "WAYPOINT", Min: 10, Max: 22, Priority: 3}, // Min: "waypoint ✖" keeps its mark
 			{Title: "READY", Min: 5, Right: true, Priority: 2},
-			{Title: "AGE", Min: 4, Right: true, Priority: 5},
+			{Title: "AGE", Min: 5, Right: true, Priority: 5},
 			{Title: "CPU", Min: 5, Right: true, Priority: 3},
 			{Title: "MEM", Min: 6, Right: true, Priority: 3},
 			// ztunnel's metrics, only while they were read (Optional).

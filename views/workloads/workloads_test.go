@@ -31,6 +31,9 @@ func homelab() *kube.Snapshot { return demo.Homelab() }
 // TestGoldens renders the pane over the demo cluster (see panetest).
 func TestGoldens(t *testing.T) { panetest.Goldens(t, workloads.New(theme.Plain)) }
 
+// The pane full-screen at 200x50, 120x35 and 80x24: the column rules.
+func TestScreens(t *testing.T) { panetest.Screens(t, workloads.New(theme.Plain)) }
+
 // TestWithUsage shows the metrics columns filled from a poll of the demo's
 // metrics API.
 func TestWithUsage(t *testing.T) {
@@ -146,4 +149,10 @@ func TestRateCells(t *testing.T) {
 			t.Errorf("Bytes(%v) = %q, want %q", tc.v, got, tc.bytes)
 		}
 	}
+}
+
+// Drilled into argo-workflows the NAMESPACE column says one thing on every
+// row: it goes to the title and the pod names get its room.
+func TestScreensDrilled(t *testing.T) {
+	panetest.Screens(t, workloads.New(theme.Plain).SetNamespace("argo-workflows"))
 }
