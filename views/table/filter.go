@@ -99,12 +99,19 @@ func (m Model) hiddenMatches(width int) int {
 	if m.marked && inner > 2 {
 		inner -= 2
 	}
-	idx, _ := m.layout(inner)
+	lines := max(1, m.lines)
+	end := min(len(m.visible), m.offset+lines)
+	// A column left out for holding one value is said in the title: a
+	// match there is not hidden.
+	idx := m.plan(inner, m.offset, end).idx
+	for i := range m.cols {
+		if m.isSame(i) {
+			idx = append(idx, i)
+		}
+	}
 	if len(idx) >= len(m.cols) {
 		return 0
 	}
-	lines := max(1, m.lines)
-	end := min(len(m.visible), m.offset+lines)
 	n := 0
 	cells := make([]string, 0, len(idx))
 	for v := m.offset; v < end; v++ {
