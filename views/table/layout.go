@@ -36,7 +36,8 @@ func (m Model) sameColumns() []bool {
 	same := make([]bool, len(m.cols))
 	first := m.rows[m.visible[0]]
 	for i := range m.cols {
-		if m.cols[i].Priority == 0 {
+		// An unfilled Optional column is not a fact to state.
+		if m.cols[i].Priority == 0 || m.unfilled(i) {
 			continue
 		}
 		v := cellText(first, i)
