@@ -42,7 +42,9 @@ func deployWaypoints(gc *gwfake.Clientset, kc *kubefake.Clientset) {
 			setStatus(gc, ns, name, func(st *gwv1.GatewayStatus) {
 				st.Conditions = []metav1.Condition{
 					waypointCondition("Accepted", metav1.ConditionTrue, "Accepted", "Resource accepted"),
-					waypointCondition("Programmed", metav1.ConditionFalse, "Invalid", "Waiting for deployment"),
+					// What istiod says while the waypoint has no ready pod.
+					waypointCondition("Programmed", metav1.ConditionFalse, "AddressNotAssigned",
+						`Failed to assign to any requested addresses: no instances found for hostname "`+name+"."+ns+`.svc.cluster.local"`),
 				}
 			})
 		})
