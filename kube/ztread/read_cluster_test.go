@@ -143,3 +143,59 @@ func TestReadThroughAPIServer(t *testing.T) {
 		}
 	}
 }
+
+// A waypoint's istio_requests_total through the real pod proxy, read-only.
+func TestWaypointRequestsThroughAPIServer(t *testing.T) {
+	kubeenv.Require(t)
+	env, zt, _ := setup(t)
+	env.CreateNamespace(t, "ambient-apps", nil)
+	wp := env.CreatePod(t, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ambient-apps", Name: "waypoint-6d8-q1w2e", Labels: map[string]string{
+			"gateway.networking.k8s.io/gateway-name": "waypoint", "gateway.istio.io/managed": "istio.io-mesh-controller"}},
+		Spec: corev1.PodSpec{NodeName: zt.Node, Containers: []corev1.Container{{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.30.1",
+			Ports: []corev1.ContainerPort{{ContainerPort: 15020, Name: "metrics"}}}}},
+	})
+	wp = env.WaitPodRunning(t, wp.Namespace, wp.Name)
+	body, err := os.ReadFile("../waypointstats/testdata/stats.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("cannot listen: %v", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/stats/prometheus", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	env.ServePodPort(t, wp.Status.PodIP, 15020, ln.Addr().String())
+
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Wrap(guard.Wrap)
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := client.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []*corev1.Pod
+	for i := range pods.Items {
+		list = append(list, &pods.Items[i])
+	}
+	found := ztread.Waypoints(list)
+	if len(found) != 1 || found[0].Name != wp.Name || found[0].Node != "waypoint" {
+		t.Fatalf("waypoint pods found: %+v", found)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := (&ztread.Live{Config: cfg, Client: client}).WaypointRequests(ctx, found[0])
+	if err != nil {
+		t.Fatalf("waypoint metrics through the pod proxy: %v", err)
+	}
+	if len(s.Requests) != 2 {
+		t.Fatalf("istio_requests_total series: %+v", s.Requests)
+	}
+}
