@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/ambx/ambx/kube/ztread"
@@ -19,6 +20,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/audit"
@@ -32,6 +34,7 @@ import (
 	"github.com/ambx/ambx/kube/reach"
 	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/kube/usage"
+	"github.com/ambx/ambx/kube/whatif"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/ui"
@@ -365,6 +368,7 @@ type auditOptions struct {
 	namespaces []string
 	timeout    time.Duration
 	demo       bool
+	whatIf     []string
 }
 
 // Exit statuses of `ambx audit`.
@@ -407,7 +411,8 @@ func newAuditCommand(o *options, stdout, stderr io.Writer) *cobra.Command {
 		Long:  auditLong,
 		Example: "  ambx audit --fail-on warning\n" +
 			"  ambx audit -n shop -o markdown > audit.md\n" +
-			"  ambx audit -f deploy/ -o sarif > ambx.sarif",
+			"  ambx audit -f deploy/ -o sarif > ambx.sarif\n" +
+			"  ambx audit --what-if 'enroll shop' --fail-on warning",
 		Args: noArgs("files go after -f"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAudit(cmd.Context(), *o, ao, stdout, stderr)
@@ -420,6 +425,7 @@ func newAuditCommand(o *options, stdout, stderr io.Writer) *cobra.Command {
 	f.StringSliceVarP(&ao.namespaces, "namespace", "n", nil, "audit only these namespaces; repeatable or comma-separated")
 	f.DurationVar(&ao.timeout, "timeout", time.Minute, "how long to wait for the cluster to be read")
 	f.BoolVar(&ao.demo, "demo", false, "audit the built-in demo cluster")
+	f.StringArrayVar(&ao.whatIf, "what-if", nil, "report what a write would break instead, without sending it: "+strings.Join(whatif.Verbs, ", ")+"; repeatable (applied in order)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(audit.Formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"error", "warning"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -444,6 +450,9 @@ func runAudit(ctx context.Context, o options, ao auditOptions, stdout, stderr io
 	}
 	if len(ao.files) > 0 && ao.demo {
 		return usageError{errors.New("-f and --demo audit different things; give one")}
+	}
+	if len(ao.whatIf) > 0 && !slices.Contains([]string{"table", "json", "yaml"}, ao.output) {
+		return usageError{fmt.Errorf("--what-if prints table, json or yaml, not %q", ao.output)}
 	}
 	in := audit.Input{Version: version, Scope: ao.namespaces}
 	if len(ao.files) > 0 {
@@ -476,6 +485,9 @@ func runAudit(ctx context.Context, o options, ao auditOptions, stdout, stderr io
 		in.Snapshot = snap
 		in.Source = audit.Source{Kind: "cluster", Context: clients.Context}
 	}
+	if len(ao.whatIf) > 0 {
+		return runWhatIf(in.Snapshot, ao, threshold, stdout, stderr)
+	}
 	r := audit.Build(in)
 	if err := audit.Write(stdout, r, ao.output); err != nil {
 		fmt.Fprintf(stderr, "ambx audit: %s\n", clean(err.Error()))
@@ -489,6 +501,57 @@ func runAudit(ctx context.Context, o options, ao auditOptions, stdout, stderr io
 	}
 	if r.Result == audit.ResultPartial {
 		fmt.Fprintln(stderr, "ambx audit: partial data: "+clean(fmt.Sprintf("%d resources not read", len(r.Unread))))
+		return exitCode(auditPartial)
+	}
+	return nil
+}
+
+// runWhatIf is `ambx audit --what-if`: the writes applied to the snapshot
+// by kube/whatif, never sent, and what they would break. With --fail-on it
+// exits 1 when the writes add a finding that severe (STRICT against callers
+// outside the mesh and sidecars left behind count as warnings), and 3 when
+// nothing breaks but something was not read.
+func runWhatIf(snap *kube.Snapshot, ao auditOptions, threshold int, stdout, stderr io.Writer) error {
+	var changes []whatif.Change
+	for _, expr := range ao.whatIf {
+		c, err := whatif.Parse(snap, expr)
+		if err != nil {
+			return usageError{fmt.Errorf("--what-if: %s", clean(err.Error()))}
+		}
+		changes = append(changes, c...)
+	}
+	r := whatif.Run(snap, changes...)
+	if len(r.Unknown) > 0 {
+		fmt.Fprintf(stderr, "ambx audit: --what-if: %s\n", clean(strings.Join(r.Unknown, "; ")))
+		return exitCode(auditBad)
+	}
+	var err error
+	switch ao.output {
+	case "json":
+		var b []byte
+		if b, err = json.MarshalIndent(r.Doc(), "", "  "); err == nil {
+			_, err = stdout.Write(append(b, '\n'))
+		}
+	case "yaml":
+		var b []byte
+		if b, err = sigsyaml.Marshal(r.Doc()); err == nil {
+			_, err = stdout.Write(b)
+		}
+	default:
+		err = whatif.WriteText(stdout, r)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ambx audit: %s\n", clean(err.Error()))
+		return exitCode(1)
+	}
+	if threshold < 0 {
+		return nil
+	}
+	if int(r.WorstNew()) >= threshold {
+		return exitCode(auditFailed)
+	}
+	if len(r.Unread) > 0 {
+		fmt.Fprintln(stderr, "ambx audit: partial data: "+clean(strings.Join(r.Unread, ", ")))
 		return exitCode(auditPartial)
 	}
 	return nil

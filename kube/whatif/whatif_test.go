@@ -321,12 +321,6 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func orEmpty(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
 
 func TestRunWithoutSnapshot(t *testing.T) {
 	r := Run(nil, EnrollNamespace("shop")...)
@@ -355,5 +349,88 @@ func TestUnreadIsNotClean(t *testing.T) {
 	r := Run(s, EnrollNamespace("shop")...)
 	if r.Breaks() || !strings.Contains(r.Summary(), "NetworkPolicies forbidden") {
 		t.Errorf("summary = %q", r.Summary())
+	}
+}
+
+func TestParse(t *testing.T) {
+	s := snap(ambient.Cluster{Namespaces: []*corev1.Namespace{ns("legacy", "istio-injection", "enabled")},
+		Pods: []*corev1.Pod{pod("legacy", "web-1", "web", true)}})
+	for _, tc := range []struct{ expr, want, err string }{
+		{expr: "enroll shop", want: "label namespace shop istio.io/dataplane-mode=ambient"},
+		{expr: "  unenroll   shop ", want: "label namespace shop istio.io/dataplane-mode-"},
+		{expr: "migrate legacy", want: "label namespace legacy istio.io/dataplane-mode=ambient istio-injection- istio.io/rev-; restart deployment/web in legacy"},
+		{expr: "enroll-pod shop/web-1", want: "label pod shop/web-1 istio.io/dataplane-mode=ambient"},
+		{expr: "unenroll-pod shop/web-1", want: "label pod shop/web-1 istio.io/dataplane-mode-"},
+		{expr: "opt-out shop/web-1", want: "label pod shop/web-1 istio.io/dataplane-mode=none"},
+		{expr: "restart shop Deployment/web", want: "restart deployment/web in shop"},
+		{expr: "restart shop", want: "restart every workload in shop"},
+		{expr: "delete-waypoint shop/waypoint", want: "delete gateway shop/waypoint"},
+		{expr: "", err: "empty write"},
+		{expr: "enroll", err: `"enroll" takes one argument, not 0`},
+		{expr: "enroll a b", err: `"enroll" takes one argument, not 2`},
+		{expr: "enroll-pod shop", err: `takes NAMESPACE/NAME, not "shop"`},
+		{expr: "restart shop job/x", err: `"job/x" is not deployment/NAME`},
+		{expr: "drop shop", err: `unknown write "drop"`},
+	} {
+		cs, err := Parse(s, tc.expr)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Parse(%q) = %v, want error %q", tc.expr, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.expr, err)
+			continue
+		}
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.String())
+		}
+		if strings.Join(got, "; ") != tc.want {
+			t.Errorf("Parse(%q) = %q, want %q", tc.expr, strings.Join(got, "; "), tc.want)
+		}
+	}
+}
+
+func TestMigrationOf(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		ns      *corev1.Namespace
+		pods    []*corev1.Pod
+		want    Migration
+		started bool
+	}{
+		{name: "sidecars under injection: none moves on a restart",
+			ns:   ns("legacy", "istio-injection", "enabled"),
+			pods: []*corev1.Pod{pod("legacy", "web-1", "web", true), pod("legacy", "web-2", "web", true)},
+			want: Migration{Sidecars: 2, Injects: "istio-injection=enabled"}, started: true},
+		{name: "enrolled, labels dropped: the sidecars move on a restart, the bare pod cannot",
+			ns:   ns("legacy", ambient.LabelDataplaneMode, "ambient"),
+			pods: []*corev1.Pod{pod("legacy", "web-1", "web", true), captured(pod("legacy", "api-1", "api", false)), pod("legacy", "debug", "", true)},
+			want: Migration{Sidecars: 2, Moved: 1, OnRestart: 1, Enrolled: true}, started: true},
+		{name: "a template that asks for its sidecar keeps it",
+			ns:   ns("legacy", ambient.LabelDataplaneMode, "ambient"),
+			pods: []*corev1.Pod{pod("legacy", "web-1", "web", true, "sidecar.istio.io/inject", "true")},
+			want: Migration{Sidecars: 1, Enrolled: true}, started: true},
+		{name: "done",
+			ns:   ns("legacy", ambient.LabelDataplaneMode, "ambient"),
+			pods: []*corev1.Pod{captured(pod("legacy", "web-1", "web", false))},
+			want: Migration{Moved: 1, Enrolled: true}},
+		{name: "revision label counts as injection",
+			ns:   ns("legacy", "istio.io/rev", "canary", ambient.LabelDataplaneMode, "ambient"),
+			pods: []*corev1.Pod{pod("legacy", "web-1", "web", true)},
+			want: Migration{Sidecars: 1, Injects: "istio.io/rev=canary", Enrolled: true}, started: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := snap(ambient.Cluster{Namespaces: []*corev1.Namespace{tc.ns}, Pods: tc.pods})
+			got := MigrationOf(s, "legacy")
+			if got != tc.want || got.Started() != tc.started {
+				t.Errorf("got %+v (started %v), want %+v (started %v)", got, got.Started(), tc.want, tc.started)
+			}
+		})
+	}
+	if got := MigrationOf(nil, "x"); got != (Migration{}) {
+		t.Errorf("nil snapshot: %+v", got)
 	}
 }
