@@ -321,7 +321,6 @@ func TestRun(t *testing.T) {
 	}
 }
 
-
 func TestRunWithoutSnapshot(t *testing.T) {
 	r := Run(nil, EnrollNamespace("shop")...)
 	if len(r.Unread) == 0 || r.Breaks() {
