@@ -532,23 +532,14 @@ func (x tmux) keys(keys ...string) {
 	x.run(append([]string{"send-keys", "-t", "ambx"}, keys...)...)
 }
 
-// A user who may read everything but Istio's security policies runs ambx
-// read-only: the panes fill, the Policies pane says forbidden, a write key
+// A user bound by the shipped auditor role less Istio's security policies
+// runs ambx read-only: the panes fill, the Policies pane says forbidden, a write key
 // changes nothing, and the audit log holds no write by that user.
 func TestClusterBinaryReadOnlyLimitedUser(t *testing.T) {
 	env := kubeenv.Start(t, kubeenv.Options{FakeMetrics: true, Audit: true})
 	ctx := context.Background()
-	read := []string{"get", "list", "watch"}
-	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "read-all-but-istio-security"},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"namespaces", "pods", "pods/log", "services", "nodes", "endpoints", "configmaps"}, Verbs: read},
-			{APIGroups: []string{"networking.k8s.io", "gateway.networking.k8s.io", "networking.istio.io", "metrics.k8s.io", "discovery.k8s.io", "apps"}, Resources: []string{"*"}, Verbs: read},
-		},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := limitedUserAs(t, env, "read-all-but-istio-security")
+	kubeconfig := limitedUserAs(t, env, shippedRoleWithout(t, env, rbac.AuditorYAML, "ambx-auditor-no-istio-security",
+		"authorizationpolicies", "peerauthentications", "requestauthentications"))
 	x := startAmbx(t, kubeconfig, "--read-only")
 
 	x.waitScreen(30*time.Second, "kubeenv", "READ-ONLY", "connected",
@@ -677,6 +668,16 @@ func TestClusterBinaryReadOnlyAdminSessionWritesNothing(t *testing.T) {
 // that user.
 func limitedUserAs(t *testing.T, env *kubeenv.Env, clusterRole string) string {
 	t.Helper()
+	kubeconfig := bindLimitedUser(t, env, clusterRole)
+	node := env.CreateNode(t, "node-a", nil)
+	shop(t, env, node.Name)
+	return kubeconfig
+}
+
+// bindLimitedUser binds kubeenv's limited user to a ClusterRole and
+// returns a kubeconfig for that user.
+func bindLimitedUser(t *testing.T, env *kubeenv.Env, clusterRole string) string {
+	t.Helper()
 	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(context.Background(), &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "limited-user-" + clusterRole},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
@@ -684,8 +685,6 @@ func limitedUserAs(t *testing.T, env *kubeenv.Env, clusterRole string) string {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	node := env.CreateNode(t, "node-a", nil)
-	shop(t, env, node.Name)
 	kubeconfig, err := env.KubeconfigFor(kubeenv.LimitedUser)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +15,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/install"
 	"github.com/ambx/ambx/kube/kubeenv"
+	"github.com/ambx/ambx/kube/rbac"
 )
 
 // installIstio creates what the Istio charts install, istiod in istio-system
@@ -172,7 +170,7 @@ func TestClusterInstallForbidden(t *testing.T) {
 	env := kubeenv.Start(t, kubeenv.Options{})
 	node := env.CreateNode(t, "node-a", nil)
 	installIstio(t, env, "istio-system", "1.28.1", node.Name)
-	kubeconfig := limitedUser(t, env, "ambx-no-apps", rbacAllExcept("deployments", "daemonsets"))
+	kubeconfig := bindLimitedUser(t, env, shippedRoleWithout(t, env, rbac.AuditorYAML, "ambx-auditor-no-apps", "deployments", "daemonsets"))
 	w := watch(t, kubeconfig)
 	s := w.await(t, 30*time.Second, func(s *kube.Snapshot) string {
 		if why := availability(s, map[kube.Resource]kube.Availability{
@@ -195,58 +193,6 @@ func TestClusterInstallForbidden(t *testing.T) {
 	if !found {
 		t.Errorf("no install-unreadable finding naming the assumed version")
 	}
-}
-
-// rbacAllExcept grants read on everything the Source watches but the
-// named resources.
-func rbacAllExcept(except ...string) []rbacv1.PolicyRule {
-	groups := []struct {
-		group     string
-		resources []string
-	}{
-		{"", []string{"namespaces", "pods", "services", "nodes", "configmaps"}},
-		{"apps", []string{"deployments", "daemonsets"}},
-		{"admissionregistration.k8s.io", []string{"mutatingwebhookconfigurations"}},
-		{"networking.k8s.io", []string{"networkpolicies"}},
-		{"gateway.networking.k8s.io", []string{"gateways", "gatewayclasses"}},
-		{"security.istio.io", []string{"authorizationpolicies", "peerauthentications", "requestauthentications"}},
-		{"networking.istio.io", []string{"serviceentries", "workloadentries"}},
-	}
-	var rules []rbacv1.PolicyRule
-	for _, g := range groups {
-		var rs []string
-		for _, r := range g.resources {
-			if !slices.Contains(except, r) {
-				rs = append(rs, r)
-			}
-		}
-		if len(rs) > 0 {
-			rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{g.group}, Resources: rs, Verbs: []string{"get", "list", "watch"}})
-		}
-	}
-	return rules
-}
-
-// limitedUser binds kubeenv.LimitedUser to a new ClusterRole of rules and
-// returns a kubeconfig for that user.
-func limitedUser(t *testing.T, env *kubeenv.Env, name string, rules []rbacv1.PolicyRule) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := env.Client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "limited-" + name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: kubeenv.LimitedUser}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := env.KubeconfigFor(kubeenv.LimitedUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kubeconfig
 }
 
 // startedRequests reads the audit log including requests still running:
