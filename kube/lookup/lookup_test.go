@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/ambx/ambx/kube"
@@ -234,6 +235,20 @@ func TestWaypointsFor(t *testing.T) {
 	for k, w := range want {
 		if usable[k] != w {
 			t.Errorf("%s usable = %v, want %v", k, usable[k], w)
+		}
+	}
+}
+
+// Selects agrees with the selector the API machinery builds from a Service's
+// selector, including empty values and absent labels.
+func TestSelectsIsSelectorFromSet(t *testing.T) {
+	pods := []map[string]string{nil, {}, {"app": "web"}, {"app": "web", "v": ""}, {"app": "cart", "v": "1"}, {"v": ""}}
+	sels := []map[string]string{{}, {"app": "web"}, {"v": ""}, {"app": "web", "v": ""}, {"app": ""}, {"app": "cart", "v": "1"}}
+	for _, sel := range sels {
+		for _, l := range pods {
+			if got, want := lookup.Selects(sel, l), labels.SelectorFromSet(sel).Matches(labels.Set(l)); got != want {
+				t.Errorf("Selects(%v, %v) = %v, SelectorFromSet says %v", sel, l, got, want)
+			}
 		}
 	}
 }
