@@ -16,8 +16,10 @@ func TestDemoPlantedMistakes(t *testing.T) {
 	a := ambient.Analyze(demo.Objects(demo.Epoch))
 	want := []string{
 		"error policy-l7-on-ztunnel AuthorizationPolicy argo-workflows/argo-server-api",
+		"error policy-l7-on-ztunnel AuthorizationPolicy default/grafana-deny-admin-writes",
 		"error waypoint-missing Service example-worker/worker",
 		"warning pod-needs-restart Namespace unipoller",
+		"warning peerauthentication-disable-lifts-strict PeerAuthentication trivy-system/trivy-plaintext",
 	}
 	if got := codes(a.Findings); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -37,6 +39,16 @@ func TestDemoPlantedMistakes(t *testing.T) {
 	worker := a.Services[key("example-worker", "worker")].Waypoint
 	if worker.Reason != ambient.ReasonWaypointNotReady || worker.Waypoint != key("example-worker", "worker-waypoint") {
 		t.Errorf("worker binding = %+v", worker)
+	}
+	deny, _ := a.Policy("AuthorizationPolicy", key("default", "grafana-deny-admin-writes"))
+	if deny.EnforcedBy != ambient.EnforcedByZtunnel || !strings.HasPrefix(deny.Effect, "Denies less than written: rule 1 never fires") {
+		t.Errorf("grafana-deny-admin-writes = %+v", deny)
+	}
+	if f := findingsFor(a, "policy-l7-on-ztunnel"); len(f) != 2 || f[1].Title != "L7 DENY policy denies less than written on ambient pods" {
+		t.Errorf("L7 findings = %+v", f)
+	}
+	if p := a.Pods[key("trivy-system", podOf(a, "trivy-system", "deployment/trivy-operator"))]; p.MTLS.Strict || p.MTLS.By != key("trivy-system", "trivy-plaintext") {
+		t.Errorf("trivy-operator mTLS = %+v, want PERMISSIVE by the DISABLE", p.MTLS)
 	}
 	argo, _ := a.Policy("AuthorizationPolicy", key("argo-workflows", "argo-server-api"))
 	if argo.EnforcedBy != ambient.EnforcedByZtunnel || argo.Layer != ambient.L7 || !argo.HasFindings {

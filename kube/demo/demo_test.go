@@ -93,8 +93,8 @@ func TestCounts(t *testing.T) {
 	if len(c.Gateways) != 2 {
 		t.Errorf("gateways = %d, want the two waypoints", len(c.Gateways))
 	}
-	if len(c.AuthorizationPolicies) != 3 || len(c.PeerAuthentications) != 1 || len(c.RequestAuthentications) != 1 {
-		t.Errorf("policies: %d authz, %d peer, %d request; want 3, 1, 1",
+	if len(c.AuthorizationPolicies) != 4 || len(c.PeerAuthentications) != 2 || len(c.RequestAuthentications) != 1 {
+		t.Errorf("policies: %d authz, %d peer, %d request; want 4, 2, 1",
 			len(c.AuthorizationPolicies), len(c.PeerAuthentications), len(c.RequestAuthentications))
 	}
 }

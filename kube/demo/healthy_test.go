@@ -443,7 +443,8 @@ func TestPlantedMeshMistakes(t *testing.T) {
 		t.Errorf("objects asking for a missing waypoint: %v, want only example-worker/worker", missing)
 	}
 
-	// Selector policies with HTTP fields: only argo's, with istiod's message.
+	// Selector policies with HTTP fields: argo's ALLOW and grafana's DENY,
+	// each with istiod's message for its action.
 	var l7AtZtunnel []string
 	for _, ap := range c.AuthorizationPolicies {
 		if len(ap.Spec.TargetRefs) > 0 {
@@ -473,6 +474,10 @@ func TestPlantedMeshMistakes(t *testing.T) {
 			l7AtZtunnel = append(l7AtZtunnel, ap.Namespace+"/"+ap.Name)
 			want := "ztunnel does not support HTTP attributes (found: methods, paths). In ambient mode you must use a waypoint proxy to enforce HTTP rules. " +
 				"Within an ALLOW policy, rules matching HTTP attributes are omitted. This will be more restrictive than requested."
+			if ap.Spec.Action.String() == "DENY" {
+				want = "ztunnel does not support HTTP attributes (found: methods, paths). In ambient mode you must use a waypoint proxy to enforce HTTP rules. " +
+					"DENY policy with HTTP attributes is enforced without the HTTP rules. This will be more restrictive than requested."
+			}
 			if cond.Reason != "UnsupportedValue" || cond.Message != want {
 				t.Errorf("%s/%s condition %s: %q, want UnsupportedValue: %q", ap.Namespace, ap.Name, cond.Reason, cond.Message, want)
 			}
@@ -480,7 +485,7 @@ func TestPlantedMeshMistakes(t *testing.T) {
 			t.Errorf("%s/%s is pure L4 but has reason %s", ap.Namespace, ap.Name, cond.Reason)
 		}
 	}
-	if !slices.Equal(l7AtZtunnel, []string{"argo-workflows/argo-server-api"}) {
-		t.Errorf("selector policies with HTTP fields: %v, want only argo-workflows/argo-server-api", l7AtZtunnel)
+	if !slices.Equal(l7AtZtunnel, []string{"argo-workflows/argo-server-api", "default/grafana-deny-admin-writes"}) {
+		t.Errorf("selector policies with HTTP fields: %v, want argo-workflows/argo-server-api and default/grafana-deny-admin-writes", l7AtZtunnel)
 	}
 }

@@ -131,14 +131,35 @@ func authorizationPolicies(now time.Time) []*secv1.AuthorizationPolicy {
 		"ztunnel does not support HTTP attributes (found: methods, paths). In ambient mode you must use a waypoint proxy to enforce HTTP rules. "+
 			"Within an ALLOW policy, rules matching HTTP attributes are omitted. This will be more restrictive than requested.")}
 
-	return []*secv1.AuthorizationPolicy{l4, l7, argo}
+	// Planted mistake 6: a DENY meant to stop writes to Grafana's admin API
+	// by selector, so ztunnel enforces it. It cannot read HTTP, so the
+	// writes rule never fires and only the IP block still denies: the
+	// policy denies less than written (istiod's message says "more").
+	deny := &secv1.AuthorizationPolicy{ObjectMeta: meta("default", "grafana-deny-admin-writes", 12*day)}
+	deny.Spec.Selector = &typeapi.WorkloadSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "grafana"}}
+	deny.Spec.Action = secapi.AuthorizationPolicy_DENY
+	deny.Spec.Rules = []*secapi.Rule{
+		{To: []*secapi.Rule_To{{Operation: &secapi.Operation{Methods: []string{"DELETE", "POST", "PUT"}, Paths: []string{"/api/admin/*"}}}}},
+		{From: []*secapi.Rule_From{{Source: &secapi.Source{IpBlocks: []string{"203.0.113.0/24"}}}}},
+	}
+	deny.Status.Conditions = []*metaapi.IstioCondition{condition(now, 12*day, "ZtunnelAccepted", "True", "UnsupportedValue",
+		"ztunnel does not support HTTP attributes (found: methods, paths). In ambient mode you must use a waypoint proxy to enforce HTTP rules. "+
+			"DENY policy with HTTP attributes is enforced without the HTTP rules. This will be more restrictive than requested.")}
+
+	return []*secv1.AuthorizationPolicy{l4, l7, argo, deny}
 }
 
 func peerAuthentications(now time.Time) []*secv1.PeerAuthentication {
 	pa := &secv1.PeerAuthentication{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "default",
 		UID: uid("PeerAuthentication", "istio-system", "default"), Generation: 1, CreationTimestamp: metav1.NewTime(at(now, 90*day))}}
 	pa.Spec.Mtls = &secapi.PeerAuthentication_MutualTLS{Mode: secapi.PeerAuthentication_MutualTLS_STRICT}
-	return []*secv1.PeerAuthentication{pa}
+	// Planted mistake 7: written for the sidecar days so the scanners'
+	// plaintext callers get through; in ambient DISABLE acts as PERMISSIVE
+	// and lifts the mesh-wide STRICT for the whole namespace.
+	trivy := &secv1.PeerAuthentication{ObjectMeta: metav1.ObjectMeta{Namespace: "trivy-system", Name: "trivy-plaintext",
+		UID: uid("PeerAuthentication", "trivy-system", "trivy-plaintext"), Generation: 1, CreationTimestamp: metav1.NewTime(at(now, 60*day))}}
+	trivy.Spec.Mtls = &secapi.PeerAuthentication_MutualTLS{Mode: secapi.PeerAuthentication_MutualTLS_DISABLE}
+	return []*secv1.PeerAuthentication{pa, trivy}
 }
 
 func requestAuthentications(now time.Time) []*secv1.RequestAuthentication {
