@@ -16,7 +16,7 @@ func TestDemoPlantedMistakes(t *testing.T) {
 	a := ambient.Analyze(demo.Objects(demo.Epoch))
 	want := []string{
 		"error policy-l7-on-ztunnel AuthorizationPolicy argo-workflows/argo-server-api",
-		"error policy-l7-on-ztunnel AuthorizationPolicy default/grafana-deny-admin-writes",
+		"error policy-l7-on-ztunnel AuthorizationPolicy trivy-system/trivy-server-deny-cache-deletes",
 		"error waypoint-missing Service example-worker/worker",
 		"warning pod-needs-restart Namespace unipoller",
 		"warning peerauthentication-disable-lifts-strict PeerAuthentication trivy-system/trivy-plaintext",
@@ -40,9 +40,9 @@ func TestDemoPlantedMistakes(t *testing.T) {
 	if worker.Reason != ambient.ReasonWaypointNotReady || worker.Waypoint != key("example-worker", "worker-waypoint") {
 		t.Errorf("worker binding = %+v", worker)
 	}
-	deny, _ := a.Policy("AuthorizationPolicy", key("default", "grafana-deny-admin-writes"))
+	deny, _ := a.Policy("AuthorizationPolicy", key("trivy-system", "trivy-server-deny-cache-deletes"))
 	if deny.EnforcedBy != ambient.EnforcedByZtunnel || !strings.HasPrefix(deny.Effect, "Denies less than written: rule 1 never fires") {
-		t.Errorf("grafana-deny-admin-writes = %+v", deny)
+		t.Errorf("trivy-server-deny-cache-deletes = %+v", deny)
 	}
 	if f := findingsFor(a, "policy-l7-on-ztunnel"); len(f) != 2 || f[1].Title != "L7 DENY policy denies less than written on ambient pods" {
 		t.Errorf("L7 findings = %+v", f)

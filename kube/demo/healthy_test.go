@@ -443,7 +443,7 @@ func TestPlantedMeshMistakes(t *testing.T) {
 		t.Errorf("objects asking for a missing waypoint: %v, want only example-worker/worker", missing)
 	}
 
-	// Selector policies with HTTP fields: argo's ALLOW and grafana's DENY,
+	// Selector policies with HTTP fields: argo's ALLOW and trivy's DENY,
 	// each with istiod's message for its action.
 	var l7AtZtunnel []string
 	for _, ap := range c.AuthorizationPolicies {
@@ -485,7 +485,7 @@ func TestPlantedMeshMistakes(t *testing.T) {
 			t.Errorf("%s/%s is pure L4 but has reason %s", ap.Namespace, ap.Name, cond.Reason)
 		}
 	}
-	if !slices.Equal(l7AtZtunnel, []string{"argo-workflows/argo-server-api", "default/grafana-deny-admin-writes"}) {
-		t.Errorf("selector policies with HTTP fields: %v, want argo-workflows/argo-server-api and default/grafana-deny-admin-writes", l7AtZtunnel)
+	if !slices.Equal(l7AtZtunnel, []string{"argo-workflows/argo-server-api", "trivy-system/trivy-server-deny-cache-deletes"}) {
+		t.Errorf("selector policies with HTTP fields: %v, want argo-workflows/argo-server-api and trivy-system/trivy-server-deny-cache-deletes", l7AtZtunnel)
 	}
 }

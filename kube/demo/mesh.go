@@ -131,16 +131,17 @@ func authorizationPolicies(now time.Time) []*secv1.AuthorizationPolicy {
 		"ztunnel does not support HTTP attributes (found: methods, paths). In ambient mode you must use a waypoint proxy to enforce HTTP rules. "+
 			"Within an ALLOW policy, rules matching HTTP attributes are omitted. This will be more restrictive than requested.")}
 
-	// Planted mistake 6: a DENY meant to stop writes to Grafana's admin API
-	// by selector, so ztunnel enforces it. It cannot read HTTP, so the
-	// writes rule never fires and only the IP block still denies: the
-	// policy denies less than written (istiod's message says "more").
-	deny := &secv1.AuthorizationPolicy{ObjectMeta: meta("default", "grafana-deny-admin-writes", 12*day)}
-	deny.Spec.Selector = &typeapi.WorkloadSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "grafana"}}
+	// Planted mistake 6: a DENY meant to stop anyone deleting blobs from
+	// the Trivy server's cache, attached by selector, so ztunnel enforces
+	// it. It cannot read HTTP, so the deletion rule never fires and only
+	// the namespace rule still denies: the policy denies less than written
+	// (istiod's message says "more").
+	deny := &secv1.AuthorizationPolicy{ObjectMeta: meta("trivy-system", "trivy-server-deny-cache-deletes", 12*day)}
+	deny.Spec.Selector = &typeapi.WorkloadSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "trivy-server"}}
 	deny.Spec.Action = secapi.AuthorizationPolicy_DENY
 	deny.Spec.Rules = []*secapi.Rule{
-		{To: []*secapi.Rule_To{{Operation: &secapi.Operation{Methods: []string{"DELETE", "POST", "PUT"}, Paths: []string{"/api/admin/*"}}}}},
-		{From: []*secapi.Rule_From{{Source: &secapi.Source{IpBlocks: []string{"203.0.113.0/24"}}}}},
+		{To: []*secapi.Rule_To{{Operation: &secapi.Operation{Methods: []string{"POST"}, Paths: []string{"/twirp/trivy.cache.v1.Cache/DeleteBlobs"}}}}},
+		{From: []*secapi.Rule_From{{Source: &secapi.Source{Namespaces: []string{"example-admin"}}}}},
 	}
 	deny.Status.Conditions = []*metaapi.IstioCondition{condition(now, 12*day, "ZtunnelAccepted", "True", "UnsupportedValue",
 		"ztunnel does not support HTTP attributes (found: methods, paths). In ambient mode you must use a waypoint proxy to enforce HTTP rules. "+
