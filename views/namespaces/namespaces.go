@@ -41,6 +41,11 @@ func rows(in pane.Input) ([]table.Row, string) {
 	if s == nil || s.Mesh == nil {
 		return nil, note
 	}
+	// A count made from objects never read would be a false zero: it shows
+	// "?" and the note says which were not read.
+	podsUnread := len(s.Unread(kube.ResPods)) > 0
+	policiesUnread := len(s.Unread(kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResRequestAuthentications)) > 0
+	unknown := table.Cell{Text: "?", Tone: theme.ToneDim}
 	rows := make([]table.Row, 0, len(s.Namespaces))
 	for _, ns := range s.Namespaces {
 		info := s.Mesh.Namespaces[ns.Name]
@@ -56,13 +61,20 @@ func rows(in pane.Input) ([]table.Row, string) {
 		if restart := info.Counts[ambient.PodNeedsRestart] + info.Counts[ambient.PodPending]; restart > 0 {
 			captured = table.Cell{Text: strconv.Itoa(info.Captured()) + " !", Tone: theme.ToneWarn}
 		}
+		pods, policies := pane.Plain(strconv.Itoa(info.Pods)), pane.Plain(strconv.Itoa(info.Policies))
+		if podsUnread {
+			pods, captured = unknown, unknown
+		}
+		if policiesUnread {
+			policies = unknown
+		}
 		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindNamespace, Name: ns.Name}.Key(), Labels: table.LabelsOf(ns.Labels), Cells: []table.Cell{
 			pane.Plain(ns.Name),
 			pane.StateCell(g, string(info.State)),
-			pane.Plain(strconv.Itoa(info.Pods)),
+			pods,
 			captured,
 			wp,
-			pane.Plain(strconv.Itoa(info.Policies)),
+			policies,
 		}})
 	}
 	return rows, note
