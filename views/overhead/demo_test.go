@@ -83,6 +83,21 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("an outage after the pods were read is not said:\n%s", after)
 	}
 	t.Run("after_reading", func(t *testing.T) { golden.RequireEqual(t, after) })
+	// The strip, with metrics still in hand, says its counts are old at
+	// every width that shows them.
+	live := demoModel()
+	goneSnap := demo.Homelab()
+	goneSnap.Reachable, goneSnap.Problem = false, "cannot reach API server: connection refused"
+	stale := New(theme.Plain, usage.Resources{}).Set(goneSnap, nil).SetOverhead(live.Overhead())
+	for _, w := range []int{150, 90, 60, 40} {
+		if got := stale.View(w, 1, false); !strings.Contains(got, "unreachable") && !strings.Contains(got, "…") {
+			t.Errorf("at %d cells the strip shows an outage's counts as current: %q", w, got)
+		}
+	}
+	if got := stale.View(150, 1, false); !strings.Contains(got, "for 36 pods") || !strings.Contains(got, "API server unreachable: last read") {
+		t.Errorf("the strip of an outage lost its counts or its warning: %q", got)
+
+	}
 	if got := New(theme.Plain, usage.Resources{}).Set(demo.Homelab(), u).View(96, 20, true); strings.Contains(got, "unreachable") {
 		t.Errorf("a reachable cluster reads as an outage:\n%s", got)
 	}

@@ -172,14 +172,20 @@ func (m Model) strip(w int) string {
 			head, _, _ = strings.Cut(head, ";")
 			brief = seg{" · " + head, theme.ToneWarn}
 		}
+		// During an outage the pod counts are the last ones read: the
+		// strip says so in every layout, as the box does.
+		var stale seg
+		if m.stale {
+			stale = seg{" · API server unreachable: last read", theme.ToneWarn}
+		}
 		layouts = [][]seg{
-			{mesh, pods, full, hot, problem},
-			{mesh, pods, full, hot, brief},
-			{mesh, pods, short, hot, brief},
-			{mesh, short, hot, brief},
-			{mesh, hot, brief},
-			{mesh, brief},
-			{mesh},
+			{mesh, pods, full, hot, problem, stale},
+			{mesh, pods, full, hot, brief, stale},
+			{mesh, pods, short, hot, brief, stale},
+			{mesh, short, hot, brief, stale},
+			{mesh, hot, brief, stale},
+			{mesh, brief, stale},
+			{mesh, stale},
 		}
 	}
 	for _, l := range layouts {
@@ -230,7 +236,10 @@ func (m Model) box(w, h int) string {
 	nameW = min(nameW, max(inner-podsW-2*figW, 10))
 	row := func(name string, p usage.Part, tone theme.Tone) line {
 		pods := fmt.Sprint(p.Pods)
-		if p.Measured != p.Pods {
+		if m.unread != "" {
+			// Counted from pods never read: not a zero.
+			pods = "?"
+		} else if p.Measured != p.Pods {
 			pods = fmt.Sprintf("%d/%d", p.Measured, p.Pods)
 		}
 		cpu, mem := "-", "-"
