@@ -145,6 +145,14 @@ func (x *term) press(keys ...string) {
 	x.t.Helper()
 	for _, k := range keys {
 		x.tmux("send-keys", "-t", "ambx", k)
+		if k == "Escape" {
+			// The terminal reader (ultraviolet) holds a lone ESC for 50 ms
+			// to tell it from alt+key. A key sent at once after it, even
+			// once the screen shows ESC's effect, was sometimes lost
+			// (TestTinyTerminal's d, one run in two); a person's next key
+			// comes later than that.
+			time.Sleep(200 * time.Millisecond)
+		}
 	}
 }
 
