@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -59,23 +58,13 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 // whole, since every ztunnel holds the whole mesh.
 func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, versions map[finding.Ref]string, started time.Time, clock func() time.Time) *ztunnel.Survey {
 	readings := make([]ztunnel.Reading, len(pods))
-	sem := make(chan struct{}, surveyParallel)
-	var wg sync.WaitGroup
-	for i, p := range pods {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			c, cancel := context.WithTimeout(ctx, readTimeout)
-			defer cancel()
-			d, err := r.ConfigDump(c, p)
-			readings[i] = ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, Dump: d}
-			if err != nil {
-				readings[i].Dump, readings[i].Err = nil, err.Error()
-			}
-		}()
-	}
-	wg.Wait()
+	ztread.Each(ctx, pods, surveyParallel, readTimeout, func(c context.Context, i int, p ztread.Pod) {
+		d, err := r.ConfigDump(c, p)
+		readings[i] = ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, Dump: d}
+		if err != nil {
+			readings[i].Dump, readings[i].Err = nil, err.Error()
+		}
+	})
 	full := false
 	for i := range readings {
 		if readings[i].Dump == nil {

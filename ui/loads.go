@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -107,20 +106,10 @@ func (m Model) loaded(msg loadsMsg) Model {
 // scrapeAll reads every ztunnel's metrics, a few at a time.
 func scrapeAll(ctx context.Context, reader ztread.Reader, pods []ztread.Pod) []traffic.Result {
 	out := make([]traffic.Result, len(pods))
-	sem := make(chan struct{}, scrapeParallel)
-	var wg sync.WaitGroup
-	for i, p := range pods {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			c, cancel := context.WithTimeout(ctx, readTimeout)
-			defer cancel()
-			s, err := reader.Metrics(c, p)
-			out[i] = traffic.Result{Pod: p, Scrape: s, Err: err}
-		}()
-	}
-	wg.Wait()
+	ztread.Each(ctx, pods, scrapeParallel, readTimeout, func(c context.Context, i int, p ztread.Pod) {
+		s, err := reader.Metrics(c, p)
+		out[i] = traffic.Result{Pod: p, Scrape: s, Err: err}
+	})
 	return out
 }
 
@@ -128,19 +117,9 @@ func scrapeAll(ctx context.Context, reader ztread.Reader, pods []ztread.Pod) []t
 // time.
 func scrapeWaypoints(ctx context.Context, reader ztread.WaypointReader, pods []ztread.Pod) []traffic.WaypointResult {
 	out := make([]traffic.WaypointResult, len(pods))
-	sem := make(chan struct{}, scrapeParallel)
-	var wg sync.WaitGroup
-	for i, p := range pods {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			c, cancel := context.WithTimeout(ctx, readTimeout)
-			defer cancel()
-			s, err := reader.WaypointRequests(c, p)
-			out[i] = traffic.WaypointResult{Pod: p, Scrape: s, Err: err}
-		}()
-	}
-	wg.Wait()
+	ztread.Each(ctx, pods, scrapeParallel, readTimeout, func(c context.Context, i int, p ztread.Pod) {
+		s, err := reader.WaypointRequests(c, p)
+		out[i] = traffic.WaypointResult{Pod: p, Scrape: s, Err: err}
+	})
 	return out
 }
