@@ -61,28 +61,38 @@ func (w *Writer) ToggleNamespaceAmbient(ns *corev1.Namespace, s *kube.Snapshot) 
 	return p, nil
 }
 
+// podModePlan plans setting the pod's own istio.io/dataplane-mode to value,
+// or removing it when it already holds value (had reports which): the
+// patch both pod toggles send, guarded by the pod's resourceVersion.
+func podModePlan(pod *corev1.Pod, value, id string) (p Plan, had bool, err error) {
+	if pod == nil || pod.Name == "" {
+		return Plan{}, false, &Error{Kind: KindOther, Line: "no pod selected"}
+	}
+	had = pod.Labels[ambient.LabelDataplaneMode] == value
+	body, err := labelPatch(pod, labelChange{Key: ambient.LabelDataplaneMode, Value: value, Remove: had})
+	if err != nil {
+		return Plan{}, false, planError(err, "pod "+pod.Namespace+"/"+pod.Name)
+	}
+	ref := finding.Ref{Kind: KindPod, Namespace: pod.Namespace, Name: pod.Name}
+	return Plan{
+		ID:        planID(id, ref, pod.ResourceVersion),
+		Patch:     string(body),
+		PatchType: types.JSONPatchType,
+		Target:    ref,
+		Targets:   []finding.Ref{ref},
+		steps:     []step{newStep(ref, types.JSONPatchType, body)},
+	}, had, nil
+}
+
 // TogglePodOptOut plans labelling the pod istio.io/dataplane-mode=none, or
 // removing that label when present.
 func (w *Writer) TogglePodOptOut(pod *corev1.Pod, s *kube.Snapshot) (Plan, error) {
 	if err := w.usable(); err != nil {
 		return Plan{}, err
 	}
-	if pod == nil || pod.Name == "" {
-		return Plan{}, &Error{Kind: KindOther, Line: "no pod selected"}
-	}
-	optedOut := pod.Labels[ambient.LabelDataplaneMode] == modeNone
-	body, err := labelPatch(pod, labelChange{Key: ambient.LabelDataplaneMode, Value: modeNone, Remove: optedOut})
+	p, optedOut, err := podModePlan(pod, modeNone, "opt-out")
 	if err != nil {
-		return Plan{}, planError(err, "pod "+pod.Namespace+"/"+pod.Name)
-	}
-	ref := finding.Ref{Kind: KindPod, Namespace: pod.Namespace, Name: pod.Name}
-	p := Plan{
-		ID:        planID("opt-out", ref, pod.ResourceVersion),
-		Patch:     string(body),
-		PatchType: types.JSONPatchType,
-		Target:    ref,
-		Targets:   []finding.Ref{ref},
-		steps:     []step{newStep(ref, types.JSONPatchType, body)},
+		return Plan{}, err
 	}
 	v := newView(s)
 	name := pod.Namespace + "/" + pod.Name

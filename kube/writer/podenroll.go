@@ -2,11 +2,9 @@ package writer
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
-	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/whatif"
 )
 
@@ -21,22 +19,9 @@ func (w *Writer) TogglePodAmbient(pod *corev1.Pod, s *kube.Snapshot) (Plan, erro
 	if err := w.usable(); err != nil {
 		return Plan{}, err
 	}
-	if pod == nil || pod.Name == "" {
-		return Plan{}, &Error{Kind: KindOther, Line: "no pod selected"}
-	}
-	own := pod.Labels[ambient.LabelDataplaneMode] == modeAmbient
-	body, err := labelPatch(pod, labelChange{Key: ambient.LabelDataplaneMode, Value: modeAmbient, Remove: own})
+	p, own, err := podModePlan(pod, modeAmbient, "pod-ambient")
 	if err != nil {
-		return Plan{}, planError(err, "pod "+pod.Namespace+"/"+pod.Name)
-	}
-	ref := finding.Ref{Kind: KindPod, Namespace: pod.Namespace, Name: pod.Name}
-	p := Plan{
-		ID:        planID("pod-ambient", ref, pod.ResourceVersion),
-		Patch:     string(body),
-		PatchType: types.JSONPatchType,
-		Target:    ref,
-		Targets:   []finding.Ref{ref},
-		steps:     []step{newStep(ref, types.JSONPatchType, body)},
+		return Plan{}, err
 	}
 	name := pod.Namespace + "/" + pod.Name
 	var change whatif.Change
@@ -44,7 +29,7 @@ func (w *Writer) TogglePodAmbient(pod *corev1.Pod, s *kube.Snapshot) (Plan, erro
 		p.Title = "Take pod " + name + " out of ambient"
 		p.Description = "Removes the label istio.io/dataplane-mode=ambient from pod " + name + "."
 		p.Done = "pod " + name + ": istio.io/dataplane-mode removed"
-		change = whatif.Labels(ref, nil, ambient.LabelDataplaneMode)
+		change = whatif.Labels(p.Target, nil, ambient.LabelDataplaneMode)
 	} else {
 		p.Title = "Enroll pod " + name + " in ambient"
 		p.Description = "Labels pod " + name + " istio.io/dataplane-mode=ambient."
@@ -52,7 +37,7 @@ func (w *Writer) TogglePodAmbient(pod *corev1.Pod, s *kube.Snapshot) (Plan, erro
 			p.Description = "Changes the label istio.io/dataplane-mode of pod " + name + " from " + old + " to ambient."
 		}
 		p.Done = "pod " + name + " labelled istio.io/dataplane-mode=ambient"
-		change = whatif.Labels(ref, map[string]string{ambient.LabelDataplaneMode: modeAmbient})
+		change = whatif.Labels(p.Target, map[string]string{ambient.LabelDataplaneMode: modeAmbient})
 	}
 	r := whatif.Run(s, change)
 	k := ambient.Key{Namespace: pod.Namespace, Name: pod.Name}
