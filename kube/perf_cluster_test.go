@@ -226,7 +226,7 @@ func (x tmux) watchStartup(timeout time.Duration, want string, pods int) startup
 			}
 			st.progress++
 			st.lastLine = l
-		} else if strings.Contains(s, "Workloads (0)") && !strings.Contains(s, "loading pods") && st.empty == "" {
+		} else if strings.Contains(s, "Workloads (0)") && !strings.Contains(s, "loading pods") && !strings.Contains(s, "waiting for the cluster") && st.empty == "" {
 			st.empty = s
 		}
 		if time.Now().After(deadline) {

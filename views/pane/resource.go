@@ -74,7 +74,11 @@ type Model struct {
 // NewModel returns an empty pane for spec.
 // Every row is marked with its worst finding (see marks).
 func NewModel(t *theme.Theme, spec Spec) Model {
-	return Model{Pane: New(t, spec.Title, spec.Columns...), spec: &spec}
+	p := New(t, spec.Title, spec.Columns...)
+	// Until the first snapshot nothing was read: the pane says so, never
+	// "no rows".
+	p.Note = Unavailable(nil, "")
+	return Model{Pane: p, spec: &spec}
 }
 
 func (m Model) rebuild() Model {
