@@ -62,16 +62,55 @@ func (m Model) loadsDue(now time.Time) (Model, tea.Cmd) {
 		now.Sub(m.load.last) < loadPeriod || !m.workloadsShown() {
 		return m, nil
 	}
-	pods := ztread.Ztunnels(m.src.Pods)
+	pods := m.shownZtunnels()
 	if len(pods) == 0 {
 		return m, nil
 	}
 	if now.Sub(m.load.last) > 3*loadPeriod {
 		m.load.prev = nil // rates over a long pause would be an old average
 	}
+
 	m.load.busy, m.load.last = true, now
 	reader, ctx := m.opt.Ztunnel, m.opt.Ctx
 	return m, func() tea.Msg { return loadsMsg{scrapeAll(ctx, reader, pods)} }
+}
+
+// shownPane is a pane that can say which objects its rows on screen are.
+type shownPane interface{ Shown() []kube.Ref }
+
+// shownZtunnels are the ztunnels of the nodes that run the pods on screen
+// in the Workloads pane: on a cluster of hundreds of nodes, scraping every
+// ztunnel each period would cost one API-server proxy request per node for
+// rows nobody sees.
+func (m Model) shownZtunnels() []ztread.Pod {
+	all := ztread.Ztunnels(m.src.Pods)
+	i, ok := m.paneFor(kube.KindPod)
+	if !ok {
+		return all
+	}
+	sp, ok := m.panes[i].pane.(shownPane)
+	if !ok {
+		return all
+	}
+	want := map[string]bool{}
+	for _, r := range sp.Shown() {
+		if r.Kind == kube.KindPod {
+			want[r.Namespace+"/"+r.Name] = true
+		}
+	}
+	nodes := map[string]bool{}
+	for _, p := range m.src.Pods {
+		if want[p.Namespace+"/"+p.Name] {
+			nodes[p.Spec.NodeName] = true
+		}
+	}
+	var out []ztread.Pod
+	for _, z := range all {
+		if nodes[z.Node] {
+			out = append(out, z)
+		}
+	}
+	return out
 }
 
 // loaded files a scrape: rates against the previous scrape of each

@@ -174,3 +174,26 @@ func TestWorkloadRateColumns(t *testing.T) {
 		t.Fatalf("no rate columns after two scrapes:\n%s", screen)
 	}
 }
+
+// The rate columns scrape only the ztunnels of the nodes whose pods are on
+// screen: one proxied GET per node each period, none for rows out of view.
+func TestWorkloadRatesScrapeOnlyShownNodes(t *testing.T) {
+	at := demo.Epoch
+	m := ztunnelModel(t, &at)
+	all := len(ztread.Ztunnels(m.src.Pods))
+	m = keys(t, m, "2", "/", "g", "r", "a", "f", "a", "n", "a", "enter")
+	var nodes []string
+	for _, z := range m.shownZtunnels() {
+		nodes = append(nodes, z.Node)
+	}
+	if len(nodes) != 1 || nodes[0] != "homelab-w1" {
+		t.Fatalf("with only grafana (on homelab-w1) on screen, the scrape reads the ztunnels of %v", nodes)
+	}
+	if all < 2 {
+		t.Fatalf("the demo has %d ztunnels; the test needs several", all)
+	}
+	m = keys(t, m, "esc")
+	if got := len(m.shownZtunnels()); got < 2 || got > all {
+		t.Errorf("unfiltered, the scrape reads %d of %d ztunnels", got, all)
+	}
+}

@@ -160,6 +160,17 @@ func (m Model) Update(msg tea.Msg) (Resource, tea.Cmd) {
 // Selected returns the object under the cursor.
 func (m Model) Selected() (kube.Ref, bool) { return kube.ParseRef(m.Table.SelectedKey()) }
 
+// Shown are the objects of the rows on screen.
+func (m Model) Shown() []kube.Ref {
+	var out []kube.Ref
+	for _, k := range m.Table.ShownKeys() {
+		if r, ok := kube.ParseRef(k); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Select moves the cursor to r's row.
 func (m Model) Select(r kube.Ref) (Resource, bool) {
 	m.Table = m.Table.SelectKey(r.Key())

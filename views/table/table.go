@@ -321,6 +321,17 @@ func (m Model) Len() int { return len(m.visible) }
 // Total returns the number of rows before the filter.
 func (m Model) Total() int { return len(m.rows) }
 
+// ShownKeys are the keys of the rows on screen, as View draws them: what
+// a poller needs to read for the screen and no more.
+func (m Model) ShownKeys() []string {
+	end := min(len(m.visible), m.offset+max(1, m.lines))
+	out := make([]string, 0, max(0, end-m.offset))
+	for v := m.offset; v < end; v++ {
+		out = append(out, m.rows[m.visible[v]].Key)
+	}
+	return out
+}
+
 // Cursor returns the cursor's position among the shown rows.
 func (m Model) Cursor() int { return m.cursor }
 
