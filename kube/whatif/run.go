@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/ambx/ambx/kube"
@@ -147,68 +149,53 @@ func relabel(l map[string]string, c Change) map[string]string {
 
 func (w *world) labels(c Change) string {
 	r := c.ref
-	missing := strings.ToLower(r.Kind) + " " + name(r) + " is not in the snapshot"
+	var found bool
 	switch r.Kind {
 	case KindNamespace:
-		for i, ns := range w.c.Namespaces {
-			if ns != nil && ns.Name == r.Name {
-				ns = ns.DeepCopy()
-				ns.Labels = relabel(ns.Labels, c)
-				w.c.Namespaces[i] = ns
-				w.touched[r.Name] = true
-				return ""
-			}
-		}
+		// Matched by name alone, as namespaces are cluster-scoped.
+		found = relabelIn(w.c.Namespaces, finding.Ref{Kind: r.Kind, Name: r.Name}, c, (*corev1.Namespace).DeepCopy)
 	case KindPod:
-		for i, p := range w.c.Pods {
-			if p != nil && p.Namespace == r.Namespace && p.Name == r.Name {
-				p = p.DeepCopy()
-				p.Labels = relabel(p.Labels, c)
-				w.c.Pods[i] = p
-				w.touched[r.Namespace] = true
-				return ""
-			}
-		}
+		found = relabelIn(w.c.Pods, r, c, (*corev1.Pod).DeepCopy)
 	case KindService:
-		for i, o := range w.c.Services {
-			if o != nil && o.Namespace == r.Namespace && o.Name == r.Name {
-				o = o.DeepCopy()
-				o.Labels = relabel(o.Labels, c)
-				w.c.Services[i] = o
-				return ""
-			}
-		}
+		found = relabelIn(w.c.Services, r, c, (*corev1.Service).DeepCopy)
 	case KindServiceEntry:
-		for i, o := range w.c.ServiceEntries {
-			if o != nil && o.Namespace == r.Namespace && o.Name == r.Name {
-				o = o.DeepCopy()
-				o.Labels = relabel(o.Labels, c)
-				w.c.ServiceEntries[i] = o
-				return ""
-			}
-		}
+		found = relabelIn(w.c.ServiceEntries, r, c, (*networkingv1.ServiceEntry).DeepCopy)
 	case KindWorkloadEntry:
-		for i, o := range w.c.WorkloadEntries {
-			if o != nil && o.Namespace == r.Namespace && o.Name == r.Name {
-				o = o.DeepCopy()
-				o.Labels = relabel(o.Labels, c)
-				w.c.WorkloadEntries[i] = o
-				return ""
-			}
-		}
+		found = relabelIn(w.c.WorkloadEntries, r, c, (*networkingv1.WorkloadEntry).DeepCopy)
 	case KindGateway:
-		for i, o := range w.c.Gateways {
-			if o != nil && o.Namespace == r.Namespace && o.Name == r.Name {
-				o = o.DeepCopy()
-				o.Labels = relabel(o.Labels, c)
-				w.c.Gateways[i] = o
-				return ""
-			}
-		}
+		found = relabelIn(w.c.Gateways, r, c, (*gwv1.Gateway).DeepCopy)
 	default:
 		return "whatif cannot label a " + strings.ToLower(r.Kind)
 	}
-	return missing
+	if !found {
+		return strings.ToLower(r.Kind) + " " + name(r) + " is not in the snapshot"
+	}
+	// A namespace's or a pod's labels decide capture: istio-cni acts on
+	// that namespace when the world settles.
+	if r.Kind == KindNamespace {
+		w.touched[r.Name] = true
+	} else if r.Kind == KindPod {
+		w.touched[r.Namespace] = true
+	}
+	return ""
+}
+
+// relabelIn replaces r's object in objs by a copy with c's labels; the
+// snapshot's own object is never modified.
+func relabelIn[T interface {
+	comparable
+	metav1.Object
+}](objs []T, r finding.Ref, c Change, deepCopy func(T) T) bool {
+	var none T
+	for i, o := range objs {
+		if o != none && o.GetNamespace() == r.Namespace && o.GetName() == r.Name {
+			o = deepCopy(o)
+			o.SetLabels(relabel(o.GetLabels(), c))
+			objs[i] = o
+			return true
+		}
+	}
+	return false
 }
 
 // settle lets the controllers act: restarted workloads get new pods
