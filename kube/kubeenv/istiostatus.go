@@ -179,30 +179,21 @@ func (e *Env) statusReader(t testing.TB) func(ctx context.Context, kind, ns, nam
 			if err != nil {
 				return st, err
 			}
-			st.Generation = p.Generation
-			for _, c := range p.Status.Conditions {
-				st.Conditions = append(st.Conditions, Condition{Type: c.GetType(), Status: c.GetStatus(), Reason: c.GetReason(), Message: c.GetMessage(), ObservedGeneration: c.GetObservedGeneration()})
-			}
+			st.Generation, st.Conditions = p.Generation, fromIstio(p.Status.Conditions)
 			return st, nil
 		case KindServiceEntry:
 			p, err := istio.NetworkingV1().ServiceEntries(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return st, err
 			}
-			st.Generation = p.Generation
-			for _, c := range p.Status.Conditions {
-				st.Conditions = append(st.Conditions, Condition{Type: c.GetType(), Status: c.GetStatus(), Reason: c.GetReason(), Message: c.GetMessage(), ObservedGeneration: c.GetObservedGeneration()})
-			}
+			st.Generation, st.Conditions = p.Generation, fromIstio(p.Status.Conditions)
 			return st, nil
 		case KindWorkloadEntry:
 			p, err := istio.NetworkingV1().WorkloadEntries(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return st, err
 			}
-			st.Generation = p.Generation
-			for _, c := range p.Status.Conditions {
-				st.Conditions = append(st.Conditions, Condition{Type: c.GetType(), Status: c.GetStatus(), Reason: c.GetReason(), Message: c.GetMessage(), ObservedGeneration: c.GetObservedGeneration()})
-			}
+			st.Generation, st.Conditions = p.Generation, fromIstio(p.Status.Conditions)
 			return st, nil
 		default:
 			return st, fmt.Errorf("%w: %q", errUnknownKind, kind)
@@ -231,4 +222,22 @@ func unmet(w StatusWant, st ObjectStatus) string {
 		return fmt.Sprintf("%s: istiod wrote %s %s: %s", w, c.Status, c.Reason, c.Message)
 	}
 	return ""
+}
+
+// istioCondition is the condition Istio's own status types carry, whatever
+// the API package each kind's status comes from.
+type istioCondition interface {
+	GetType() string
+	GetStatus() string
+	GetReason() string
+	GetMessage() string
+	GetObservedGeneration() int64
+}
+
+func fromIstio[C istioCondition](cs []C) []Condition {
+	var out []Condition
+	for _, c := range cs {
+		out = append(out, Condition{Type: c.GetType(), Status: c.GetStatus(), Reason: c.GetReason(), Message: c.GetMessage(), ObservedGeneration: c.GetObservedGeneration()})
+	}
+	return out
 }
