@@ -157,3 +157,23 @@ func listLimit(a k8stesting.Action) int64 {
 	}
 	return -1
 }
+
+// TestSlimCopyLeavesTheFakesObjectAlone: a fake tracker hands a new watch
+// the very objects it stores, so what the demo's informers slim must be a
+// copy, or the demo cluster itself loses its fields while writers read it.
+func TestSlimCopyLeavesTheFakesObjectAlone(t *testing.T) {
+	stored := fullPod("web-1")
+	out, err := slimCopy(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.(*corev1.Pod) == stored {
+		t.Fatal("slimCopy returned the stored object itself")
+	}
+	if stored.ManagedFields == nil || stored.Annotations[lastApplied] == "" || stored.Spec.Volumes == nil || stored.Spec.Containers[0].Env == nil {
+		t.Errorf("the stored pod was slimmed: %+v", stored.ObjectMeta)
+	}
+	if p := out.(*corev1.Pod); p.ManagedFields != nil || p.Spec.Volumes != nil {
+		t.Errorf("the copy was not slimmed: %+v", p.ObjectMeta)
+	}
+}

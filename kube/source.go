@@ -23,6 +23,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -111,6 +112,17 @@ func slim(obj any) (any, error) {
 		o.Webhooks = nil // CA bundles and rules; tags need only the labels
 	}
 	return obj, nil
+}
+
+// slimCopy slims a copy. client-go's fake tracker hands a new watch the
+// objects it stores, not copies of them (testing/fixture.go, Watch), so
+// slimming in place would rewrite the demo cluster's own objects while its
+// writers read them: a data race, and a demo that loses what slim drops.
+func slimCopy(obj any) (any, error) {
+	if o, ok := obj.(runtime.Object); ok {
+		obj = o.DeepCopyObject()
+	}
+	return slim(obj)
 }
 
 // intern returns the one shared copy of s. Decoding gives every object its
@@ -287,7 +299,11 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 
 // add watches one resource; its objects are kept sorted between snapshots.
 func add[T object](s *Source, r Resource, inf cache.SharedIndexInformer) {
-	_ = inf.SetTransform(slim)
+	transform := slim
+	if s.clients.Fake {
+		transform = slimCopy
+	}
+	_ = inf.SetTransform(transform)
 	_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { s.watchError(r, err) })
 	l := newSorted[T](inf.GetStore())
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
