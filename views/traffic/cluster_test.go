@@ -12,9 +12,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/guard"
 	"github.com/ambx/ambx/kube/kubeenv"
+	"github.com/ambx/ambx/kube/waypointstats"
 	"github.com/ambx/ambx/kube/ztread"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/traffic"
@@ -98,5 +102,135 @@ func TestTrafficThroughThePodProxy(t *testing.T) {
 	rates := m.Rates()
 	if len(rates) != 1 || rates[0].Opened != 10 || rates[0].SentPerSec <= 0 {
 		t.Fatalf("rates through the pod proxy = %+v", rates)
+	}
+}
+
+// The traffic view's waypoint L7 section against a real API server: a
+// waypoint pod (found by istiod's labels) serves istio_requests_total on
+// :15020/stats/prometheus from a fake pilot-agent on loopback, the view
+// reads it through the pod proxy with the read-only guard in the
+// transport, and two polls put the request rates by response code on
+// screen.
+func TestTrafficL7ThroughThePodProxy(t *testing.T) {
+	kubeenv.Require(t)
+	env := kubeenv.Start(t, kubeenv.Options{NoIstioCRDs: true, NoGatewayAPICRDs: true, PodNetwork: true})
+	node := env.CreateNode(t, "node-a", nil)
+	env.CreateNamespace(t, "istio-system", nil)
+	env.CreateNamespace(t, "ambient-apps", map[string]string{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint"})
+	zt := env.CreatePod(t, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "ztunnel-x7k2p", Labels: map[string]string{"app": "ztunnel"}},
+		Spec:       corev1.PodSpec{NodeName: node.Name, Containers: []corev1.Container{{Name: "istio-proxy", Image: "docker.io/istio/ztunnel:1.30.1"}}},
+	})
+	wp := env.CreatePod(t, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ambient-apps", Name: "waypoint-6d8c9-q1w2e", Labels: map[string]string{
+			"gateway.networking.k8s.io/gateway-name": "waypoint", "gateway.istio.io/managed": "istio.io-mesh-controller"}},
+		Spec: corev1.PodSpec{NodeName: node.Name, Containers: []corev1.Container{{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.30.1"}}},
+	})
+
+	// The ztunnel answers with no traffic; the waypoint's counters grow by
+	// 40 answered and 5 forbidden requests between scrapes.
+	listen := func(h http.HandlerFunc) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: h}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+		return ln.Addr().String()
+	}
+	env.ServePodPort(t, zt.Status.PodIP, ztread.MetricsPort, listen(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "# TYPE istio_build gauge\nistio_build{component=\"ztunnel\",tag=\"1.30.1\"} 1\n")
+	}))
+	var scrapes atomic.Int64
+	var paths atomic.Value
+	env.ServePodPort(t, wp.Status.PodIP, waypointstats.Port, listen(func(w http.ResponseWriter, r *http.Request) {
+		paths.Store(r.URL.Path)
+		if r.URL.Path != "/"+waypointstats.Path {
+			http.NotFound(w, r)
+			return
+		}
+		n := scrapes.Add(1)
+		series := `reporter="waypoint",source_workload="sleep",source_workload_namespace="ambient-apps",source_principal="spiffe://cluster.local/ns/ambient-apps/sa/sleep",destination_service="httpbin.ambient-apps.svc.cluster.local",destination_workload="httpbin",destination_workload_namespace="ambient-apps",request_protocol="http",response_flags="-",connection_security_policy="mutual_tls"`
+		fmt.Fprintf(w, "# TYPE istio_requests_total counter\nistio_requests_total{%s,response_code=\"200\"} %d\nistio_requests_total{%s,response_code=\"403\"} %d\n", series, 40*n, series, 5*n)
+	}))
+
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Wrap(guard.Wrap)
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients, err := kube.Connect(kube.ConnectOptions{Kubeconfig: env.Kubeconfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	snap, err := kube.SnapshotOnce(sctx, clients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each reader's clock moves 5 s per read, so the rates are exact.
+	at := time.Now()
+	clock := func() func() time.Time {
+		var n atomic.Int64
+		return func() time.Time { return at.Add(time.Duration(n.Add(1)) * traffic.Period) }
+	}
+	ztReader := &ztread.Live{Config: cfg, Client: client, Now: clock()}
+	wpReader := &ztread.Live{Config: cfg, Client: client, Now: clock()}
+	poll := func(pods []ztread.Pod) func() []traffic.Result {
+		return func() []traffic.Result {
+			var out []traffic.Result
+			for _, p := range pods {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				s, err := ztReader.Metrics(ctx, p)
+				cancel()
+				out = append(out, traffic.Result{Pod: p, Scrape: s, Err: err})
+			}
+			return out
+		}
+	}
+	wpoll := func(pods []ztread.Pod) func() []traffic.WaypointResult {
+		return func() []traffic.WaypointResult {
+			var out []traffic.WaypointResult
+			for _, p := range pods {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				s, err := wpReader.WaypointRequests(ctx, p)
+				cancel()
+				out = append(out, traffic.WaypointResult{Pod: p, Scrape: s, Err: err})
+			}
+			return out
+		}
+	}
+	const w, h = 160, 24
+	m, cmd := traffic.OpenL7(theme.Plain, snap, poll, wpoll, 1, at)
+	m = m.SetSize(w, h)
+	m, _ = m.Update(cmd())
+	if v := m.View(w, h); !strings.Contains(v, "Waypoint L7") || !strings.Contains(v, "rates need two reads") {
+		t.Fatalf("after one read the L7 section should wait for a second:\n%s", v)
+	}
+	m, cmd = m.Tick(at.Add(traffic.Period))
+	if cmd == nil {
+		t.Fatalf("no second poll:\n%s", m.View(w, h))
+	}
+	m, _ = m.Update(cmd())
+	if got := scrapes.Load(); got != 2 {
+		t.Fatalf("the waypoint was scraped %d times (last path %v), want 2", got, paths.Load())
+	}
+	v := m.View(w, h)
+	var rows []string
+	for _, line := range strings.Split(v, "\n") {
+		if strings.Contains(line, "ambient-apps/waypoint") && strings.Contains(line, "ambient-apps/sleep") {
+			rows = append(rows, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	// One Service: the column rules name it in the section's title.
+	want := []string{
+		"ambient-apps/waypoint ambient-apps/sleep 200 8.00",
+		"ambient-apps/waypoint ambient-apps/sleep 403 1.00",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") || !strings.Contains(v, "Waypoint L7 (istio_requests_total) (2) · all: SERVICE=httpbin.ambient-apps.svc.cluster.local") {
+		t.Fatalf("L7 rows on screen:\n%s\nwant:\n%s\nscreen:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"), v)
 	}
 }
