@@ -213,6 +213,7 @@ func (e *Env) startIstiod() error {
 	}
 	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
 	if e.istiod == nil {
+		e.istiodHTTPS = ports[1]
 		e.istiod = newProcess(e.Dir, e.bin, "pilot-discovery",
 			"discovery",
 			"--kubeconfig="+kubeconfig,

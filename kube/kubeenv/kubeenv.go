@@ -150,6 +150,7 @@ type Env struct {
 
 	etcd, apiserver, kwok, metricsServer *process
 	controllerManager, scheduler, istiod *process
+	istiodHTTPS                          int // istiod's webhook port, once it ran
 	dynamic                              dynamic.Interface
 	podNet                               *podNet
 
