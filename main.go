@@ -572,7 +572,7 @@ func explore(o options, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "ambx: %v\n", err)
 		return exitCode(2)
 	}
-	first.Theme, first.Version, first.PerSidecar, first.Namespace = theme.Current, version, perSidecar, o.namespace
+	first.Theme, first.Version, first.PerSidecar, first.Namespace = theme.ForEnv(os.Getenv), version, perSidecar, o.namespace
 	if !o.demo {
 		first.Contexts = func() ([]kube.KubeContext, error) { return kube.Contexts(o.kubeconfig) }
 		first.Switch = func(name string) (ui.Options, error) { return sessions.start(name, "") }

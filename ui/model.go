@@ -134,6 +134,11 @@ func New(o Options) Model {
 	if o.Ctx == nil {
 		o.Ctx = context.Background()
 	}
+	// The root's own copy, which every view is given: a change of
+	// background (setBackground) restyles them all through it, and the
+	// shared themes stay as they are.
+	own := *o.Theme
+	o.Theme = &own
 	t := o.Theme
 	m := Model{
 		opt:      o,
@@ -153,7 +158,7 @@ func New(o Options) Model {
 
 // Init starts listening for snapshots and the clock.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.waitSnapshot(), m.waitUsage(), tick())
+	return tea.Batch(m.waitSnapshot(), m.waitUsage(), tick(), tea.RequestBackgroundColor)
 }
 
 func (m Model) waitUsage() tea.Cmd {
@@ -203,6 +208,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.switchTo(msg.name)
 	case switchedMsg:
 		return m.switched(msg)
+	case tea.BackgroundColorMsg:
+		return m.setBackground(msg)
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m = m.resize()

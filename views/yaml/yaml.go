@@ -127,6 +127,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.obj, m.err = msg.Obj, msg.Err
 		return m.render(), nil
+	case tea.BackgroundColorMsg:
+		// The root switched the theme for a new background: the lines
+		// were coloured in the old palette.
+		return m.render(), nil
 	case tea.KeyPressMsg:
 		if m.typing {
 			switch msg.String() {
