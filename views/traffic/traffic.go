@@ -253,7 +253,7 @@ func (m Model) rebuild() Model {
 		{Title: "CONN/S", Min: 6, Max: 8, Right: true, Priority: 1}, {Title: "SENT/S", Min: 6, Max: 9, Right: true, Priority: 2},
 		{Title: "RECV/S", Min: 6, Max: 9, Right: true, Priority: 3}, {Title: "MTLS", Min: 4, Max: 4, Priority: 2},
 		{Title: "FLAGS", Min: 14, Max: 14, Priority: 1}, {Title: "NETPOL (HBONE)", Min: 10, Max: 60, Priority: 1},
-		{Title: "AUTHZ (ztunnel)", Min: 10, Max: 60, Priority: 1},
+		{Title: "AUTHZ (waypoint, ztunnel)", Min: 10, Max: 110, Priority: 1},
 	}
 	np := m.np
 	var rows []table.Row
@@ -333,18 +333,26 @@ func (m Model) authz(r zt.Rate) (string, theme.Tone) {
 	if gaps := s.Unread(kube.ResAuthorizationPolicies, kube.ResPeerAuthentications, kube.ResNamespaces, kube.ResPods); len(gaps) > 0 {
 		return "not judged: " + gaps[0].String(), theme.ToneDim
 	}
+	src := ambient.Peer{}
+	if r.SrcPrincipal != "" && r.SrcPrincipal != "unknown" {
+		src.Identity = r.SrcPrincipal
+	}
 	dst := podOf(s, r.DstNamespace, r.DstWorkload)
+	if wp, ok := waypointOf(s, dst); ok {
+		return m.authzVia(r, src, wp, dst)
+	}
 	if dst == nil {
 		dst = podBehind(s, r.DstService)
 	}
 	if dst == nil {
 		return "-", theme.ToneDim
 	}
-	src := ambient.Peer{}
-	if r.SrcPrincipal != "" && r.SrcPrincipal != "unknown" {
-		src.Identity = r.SrcPrincipal
-	}
 	v := ambient.Authorize(&s.Cluster, s.Mesh, src, dst)
+	if _, fromWaypoint := waypointOf(s, podOf(s, r.SrcNamespace, r.SrcWorkload)); fromWaypoint {
+		// The waypoint's own hop: its L7 policies were judged on the
+		// client's edge into it.
+		v.Waypoint = nil
+	}
 	text, tone := "", theme.ToneGood
 	switch v.Outcome {
 	case ambient.AuthzAllowed:
@@ -361,6 +369,68 @@ func (m Model) authz(r zt.Rate) (string, theme.Tone) {
 		text += " · L7 " + strings.Join(v.Waypoint, ", ") + ": needs waypoint"
 	}
 	return text, tone
+}
+
+// authzVia judges an edge into a waypoint (ztunnel reports the waypoint
+// as the destination workload and the Service the client asked for): the
+// waypoint judges the client by its targetRefs policies, then the
+// destination's ztunnel judges the waypoint's identity, not the client's.
+func (m Model) authzVia(r zt.Rate, src ambient.Peer, wp ambient.Key, wpPod *corev1.Pod) (string, theme.Tone) {
+	s := m.snap
+	svc, ok := serviceKey(r.DstService)
+	final := podBehind(s, r.DstService)
+	if !ok || final == nil {
+		return "? via waypoint " + wp.String() + ": no pod behind " + r.DstService + " to judge", theme.ToneWarn
+	}
+	v := ambient.AuthorizeViaWaypoint(&s.Cluster, s.Mesh, src, wp, wpPod, svc, final)
+	sees := strings.TrimPrefix(v.Identity, "spiffe://")
+	if i := strings.Index(sees, "/ns/"); i >= 0 {
+		sees = sees[i+1:]
+	}
+	w, z := v.AtWaypoint, v.AtZtunnel
+	switch {
+	case w.Outcome == ambient.AuthzDenied:
+		return "denied at waypoint " + wp.String() + ": " + w.Reason, theme.ToneBad
+	case z.Outcome == ambient.AuthzDenied:
+		return "denied at " + svc.Name + "'s ztunnel, which sees the waypoint (" + sees + "): " + z.Reason, theme.ToneBad
+	case w.Outcome != ambient.AuthzAllowed:
+		return "? at waypoint " + wp.String() + ": " + w.Reason, theme.ToneWarn
+	case z.Outcome != ambient.AuthzAllowed:
+		return "? at " + svc.Name + "'s ztunnel (sees " + sees + "): " + z.Reason, theme.ToneWarn
+	}
+	text := "allowed at waypoint " + wp.String()
+	if w.By != "" {
+		text += " by " + w.By
+	}
+	text += ", then at ztunnel as " + sees
+	if z.By != "" {
+		text += " by " + z.By
+	}
+	return text, theme.ToneGood
+}
+
+// waypointOf reports whether pod is one of a waypoint's pods, and which
+// waypoint (its Gateway) it serves.
+func waypointOf(s *kube.Snapshot, pod *corev1.Pod) (ambient.Key, bool) {
+	if pod == nil || s.Mesh == nil {
+		return ambient.Key{}, false
+	}
+	gw := pod.Labels["gateway.networking.k8s.io/gateway-name"]
+	if gw == "" {
+		return ambient.Key{}, false
+	}
+	k := ambient.Key{Namespace: pod.Namespace, Name: gw}
+	_, ok := s.Mesh.Waypoint(k)
+	return k, ok
+}
+
+// serviceKey is the Service a ztunnel hostname (name.namespace.svc…) names.
+func serviceKey(host string) (ambient.Key, bool) {
+	parts := strings.SplitN(host, ".", 3)
+	if len(parts) < 3 || !strings.HasPrefix(parts[2], "svc") {
+		return ambient.Key{}, false
+	}
+	return ambient.Key{Namespace: parts[1], Name: parts[0]}, true
 }
 
 // podOf finds a pod of the workload ztunnel names (its pod name, or the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ambx/ambx/kube/demo"
 	"github.com/ambx/ambx/kube/ztread"
+	zt "github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/golden"
 	"github.com/ambx/ambx/views/traffic"
@@ -168,5 +169,61 @@ func TestTrafficWaypointL7(t *testing.T) {
 	m, _ = m.Update(cmd())
 	if v := m.View(140, 24); !strings.Contains(v, "Could not read waypoint metrics") {
 		t.Errorf("unreadable waypoints not said:\n%s", v)
+	}
+}
+
+// Behind a waypoint the verdict has two hops (reference 2.2): the
+// waypoint judges the client by httpbin-l7 (targetRefs Service httpbin,
+// HTTP rules the metrics cannot answer for sleep, a principal the rogue
+// client is not), and httpbin's ztunnel judges the waypoint's identity
+// by httpbin-allow-sleep, which names it. The waypoint's own hop into
+// httpbin, which only httpbin's ztunnel reports, is judged on the
+// waypoint's identity.
+func TestTrafficAuthzBehindWaypoint(t *testing.T) {
+	at := demo.Epoch
+	const svc = "httpbin.ambient-apps.svc.cluster.local"
+	edges := []zt.Edge{
+		{Reporter: "source", SrcNamespace: "ambient-apps", SrcWorkload: "sleep", SrcPrincipal: "spiffe://cluster.local/ns/ambient-apps/sa/sleep",
+			DstNamespace: "ambient-apps", DstWorkload: "waypoint", DstService: svc, Security: "mutual_tls", Flags: "-"},
+		{Reporter: "source", SrcNamespace: "ambient-apps", SrcWorkload: "rogue-client", SrcPrincipal: "spiffe://cluster.local/ns/ambient-apps/sa/rogue-client",
+			DstNamespace: "ambient-apps", DstWorkload: "waypoint", DstService: svc, Security: "mutual_tls", Flags: "-"},
+		{Reporter: "destination", SrcNamespace: "ambient-apps", SrcWorkload: "waypoint", SrcPrincipal: "spiffe://cluster.local/ns/ambient-apps/sa/waypoint",
+			DstNamespace: "ambient-apps", DstWorkload: "httpbin", DstService: svc, Security: "mutual_tls", Flags: "-"},
+	}
+	poll := func(pods []ztread.Pod) func() []traffic.Result {
+		return func() []traffic.Result {
+			s := &zt.Scrape{At: at, Edges: map[zt.Edge]zt.Counters{}}
+			n := float64(at.Sub(demo.Epoch) / time.Second)
+			for i, e := range edges {
+				s.Edges[e] = zt.Counters{Opened: n * float64(i+1), Sent: 100 * n}
+			}
+			return []traffic.Result{{Pod: pods[0], Scrape: s}}
+		}
+	}
+	m, cmd := traffic.Open(theme.Plain, demo.Homelab(), poll, 1, at)
+	m, _ = m.Update(cmd())
+	at = at.Add(traffic.Period)
+	m, cmd = m.Tick(at)
+	m, _ = m.Update(cmd())
+	v := m.View(400, 8)
+	want := map[string]string{
+		"ambient-apps/sleep":        "? at waypoint ambient-apps/waypoint: allowed by ambient-apps/httpbin-l7 for some requests only (HTTP rules)",
+		"ambient-apps/rogue-client": "denied at waypoint ambient-apps/waypoint: no ALLOW policy at the waypoint matches this client",
+		"ambient-apps/waypoint":     "allowed by ambient-apps/httpbin-allow-sleep",
+	}
+	for _, l := range strings.Split(v, "\n") {
+		src := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "▸"))
+		if len(src) == 0 {
+			continue
+		}
+		if w, ok := want[src[0]]; ok {
+			if !strings.HasSuffix(strings.TrimSpace(l), w) {
+				t.Errorf("%s edge: %q\nwant it to end in %q", src[0], l, w)
+			}
+			delete(want, src[0])
+		}
+	}
+	for src := range want {
+		t.Errorf("no edge from %s on screen:\n%s", src, v)
 	}
 }
