@@ -214,7 +214,7 @@ func (m Model) toggle() (Model, tea.Cmd) {
 	case kube.KindNamespace:
 		for _, ns := range m.snap.Namespaces {
 			if ns.Name == r.Name {
-				return m.askPlan(m.enrollPlan(ns))
+				return m.askPlan(m.opt.Writer.ToggleNamespaceAmbient(ns, m.snap))
 			}
 		}
 	case kube.KindPod:

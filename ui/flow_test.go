@@ -288,7 +288,10 @@ func TestTypeAheadCannotConfirm(t *testing.T) {
 	if review == nil {
 		t.Fatal("a started no access review")
 	}
-	mm, guard := m.Update(review())
+	// The access review and the what-if run side by side; the what-if is
+	// held back here, as a slow one on a big cluster would be.
+	access, whatIf := splitWhatIf(t, review)
+	mm, guard := m.Update(access)
 	m = mm.(Model)
 	if !isTop[confirmOverlay](m) || guard == nil {
 		t.Fatalf("the access review did not open a guarded dialog:\n%s", m.Render())
@@ -304,11 +307,45 @@ func TestTypeAheadCannotConfirm(t *testing.T) {
 		t.Fatal("type-ahead closed the dialog")
 	}
 	m = drive(t, m, guard())
+	// Armed, but the what-if has not spoken: the dialog says it is
+	// checking, offers no verdict, and y waits.
+	screen := m.Render()
+	if !strings.Contains(screen, "checking what this would break…") || strings.Contains(screen, "What-if:") {
+		t.Errorf("before the what-if arrived the dialog reads:\n%s", screen)
+	}
+	m = keys(t, m, "y")
+	ns, _ = c.Kube.CoreV1().Namespaces().Get(context.Background(), "example-admin", metav1.GetOptions{})
+	if ns.Labels["istio.io/dataplane-mode"] != "" || !isTop[confirmOverlay](m) || !strings.Contains(m.Render(), "wait: checking what this would break…") {
+		t.Fatalf("y before the what-if arrived: label %q\n%s", ns.Labels["istio.io/dataplane-mode"], m.Render())
+	}
+	m = drive(t, m, whatIf)
+	if screen := m.Render(); strings.Contains(screen, "checking what this would break") || !strings.Contains(screen, "What-if: 1 pod captured; it breaks:") {
+		t.Errorf("once the what-if arrived the dialog reads:\n%s", screen)
+	}
 	m = keys(t, m, "y")
 	ns, _ = c.Kube.CoreV1().Namespaces().Get(context.Background(), "example-admin", metav1.GetOptions{})
 	if ns.Labels["istio.io/dataplane-mode"] != "ambient" {
 		t.Fatalf("y after the guard time did not apply: label %q", ns.Labels["istio.io/dataplane-mode"])
 	}
+}
+
+// splitWhatIf runs the batch a write key returns and separates the access
+// review's answer from the what-if's, so a test can deliver them in any
+// order.
+func splitWhatIf(t *testing.T, cmd tea.Cmd) (access, whatIf tea.Msg) {
+	t.Helper()
+	for _, msg := range run(cmd) {
+		switch msg.(type) {
+		case accessMsg:
+			access = msg
+		case whatIfMsg:
+			whatIf = msg
+		}
+	}
+	if access == nil || whatIf == nil {
+		t.Fatalf("the write key ran access %v, what-if %v", access, whatIf)
+	}
+	return access, whatIf
 }
 
 // typeLine types each rune of s as a key.
@@ -439,5 +476,25 @@ func TestCommandLine(t *testing.T) {
 	}
 	if _, ok := cmd().(tea.QuitMsg); !ok {
 		t.Fatal(":q does not quit")
+	}
+}
+
+// TestWhatIfBeforeTheDialog: a what-if that finishes before the access
+// review is kept for the dialog, which opens with it; one for a plan no
+// longer under review is dropped.
+func TestWhatIfBeforeTheDialog(t *testing.T) {
+	m, _ := demoModel(t, false)
+	m = selectNamespace(t, m, "example-admin")
+	mm, review := m.Update(keyMsg("a"))
+	m = mm.(Model)
+	access, whatIf := splitWhatIf(t, review)
+	m = drive(t, m, whatIfMsg{id: "enroll some other plan", lines: []string{"What-if: stale"}})
+	m = drive(t, m, whatIf)
+	mm, _ = m.Update(access)
+	m = mm.(Model)
+	screen := m.Render()
+	if strings.Contains(screen, "checking what this would break") || strings.Contains(screen, "stale") ||
+		!strings.Contains(screen, "What-if: 1 pod captured; it breaks:") {
+		t.Errorf("the dialog opened after its what-if reads:\n%s", screen)
 	}
 }

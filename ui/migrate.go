@@ -143,19 +143,6 @@ func (o migrationOverlay) verdict() overlay {
 	return o
 }
 
-// enrollPlan is the namespace toggle with, when it enrols, the what-if of
-// the enrolment in its consequences.
-func (m Model) enrollPlan(ns *corev1.Namespace) (writer.Plan, error) {
-	p, err := m.opt.Writer.ToggleNamespaceAmbient(ns, m.snap)
-	if err != nil || ns.Labels[ambient.LabelDataplaneMode] == "ambient" {
-		return p, err
-	}
-	r := whatif.Run(m.snap, whatif.EnrollNamespace(ns.Name)...)
-	p.Consequences = append(p.Consequences, r.Summary())
-	p.Consequences = append(p.Consequences, r.Lines()...)
-	return p, nil
-}
-
 // podPlan chooses what a on a pod does: its own ambient label in a
 // namespace that is not enrolled (or to take that label off again), else
 // the opt-out.

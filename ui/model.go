@@ -277,6 +277,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.reviewPlan(msg)
 	case accessMsg:
 		return m.showPlan(msg)
+	case whatIfMsg:
+		return m.whatIfArrived(msg)
 	case WriteResultMsg:
 		return m.written(msg)
 	case bindChoice:

@@ -43,6 +43,27 @@ type accessMsg struct {
 	err  error
 }
 
+// whatIfMsg carries the what-if of the plan with ID id, run in a command:
+// it re-analyses the whole snapshot, too slow for Update on a big cluster.
+type whatIfMsg struct {
+	id    string
+	lines []string
+}
+
+// whatIfCmd runs the plan's what-if. The analysis is pure; a panic in it
+// is reported in the dialog as a what-if that could not run, never as a
+// clean result.
+func whatIfCmd(plan writer.Plan) tea.Cmd {
+	return func() (msg tea.Msg) {
+		defer func() {
+			if r := recover(); r != nil {
+				msg = whatIfMsg{id: plan.ID, lines: []string{fmt.Sprintf("What-if: the analysis failed (%v): what this write would break is unknown", r)}}
+			}
+		}()
+		return whatIfMsg{id: plan.ID, lines: plan.WhatIf()}
+	}
+}
+
 // writeState is the write in flight, at most one.
 type writeState struct {
 	// step is what the status bar shows while a command runs: "checking
@@ -56,6 +77,11 @@ type writeState struct {
 	// migrating are the rollouts a migration plan being applied starts,
 	// with their sidecar pods as the user confirmed (see migrate.go).
 	migrating []migration.Workload
+	// whatIfFor is the plan whose what-if is running or has arrived;
+	// whatIf its lines, whatIfDone once they came.
+	whatIfFor  string
+	whatIf     []string
+	whatIfDone bool
 }
 
 func (m Model) canWrite() bool { return m.opt.Writer != nil && !m.opt.ReadOnly }
@@ -84,7 +110,7 @@ func (m Model) reviewPlan(p planMsg) (Model, tea.Cmd) {
 	}
 	m.write.step = "checking access…"
 	w, ctx, plan := m.opt.Writer, m.opt.Ctx, p.plan
-	return m, func() tea.Msg {
+	access := func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, applyTimeout)
 		defer cancel()
 		ok, reason, err := w.CanApply(ctx, plan)
@@ -93,6 +119,31 @@ func (m Model) reviewPlan(p planMsg) (Model, tea.Cmd) {
 		}
 		return accessMsg{plan: plan, err: err}
 	}
+	m.write.whatIfFor, m.write.whatIf, m.write.whatIfDone = "", nil, false
+	if !plan.HasWhatIf() {
+		return m, access
+	}
+	// The what-if runs beside the access review; the dialog waits for it.
+	m.write.whatIfFor = plan.ID
+	return m, tea.Batch(access, whatIfCmd(plan))
+}
+
+// whatIfArrived puts the what-if into the dialog of its plan, or keeps it
+// for the dialog the access review is about to open.
+func (m Model) whatIfArrived(msg whatIfMsg) (Model, tea.Cmd) {
+	if msg.id == "" || msg.id != m.write.whatIfFor {
+		return m, nil // a plan no longer under review
+	}
+	m.write.whatIf, m.write.whatIfDone = msg.lines, true
+	for i, o := range m.stack {
+		if c, ok := o.(confirmOverlay); ok && c.m.ID() == msg.id && c.m.Checking() {
+			c.m = c.m.WhatIf(msg.lines)
+			stack := append([]overlay(nil), m.stack...)
+			stack[i] = c
+			m.stack = stack
+		}
+	}
+	return m, nil
 }
 
 // showPlan opens the confirm dialog for a plan the user may apply.
@@ -103,6 +154,9 @@ func (m Model) showPlan(a accessMsg) (Model, tea.Cmd) {
 	}
 	m.write.pending = a.plan
 	c := confirm.FromPlan(m.theme, a.plan)
+	if c.Checking() && m.write.whatIfDone && m.write.whatIfFor == a.plan.ID {
+		c = c.WhatIf(m.write.whatIf)
+	}
 	// The dialog takes no answer until its guard time has passed.
 	return m.push(confirmOverlay{m: c}), c.Init()
 }
@@ -114,6 +168,7 @@ func (m Model) answered(r confirm.Result) (Model, tea.Cmd) {
 	}
 	plan := m.write.pending
 	m.write.pending = writer.Plan{}
+	m.write.whatIfFor, m.write.whatIf, m.write.whatIfDone = "", nil, false
 	if !r.Confirmed || r.ID != plan.ID || plan.ID == "" {
 		return m, status("cancelled: nothing changed", false)
 	}

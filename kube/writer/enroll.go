@@ -7,6 +7,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/whatif"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -49,6 +50,7 @@ func (w *Writer) ToggleNamespaceAmbient(ns *corev1.Namespace, s *kube.Snapshot) 
 		p.Description = "Removes the label istio.io/dataplane-mode=ambient from namespace " + ns.Name + "."
 		p.Done = "namespace " + ns.Name + ": istio.io/dataplane-mode removed"
 		p.Consequences = v.leaveNamespace(ns)
+		p.whatIf = whatIf(s, whatif.LeaveNamespace(ns.Name)...)
 	} else {
 		p.Title = "Enroll namespace " + ns.Name + " in ambient"
 		p.Description = "Labels namespace " + ns.Name + " istio.io/dataplane-mode=ambient."
@@ -57,6 +59,7 @@ func (w *Writer) ToggleNamespaceAmbient(ns *corev1.Namespace, s *kube.Snapshot) 
 		}
 		p.Done = "namespace " + ns.Name + " labelled istio.io/dataplane-mode=ambient"
 		p.Consequences = v.enrollNamespace(ns)
+		p.whatIf = whatIf(s, whatif.EnrollNamespace(ns.Name)...)
 	}
 	return p, nil
 }

@@ -122,9 +122,7 @@ func (w *Writer) MigratePlan(ctx context.Context, ns *corev1.Namespace, s *kube.
 	if len(missing) > 0 {
 		p.Consequences = append(p.Consequences, "Sidecar pods of "+strings.Join(missing, ", ")+" stay: only their owners (or deleting them) can replace them.")
 	}
-	r := whatif.Run(s, whatif.MigrateNamespace(s, ns.Name)...)
-	p.Consequences = append(p.Consequences, r.Summary())
-	p.Consequences = append(p.Consequences, r.Lines()...)
+	p.whatIf = whatIf(s, whatif.MigrateNamespace(s, ns.Name)...)
 	return p, nil
 }
 

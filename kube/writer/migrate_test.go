@@ -46,7 +46,7 @@ func TestMigratePlan(t *testing.T) {
 			t.Errorf("patch lacks %s:\n%s", want, p.Patch)
 		}
 	}
-	cons := strings.Join(p.Consequences, "\n")
+	cons := strings.Join(p.AllConsequences(), "\n")
 	for _, want := range []string{
 		"istio.io/rev=canary also picks the control plane of this namespace's waypoints",
 		"Restarts 2 of the 3 workloads in legacy",
@@ -127,7 +127,7 @@ func TestTogglePodAmbient(t *testing.T) {
 	if !strings.Contains(p.Patch, `{"op":"add","path":"/metadata/labels/istio.io~1dataplane-mode","value":"ambient"}`) {
 		t.Errorf("patch = %s", p.Patch)
 	}
-	if p.Title != "Enroll pod shop/web-1 in ambient" || !strings.Contains(p.Consequences[0], "istio-cni captures the pod now") {
+	if p.Title != "Enroll pod shop/web-1 in ambient" || !strings.Contains(p.WhatIf()[0], "istio-cni captures the pod now") {
 		t.Errorf("plan = %q %q", p.Title, p.Consequences)
 	}
 	if !strings.Contains(strings.Join(p.Consequences, "\n"), "pods deployment/web creates later follow its template") {
@@ -147,7 +147,7 @@ func TestTogglePodAmbient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(p.Patch, `"op":"remove"`) || !strings.Contains(p.Consequences[0], "leaves the mesh immediately") {
+	if !strings.Contains(p.Patch, `"op":"remove"`) || !strings.Contains(p.WhatIf()[0], "leaves the mesh immediately") {
 		t.Errorf("reverse plan = %s %q", p.Patch, p.Consequences)
 	}
 
@@ -158,7 +158,7 @@ func TestTogglePodAmbient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(p.Consequences[0], "would not capture it") || !strings.Contains(p.Consequences[0], "sidecar") {
+	if !strings.Contains(p.WhatIf()[0], "would not capture it") || !strings.Contains(p.WhatIf()[0], "sidecar") {
 		t.Errorf("sidecar pod consequences = %q", p.Consequences)
 	}
 }

@@ -46,6 +46,31 @@ type Plan struct {
 	Done string
 
 	steps []step
+	// whatIf says what the write would break: the analyses re-run on the
+	// state it would produce. It rebuilds the analysis of the whole
+	// snapshot, slow on a big cluster, so it is not part of Consequences:
+	// the UI runs it in a command while the dialog says it is checking.
+	whatIf func() []string
+}
+
+// HasWhatIf reports whether the plan has a what-if to run before the
+// user is asked to confirm it.
+func (p Plan) HasWhatIf() bool { return p.whatIf != nil }
+
+// WhatIf runs the plan's what-if: the lines that follow Consequences in the
+// dialog, headed by its summary. Pure but slow on a big cluster: call it
+// in a command, never in Update.
+func (p Plan) WhatIf() []string {
+	if p.whatIf == nil {
+		return nil
+	}
+	return p.whatIf()
+}
+
+// AllConsequences are the consequences followed by the what-if, run here:
+// what the dialog shows once the what-if arrived.
+func (p Plan) AllConsequences() []string {
+	return append(append([]string(nil), p.Consequences...), p.WhatIf()...)
 }
 
 // step is one request: a PATCH unless gateway (create) or preconditions

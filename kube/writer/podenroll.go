@@ -39,24 +39,29 @@ func (w *Writer) TogglePodAmbient(pod *corev1.Pod, s *kube.Snapshot) (Plan, erro
 		p.Done = "pod " + name + " labelled istio.io/dataplane-mode=ambient"
 		change = whatif.Labels(p.Target, map[string]string{ambient.LabelDataplaneMode: modeAmbient})
 	}
-	r := whatif.Run(s, change)
-	k := ambient.Key{Namespace: pod.Namespace, Name: pod.Name}
 	v := newView(s)
+	p.Consequences = []string{v.ephemeral(pod)}
+	// How istio-cni would treat the pod is the what-if's answer: deferred
+	// with it, so the dialog says it is checking rather than guess.
+	k := ambient.Key{Namespace: pod.Namespace, Name: pod.Name}
 	was := v.state(pod)
-	after, known := r.Pods[k]
-	switch {
-	case !known:
-		p.Consequences = append(p.Consequences, "The snapshot does not say how istio-cni would treat the pod.")
-	case !own && (after.State == ambient.PodCaptured || after.State == ambient.PodPending):
-		p.Consequences = append(p.Consequences, "istio-cni captures the pod now, without a restart: ztunnel carries its traffic with mTLS and enforces its L4 policy.")
-	case !own:
-		p.Consequences = append(p.Consequences, "istio-cni would not capture it: "+after.Reason)
-	case (was == ambient.PodCaptured || was == ambient.PodPending) && after.State != ambient.PodCaptured && after.State != ambient.PodPending:
-		p.Consequences = append(p.Consequences, "The pod leaves the mesh immediately: its traffic is no longer mTLS and ztunnel stops enforcing its L4 policies.")
-	default:
-		p.Consequences = append(p.Consequences, "The pod stays as it is: "+after.Reason)
+	p.whatIf = func() []string {
+		r := whatif.Run(s, change)
+		after, known := r.Pods[k]
+		var line string
+		switch {
+		case !known:
+			line = "The snapshot does not say how istio-cni would treat the pod."
+		case !own && (after.State == ambient.PodCaptured || after.State == ambient.PodPending):
+			line = "istio-cni captures the pod now, without a restart: ztunnel carries its traffic with mTLS and enforces its L4 policy."
+		case !own:
+			line = "istio-cni would not capture it: " + after.Reason
+		case (was == ambient.PodCaptured || was == ambient.PodPending) && after.State != ambient.PodCaptured && after.State != ambient.PodPending:
+			line = "The pod leaves the mesh immediately: its traffic is no longer mTLS and ztunnel stops enforcing its L4 policies."
+		default:
+			line = "The pod stays as it is: " + after.Reason
+		}
+		return append([]string{line, r.Summary()}, r.Lines()...)
 	}
-	p.Consequences = append(p.Consequences, v.ephemeral(pod))
-	p.Consequences = append(p.Consequences, r.Lines()...)
 	return p, nil
 }

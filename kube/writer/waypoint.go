@@ -104,7 +104,8 @@ func (w *Writer) SetWaypoint(obj metav1.Object, waypoint ambient.Key, s *kube.Sn
 		p.Description += "."
 		p.Done = t.what + " now asks for waypoint " + waypoint.String()
 	}
-	p.Consequences = append(consequencesOf(obj, v, changes), whatIf(s, labelsChange(t.ref, changes))...)
+	p.Consequences = consequencesOf(obj, v, changes)
+	p.whatIf = whatIf(s, labelsChange(t.ref, changes))
 	return p, nil
 }
 
@@ -136,19 +137,18 @@ func labelsChange(ref finding.Ref, changes []labelChange) whatif.Change {
 	return whatif.Labels(ref, set, remove...)
 }
 
-// whatIf runs the analyses on the state the write would produce and says
-// what it would break, headed by its summary; nothing when it breaks
-// nothing (the consequences above already say what changes).
-func whatIf(s *kube.Snapshot, changes ...whatif.Change) []string {
+// whatIf is the deferred what-if of changes: the analyses on the state the
+// write would produce, saying what it would break, headed by its summary;
+// the summary alone when it breaks nothing (it says so, or what it could
+// not read).
+func whatIf(s *kube.Snapshot, changes ...whatif.Change) func() []string {
 	if s == nil {
 		return nil
 	}
-	r := whatif.Run(s, changes...)
-	lines := r.Lines()
-	if len(lines) == 0 {
-		return nil
+	return func() []string {
+		r := whatif.Run(s, changes...)
+		return append([]string{r.Summary()}, r.Lines()...)
 	}
-	return append([]string{r.Summary()}, lines...)
 }
 
 // bound is what SetWaypoint labels, named for titles and errors.

@@ -147,7 +147,7 @@ func (w *Writer) CreateWaypoint(spec NewWaypoint, s *kube.Snapshot) (Plan, error
 			sim = append(sim, labelsChange(nsRef, changes))
 		}
 	}
-	p.Consequences = append(p.Consequences, whatIf(s, sim...)...)
+	p.whatIf = whatIf(s, sim...)
 	return p, nil
 }
 

@@ -93,7 +93,7 @@ spec:
 		"1 Service in shop starts going through the waypoint, which applies its L7 policy and routing.",
 		"Until istiod programs it, istiod refuses the binding (WaypointIsNotReady) and ztunnel sends that traffic straight to the pods: its L7 policy is skipped.",
 	}
-	if !reflect.DeepEqual(binding(p.Consequences), wantCons) {
+	if !reflect.DeepEqual(p.Consequences, wantCons) {
 		t.Errorf("consequences:\n%s\nwant:\n%s", strings.Join(p.Consequences, "\n"), strings.Join(wantCons, "\n"))
 	}
 	done, err := w.Apply(context.Background(), p)
@@ -134,7 +134,7 @@ func TestCreateWaypointWithoutForLeavesTheClassToDecide(t *testing.T) {
 		"It takes traffic sent to Services (istio.io/waypoint-for=service): pods bound to it directly are refused.",
 		"Nothing uses it until a namespace, Service or pod is labelled istio.io/use-waypoint=waypoint (W).",
 	}
-	if !reflect.DeepEqual(binding(p.Consequences), want) {
+	if !reflect.DeepEqual(p.Consequences, want) {
 		t.Errorf("consequences:\n%s\nwant:\n%s", strings.Join(p.Consequences, "\n"), strings.Join(want, "\n"))
 	}
 	if len(p.Access()) != 1 {
@@ -243,7 +243,7 @@ func TestDeleteWaypointListsWhatUsesIt(t *testing.T) {
 		"AuthorizationPolicy shop/gw-l7 (Gateway/waypoint) loses this waypoint: Not enforced anywhere: Gateway shop/waypoint was not found.",
 		"The garbage collector removes the Deployment, Service and ServiceAccount istiod made for it: the Gateway owns them.",
 	}
-	if !reflect.DeepEqual(binding(p.Consequences), want) {
+	if !reflect.DeepEqual(p.Consequences, want) {
 		t.Errorf("consequences:\n%s\nwant:\n%s", strings.Join(p.Consequences, "\n"), strings.Join(want, "\n"))
 	}
 	if !strings.HasPrefix(p.Patch, "DELETE /apis/gateway.networking.k8s.io/v1/namespaces/shop/gateways/waypoint\n") ||
@@ -312,7 +312,7 @@ func TestSetPodWaypoint(t *testing.T) {
 		"Waypoint shop/waypoint stops handling traffic addressed to the pod.",
 		"The label is on this pod only: pods deployment/client creates later will not carry it (label its pod template to keep it).",
 	}
-	if !reflect.DeepEqual(binding(p.Consequences), want) {
+	if !reflect.DeepEqual(p.Consequences, want) {
 		t.Errorf("consequences:\n%s\nwant:\n%s", strings.Join(p.Consequences, "\n"), strings.Join(want, "\n"))
 	}
 	if _, err := w.Apply(context.Background(), p); err != nil {
@@ -375,17 +375,6 @@ func rebuilt(s *kube.Snapshot) *kube.Snapshot {
 	return kube.Build(s.Cluster, s.Cluster.Now)
 }
 
-// binding is the plan's own consequences, without the what-if that
-// follows them (tested on its own in TestWaypointWhatIf).
-func binding(cons []string) []string {
-	for i, c := range cons {
-		if strings.HasPrefix(c, "What-if:") {
-			return cons[:i]
-		}
-	}
-	return cons
-}
-
 // TestWaypointWhatIf: the dialogs end with what the analyses of the state
 // after the write find broken: a policy left without a waypoint, a Service
 // bound to a waypoint with no pods.
@@ -397,7 +386,12 @@ func TestWaypointWhatIf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	whatIf := strings.Join(p.Consequences[len(binding(p.Consequences)):], "\n")
+	// The what-if is deferred (the UI runs it in a command), never in
+	// the consequences built with the plan.
+	if !p.HasWhatIf() || strings.Contains(strings.Join(p.Consequences, "\n"), "What-if") {
+		t.Errorf("opting out: what-if deferred %v, consequences %q", p.HasWhatIf(), p.Consequences)
+	}
+	whatIf := strings.Join(p.WhatIf(), "\n")
 	if !strings.HasPrefix(whatIf, "What-if: ") || !strings.Contains(whatIf, "Breaks: shop/cart-l7: AuthorizationPolicy shop/cart-l7 is not enforced") {
 		t.Errorf("opting out, what-if:\n%s", whatIf)
 	}
@@ -407,7 +401,7 @@ func TestWaypointWhatIf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	whatIf = strings.Join(p.Consequences[len(binding(p.Consequences)):], "\n")
+	whatIf = strings.Join(p.WhatIf(), "\n")
 	if !strings.Contains(whatIf, "New error: Gateway shop/waypoint: Waypoint shop/waypoint has no ready pods (0 of 0)") {
 		t.Errorf("binding to a waypoint without pods, what-if:\n%s", whatIf)
 	}

@@ -66,7 +66,8 @@ func (w *Writer) DeleteWaypoint(gw *gwv1.Gateway, s *kube.Snapshot) (Plan, error
 		}},
 		Done: "waypoint " + key.String() + " deleted",
 	}
-	p.Consequences = append(v.deleteWaypoint(info), whatIf(s, whatif.RemoveGateway(key.Namespace, key.Name))...)
+	p.Consequences = v.deleteWaypoint(info)
+	p.whatIf = whatIf(s, whatif.RemoveGateway(key.Namespace, key.Name))
 	return p, nil
 }
 

@@ -88,7 +88,7 @@ func TestSetNamespaceWaypoint(t *testing.T) {
 			if p.Title != tc.wantTitle {
 				t.Errorf("title %q, want %q", p.Title, tc.wantTitle)
 			}
-			if !reflect.DeepEqual(binding(p.Consequences), tc.want) {
+			if !reflect.DeepEqual(p.Consequences, tc.want) {
 				t.Errorf("consequences:\n%q\nwant:\n%q", p.Consequences, tc.want)
 			}
 			if _, err := w.Apply(context.Background(), p); err != nil {

@@ -175,7 +175,7 @@ func TestSetServiceWaypoint(t *testing.T) {
 			if plan.Title != tc.wantTitle {
 				t.Errorf("title %q, want %q", plan.Title, tc.wantTitle)
 			}
-			if !reflect.DeepEqual(binding(plan.Consequences), tc.want) {
+			if !reflect.DeepEqual(plan.Consequences, tc.want) {
 				t.Errorf("consequences\n%s\nwant\n%s", strings.Join(plan.Consequences, "\n"), strings.Join(tc.want, "\n"))
 			}
 			if _, err := w.Apply(ctx, plan); err != nil {
@@ -264,7 +264,7 @@ func TestClearingFallsBackToTheNamespaceWaypoint(t *testing.T) {
 		"The Service falls back to its namespace's waypoint shop/waypoint, which applies its L7 policy and routing.",
 		"Waypoint infra/shared stops handling its traffic.",
 	}
-	if !reflect.DeepEqual(binding(plan.Consequences), want) {
+	if !reflect.DeepEqual(plan.Consequences, want) {
 		t.Errorf("consequences\n%s\nwant\n%s", strings.Join(plan.Consequences, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -45,7 +45,14 @@ type Content struct {
 	Patch        string // shown verbatim, wrapped but never reflowed
 	PatchLabel   string // heading over Patch, e.g. "JSON patch"
 	Consequences []string
+	// Checking is set while the what-if of the write (kube/whatif) is still
+	// running: the dialog says so where its answer will go, and y waits
+	// for it, so no dialog reads as clean before the analysis has spoken.
+	Checking bool
 }
+
+// CheckingLine is what the dialog shows while the what-if runs.
+const CheckingLine = "checking what this would break…"
 
 // Model is an open confirm dialog.
 type Model struct {
@@ -57,6 +64,8 @@ type Model struct {
 	// nudge is set when enter was pressed on Yes: only y applies, so the
 	// dialog says so.
 	nudge bool
+	// waited is set when y was pressed while the what-if was running.
+	waited bool
 	// scroll is the first body line shown when the body does not fit.
 	scroll int
 	// width, height are the last window size seen, to bound scrolling.
@@ -77,6 +86,20 @@ func New(t *theme.Theme, c Content) Model {
 	return Model{theme: t, c: c}
 }
 
+// WhatIf adds the what-if's lines after the consequences and ends the
+// wait for them: from now on y applies.
+func (m Model) WhatIf(lines []string) Model {
+	cons := append([]string(nil), m.c.Consequences...)
+	for _, s := range lines {
+		cons = append(cons, safe.Text(s))
+	}
+	m.c.Consequences, m.c.Checking, m.waited = cons, false, false
+	return m
+}
+
+// Checking reports whether the dialog still waits for its what-if.
+func (m Model) Checking() bool { return m.c.Checking }
+
 // FromPlan opens a dialog for a writer plan.
 func FromPlan(t *theme.Theme, p writer.Plan) Model {
 	label := "Patch"
@@ -94,6 +117,7 @@ func FromPlan(t *theme.Theme, p writer.Plan) Model {
 	return New(t, Content{
 		ID: p.ID, Title: p.Title, Description: p.Description,
 		Patch: p.Patch, PatchLabel: label, Consequences: p.Consequences,
+		Checking: p.HasWhatIf(),
 	})
 }
 
@@ -138,6 +162,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, nil // typed ahead: scrolling is harmless, choosing is not
 		}
 		switch {
+		case key.Matches(msg, keymap.Dialog.Yes) && m.c.Checking:
+			// Not before the user has seen what it would break.
+			m.waited = true
 		case key.Matches(msg, keymap.Dialog.Yes):
 			return m, m.answer(true)
 		case key.Matches(msg, keymap.Dialog.Confirm):
@@ -202,7 +229,7 @@ func (m Model) layout(width, height int) layout {
 	for _, s := range append(strings.Split(m.c.Patch, "\n"), m.c.Title, m.c.Description, m.c.PatchLabel+":") {
 		natural = max(natural, ansi.StringWidth(s))
 	}
-	for _, s := range m.c.Consequences {
+	for _, s := range m.consequences() {
 		natural = max(natural, ansi.StringWidth(s)+2)
 	}
 	l.inner = max(1, min(natural, avail, maxInner))
@@ -244,11 +271,11 @@ func (m Model) body(w int) []string {
 			out = append(out, strings.Split(ansi.Hardwrap(line, w, true), "\n")...)
 		}
 	}
-	if len(m.c.Consequences) > 0 {
+	if cons := m.consequences(); len(cons) > 0 {
 		if len(out) > 0 {
 			out = append(out, "")
 		}
-		for _, c := range m.c.Consequences {
+		for _, c := range cons {
 			if w < 4 {
 				out = append(out, wrap("• "+c, w)...)
 				continue
@@ -263,6 +290,15 @@ func (m Model) body(w int) []string {
 		}
 	}
 	return out
+}
+
+// consequences are the bullets: the what-if's place says it is being
+// checked until its lines arrive.
+func (m Model) consequences() []string {
+	if !m.c.Checking {
+		return m.c.Consequences
+	}
+	return append(append([]string(nil), m.c.Consequences...), CheckingLine)
 }
 
 func wrap(s string, w int) []string {
@@ -314,7 +350,10 @@ func (m Model) View(width, height int) string {
 	buttons := m.buttons()
 	bw := ansi.StringWidth(buttons)
 	h := hint()
-	if m.nudge {
+	switch {
+	case m.waited:
+		h = "wait: " + CheckingLine
+	case m.nudge:
 		h = "press " + keymap.Dialog.Yes.Help().Key + " to apply"
 	}
 	switch {

@@ -290,7 +290,17 @@ func TestFromPlan(t *testing.T) {
 	}
 	m := FromPlan(theme.Plain, plan)
 	golden.RequireEqual(t, m.View(90, 30))
-	_, r := answer(t, m, "y")
+	// Until the what-if is in, y waits and the dialog says why.
+	m, r := answer(t, m, "y")
+	if r != nil || !strings.Contains(m.View(90, 30), "wait: "+CheckingLine) {
+		t.Fatalf("y while the what-if runs answered %+v:\n%s", r, m.View(90, 30))
+	}
+	m = m.WhatIf(plan.WhatIf())
+	v := m.View(90, 30)
+	if strings.Contains(v, CheckingLine) || !strings.Contains(v, "What-if: no pod changes its dataplane") {
+		t.Errorf("the dialog with its what-if:\n%s", v)
+	}
+	_, r = answer(t, m, "y")
 	if r == nil || !r.Confirmed || r.ID != plan.ID {
 		t.Errorf("answer %+v, want confirmed with ID %q", r, plan.ID)
 	}
