@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	istioscheme "istio.io/client-go/pkg/clientset/versioned/scheme"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -50,6 +51,12 @@ func Fetch(ctx context.Context, c *Clients, r Ref) (runtime.Object, error) {
 		default:
 			obj, err = c.Istio.SecurityV1().RequestAuthentications(r.Namespace).Get(ctx, r.Name, get)
 		}
+		if apierrors.IsNotFound(err) {
+			// Served at v1beta1 only (served.go): show it as stored there.
+			if o, e := fetchV1beta1(ctx, c, r); e == nil {
+				obj, err = o, nil
+			}
+		}
 	default:
 		return nil, fmt.Errorf("ambx cannot show a %s", r.Kind)
 	}
@@ -58,6 +65,21 @@ func Fetch(ctx context.Context, c *Clients, r Ref) (runtime.Object, error) {
 	}
 	setKind(obj)
 	return obj, nil
+}
+
+func fetchV1beta1(ctx context.Context, c *Clients, r Ref) (runtime.Object, error) {
+	get := metav1.GetOptions{}
+	switch r.Kind {
+	case KindServiceEntry:
+		return c.Istio.NetworkingV1beta1().ServiceEntries(r.Namespace).Get(ctx, r.Name, get)
+	case KindAuthorizationPolicy:
+		return c.Istio.SecurityV1beta1().AuthorizationPolicies(r.Namespace).Get(ctx, r.Name, get)
+	case KindPeerAuthentication:
+		return c.Istio.SecurityV1beta1().PeerAuthentications(r.Namespace).Get(ctx, r.Name, get)
+	case KindRequestAuthentication:
+		return c.Istio.SecurityV1beta1().RequestAuthentications(r.Namespace).Get(ctx, r.Name, get)
+	}
+	return nil, fmt.Errorf("ambx cannot show a %s", r.Kind)
 }
 
 // setKind fills apiVersion and kind, which typed clients leave empty.

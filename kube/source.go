@@ -13,9 +13,6 @@ import (
 	"time"
 	"unique"
 
-	netv1 "istio.io/client-go/pkg/apis/networking/v1"
-	secv1 "istio.io/client-go/pkg/apis/security/v1"
-	istioinformers "istio.io/client-go/pkg/informers/externalversions"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -49,6 +46,9 @@ type Source struct {
 	informers map[Resource]cache.SharedIndexInformer
 	lists     map[Resource]any // *sorted[T] of each informer's objects
 	states    map[Resource]ResourceState
+	// servedAt is the group/version an Istio kind is read through, when
+	// not v1 (served.go).
+	servedAt  map[Resource]string
 	reachable bool
 	problem   string
 	seq       uint64
@@ -258,14 +258,10 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 	add[*corev1.Service](s, ResServices, core.Core().V1().Services().Informer())
 	add[*corev1.Node](s, ResNodes, core.Core().V1().Nodes().Informer())
 	add[*networkingv1.NetworkPolicy](s, ResNetworkPolicies, core.Networking().V1().NetworkPolicies().Informer())
-	var ist istioinformers.SharedInformerFactory
+	// Istio's kinds are read at the version the server serves (served.go).
+	var ist []cache.SharedIndexInformer
 	if s.clients.Istio != nil {
-		ist = istioinformers.NewSharedInformerFactory(s.clients.Istio, 0)
-		add[*secv1.AuthorizationPolicy](s, ResAuthorizationPolicies, ist.Security().V1().AuthorizationPolicies().Informer())
-		add[*secv1.PeerAuthentication](s, ResPeerAuthentications, ist.Security().V1().PeerAuthentications().Informer())
-		add[*secv1.RequestAuthentication](s, ResRequestAuthentications, ist.Security().V1().RequestAuthentications().Informer())
-		add[*netv1.ServiceEntry](s, ResServiceEntries, ist.Networking().V1().ServiceEntries().Informer())
-		add[*netv1.WorkloadEntry](s, ResWorkloadEntries, ist.Networking().V1().WorkloadEntries().Informer())
+		ist = s.addIstio(s.clients.Istio)
 	}
 	var gw gwinformers.SharedInformerFactory
 	if s.clients.Gateway != nil {
@@ -276,8 +272,9 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 	for _, f := range factories {
 		f.Start(ctx.Done())
 	}
-	if ist != nil {
-		ist.Start(ctx.Done())
+	var istRunning sync.WaitGroup
+	for _, inf := range ist {
+		istRunning.Go(func() { inf.RunWithContext(ctx) })
 	}
 	if gw != nil {
 		gw.Start(ctx.Done())
@@ -289,9 +286,7 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 	for _, f := range factories {
 		f.Shutdown()
 	}
-	if ist != nil {
-		ist.Shutdown()
-	}
+	istRunning.Wait()
 	if gw != nil {
 		gw.Shutdown()
 	}
@@ -356,7 +351,10 @@ func (s *Source) transportError(err error) {
 func (s *Source) watchError(r Resource, err error) {
 	st := ResourceState{Availability: Failing, Detail: oneLine(err)}
 	unreachable := false
+	var unserved *unservedError
 	switch {
+	case errors.As(err, &unserved):
+		st.Detail = unserved.detail()
 	case apierrors.IsNotFound(err):
 		st = ResourceState{Availability: Missing, Detail: "API not installed (CRD missing)"}
 	case apierrors.IsForbidden(err):
@@ -555,6 +553,12 @@ func (s *Source) build() *Snapshot {
 		states[r] = st
 	}
 	reachable, problem := s.reachable, s.problem
+	for r, gv := range s.servedAt {
+		if st := states[r]; st.Availability == Available && st.Detail == "" {
+			st.Detail = "read at " + gv
+			states[r] = st
+		}
+	}
 	if st, ok := states[ResPods]; ok && st.Availability == Syncing {
 		// Until the first list of pods is complete, snapshots carry its
 		// progress and none of its pods: analysing and drawing a growing
