@@ -24,20 +24,18 @@ const (
 
 // Lines returns src coloured, one string per line. A language chroma does
 // not know, or a lexing error, gives plain (sanitized) lines: colouring
-// never changes the text.
+// never changes the text. In shell text a single-quoted argument that is
+// JSON (kubectl patch's -p) is coloured by chroma's JSON lexer inside its
+// quotes.
 func Lines(t *theme.Theme, lang, src string) []string {
 	src = safe.Text(strings.TrimRight(src, "\n"))
-	lexer := lexers.Get(lang)
-	if lexer == nil {
-		return strings.Split(src, "\n")
-	}
-	it, err := chroma.Coalesce(lexer).Tokenise(nil, src)
-	if err != nil {
+	toks, ok := tokens(lang, src)
+	if !ok {
 		return strings.Split(src, "\n")
 	}
 	var lines []string
 	var cur strings.Builder
-	for tok := it(); tok != chroma.EOF; tok = it() {
+	for _, tok := range toks {
 		style := styleOf(t, tok.Type)
 		parts := strings.Split(tok.Value, "\n")
 		for i, p := range parts {
@@ -54,17 +52,56 @@ func Lines(t *theme.Theme, lang, src string) []string {
 	return lines
 }
 
-// styleOf maps chroma's token categories onto the theme's roles.
+// tokens lexes src; false when chroma has no lexer for lang or fails.
+func tokens(lang, src string) ([]chroma.Token, bool) {
+	lexer := lexers.Get(lang)
+	if lexer == nil {
+		return nil, false
+	}
+	it, err := chroma.Coalesce(lexer).Tokenise(nil, src)
+	if err != nil {
+		return nil, false
+	}
+	var out []chroma.Token
+	for tok := it(); tok != chroma.EOF; tok = it() {
+		if lang == Shell && tok.Type == chroma.LiteralStringSingle {
+			out = append(out, quotedJSON(tok)...)
+			continue
+		}
+		out = append(out, tok)
+	}
+	return out, true
+}
+
+// quotedJSON splits a single-quoted shell word holding a JSON array or
+// object into its quotes and chroma's JSON tokens; any other word stays
+// one string token.
+func quotedJSON(tok chroma.Token) []chroma.Token {
+	v := tok.Value
+	if len(v) < 4 || v[0] != '\'' || v[len(v)-1] != '\'' || !strings.ContainsAny(v[1:2], "[{") {
+		return []chroma.Token{tok}
+	}
+	inner, ok := tokens(JSON, v[1:len(v)-1])
+	if !ok {
+		return []chroma.Token{tok}
+	}
+	quote := chroma.Token{Type: chroma.Punctuation, Value: "'"}
+	return append(append([]chroma.Token{quote}, inner...), quote)
+}
+
+// styleOf maps chroma's token categories onto the theme's roles. Numbers
+// are tested before other literals: chroma's categories are thousands
+// (every literal is InCategory(LiteralString)), its subcategories hundreds.
 func styleOf(t *theme.Theme, tt chroma.TokenType) lipgloss.Style {
 	switch {
 	case tt == chroma.NameTag || tt == chroma.NameAttribute || tt == chroma.KeywordType || tt.InCategory(chroma.Keyword) && tt != chroma.KeywordConstant:
 		return t.YAMLKey
 	case tt.InCategory(chroma.Comment):
 		return t.YAMLComment
-	case tt.InCategory(chroma.LiteralString):
-		return t.YAMLString
-	case tt.InCategory(chroma.LiteralNumber) || tt == chroma.KeywordConstant:
+	case tt.InSubCategory(chroma.LiteralNumber) || tt == chroma.KeywordConstant:
 		return t.YAMLNumber
+	case tt.InCategory(chroma.Literal): // strings, and YAML's plain scalars (Literal itself)
+		return t.YAMLString
 	case tt.InCategory(chroma.Punctuation) || tt.InCategory(chroma.Operator):
 		return t.YAMLPunct
 	}

@@ -6,13 +6,13 @@ package patch
 import (
 	"errors"
 	"fmt"
-	"github.com/ambx/ambx/kube/safe"
-	"github.com/ambx/ambx/views/savefile"
+	"io"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -20,10 +20,13 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/ui/clipboard"
 	"github.com/ambx/ambx/views/findings"
+	"github.com/ambx/ambx/views/highlight"
 	"github.com/ambx/ambx/views/pane"
+	"github.com/ambx/ambx/views/savefile"
 )
 
 // Form is which of a patch's two forms is shown.
@@ -296,23 +299,39 @@ func (m Model) bodyHeight(height int) int {
 	return max(0, height-top-bottom)
 }
 
-// lines returns the shown text wrapped to width, as coloured spans.
-func (m Model) lines(width int) [][]span {
-	text := strings.TrimRight(safe.Text(m.Text()), "\n")
-	if text == "" {
+// lines returns the shown text coloured by views/highlight and wrapped to
+// width cells, so a long kubectl command stays readable instead of being
+// cut off. lipgloss.Wrap breaks between escape sequences, never inside
+// one, and opens the style of a token cut in two again on the next row.
+func (m Model) lines(width int) []string {
+	text := m.Text()
+	if strings.TrimSpace(text) == "" {
 		return nil
 	}
-	var out [][]span
-	for _, l := range strings.Split(text, "\n") {
-		var sp []span
-		if m.form == FormManifest {
-			sp = yamlLine(l)
-		} else {
-			sp = commandLine(l)
-		}
-		out = append(out, wrapSpans(sp, width)...)
+	lang := highlight.Shell
+	if m.form == FormManifest {
+		lang = highlight.YAML
+	}
+	var out []string
+	for _, l := range highlight.Lines(m.theme, lang, text) {
+		out = append(out, wrap(l, width)...)
 	}
 	return out
+}
+
+// wrap breaks styled text into rows of at most width cells, after a space
+// or a comma when one is in reach, else inside a word. ansi.Wrap keeps a
+// row's leading spaces even past the width (deep YAML in a tiny view), so
+// Hardwrap cuts what is still too long; lipgloss's WrapWriter then closes
+// the style at each row's end and opens it again on the next.
+func wrap(s string, width int) []string {
+	width = max(1, width)
+	s = ansi.Hardwrap(ansi.Wrap(s, width, " ,"), width, true)
+	var b strings.Builder
+	w := lipgloss.NewWrapWriter(&b)
+	_, _ = io.WriteString(w, s)
+	_ = w.Close()
+	return strings.Split(b.String(), "\n")
 }
 
 func (m Model) clampOffset(off, width, height int) int {
@@ -339,9 +358,9 @@ func (m Model) View(width, height int) string {
 	f, ok := m.Selected()
 	if !ok {
 		note := "no suggested patch for " + safe.Line(m.scope) + ": nothing found that a NetworkPolicy change would fix"
-		for _, l := range wrapSpans([]span{{note, rolePlain}}, width-1) {
+		for _, l := range wrap(note, width-1) {
 			if len(out) < height {
-				out = append(out, t.Empty.Render(pane.Fit(" "+spansText(l), width)))
+				out = append(out, t.Empty.Render(pane.Fit(" "+l, width)))
 			}
 		}
 		return fill(out, width, height)
@@ -359,7 +378,7 @@ func (m Model) View(width, height int) string {
 	off := max(0, min(m.offset, len(lines)-body))
 	for i := off; i < off+body; i++ {
 		if i < len(lines) {
-			out = append(out, " "+render(t, lines[i], width-1))
+			out = append(out, " "+pane.Fit(lines[i], width-1))
 		} else {
 			out = append(out, strings.Repeat(" ", width))
 		}
@@ -396,14 +415,6 @@ func (m Model) tabs(width int) string {
 		line += strings.Repeat(" ", width-w)
 	}
 	return line
-}
-
-func spansText(sp []span) string {
-	var b strings.Builder
-	for _, s := range sp {
-		b.WriteString(s.text)
-	}
-	return b.String()
 }
 
 func fill(lines []string, width, height int) string {

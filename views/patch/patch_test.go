@@ -153,6 +153,10 @@ func TestView(t *testing.T) {
 		{"second_patch", ForNamespace(theme.Plain, s, "loki"), []string{"]", "tab"}, 100, 16},
 		{"scrolled", ForNamespace(theme.Plain, s, "loki"), []string{"tab", "j", "j", "j"}, 60, 10},
 		{"narrow_command_wraps", ForPod(theme.Plain, s, ambient.Key{Namespace: "loki", Name: "loki-0"}), nil, 40, 10},
+		// As the terminal receives it: chroma's colours, each row closing
+		// its style and the next opening it again (cat the file to see it).
+		{"narrow_command_wraps_dark", ForPod(theme.Dark, s, ambient.Key{Namespace: "loki", Name: "loki-0"}), nil, 40, 10},
+		{"narrow_manifest_dark", ForPod(theme.Dark, s, ambient.Key{Namespace: "loki", Name: "loki-0"}), []string{"tab"}, 40, 10},
 		{"tiny", ForNamespace(theme.Plain, s, "loki"), []string{"tab"}, 20, 5},
 		{"none", ForNamespace(theme.Plain, s, "shop"), nil, 60, 6},
 	} {
