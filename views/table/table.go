@@ -379,17 +379,8 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 	if width <= 0 || height <= 0 {
 		return ""
 	}
-	const gutter = 1 // cursor mark
-	marks := 0       // the row marks and a space, when some row has one
-	if m.marked && width-gutter > 2 {
-		marks = 2
-	}
-	// The window SetHeight kept; re-clamped in case height differs.
-	lines := height - 1
-	m.lines = max(1, lines)
-	m = m.scroll()
-	end := min(len(m.visible), m.offset+max(0, lines))
-	pl := m.plan(width-gutter-marks, m.offset, end)
+	f := m.frame(width, height)
+	m, marks, lines, end, pl := f.m, f.marks, f.lines, f.end, f.plan
 	idx, widths := pl.idx, pl.widths
 	var b strings.Builder
 	// Header.
@@ -450,6 +441,32 @@ func (m Model) View(t *theme.Theme, width, height int, focused bool) string {
 		b.WriteString(body)
 	}
 	return b.String()
+}
+
+// gutter is the cursor mark's column.
+const gutter = 1
+
+// frame is how View lays out one frame: HitTest reads the same one, so a
+// click lands on the row and column drawn under it.
+type frame struct {
+	m     Model // scrolled to the frame's window
+	marks int   // the row marks and a space, when some row has one
+	lines int   // rows below the header
+	end   int   // one past the last shown row drawn
+	plan  plan
+}
+
+func (m Model) frame(width, height int) frame {
+	marks := 0
+	if m.marked && width-gutter > 2 {
+		marks = 2
+	}
+	// The window SetHeight kept; re-clamped in case height differs.
+	lines := height - 1
+	m.lines = max(1, lines)
+	m = m.scroll()
+	end := min(len(m.visible), m.offset+max(0, lines))
+	return frame{m: m, marks: marks, lines: lines, end: end, plan: m.plan(width-gutter-marks, m.offset, end)}
 }
 
 // painter styles cells with each tone's escape codes, found once per frame
