@@ -21,6 +21,9 @@ type config struct {
 	ReadOnly    bool   `json:"readOnly"`
 	Refresh     string `json:"refresh"`
 	SidecarCost string `json:"sidecarCost"`
+	// Mouse false leaves the mouse to the terminal, as --no-mouse does;
+	// unset means on.
+	Mouse *bool `json:"mouse"`
 }
 
 // loadConfig reads path, or the default file when path is empty (a missing

@@ -54,6 +54,7 @@ type options struct {
 	context    string
 	namespace  string
 	version    bool
+	noMouse    bool
 }
 
 // bindRootFlags declares the TUI's flags on fs.
@@ -64,6 +65,7 @@ func bindRootFlags(fs *pflag.FlagSet, o *options) {
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "start drilled into this namespace")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.config, "config", "", "config file (default: $XDG_CONFIG_HOME/ambx/config.yaml when it exists)")
+	fs.BoolVar(&o.noMouse, "no-mouse", false, "leave the mouse to the terminal (selecting text) instead of clicks and the wheel (config: mouse: false)")
 	fs.StringVar(&o.sidecar, "sidecar-cost", "", "what one sidecar costs, CPU/memory, for the mesh-overhead comparison (e.g. 10m/50Mi; default: measured sidecars, else 10m/50Mi)")
 }
 
@@ -106,6 +108,9 @@ func (o *options) finish(fs *pflag.FlagSet) error {
 	}
 	if o.sidecar == "" {
 		o.sidecar = cfg.SidecarCost
+	}
+	if !fs.Changed("no-mouse") && cfg.Mouse != nil {
+		o.noMouse = !*cfg.Mouse
 	}
 	if !fs.Changed("refresh") && cfg.Refresh != "" {
 		d, err := time.ParseDuration(cfg.Refresh)
@@ -573,6 +578,7 @@ func explore(o options, stderr io.Writer) error {
 		return exitCode(2)
 	}
 	first.Theme, first.Version, first.PerSidecar, first.Namespace = theme.ForEnv(os.Getenv), version, perSidecar, o.namespace
+	first.NoMouse = o.noMouse
 	if !o.demo {
 		first.Contexts = func() ([]kube.KubeContext, error) { return kube.Contexts(o.kubeconfig) }
 		first.Switch = func(name string) (ui.Options, error) { return sessions.start(name, "") }

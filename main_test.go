@@ -192,3 +192,39 @@ func TestAuditCommand(t *testing.T) {
 		}
 	}
 }
+
+// The mouse is on unless --no-mouse or the config's mouse: false turns it
+// off; the flag wins over the file either way.
+func TestMouseFromFlagAndConfig(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	unsetenv(t, "AMBX_READONLY")
+	if o, err := parseFlags(nil, &bytes.Buffer{}); err != nil || o.noMouse {
+		t.Fatalf("default: noMouse %v, %v", o.noMouse, err)
+	}
+	if o, _ := parseFlags([]string{"--no-mouse"}, &bytes.Buffer{}); !o.noMouse {
+		t.Fatal("--no-mouse left the mouse on")
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "ambx"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file string
+		args []string
+		want bool // noMouse
+	}{
+		{"mouse: false\n", nil, true},
+		{"mouse: true\n", nil, false},
+		{"mouse: true\n", []string{"--no-mouse"}, true},
+		{"mouse: false\n", []string{"--no-mouse=false"}, false},
+		{"readOnly: false\n", nil, false},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "ambx", "config.yaml"), []byte(tc.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil || o.noMouse != tc.want {
+			t.Errorf("%q %v: noMouse %v, %v; want %v", tc.file, tc.args, o.noMouse, err, tc.want)
+		}
+	}
+}

@@ -193,6 +193,7 @@ func Help() []Section {
 		{"Act", []key.Binding{Action.Logs, Action.NetPol, Action.Toggle, Action.Restart, Action.UseWaypoint, Action.CreateWaypoint, Action.DeleteWaypoint, Migrate.Start}},
 		WaypointFormHelp(),
 		{"Findings", []key.Binding{Finding.Jump, Finding.Patch}},
+		MouseHelp(),
 		{"Patch view", []key.Binding{Patch.Form, Patch.Prev, Patch.Next, Patch.Copy, Patch.Write}},
 		LogsHelp(),
 	}

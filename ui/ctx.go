@@ -192,7 +192,7 @@ func (m Model) switched(msg switchedMsg) (Model, tea.Cmd) {
 		o.Writer = nil
 	}
 	o.Theme, o.Now, o.Version, o.PerSidecar = old.Theme, old.Now, old.Version, old.PerSidecar
-	o.Switch, o.Contexts = old.Switch, old.Contexts
+	o.Switch, o.Contexts, o.NoMouse = old.Switch, old.Contexts, old.NoMouse
 	if o.Ctx == nil {
 		o.Ctx = old.Ctx
 	}

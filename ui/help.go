@@ -22,7 +22,9 @@ type helpOverlay struct {
 	// listed under the Panes section.
 	panes [][2]string
 	// readOnly marks the write keys as disabled.
-	readOnly      bool
+	readOnly bool
+	// noMouse marks the mouse actions as off (--no-mouse).
+	noMouse       bool
 	offset        int
 	width, height int
 }
@@ -59,6 +61,10 @@ func (o helpOverlay) lines() []string {
 			h := k.Help()
 			if o.readOnly && keymap.IsWrite(k) {
 				lines = append(lines, t.Empty.Render(pane.Fit(h.Key, 10)+h.Desc+" (off: read-only)"))
+				continue
+			}
+			if o.noMouse && keymap.IsMouse(k) {
+				lines = append(lines, t.Empty.Render(pane.Fit(h.Key, 10)+h.Desc+" (off: --no-mouse)"))
 				continue
 			}
 			lines = append(lines, t.OverlayKey.Render(pane.Fit(h.Key, 10))+t.OverlayText.Render(h.Desc))

@@ -78,6 +78,9 @@ type Options struct {
 	Switch   func(name string) (Options, error)
 	// Events reads an object's Kubernetes events (e); nil hides the view.
 	Events EventReader
+	// NoMouse leaves the mouse to the terminal (selecting text): the
+	// view never asks for mouse events and ignores any that come.
+	NoMouse bool
 	// Ctx is the program's context: log streams and writes end with it.
 	// nil means context.Background().
 	Ctx context.Context
@@ -259,6 +262,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m.overlayKey(msg)
 		}
 		return m.key(msg)
+	case tea.MouseMsg:
+		return m.mouse(msg)
 	case findings.Jump:
 		return m.jump(kube.RefOf(msg.Ref)), nil
 	case findings.OpenPatch:
@@ -335,7 +340,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, keymap.Global.Quit):
 		return m, tea.Quit
 	case key.Matches(k, keymap.Global.Help):
-		return m.push(helpOverlay{theme: m.theme, panes: m.paneHelp(), readOnly: !m.canWrite()}), nil
+		return m.push(helpOverlay{theme: m.theme, panes: m.paneHelp(), readOnly: !m.canWrite(), noMouse: m.opt.NoMouse}), nil
 	case key.Matches(k, keymap.Global.Findings):
 		return m.openFindings(), nil
 	case key.Matches(k, keymap.Global.Overhead):
@@ -529,6 +534,10 @@ func (m Model) View() tea.View {
 	// enters them, and whatever slipped past still cannot drive the terminal.
 	v := tea.NewView(safe.Frame(m.Render()))
 	v.AltScreen = true
+	if !m.opt.NoMouse {
+		// Cell motion reports clicks and the wheel (see mouse.go).
+		v.MouseMode = tea.MouseModeCellMotion
+	}
 	return v
 }
 

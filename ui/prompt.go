@@ -162,7 +162,7 @@ func (m Model) runCommand(line string) (Model, tea.Cmd) {
 		m.zoom = true
 		return m, nil
 	case "help":
-		return m.push(helpOverlay{theme: m.theme, panes: m.paneHelp(), readOnly: !m.canWrite()}), nil
+		return m.push(helpOverlay{theme: m.theme, panes: m.paneHelp(), readOnly: !m.canWrite(), noMouse: m.opt.NoMouse}), nil
 	case "zt", "ztunnel":
 		return m.openZtunnel()
 	case "traffic":

@@ -176,10 +176,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(k, keymap.Finding.Jump):
-			if f, ok := m.Selected(); ok {
-				return m, func() tea.Msg { return Jump{Ref: f.Object} }
-			}
-			return m, nil
+			return m, m.jump()
 		case key.Matches(k, keymap.Finding.Patch):
 			if f, ok := m.Selected(); ok && f.Patch != nil {
 				return m, func() tea.Msg { return OpenPatch{Finding: f} }
@@ -190,6 +187,44 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.Pane, cmd = m.Pane.Update(msg)
 	return m, cmd
+}
+
+// Click acts on a click at cell x, y of View(width, height): a finding's
+// row jumps to its object as enter does, a column header sorts by it.
+func (m Model) Click(x, y, width, height int) (Model, tea.Cmd) {
+	list, _ := split(height)
+	gaps := m.visibleGaps(list)
+	if y >= list || y >= 1 && y <= len(gaps) {
+		return m, nil // the why/fix panel or a coverage line
+	}
+	if y > len(gaps) {
+		y -= len(gaps)
+	}
+	var h table.Hit
+	m.Pane, h = m.Pane.Click(x, y, width, list-len(gaps))
+	if h.Row < 0 || h.Header {
+		return m, nil
+	}
+	return m, m.jump()
+}
+
+// jump is the command that asks the root to show the selected finding's
+// object.
+func (m Model) jump() tea.Cmd {
+	f, ok := m.Selected()
+	if !ok {
+		return nil
+	}
+	return func() tea.Msg { return Jump{Ref: f.Object} }
+}
+
+// visibleGaps are the coverage lines View draws above a list of list lines.
+func (m Model) visibleGaps(list int) []string {
+	gaps := m.gapLines(list)
+	if len(gaps) >= list {
+		return nil // a list too short for both keeps its title, which says partial
+	}
+	return gaps
 }
 
 // split divides a height between the list and the why/fix panel below.
@@ -208,10 +243,7 @@ func (m Model) View(width, height int) string {
 		return ""
 	}
 	list, detail := split(height)
-	gaps := m.gapLines(list)
-	if len(gaps) >= list {
-		gaps = nil // a list too short for both keeps its title, which says partial
-	}
+	gaps := m.visibleGaps(list)
 	p := m.Pane.SetHeight(list - len(gaps))
 	out := p.View(width, list-len(gaps), true)
 	if len(gaps) > 0 {
