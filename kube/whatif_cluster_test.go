@@ -21,6 +21,7 @@ import (
 	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/kubeenv"
 	"github.com/ambx/ambx/kube/whatif"
+	"github.com/ambx/ambx/kube/writer"
 )
 
 // A namespace that is not enrolled has a NetworkPolicy admitting only its
@@ -103,6 +104,31 @@ func TestClusterWhatIfEnrollNetworkPolicy(t *testing.T) {
 		t.Errorf("patch %+v", patch)
 	}
 
+	// The enrolment's confirm dialog runs the same what-if through the
+	// writer's plan.
+	clients, err := kube.Connect(kube.ConnectOptions{Kubeconfig: env.Kubeconfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr := writer.New(clients, false)
+	dialog := func(s *kube.Snapshot) string {
+		t.Helper()
+		var nsObj *corev1.Namespace
+		for _, n := range s.Namespaces {
+			if n.Name == ns {
+				nsObj = n
+			}
+		}
+		plan, err := wr.ToggleNamespaceAmbient(nsObj, s)
+		if err != nil || !plan.HasWhatIf() {
+			t.Fatalf("the enrolment plan: %v, has a what-if: %v", err, plan.HasWhatIf())
+		}
+		return strings.Join(plan.WhatIf(), "\n")
+	}
+	if d := dialog(s); !strings.Contains(d, "Breaks: ") || !strings.Contains(d, "kubectl patch networkpolicy "+np.Name+" -n "+ns) {
+		t.Errorf("the confirm dialog's what-if lacks the NetworkPolicy and its patch:\n%s", d)
+	}
+
 	ambx := buildAmbx(t)
 	audit := func(want int) string {
 		t.Helper()
@@ -151,6 +177,9 @@ func TestClusterWhatIfEnrollNetworkPolicy(t *testing.T) {
 	}
 	if !strings.HasSuffix(r.Summary(), "the analysis finds nothing it breaks.") {
 		t.Errorf("after the patch the summary is %q", r.Summary())
+	}
+	if d := dialog(s); strings.Contains(d, "Breaks") || !strings.Contains(d, "the analysis finds nothing it breaks.") {
+		t.Errorf("after the patch the confirm dialog's what-if says:\n%s", d)
 	}
 	if out := audit(0); strings.Contains(out, "Breaks") {
 		t.Errorf("after the patch the audit's what-if still reports a break:\n%s", out)
