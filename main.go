@@ -265,13 +265,19 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 func newReachCommand(o *options, stdout, stderr io.Writer) *cobra.Command {
 	var ro reach.Options
 	cmd := &cobra.Command{
-		Use:   "reach [-f PATH]... --from FROM --to TO --port PORT...",
+		Use:   "reach [-f PATH]... [--from] FROM [--to] TO --port PORT...",
 		Short: "tell whether NetworkPolicies allow a connection, as the mesh carries it (from files or the cluster)",
 		Long:  reach.Long,
 		Example: "  ambx reach -f manifests/ --from loki/promtail --to loki/loki-0 --port 3100\n" +
 			"  ambx reach -f manifests/ --from '*' --to 'loki/*' --port http-metrics -o json\n" +
-			"  ambx reach --context prod --from 10.0.3.7 --to shop/web --port 8080",
-		Args: noArgs("files go after -f"),
+			"  ambx reach --context prod --from 10.0.3.7 --to shop/web --port 8080\n" +
+			"  ambx reach shop/web svc/billing/api:http",
+		Args: func(_ *cobra.Command, args []string) error {
+			if err := ro.Positional(args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			connect := func() (*kube.Clients, error) {
 				// reach only reads: the guard refuses any write whatever the flags.

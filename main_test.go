@@ -131,6 +131,10 @@ func TestCommands(t *testing.T) {
 		{args: []string{"completion", "fish"}, stdout: []string{"complete -c ambx"}},
 		{args: []string{"reach", "-f", "kube/reach/testdata/shop", "--from", "shop/web", "--to", "shop/db", "--port", "5432"}, stdout: []string{"allowed  shop/web -> shop/db 5432/TCP"}},
 		{args: []string{"reach", "--from", "shop/web"}, code: 2},
+		{args: []string{"reach", "-f", "kube/reach/testdata/mesh", "-f", "kube/reach/testdata/services", "apps/client", "svc/billing/api:http"},
+			stdout: []string{"denied   apps/client -> svc/billing/api 80/TCP (http) → billing/api 8080/TCP  carried as HBONE via waypoint billing/waypoint: 80 → 15008"}},
+		{args: []string{"reach", "-f", "kube/reach/testdata/mesh", "apps/client", "svc/billing/api", "extra"}, code: 2, stderrLine: true},
+		{args: []string{"reach", "-f", "kube/reach/testdata/mesh", "--from", "apps/client", "apps/client", "svc/billing/api"}, code: 2, stderrLine: true},
 		{args: []string{"version", "extra"}, code: 2, stderrLine: true},
 		{args: []string{"nosuchcommand"}, code: 2, stderrLine: true},
 	} {

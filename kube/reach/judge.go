@@ -16,6 +16,9 @@ type judge struct {
 	c    *netpol.Cluster
 	mesh *ambient.Analysis
 	set  *manifest.Set
+	// intended is set for manifests: their pods are what should run, so a
+	// Service's selected pods all count as ready endpoints.
+	intended bool
 }
 
 // client is how a source pod sends: through its ztunnel, through its

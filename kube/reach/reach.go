@@ -39,6 +39,11 @@ and which policy rule allows them or which policies deny them.
 
 FROM and TO are NS/POD, NS/* (every pod in NS), * (every pod) or an IP
 address (a pod's IP means that pod; any other is outside the cluster).
+TO may also be a Service, svc/NS/NAME[:PORT], PORT being the Service's
+port number or name (without one, --port or else every port): each
+endpoint (the ready pods it selects) is judged on its targetPort, along
+the path the client takes. They may be given as the two arguments instead
+of --from and --to.
 Workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob)
 count as one pod named after the workload; in an ambient namespace their
 pods are judged as captured. PORT is a number or a named container port of
@@ -48,6 +53,10 @@ Ambient mode: when the mesh carries the connection (a captured or sidecar
 source to a captured destination), the policies see HBONE on TCP 15008, and
 that is what is judged ("carried as HBONE: 3100 → 15008"); with a waypoint
 in front of the destination, both hops through the waypoint's pods are.
+To a Service, a captured client goes through the Service's waypoint when
+one is bound ("carried as HBONE via waypoint W: 80 → 15008"), else straight
+to the endpoint; sidecars never use waypoints; clients outside the mesh
+connect plainly to the targetPort.
 
 Without -f, the current kubeconfig's cluster is read (read-only).
 
@@ -71,7 +80,7 @@ type Options struct {
 func (o *Options) Bind(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&o.Files, "filename", "f", nil, "a YAML or JSON file, or a folder of them; repeatable")
 	fs.StringVar(&o.From, "from", "", "source: NS/POD, NS/*, * or an IP")
-	fs.StringVar(&o.To, "to", "", "destination: NS/POD, NS/*, * or an IP")
+	fs.StringVar(&o.To, "to", "", "destination: NS/POD, NS/*, *, an IP or svc/NS/NAME[:PORT]")
 	fs.StringArrayVar(&o.Ports, "port", nil, "port to check: N, a container port's name, optionally /TCP|UDP|SCTP; repeatable")
 	fs.StringVarP(&o.Output, "output", "o", "text", "output: text or json (one object per line)")
 	fs.DurationVar(&o.Timeout, "timeout", DefaultTimeout, "how long to wait for the live cluster")
@@ -99,6 +108,10 @@ type Result struct {
 	Waypoint string `json:"waypoint,omitempty"`
 	// Hops are the connections judged when there is more than one.
 	Hops []Hop `json:"hops,omitempty"`
+	// Service is the Service asked about (ns/name), ServicePort its port;
+	// To and Port are then the endpoint and its targetPort.
+	Service     string `json:"service,omitempty"`
+	ServicePort int32  `json:"servicePort,omitempty"`
 }
 
 // Hop is one connection of a path through a waypoint.
@@ -119,17 +132,32 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, connect 
 	o.Bind(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(stdout, "Usage: ambx reach [-f PATH]... --from FROM --to TO --port PORT... [-o text|json]\n\n%s\n\nFlags:\n%s", Long, fs.FlagUsages())
+			fmt.Fprintf(stdout, "Usage: ambx reach [-f PATH]... [--from] FROM [--to] TO --port PORT... [-o text|json]\n\n%s\n\nFlags:\n%s", Long, fs.FlagUsages())
 			return exitOK
 		}
 		fmt.Fprintf(stderr, "ambx reach: %s\n", clean(err.Error()))
 		return exitBadInput
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ambx reach: unexpected argument %q (files go after -f)\n", clean(fs.Arg(0)))
+	if err := o.Positional(fs.Args()); err != nil {
+		fmt.Fprintf(stderr, "ambx reach: %s\n", clean(err.Error()))
 		return exitBadInput
 	}
 	return Run(ctx, o, stdout, stderr, connect)
+}
+
+// Positional takes FROM TO given as arguments instead of --from and --to
+// (ambx reach apps/client svc/billing/api:80); anything else is refused.
+func (o *Options) Positional(args []string) error {
+	switch {
+	case len(args) == 0:
+		return nil
+	case len(args) == 2 && o.From == "" && o.To == "":
+		o.From, o.To = args[0], args[1]
+		return nil
+	case len(args) == 2:
+		return fmt.Errorf("FROM TO as arguments or --from and --to, not both")
+	}
+	return fmt.Errorf("unexpected argument %q (files go after -f; FROM and TO come as a pair)", args[len(args)-1])
 }
 
 // portQuery is one --port: a number, or a name resolved per destination.
@@ -148,7 +176,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, connect Conne
 	switch {
 	case o.From == "" || o.To == "":
 		return bad("--from and --to are required")
-	case len(o.Ports) == 0:
+	case len(o.Ports) == 0 && !isServiceSpec(o.To):
 		return bad("at least one --port is required")
 	case o.Output != "text" && o.Output != "json":
 		return bad("-o must be text or json, not %q", o.Output)
@@ -174,7 +202,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, connect Conne
 		mesh = ambient.Analyze(&set.Cluster)
 	} else {
 		var code int
-		if set, mesh, code = live(ctx, o.Timeout, stderr, connect); code != exitOK {
+		if set, mesh, code = live(ctx, o.Timeout, stderr, connect, isServiceSpec(o.To)); code != exitOK {
 			return code
 		}
 	}
@@ -192,11 +220,34 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, connect Conne
 	if err != nil {
 		return bad("%v", err)
 	}
-	dsts, err := expand(c, o.To, "--to")
+	svcSpec, isSvc, err := parseService(o.To)
 	if err != nil {
-		return bad("%v", err)
+		return bad("--to %v", err)
 	}
-	j := judge{c: c, mesh: mesh, set: set}
+	var dsts []netpol.Peer
+	if !isSvc {
+		if dsts, err = expand(c, o.To, "--to"); err != nil {
+			return bad("%v", err)
+		}
+	}
+	j := judge{c: c, mesh: mesh, set: set, intended: len(o.Files) > 0}
+	emit := func(r Result) int {
+		if o.Output == "json" {
+			b, err := json.Marshal(r)
+			if err != nil {
+				return exitCluster
+			}
+			if _, err := stdout.Write(cleanJSON(append(b, '\n'))); err != nil {
+				return exitCluster
+			}
+			return exitOK
+		}
+		fmt.Fprintln(stdout, textLine(r))
+		return exitOK
+	}
+	if isSvc {
+		return j.runService(o, srcs, svcSpec, ports, stderr, emit, bad)
+	}
 	wild := strings.Contains(o.From, "*") || strings.Contains(o.To, "*")
 	ran := 0
 	for _, s := range srcs {
@@ -222,17 +273,9 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer, connect Conne
 				}
 				r.PortName = q.name
 				ran++
-				if o.Output == "json" {
-					b, err := json.Marshal(r)
-					if err != nil {
-						return exitCluster
-					}
-					if _, err := stdout.Write(cleanJSON(append(b, '\n'))); err != nil {
-						return exitCluster
-					}
-					continue
+				if code := emit(r); code != exitOK {
+					return code
 				}
-				fmt.Fprintln(stdout, textLine(r))
 			}
 		}
 	}
@@ -249,6 +292,19 @@ func textLine(r Result) string {
 		word = "allowed"
 	}
 	port := fmt.Sprintf("%d/%s", r.Port, r.Protocol)
+	if r.Service != "" {
+		// svc/NS/NAME 80/TCP (http) → NS/POD 8080/TCP: the Service's port,
+		// then the endpoint and its targetPort.
+		sport := fmt.Sprintf("%d/%s", r.ServicePort, r.Protocol)
+		if r.PortName != "" {
+			sport = fmt.Sprintf("%s (%s)", sport, r.PortName)
+		}
+		to := "svc/" + r.Service + " " + sport
+		if r.To != "svc/"+r.Service {
+			to += " → " + r.To + " " + port
+		}
+		return clean(fmt.Sprintf("%s  %s -> %s  %s", word, r.From, to, r.Reason))
+	}
 	if r.PortName != "" {
 		port = fmt.Sprintf("%s (%s)", port, r.PortName)
 	}
@@ -258,7 +314,7 @@ func textLine(r Result) string {
 // live reads the cluster through the same Source as the explorer, read
 // only, within the timeout. Verdicts need namespaces, pods and
 // NetworkPolicies; without them it fails rather than guess.
-func live(ctx context.Context, timeout time.Duration, stderr io.Writer, connect Connect) (*manifest.Set, *ambient.Analysis, int) {
+func live(ctx context.Context, timeout time.Duration, stderr io.Writer, connect Connect, services bool) (*manifest.Set, *ambient.Analysis, int) {
 	fail := func(format string, a ...any) (*manifest.Set, *ambient.Analysis, int) {
 		fmt.Fprintln(stderr, "ambx reach: "+clean(fmt.Sprintf(format, a...)))
 		return nil, nil, exitCluster
@@ -287,7 +343,11 @@ func live(ctx context.Context, timeout time.Duration, stderr io.Writer, connect 
 	}
 	snap, err := kube.SnapshotOnce(ctx, clients)
 	var missing []string
-	for _, r := range []kube.Resource{kube.ResNamespaces, kube.ResPods, kube.ResNetworkPolicies} {
+	need := []kube.Resource{kube.ResNamespaces, kube.ResPods, kube.ResNetworkPolicies}
+	if services {
+		need = append(need, kube.ResServices) // a Service destination's endpoints
+	}
+	for _, r := range need {
 		if st := snap.State(r); st.Availability != kube.Available {
 			missing = append(missing, fmt.Sprintf("%s (%s)", r, describeState(st)))
 		}
