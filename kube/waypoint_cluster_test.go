@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +137,17 @@ func TestClusterWaypointLifecycle(t *testing.T) {
 	}
 	apply(t, plan)
 	env.WaitIstioStatus(t, istiodTimeout, boundService(ns, "api", ns+"/l7"))
+	// ambx binds the namespace itself, not only the Service following it.
+	w.await(t, time.Minute, func(s *kube.Snapshot) string {
+		wi, _ := s.Mesh.Waypoint(key)
+		if !slices.Contains(wi.Namespaces, ns) {
+			return "the waypoint does not list the namespace labelled to use it"
+		}
+		if b := s.Mesh.Namespaces[ns].Waypoint; !b.Bound() || b.Waypoint != key {
+			return "the namespace's binding is " + b.Waypoint.String() + " " + b.Problem
+		}
+		return ""
+	})
 
 	// Delete: the dialog names the namespace and the Service labelled to
 	// use it and both Services bound now.
@@ -185,6 +197,94 @@ func TestClusterWaypointLifecycle(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+
+	// Per pod: a workload waypoint, a captured pod bound to it by its own
+	// label, listed by the delete, unbound after it.
+	podWaypoint(t, env, w, wr, apply, ns)
+}
+
+// podWaypoint creates a waypoint for workload traffic in ns through the
+// writer, binds one captured pod to it, and deletes it again.
+func podWaypoint(t *testing.T, env *kubeenv.Env, w *watcher, wr *writer.Writer, apply func(*testing.T, writer.Plan), ns string) {
+	t.Helper()
+	ctx := context.Background()
+	key := ambient.Key{Namespace: ns, Name: "pods"}
+	plan, err := wr.CreateWaypoint(writer.NewWaypoint{Namespace: ns, Name: key.Name, For: ambient.TrafficWorkload}, w.await(t, time.Minute, func(*kube.Snapshot) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, plan)
+	// istio-cni's work, done by hand: the pod is captured.
+	p := pod(ns, "worker-1", "node-a", map[string]string{"app": "worker"})
+	p.Annotations = map[string]string{ambient.AnnotationRedirection: "enabled"}
+	env.CreatePod(t, p)
+	env.WaitIstioStatus(t, istiodTimeout, kubeenv.StatusWant{Kind: kubeenv.KindGateway, Namespace: ns, Name: key.Name,
+		Type: string(gwv1.GatewayConditionProgrammed), Status: "True"})
+	podKey := ambient.Key{Namespace: ns, Name: "worker-1"}
+	var target *corev1.Pod
+	s := w.await(t, 90*time.Second, func(s *kube.Snapshot) string {
+		target = nil
+		for _, x := range s.Pods {
+			if x.Namespace == ns && x.Name == podKey.Name {
+				target = x
+			}
+		}
+		if target == nil || s.Mesh.Pods[podKey].State != ambient.PodCaptured {
+			return "the snapshot does not hold worker-1 captured yet"
+		}
+		if wi, ok := s.Mesh.Waypoint(key); !ok || !wi.Programmed || !wi.Addressed {
+			return "the snapshot does not show the workload waypoint programmed with an address yet"
+		}
+		return ""
+	})
+	plan, err = wr.SetWaypoint(target, ambient.Key{Name: key.Name}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, plan)
+	got, err := env.Client.CoreV1().Pods(ns).Get(ctx, podKey.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Labels[ambient.LabelUseWaypoint] != key.Name {
+		t.Fatalf("worker-1's labels after the bind: %v", got.Labels)
+	}
+	s = w.await(t, time.Minute, func(s *kube.Snapshot) string {
+		if b := s.Mesh.Pods[podKey].Waypoint; !b.Bound() || b.Waypoint != key {
+			return "worker-1's binding is " + b.Waypoint.String() + " " + b.Problem
+		}
+		if wi, _ := s.Mesh.Waypoint(key); !slices.Contains(wi.Workloads, podKey) {
+			return "the waypoint does not list worker-1 among its workloads"
+		}
+		return ""
+	})
+	var gw *gwv1.Gateway
+	for _, g := range s.Gateways {
+		if g.Namespace == ns && g.Name == key.Name {
+			gw = g
+		}
+	}
+	plan, err = wr.DeleteWaypoint(gw, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons := strings.Join(plan.Consequences, "\n")
+	for _, want := range []string{"Labelled to use it: 1 pod: " + ns + "/worker-1.",
+		"Bound to it now, and losing its L7 policy and routing: pod/" + ns + "/worker-1."} {
+		if !strings.Contains(cons, want) {
+			t.Errorf("delete dialog lacks %q:\n%s", want, cons)
+		}
+	}
+	apply(t, plan)
+	w.await(t, time.Minute, func(s *kube.Snapshot) string {
+		if b := s.Mesh.Pods[podKey].Waypoint; b.Bound() {
+			return "worker-1 is still bound to the deleted waypoint"
+		}
+		if _, ok := s.Mesh.Waypoint(key); ok {
+			return "the snapshot still lists the deleted waypoint"
+		}
+		return ""
+	})
 }
 
 func boundService(ns, name, wp string) kubeenv.StatusWant {
