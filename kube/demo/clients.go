@@ -69,6 +69,7 @@ func newClients(now time.Time) (*kube.Clients, error) {
 	}
 
 	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("configmaps"), w.configMaps)
+	seed(s, kc.Tracker(), corev1.SchemeGroupVersion.WithResource("events"), seededEvents(now, c))
 	seed(s, kc.Tracker(), admissionv1.SchemeGroupVersion.WithResource("mutatingwebhookconfigurations"), w.webhooks)
 
 	ic := istiofake.NewSimpleClientset()
@@ -133,6 +134,7 @@ var (
 			{Name: "pods", Namespaced: true, Kind: "Pod", Verbs: readWrite},
 			{Name: "pods/log", Namespaced: true, Kind: "Pod", Verbs: metav1.Verbs{"get"}},
 			{Name: "services", Namespaced: true, Kind: "Service", Verbs: readWrite},
+			{Name: "events", Namespaced: true, Kind: "Event", Verbs: readWrite},
 		}},
 		{GroupVersion: "apps/v1", APIResources: []metav1.APIResource{
 			{Name: "daemonsets", Namespaced: true, Kind: "DaemonSet", Verbs: readWrite},

@@ -80,16 +80,19 @@ func roll(kc *kubefake.Clientset, kind, ns, name string, at time.Time) {
 			if _, err := kc.CoreV1().Pods(ns).Create(ctx, np, metav1.CreateOptions{}); err != nil {
 				return
 			}
+			recordStart(kc, np, time.Now())
 			time.Sleep(RolloutStep / 2)
 		}
 		if err := kc.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
 			return
 		}
+		recordStop(kc, &p, time.Now())
 		if kind == "statefulset" {
 			// A StatefulSet makes the replacement after the old pod is gone.
 			if _, err := kc.CoreV1().Pods(ns).Create(ctx, np, metav1.CreateOptions{}); err != nil {
 				return
 			}
+			recordStart(kc, np, time.Now())
 		}
 	}
 }

@@ -100,6 +100,8 @@ func setStatus(gc *gwfake.Clientset, ns, name string, change func(*gwv1.GatewayS
 	_, _ = gc.GatewayV1().Gateways(ns).UpdateStatus(ctx, gw, metav1.UpdateOptions{})
 }
 
+func proxyImage() string { repo, tag := istio("proxyv2"); return repo + ":" + tag }
+
 // runWaypoint creates the Service and the ready pod istiod's Deployment
 // would give the waypoint, labelled as the waypoint template labels them.
 func runWaypoint(kc *kubefake.Clientset, ns, gw string, seq int32, clusterIP, podIP string) {
@@ -128,11 +130,13 @@ func runWaypoint(kc *kubefake.Clientset, ns, gw string, seq int32, clusterIP, po
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s-6b9d7c5f4-%05x", gw, seq*7919%0xfffff),
 			CreationTimestamp: now, Labels: labels, Annotations: map[string]string{"istio.io/rev": "default"}},
 		Spec: corev1.PodSpec{NodeName: node, ServiceAccountName: gw,
-			Containers: []corev1.Container{{Name: "istio-proxy", Args: []string{"proxy", "waypoint"}}}},
+			Containers: []corev1.Container{{Name: "istio-proxy", Image: proxyImage(), Args: []string{"proxy", "waypoint"}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: podIP, StartTime: &now,
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now}},
 			ContainerStatuses: []corev1.ContainerStatus{{Name: "istio-proxy", Ready: true, Started: ptr.To(true),
 				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}}},
 	}
-	_, _ = kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if _, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err == nil {
+		recordStart(kc, pod, now.Time)
+	}
 }
