@@ -152,6 +152,12 @@ func TestClusterMigrateSidecarNamespace(t *testing.T) {
 		}
 		wls = append(wls, wl)
 	}
+	// The dialog's what-if: every sidecar pod moves, none stays behind.
+	whatIf := strings.Join(plan.WhatIf(), "\n")
+	t.Logf("the migration's what-if:\n%s", whatIf)
+	if !strings.HasPrefix(whatIf, "What-if: 4 pods captured") || strings.Contains(whatIf, "Stays on its sidecar") {
+		t.Errorf("the migration's what-if:\n%s", whatIf)
+	}
 	if ok, why, err := wr.CanApply(ctx, plan); err != nil || !ok {
 		t.Fatalf("access review: %v %s", err, why)
 	}
@@ -234,6 +240,70 @@ func TestClusterMigrateSidecarNamespace(t *testing.T) {
 	}
 	if v := progress.View(120, 20); !strings.Contains(v, "deployment/web") || !strings.Contains(v, "deployment/api") {
 		t.Errorf("progress view:\n%s", v)
+	}
+
+	migrateRevision(t, env, w, wr)
+}
+
+// migrateRevision migrates a namespace injected through istio.io/rev=default
+// (the chart's rev.namespace webhook) rather than istio-injection: the
+// plan says what else the revision label picks, drops it, and the
+// restarted pod comes back without a sidecar.
+func migrateRevision(t *testing.T, env *kubeenv.Env, w *watcher, wr *writer.Writer) {
+	t.Helper()
+	ctx := context.Background()
+	const ns = "legacy-rev"
+	env.CreateNamespace(t, ns, map[string]string{ambient.LabelRev: "default"})
+	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "cart", 1, nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := w.await(t, 90*time.Second, func(s *kube.Snapshot) string {
+		pods := podsOf(s, ns)["deployment/cart"]
+		if len(pods) != 1 || pods[0].Status.Phase != corev1.PodRunning || !hasIstioProxy(pods[0]) {
+			return "cart's pod is not running with istiod's sidecar yet"
+		}
+		return ""
+	})
+	old := podsOf(s, ns)["deployment/cart"][0].UID
+	var nsObj *corev1.Namespace
+	for _, n := range s.Namespaces {
+		if n.Name == ns {
+			nsObj = n
+		}
+	}
+	plan, err := wr.MigratePlan(ctx, nsObj, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons := strings.Join(plan.Consequences, "\n")
+	if !strings.Contains(cons, "istio.io/rev=default also picks the control plane of this namespace's waypoints") ||
+		!strings.Contains(plan.Patch, `"op":"remove","path":"/metadata/labels/istio.io~1rev"`) {
+		t.Errorf("the plan of %s does not say what dropping istio.io/rev does, or does not drop it:\n%s\n%s", ns, cons, plan.Patch)
+	}
+	if _, err := wr.Apply(ctx, plan); err != nil {
+		t.Fatalf("apply %q: %v", plan.Title, err)
+	}
+	w.await(t, 2*time.Minute, func(s *kube.Snapshot) string {
+		if m := whatif.MigrationOf(s, ns); m.Sidecars != 0 || m.Moved != 1 || m.Injects != "" || !m.Enrolled {
+			return "migration state " + m.String()
+		}
+		return ""
+	})
+	got, err := env.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Labels[ambient.LabelRev]; ok || got.Labels[ambient.LabelDataplaneMode] != "ambient" {
+		t.Errorf("namespace labels after the migration: %v", got.Labels)
+	}
+	pl, err := env.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pl.Items {
+		if p.DeletionTimestamp == nil && (p.UID == old || hasIstioProxy(&p)) {
+			t.Errorf("%s after the migration: the old pod, or one with istio-proxy", p.Name)
+		}
 	}
 }
 
