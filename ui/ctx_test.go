@@ -112,3 +112,44 @@ func TestContextSwitchDemo(t *testing.T) {
 		t.Errorf(":ctx in the demo should say it cannot switch:\n%s", s)
 	}
 }
+
+// :ctx completes the kubeconfig's context names, read when : opens, not
+// the cluster's namespaces; :ns still completes namespaces; the demo,
+// which cannot switch, offers no context (and no namespace) after :ctx.
+func TestContextCompletion(t *testing.T) {
+	var switched []string
+	m := ctxModel(t, false, &switched)
+	m = typeLine(t, m, ":ctx ")
+	if bar := m.statusBar(); !strings.Contains(bar, ":ctx ▏homelab") {
+		t.Fatalf(":ctx  does not offer the first context: %q", bar)
+	}
+	m = keys(t, m, "s")
+	if bar := m.statusBar(); !strings.Contains(bar, ":ctx s▏econd") {
+		t.Fatalf(":ctx s does not offer second: %q", bar)
+	}
+	m = keys(t, m, "tab")
+	if bar := m.statusBar(); !strings.Contains(bar, ":ctx second▏") {
+		t.Fatalf("tab did not complete :ctx second: %q", bar)
+	}
+	m = keys(t, m, "enter")
+	if strings.Join(switched, ",") != "second" || !strings.Contains(m.Render(), " second ") {
+		t.Fatalf("the completed line switched to %v:\n%s", switched, m.Render())
+	}
+	// A namespace is no context: :ctx l offers nothing (the first cluster
+	// has loki and legacy-apps; the second's contexts do not start with l).
+	m = typeLine(t, keys(t, m, "esc"), ":ctx l")
+	if bar := m.statusBar(); !strings.Contains(bar, ":ctx l▏ ") {
+		t.Fatalf(":ctx l offers something: %q", bar)
+	}
+
+	n := ctxModel(t, false, &switched)
+	n = keys(t, typeLine(t, n, ":ns lo"), "tab")
+	if bar := n.statusBar(); !strings.Contains(bar, ":ns lo") || !strings.Contains(bar, "ki▏") && !strings.Contains(bar, "calstack▏") {
+		t.Fatalf(":ns lo<tab> does not complete a namespace: %q", bar)
+	}
+	d, _ := demoModel(t, false)
+	d = keys(t, typeLine(t, d, ":ctx l"), "tab")
+	if bar := d.statusBar(); !strings.Contains(bar, ":ctx l▏ ") {
+		t.Fatalf("the demo completes :ctx l with %q", bar)
+	}
+}

@@ -117,6 +117,7 @@ type Model struct {
 	ztGen     int            // numbers each ztunnel/traffic view opened, so a closed one's ticks are dropped
 	eventsGen int            // numbers each events view opened, so a closed one's reads are dropped
 	session   int            // counts context switches; commands of an earlier session are dropped (ctx.go)
+	ctxNames  []string       // the kubeconfig's contexts, read when : opens, for :ctx completion
 	overhead  overhead.Model // the one-line strip above the grid
 
 	write writeState
@@ -207,6 +208,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case contextsMsg:
 		return m.pickContext(msg)
+	case contextNamesMsg:
+		return m.gotContextNames(msg), nil
 	case switchChoice:
 		return m.switchTo(msg.name)
 	case switchedMsg:
@@ -382,6 +385,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, keymap.Global.Command):
 		m.prompt = m.prompt.open(promptCommand, "")
 		m.prompt.input.SetSuggestions(m.suggestions(""))
+		return m, m.readContextNames()
 	case key.Matches(k, keymap.Global.Back):
 		switch {
 		case m.focused().Filter() != "":

@@ -61,7 +61,8 @@ func (p prompt) open(mode promptMode, value string) prompt {
 // commandNames are the words :  knows besides the panes' names.
 var commandNames = []string{"q", "quit", "grid", "full", "help", "zt", "ztunnel", "traffic", "yaml", "events", "ctx"}
 
-// suggestions completes a command: its name, then a namespace after it.
+// suggestions completes a command: its name, then its argument: a
+// kubeconfig context after :ctx, a namespace after the others.
 func (m Model) suggestions(value string) []string {
 	name, _, hasArg := strings.Cut(value, " ")
 	if !hasArg {
@@ -71,6 +72,13 @@ func (m Model) suggestions(value string) []string {
 		}
 		return append(out, commandNames...)
 	}
+	if n := strings.ToLower(name); n == "ctx" || n == "context" {
+		out := make([]string, 0, len(m.ctxNames))
+		for _, c := range m.ctxNames {
+			out = append(out, name+" "+c)
+		}
+		return out
+	}
 	if m.snap == nil {
 		return nil
 	}
@@ -79,6 +87,45 @@ func (m Model) suggestions(value string) []string {
 		out = append(out, name+" "+ns.Name)
 	}
 	return out
+}
+
+// contextNamesMsg carries the kubeconfig's context names for completion.
+type contextNamesMsg struct{ names []string }
+
+// readContextNames lists the kubeconfig's contexts for :ctx completion;
+// reading the file is I/O, so it runs in a command, each time : opens (a
+// context added meanwhile is offered). nil where there is no switch.
+func (m Model) readContextNames() tea.Cmd {
+	if m.opt.Switch == nil || m.opt.Contexts == nil {
+		return nil
+	}
+	list := m.opt.Contexts
+	return func() tea.Msg {
+		cs, err := list()
+		if err != nil {
+			return nil // :ctx itself says why when it is run
+		}
+		names := make([]string, 0, len(cs))
+		for _, c := range cs {
+			// Completion goes into the line as typed: a context whose
+			// name holds a space or control character is not offered
+			// (the picker of :ctx still lists it, made safe).
+			if c.Name != "" && safe.Clean(c.Name) && !strings.ContainsAny(c.Name, " \t") {
+				names = append(names, c.Name)
+			}
+		}
+		return contextNamesMsg{names}
+	}
+}
+
+// gotContextNames keeps the names and completes with them at once when
+// the line already reads ":ctx …".
+func (m Model) gotContextNames(msg contextNamesMsg) Model {
+	m.ctxNames = msg.names
+	if m.prompt.mode == promptCommand {
+		m.prompt.input.SetSuggestions(m.suggestions(m.prompt.input.Value()))
+	}
+	return m
 }
 
 // promptKey edits the line; enter runs it, esc leaves it.
