@@ -56,41 +56,52 @@ func (m Migration) String() string {
 
 // MigrationOf computes the migration state of namespace ns.
 func MigrationOf(s *kube.Snapshot, ns string) Migration {
-	var m Migration
+	return Migrations(s)[ns]
+}
+
+// Migrations computes the migration state of every namespace in one pass
+// over the pods, for a pane that shows them all on every snapshot.
+func Migrations(s *kube.Snapshot) map[string]Migration {
 	if s == nil || s.Mesh == nil {
-		return m
+		return nil
 	}
-	var nsObj *corev1.Namespace
+	out := make(map[string]Migration, len(s.Namespaces))
+	objs := make(map[string]*corev1.Namespace, len(s.Namespaces))
 	for _, n := range s.Namespaces {
-		if n != nil && n.Name == ns {
-			nsObj = n
+		if n == nil {
+			continue
 		}
-	}
-	if nsObj != nil {
-		m.Enrolled = nsObj.Labels[ambient.LabelDataplaneMode] == "ambient"
-		if v, ok := nsObj.Labels[ambient.LabelInjection]; ok {
+		objs[n.Name] = n
+		var m Migration
+		m.Enrolled = n.Labels[ambient.LabelDataplaneMode] == "ambient"
+		if v, ok := n.Labels[ambient.LabelInjection]; ok {
 			m.Injects = ambient.LabelInjection + "=" + v
-		} else if v, ok := nsObj.Labels[ambient.LabelRev]; ok {
+		} else if v, ok := n.Labels[ambient.LabelRev]; ok {
 			m.Injects = ambient.LabelRev + "=" + v
 		}
+		out[n.Name] = m
 	}
 	for _, p := range s.Pods {
-		if p == nil || p.Namespace != ns {
+		if p == nil {
 			continue
 		}
 		info := s.Mesh.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}]
+		m := out[p.Namespace]
 		switch info.State {
 		case ambient.PodCaptured, ambient.PodPending:
 			m.Moved++
 		case ambient.PodSidecar:
 			m.Sidecars++
 			own := p.Labels[ambient.LabelDataplaneMode]
-			if restartable(info.Owner) && !injected(nsObj, p) && own != "none" && (m.Enrolled || own == "ambient") {
+			if restartable(info.Owner) && !injected(objs[p.Namespace], p) && own != "none" && (m.Enrolled || own == "ambient") {
 				m.OnRestart++
 			}
+		default:
+			continue
 		}
+		out[p.Namespace] = m
 	}
-	return m
+	return out
 }
 
 func plural(n int, one, many string) string {
