@@ -183,7 +183,7 @@ func TestAuditCommand(t *testing.T) {
 		{args: []string{"audit", "--demo", "--fail-on", "info"}, code: 2, stderr: "--fail-on must be error or warning"},
 		{args: []string{"audit", "--kubeconfig", "/nonexistent/config"}, code: 3, stderr: "/nonexistent/config"},
 		{args: []string{"audit", "--demo", "--what-if", "enroll example-admin", "--fail-on", "warning"}, code: 1, stdout: "error   probe-source-blocked NetworkPolicy example-admin/admin"},
-		{args: []string{"audit", "--demo", "--what-if", "migrate legacy-apps", "--fail-on", "warning"}, code: 0, stdout: "What-if: 2 pods captured; the analysis finds nothing it breaks."},
+		{args: []string{"audit", "--demo", "--what-if", "migrate legacy-apps", "--fail-on", "warning"}, code: 1, stdout: "error   hbone-ingress-blocked NetworkPolicy legacy-apps/legacy-billing"},
 		{args: []string{"audit", "--demo", "--what-if", "enroll example-admin", "-o", "json"}, code: 0, stdout: `"code": "probe-source-blocked"`},
 		{args: []string{"audit", "--demo", "--what-if", "enroll nope"}, code: 2, stderr: "namespace nope is not in the snapshot"},
 		{args: []string{"audit", "--demo", "--what-if", "frob x"}, code: 2, stderr: `unknown write "frob"`},

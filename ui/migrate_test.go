@@ -50,14 +50,20 @@ func TestMigrateLegacyApps(t *testing.T) {
 		t.Fatalf("M opened no dialog:\n%s", m.Render())
 	}
 	screen := m.Render()
-	// The dialog scrolls; its end holds the what-if.
-	m = keys(t, m, "j", "j", "j", "j", "j", "j", "j", "j")
-	screen += m.Render()
+	// The dialog scrolls; its end holds the what-if: the NetworkPolicy
+	// written for sidecars drops HBONE once billing is ambient, with its
+	// patch.
+	for i := 0; i < 6; i++ {
+		m = keys(t, m, "j", "j", "j")
+		screen += m.Render()
+	}
 	for _, want := range []string{
 		"Migrate namespace legacy-apps from sidecars to ambient",
 		`"op":"remove","path":"/metadata/labels/istio-injection"`,
 		"deployment/legacy-billing, deployment/legacy-web",
-		"What-if: 2 pods captured",
+		"What-if: 2 pods captured; it breaks:",
+		"legacy-apps/legacy-billing opens 5678/TCP but not HBONE port 15008",
+		"kubectl patch networkpolicy legacy-billing -n legacy-apps",
 	} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the dialog lacks %q:\n%s", want, screen)
@@ -91,6 +97,14 @@ func TestMigrateLegacyApps(t *testing.T) {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the progress view lacks %q once the rollouts finished:\n%s", want, screen)
 		}
+	}
+	// What the what-if predicted is now a finding of the cluster.
+	found := false
+	for _, f := range s.Findings {
+		found = found || f.Code == "hbone-ingress-blocked" && f.Object.Namespace == "legacy-apps" && f.Object.Name == "legacy-billing"
+	}
+	if !found {
+		t.Errorf("after the migration no finding on legacy-billing's NetworkPolicy: %v", s.Findings)
 	}
 	mm, cmd := m.Update(TickMsg(demo.Epoch.Add(time.Minute)))
 	m = mm.(Model)

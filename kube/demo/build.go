@@ -251,10 +251,27 @@ func (a app) templateLabels() map[string]string {
 		l["security.istio.io/tlsMode"] = "istio"
 		l["service.istio.io/canonical-name"] = a.name
 		l["service.istio.io/canonical-revision"] = "latest"
-		l["networking.istio.io/tunnel"] = "http"
+		if !a.plaintextSidecar() {
+			l["networking.istio.io/tunnel"] = "http"
+		}
 	}
 	return l
 }
+
+// plaintextSidecar reports a sidecar whose pod pins ISTIO_META_ENABLE_HBONE
+// off in its proxy config: the injection template then sets no tunnel
+// label, so the sidecar receives mTLS on its app ports, not HBONE
+// (ambient-reference 1.1, the networking.istio.io/tunnel row).
+func (a app) plaintextSidecar() bool {
+	return a.annotations[annotationProxyConfig] == plaintextProxyConfig
+}
+
+// annotationProxyConfig and plaintextProxyConfig are the pod annotation
+// that overrides the mesh's proxy config, and the value legacy-apps pins.
+const (
+	annotationProxyConfig = "proxy.istio.io/config"
+	plaintextProxyConfig  = `{"proxyMetadata":{"ISTIO_META_ENABLE_HBONE":"false"}}`
+)
 
 func (a app) podSpec(nodeName string) corev1.PodSpec {
 	spec := corev1.PodSpec{

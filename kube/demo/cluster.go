@@ -424,15 +424,17 @@ func apps() []app {
 			services:   []service{{ports: []corev1.ServicePort{sport("http", 9898, "http")}}}},
 	)
 
-	// legacy-apps: still on sidecars.
+	// legacy-apps: still on sidecars, pinned to mTLS on the app ports (no
+	// HBONE) since before ambient, which its NetworkPolicy relies on.
+	plaintext := map[string]string{annotationProxyConfig: plaintextProxyConfig}
 	a = append(a,
-		app{ns: "legacy-apps", name: "legacy-web", nodes: []string{w3},
+		app{ns: "legacy-apps", name: "legacy-web", nodes: []string{w3}, annotations: plaintext,
 			selector: map[string]string{"app": "legacy-web"}, mode: injected, age: 240 * day, podAge: 9 * day,
 			containers: []container{{name: "nginx", repo: "docker.io/library/nginx", tag: "1.29",
 				ports: []corev1.ContainerPort{tcp("http", 80)}, cpu: "50m", mem: "64Mi", use: []usage{{1, 8}},
 				readyProbe: probe("/", intstr.FromString("http"))}},
 			services: []service{{ports: []corev1.ServicePort{sport("http", 80, "http")}}}},
-		app{ns: "legacy-apps", name: "legacy-billing", nodes: []string{w4},
+		app{ns: "legacy-apps", name: "legacy-billing", nodes: []string{w4}, annotations: plaintext,
 			selector: map[string]string{"app": "legacy-billing"}, mode: injected, age: 240 * day, podAge: 9 * day,
 			containers: []container{{name: "billing", repo: "docker.io/hashicorp/http-echo", tag: "1.0",
 				args:  []string{"-listen=:5678", "-text=billing ok"},

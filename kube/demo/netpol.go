@@ -90,6 +90,18 @@ func networkPolicies(now time.Time) []*networkingv1.NetworkPolicy {
 			},
 			probes(),
 		),
+		// Right for sidecars, wrong once migrated: written when legacy-apps
+		// joined the mesh with sidecars, it admits legacy-web on billing's
+		// app port only. Its sidecars take mTLS on that port (no HBONE,
+		// see plaintextSidecar); once migrated, ztunnel delivers on 15008,
+		// which this drops. No finding today; the migration's what-if says
+		// it would break, with its patch.
+		np("legacy-apps", "legacy-billing", 200*day, map[string]string{"app": "legacy-billing"},
+			networkingv1.NetworkPolicyIngressRule{
+				From:  []networkingv1.NetworkPolicyPeer{pods(map[string]string{"app": "legacy-web"})},
+				Ports: []networkingv1.NetworkPolicyPort{npPort(5678)},
+			},
+		),
 		// Correct outside the mesh: example-admin is not enrolled, so its
 		// pods need no HBONE port.
 		np("example-admin", "admin", 16*day, map[string]string{"app": "admin"},
