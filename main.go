@@ -636,7 +636,8 @@ func (s *sessions) start(name, namespace string) (ui.Options, error) {
 	if s.o.demo {
 		now := time.Now()
 		clients = demo.Clients(now)
-		opener = demo.ZtunnelLogs(demo.Objects(now).Pods)
+		objs := demo.Objects(now)
+		opener = demo.ZtunnelLogs(objs.Pods).WithServices(objs.Services)
 		zt = &demo.Ztunnel{}
 	} else {
 		co := kube.ConnectOptions{Kubeconfig: s.o.kubeconfig, Context: name, Namespace: namespace}

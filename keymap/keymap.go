@@ -111,7 +111,7 @@ type ActionKeys struct {
 
 // Action is the set of row actions.
 var Action = ActionKeys{
-	Logs:        bind("ztunnel logs of the workload / namespace", "l"),
+	Logs:        bind("ztunnel logs of the workload / namespace (and its waypoint's access log)", "l"),
 	NetPol:      bind("NetworkPolicy patch for HBONE", "n"),
 	Toggle:      bind("toggle ambient (namespace; pod outside one) / opt-out (pod)", "a"),
 	Restart:     bind("restart workloads after enrollment", "R"),

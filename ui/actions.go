@@ -147,6 +147,12 @@ func (m Model) openLogs() (Model, tea.Cmd) {
 	var title, ns string
 	whole := false
 	var selected []*corev1.Pod
+	if r, ok := m.selected(); ok && r.Kind == kube.KindWaypoint {
+		// A waypoint: its pods' Envoy access logs.
+		ctx, cancel := context.WithCancel(m.opt.Ctx)
+		lm, cmd := logs.Open(ctx, m.theme, logs.WaypointTarget(r.Namespace, r.Name, m.snap.Pods), m.opt.Logs, logs.Options{})
+		return m.push(logsOverlay{m: lm, cancel: cancel}), cmd
+	}
 	if r, ok := m.selected(); ok && r.Kind == kube.KindPod {
 		title, ns = r.Namespace+"/"+r.Name, r.Namespace
 		selected = m.podsWhere(func(p *corev1.Pod) bool { return p.Namespace == r.Namespace && p.Name == r.Name })
@@ -176,9 +182,36 @@ func (m Model) openLogs() (Model, tea.Cmd) {
 		}
 	}
 	target := logs.TargetFor(title, ns, whole, selected, m.snap.Pods, services)
+	if !whole {
+		// A pod behind a waypoint: that waypoint's Envoy logs its calls.
+		target = target.WithWaypoints(m.waypointsInFront(selected), m.snap.Pods)
+	}
 	ctx, cancel := context.WithCancel(m.opt.Ctx)
 	lm, cmd := logs.Open(ctx, m.theme, target, m.opt.Logs, logs.Options{Stream: logstream.Options{Locator: m.opt.LogLocator}})
 	return m.push(logsOverlay{m: lm, cancel: cancel}), cmd
+}
+
+// waypointsInFront are the waypoints (ns/name) bound to the pods or to
+// the Services that select them, as the analysis resolved them.
+func (m Model) waypointsInFront(pods []*corev1.Pod) []string {
+	if m.snap == nil || m.snap.Mesh == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range pods {
+		if b := m.snap.Mesh.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}].Waypoint; b.Bound() {
+			out = append(out, b.Waypoint.String())
+		}
+		for _, s := range m.snap.Services {
+			if s.Namespace != p.Namespace || len(s.Spec.Selector) == 0 || !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(p.Labels)) {
+				continue
+			}
+			if b := m.snap.Mesh.Services[ambient.Key{Namespace: s.Namespace, Name: s.Name}].Waypoint; b.Bound() {
+				out = append(out, b.Waypoint.String())
+			}
+		}
+	}
+	return out
 }
 
 // jump shows a finding's object: the pane that lists its kind, drilled into

@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// ZtunnelLogSim is the demo cluster's ztunnel logs: each ztunnel pod writes
+// ZtunnelLogSim is the demo cluster's proxy logs: each ztunnel pod writes
 // the access lines of the connections its node's pods make and receive,
 // including the HBONE timeouts of the loki and localstack NetworkPolicy
 // mistakes and the rogue client's policy rejections in ambient-apps. It
@@ -30,6 +30,7 @@ type ZtunnelLogSim struct {
 	mu    sync.Mutex
 	pods  []*corev1.Pod
 	byApp map[string][]*corev1.Pod // "namespace/workload" → its pods
+	vips  map[string]string        // "namespace/service" → cluster IP (WithServices)
 }
 
 // ZtunnelLogs returns the ztunnel log simulator over the demo's pods.
@@ -152,8 +153,11 @@ func (z *ZtunnelLogSim) Open(ctx context.Context, namespace, pod, container stri
 	if zt == nil {
 		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, pod)
 	}
+	if zt.Labels[labelGatewayName] != "" && zt.Labels[labelManaged] == meshController {
+		return z.openWaypoint(ctx, zt, container, tailLines, follow)
+	}
 	if !ztSelector.Matches(labels.Set(zt.Labels)) {
-		return nil, fmt.Errorf("the demo cluster simulates ztunnel logs only; %s/%s is not a ztunnel pod", namespace, pod)
+		return nil, fmt.Errorf("the demo cluster simulates ztunnel and waypoint logs only; %s/%s is neither", namespace, pod)
 	}
 	if container != "" && container != "istio-proxy" {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", container, pod))

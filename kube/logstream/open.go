@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,9 +54,13 @@ const (
 // ztunnelSelector matches ztunnel pods in whatever namespace Istio runs in.
 var ztunnelSelector = labels.SelectorFromSet(labels.Set{ZtunnelLabel: ZtunnelLabelVal})
 
-// Target is one log to follow: a ztunnel pod and the node it serves.
+// Target is one log to follow: a ztunnel pod and the node it serves, or
+// a waypoint's pod, whose Envoy access log is read instead.
 type Target struct {
 	Namespace, Pod, Container, Node string
+	// Waypoint is the waypoint (its Gateway, ns/name) whose pod this is;
+	// empty for a ztunnel.
+	Waypoint string
 }
 
 // String names the target as kubectl would.
@@ -66,6 +71,45 @@ func (t Target) String() string { return t.Namespace + "/" + t.Pod }
 type Plan struct {
 	Targets []Target
 	Missing []string // nodes with selected pods but no ztunnel pod
+	// NoPods are waypoints (ns/name) asked for that run no pod.
+	NoPods []string
+}
+
+// The labels istiod's waypoint Deployment gives its pods.
+const (
+	WaypointGatewayLabel = "gateway.networking.k8s.io/gateway-name"
+	WaypointManagedLabel = "gateway.istio.io/managed"
+	WaypointManagedValue = "istio.io-mesh-controller"
+)
+
+// WithWaypoints adds the pods of each waypoint (ns/name) to the plan, so
+// their Envoy access logs are followed beside the ztunnels; a waypoint
+// with no scheduled pod is named in NoPods.
+func (p Plan) WithWaypoints(waypoints []string, all []*corev1.Pod) Plan {
+	seen := map[string]bool{}
+	for _, wp := range waypoints {
+		ns, name, ok := strings.Cut(wp, "/")
+		if !ok || seen[wp] {
+			continue
+		}
+		seen[wp] = true
+		var found []Target
+		for _, pod := range all {
+			if pod == nil || pod.Namespace != ns || pod.Labels[WaypointGatewayLabel] != name ||
+				pod.Labels[WaypointManagedLabel] != WaypointManagedValue || pod.Spec.NodeName == "" || pod.DeletionTimestamp != nil {
+				continue
+			}
+			t := targetOf(pod)
+			t.Waypoint = wp
+			found = append(found, t)
+		}
+		slices.SortFunc(found, func(a, b Target) int { return cmp.Compare(a.Pod, b.Pod) })
+		if len(found) == 0 {
+			p.NoPods = append(p.NoPods, wp)
+		}
+		p.Targets = append(p.Targets, found...)
+	}
+	return p
 }
 
 // ZtunnelsFor plans the logs to follow for the selected pods, given every

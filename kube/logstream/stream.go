@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/ambx/ambx/kube/accesslog"
 	"github.com/ambx/ambx/kube/ztlog"
 )
 
@@ -32,7 +34,11 @@ type Entry struct {
 	Pod  string // the ztunnel pod it came from ("" for stream-wide notes)
 	Node string
 	Line ztlog.Line // for KindLine
-	Text string     // for KindStatus
+	// Envoy is the parsed access-log line of a waypoint target's Envoy;
+	// nil for ztunnel lines and for a waypoint's other lines (pilot-agent's
+	// own log, which Line holds).
+	Envoy *accesslog.Entry
+	Text  string // for KindStatus
 	// At orders entries across pods: the line's timestamp, or for lines
 	// without one the time of the line before it from the same pod.
 	At time.Time
@@ -116,7 +122,10 @@ func Start(ctx context.Context, opener Opener, plan Plan, opt Options) *Stream {
 	for _, node := range plan.Missing {
 		s.status("", node, fmt.Sprintf("node %s runs no ztunnel pod: connections of its pods are not logged (is the ztunnel DaemonSet scheduled there?)", node), time.Time{})
 	}
-	if len(plan.Targets) == 0 && len(plan.Missing) == 0 {
+	for _, wp := range plan.NoPods {
+		s.status("", "", fmt.Sprintf("waypoint %s runs no pod: there is no Envoy access log to follow (is its Deployment scaled to zero?)", wp), time.Time{})
+	}
+	if len(plan.Targets) == 0 && len(plan.Missing) == 0 && len(plan.NoPods) == 0 {
 		s.status("", "", "no ztunnel to follow: the selection has no pods scheduled on a node", time.Time{})
 	}
 	var wg sync.WaitGroup
@@ -260,7 +269,7 @@ func (s *Stream) follow(ctx context.Context, t Target) {
 			return
 		}
 		if err != nil {
-			if apierrors.IsNotFound(err) && s.opt.Locator != nil {
+			if apierrors.IsNotFound(err) && s.opt.Locator != nil && t.Waypoint == "" {
 				if nt, lerr := s.opt.Locator.Ztunnel(ctx, t.Node); lerr == nil && nt.Pod != t.Pod {
 					s.status(nt.Pod, t.Node, fmt.Sprintf("ztunnel %s on node %s is gone; following its replacement %s", t, t.Node, nt), *last)
 					t = nt
@@ -329,9 +338,18 @@ func (s *Stream) read(ctx context.Context, t Target, rc io.ReadCloser, last *tim
 			text = string(chunk)
 		}
 		if text != "" {
-			l := ztlog.Parse(text)
+			var env *accesslog.Entry
+			var l ztlog.Line
+			if t.Waypoint != "" {
+				env, l = envoyLine(text)
+			} else {
+				l = ztlog.Parse(text)
+			}
 			// What the reader dropped counts toward the line's mark.
 			l.Truncated += dropped
+			if env != nil {
+				env.Truncated = l.Truncated
+			}
 			dropped = 0
 			switch {
 			case skipping && (l.Time.IsZero() || !l.Time.After(*last)):
@@ -347,7 +365,7 @@ func (s *Stream) read(ctx context.Context, t Target, rc io.ReadCloser, last *tim
 				if at.IsZero() {
 					at = time.Now()
 				}
-				s.push(Entry{Kind: KindLine, Pod: t.Pod, Node: t.Node, Line: l, At: at})
+				s.push(Entry{Kind: KindLine, Pod: t.Pod, Node: t.Node, Line: l, Envoy: env, At: at})
 				n++
 			}
 		}
@@ -355,6 +373,28 @@ func (s *Stream) read(ctx context.Context, t Target, rc io.ReadCloser, last *tim
 			return n, err
 		}
 	}
+}
+
+// envoyLine reads a line of a waypoint's istio-proxy container: Envoy's
+// access log, or else pilot-agent's own log, which has ztunnel's shape.
+// The access line's time and a level from its outcome let the stream
+// order and skip it like any other.
+func envoyLine(text string) (*accesslog.Entry, ztlog.Line) {
+	e := accesslog.Parse(text)
+	if e.Format == accesslog.FormatUnknown {
+		return nil, ztlog.Parse(text)
+	}
+	l := ztlog.Line{Raw: strings.TrimRight(text, "\r\n"), Time: e.Time, Level: ztlog.LevelInfo, Truncated: e.Truncated}
+	if len(l.Raw) > accesslog.MaxLineBytes {
+		l.Raw = e.Raw // the cut, safe copy: the long original is freed
+	}
+	switch {
+	case e.Failed() && (e.Code == 0 || e.Code >= 500):
+		l.Level = ztlog.LevelError
+	case e.Failed() || e.Code >= 400:
+		l.Level = ztlog.LevelWarn
+	}
+	return &e, l
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/ambx/ambx/views/savefile"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/ambx/ambx/keymap"
+	"github.com/ambx/ambx/kube/accesslog"
 	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/theme"
 )
@@ -194,11 +196,44 @@ func (m Model) passes(it *item) bool {
 	if m.search == "" {
 		return true
 	}
+	if k, v, ok := strings.Cut(m.search, ":"); ok && envoyTerms[k] {
+		return it.e.Envoy != nil && envoyMatch(it.e.Envoy, k, v)
+	}
 	text := it.e.Line.Raw
 	if it.e.Kind == logstream.KindStatus {
 		text = it.e.Text
 	}
 	return containsFold(text, m.search)
+}
+
+// envoyTerms are the search terms that match a field of a waypoint's
+// access line rather than its text: code:5xx, code:403, flags:UH,
+// method:POST, svc:httpbin, path:/api.
+var envoyTerms = map[string]bool{"code": true, "flags": true, "method": true, "svc": true, "path": true}
+
+func envoyMatch(a *accesslog.Entry, k, v string) bool {
+	switch k {
+	case "code":
+		code := strconv.Itoa(a.Code)
+		if len(v) == 3 && len(code) == 3 {
+			for i := range 3 {
+				if lower(v[i]) != 'x' && v[i] != code[i] {
+					return false
+				}
+			}
+			return true
+		}
+		return v == code
+	case "flags":
+		return v != "" && containsFold(a.Flags, v)
+	case "method":
+		return strings.EqualFold(a.Method, v)
+	case "svc":
+		return v != "" && (containsFold(a.Service(), v) || containsFold(a.Authority, v))
+	case "path":
+		return v != "" && containsFold(a.Path, v)
+	}
+	return false
 }
 
 // containsFold is a case-insensitive (ASCII) substring test without

@@ -23,8 +23,15 @@ type Target struct {
 	IPs            []string // pod IPs
 	Workloads      []string // workload (canonical service) names
 	Services       []string // Service names in Namespace, or "name.namespace"
-	// Plan is the ztunnels to follow, one per node, and the nodes with none.
+	// Plan is the ztunnels to follow, one per node, and the nodes with none,
+	// then the pods of the waypoints whose Envoy access logs are followed.
 	Plan logstream.Plan
+	// Waypoint is set when the pane was opened on a waypoint (ns/name):
+	// every line of its Envoy is about it.
+	Waypoint string
+	// Names names the pods by IP (ns/name), so a waypoint's access line,
+	// which carries addresses only, says who called.
+	Names map[netip.Addr]string
 }
 
 // matcher answers "is this line about the target" cheaply, once per line.
@@ -35,11 +42,12 @@ type matcher struct {
 	ips      map[netip.Addr]bool
 	services map[string]bool // "name.namespace"
 	pods     []string
+	waypoint bool
 }
 
 func newMatcher(t Target) matcher {
 	m := matcher{ns: t.Namespace, wholeNS: t.WholeNamespace, names: map[string]bool{},
-		ips: map[netip.Addr]bool{}, services: map[string]bool{}, pods: t.Pods}
+		ips: map[netip.Addr]bool{}, services: map[string]bool{}, pods: t.Pods, waypoint: t.Waypoint != ""}
 	for _, p := range t.Pods {
 		m.names[p] = true
 	}
@@ -74,6 +82,20 @@ func serviceKey(host string) string {
 func (m *matcher) about(e *logstream.Entry) bool {
 	if e.Kind == logstream.KindStatus {
 		return true
+	}
+	if a := e.Envoy; a != nil {
+		// A waypoint's access line: about the selection when it forwarded
+		// to one of its pods, came from one, or was for its Service.
+		if m.waypoint {
+			return true
+		}
+		if ip, ok := a.UpstreamIP(); ok && m.ips[ip] {
+			return true
+		}
+		if ip, ok := a.ClientIP(); ok && m.ips[ip] {
+			return true
+		}
+		return m.services[a.Service()]
 	}
 	l := &e.Line
 	c := &l.Conn
@@ -119,6 +141,42 @@ func (m *matcher) hasIP(addr string) bool {
 		return m.ips[a]
 	}
 	return false
+}
+
+// WithWaypoints follows the Envoy access logs of the waypoints (ns/name)
+// in front of the selection too.
+func (t Target) WithWaypoints(waypoints []string, all []*corev1.Pod) Target {
+	t.Plan = t.Plan.WithWaypoints(waypoints, all)
+	if len(t.Plan.Targets) > 0 && t.Names == nil {
+		t.Names = podNames(all)
+	}
+	return t
+}
+
+func podNames(all []*corev1.Pod) map[netip.Addr]string {
+	out := make(map[netip.Addr]string, len(all))
+	for _, p := range all {
+		if p == nil || p.Spec.HostNetwork {
+			continue // a host-network pod's IP is its node's, shared
+		}
+		for _, ip := range p.Status.PodIPs {
+			if a, err := netip.ParseAddr(ip.IP); err == nil {
+				out[a] = p.Namespace + "/" + p.Name
+			}
+		}
+		if a, err := netip.ParseAddr(p.Status.PodIP); err == nil {
+			out[a] = p.Namespace + "/" + p.Name
+		}
+	}
+	return out
+}
+
+// WaypointTarget is the pane opened on a waypoint: its pods' Envoy
+// access logs, every line about it.
+func WaypointTarget(namespace, name string, all []*corev1.Pod) Target {
+	wp := namespace + "/" + name
+	return Target{Title: wp, Namespace: namespace, Waypoint: wp,
+		Plan: logstream.Plan{}.WithWaypoints([]string{wp}, all), Names: podNames(all)}
 }
 
 // patchFor is the PatchRequest an HBONE-timeout line asks for, if it is one.

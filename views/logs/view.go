@@ -10,6 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/ambx/ambx/kube/accesslog"
 	"github.com/ambx/ambx/kube/logstream"
 	"github.com/ambx/ambx/kube/ztlog"
 )
@@ -127,6 +128,9 @@ func (m Model) rawCells(it *item) cells {
 		}
 		return c
 	}
+	if a := e.Envoy; a != nil {
+		return m.envoyCells(c, e, a)
+	}
 	l := &e.Line
 	c.level, c.lvl = l.Level, l.Level.String()
 	if !l.Time.IsZero() {
@@ -179,6 +183,53 @@ func (m Model) rawCells(it *item) cells {
 	if c.rest == "" && l.Message != "connection complete" {
 		c.rest = l.Message
 	}
+	return c
+}
+
+// envoyCells lays a waypoint's access line over the connection columns:
+// the response code where the level goes, "wp" for the hop, the client
+// (by pod name when its address is a pod's) and the Service, bytes and
+// duration, then the request and how it ended.
+func (m Model) envoyCells(c cells, e *logstream.Entry, a *accesslog.Entry) cells {
+	c.access, c.level, c.dir = true, e.Line.Level, "wp"
+	if !a.Time.IsZero() {
+		c.time = clock(a.Time)
+	}
+	switch {
+	case a.Code > 0:
+		c.lvl = strconv.Itoa(a.Code)
+	case a.Method == "":
+		c.lvl = "tcp"
+	default:
+		c.lvl = "0"
+	}
+	c.src = a.DownstreamRemote
+	if ip, ok := a.ClientIP(); ok && m.target.Names[ip] != "" {
+		c.src = m.target.Names[ip]
+	}
+	c.dst = a.Service()
+	if c.dst == "" {
+		c.dst = a.Authority
+	}
+	if a.BytesSent >= 0 && a.BytesReceived >= 0 {
+		c.bytes = size(a.BytesSent) + "/" + size(a.BytesReceived)
+	}
+	if a.HasDuration {
+		c.dur = dur(a.Duration)
+	}
+	var b strings.Builder
+	if a.Method != "" {
+		b.WriteString(a.Method + " " + a.Path)
+	} else {
+		b.WriteString("→ " + a.UpstreamHost)
+	}
+	if a.Flags != "" {
+		b.WriteString(" " + a.Flags)
+	}
+	if a.Details != "" && a.Details != "via_upstream" {
+		b.WriteString(" " + a.Details)
+	}
+	c.rest = b.String()
 	return c
 }
 
@@ -400,16 +451,41 @@ func (m Model) View(width, height int) string {
 
 func (m Model) title() string {
 	var b strings.Builder
-	b.WriteString(" ztunnel logs")
+	zts, wps := 0, 0
+	for _, t := range m.target.Plan.Targets {
+		if t.Waypoint != "" {
+			wps++
+		} else {
+			zts++
+		}
+	}
+	switch {
+	case wps+len(m.target.Plan.NoPods) > 0 && zts+len(m.target.Plan.Missing) == 0:
+		b.WriteString(" waypoint logs")
+	case wps+len(m.target.Plan.NoPods) > 0:
+		b.WriteString(" ztunnel + waypoint logs")
+	default:
+		b.WriteString(" ztunnel logs")
+	}
 	if m.target.Title != "" {
 		b.WriteString(" · " + m.target.Title)
 	}
 	var nodes []string
 	for _, t := range m.target.Plan.Targets {
-		nodes = append(nodes, t.Node+" ("+t.Pod+")")
+		switch {
+		case t.Waypoint != "" && m.target.Waypoint != "":
+			nodes = append(nodes, t.Pod)
+		case t.Waypoint != "":
+			nodes = append(nodes, "waypoint "+t.Waypoint+" ("+t.Pod+")")
+		default:
+			nodes = append(nodes, t.Node+" ("+t.Pod+")")
+		}
 	}
 	for _, n := range m.target.Plan.Missing {
 		nodes = append(nodes, n+" (no ztunnel)")
+	}
+	for _, w := range m.target.Plan.NoPods {
+		nodes = append(nodes, "waypoint "+w+" (no pod)")
 	}
 	if len(nodes) > 0 {
 		b.WriteString(" · " + strings.Join(nodes, ", "))
@@ -443,6 +519,8 @@ func (m Model) header(c layout) string {
 
 func (m Model) emptyText() string {
 	switch {
+	case m.ring.n == 0 && m.waypoints():
+		return "waiting for log lines…"
 	case m.ring.n == 0:
 		return "waiting for ztunnel log lines…"
 	case m.search != "":
@@ -451,6 +529,16 @@ func (m Model) emptyText() string {
 		return fmt.Sprintf("%d lines so far, none about %s (f shows all)", m.ring.n, m.subject())
 	}
 	return "no lines"
+}
+
+// waypoints reports whether the pane follows a waypoint's Envoy.
+func (m Model) waypoints() bool {
+	for _, t := range m.target.Plan.Targets {
+		if t.Waypoint != "" {
+			return true
+		}
+	}
+	return len(m.target.Plan.NoPods) > 0
 }
 
 func (m Model) subject() string {
@@ -466,6 +554,23 @@ func (m Model) hintLine(width int) string {
 	it, ok := m.selected()
 	if !ok || it.e.Kind != logstream.KindLine {
 		return fit("", width)
+	}
+	if a := it.e.Envoy; a != nil {
+		if h := a.Hint(); h != "" {
+			return m.st.Hint.Render(fit("▲ "+h, width))
+		}
+		client := a.DownstreamRemote
+		if ip, ok := a.ClientIP(); ok && m.target.Names[ip] != "" {
+			client = m.target.Names[ip] + " " + client
+		}
+		text := fmt.Sprintf("%s → %s%s → %s", client, a.Authority, a.Path, a.UpstreamHost)
+		if a.UpstreamCluster != "" {
+			text += " (" + a.UpstreamCluster + ")"
+		}
+		if a.RequestID != "" {
+			text += " request " + a.RequestID
+		}
+		return m.st.Time.Render(fit(text, width))
 	}
 	l := &it.e.Line
 	if h := l.Hint(); h.Cause != ztlog.CauseNone {
