@@ -12,6 +12,7 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/synth"
+	"github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/theme"
 )
 
@@ -53,25 +54,29 @@ func BenchmarkKeyToFrame(b *testing.B) {
 
 // BenchmarkSnapshotMsg is what a published snapshot costs the UI
 // goroutine: "same" re-sends one snapshot, "one-pod" alternates two that
-// differ in one pod's status, as a live cluster's snapshots mostly do.
+// differ in one pod's status, as a live cluster's snapshots mostly do,
+// "loads" two that differ in ztunnel's rates, as an idle cluster's do
+// every rate scrape.
 // cpu-ns/op is the process's CPU time per op (getrusage), which a machine
 // shared with other work inflates far less than ns/op.
 func BenchmarkSnapshotMsg(b *testing.B) {
 	for _, n := range []int{100, 10000} {
 		s1 := bigSnapshot(n)
 		s2 := oneChanged(s1)
+		// Two scrapes that read no traffic: the rows keep their "—".
+		l1, l2 := s1.WithLoads(&ztunnel.Loads{At: t0}), s1.WithLoads(&ztunnel.Loads{At: t0.Add(10 * time.Second)})
 		for _, tc := range []struct {
-			name string
-			next *kube.Snapshot
-		}{{"same", s1}, {"one-pod", s2}} {
+			name       string
+			base, next *kube.Snapshot
+		}{{"same", s1, s1}, {"one-pod", s1, s2}, {"loads", l1, l2}} {
 			m := New(Options{Theme: theme.Dark, Now: func() time.Time { return t0 }})
 			mm, _ := m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
-			mm, _ = mm.Update(SnapshotMsg{s1})
+			mm, _ = mm.Update(SnapshotMsg{tc.base})
 			b.Run(fmt.Sprintf("%s/%d", tc.name, n), func(b *testing.B) {
 				b.ReportAllocs()
 				cpu := cpuTime()
 				for i := 0; b.Loop(); i++ {
-					s := s1
+					s := tc.base
 					if i%2 == 0 {
 						s = tc.next
 					}

@@ -62,6 +62,9 @@ type Spec struct {
 	// resource (whose absence Rows' note explains): the title names those
 	// not read, so a zero built from nothing is not taken for a fact.
 	Reads []kube.Resource
+	// ReadsLoads says the rows read Snapshot.Loads (ztunnel's rates), so
+	// a new scrape rebuilds them; other panes keep their rows then.
+	ReadsLoads bool
 }
 
 // Model is a table pane built from a Spec; it implements Resource.
@@ -69,6 +72,11 @@ type Model struct {
 	Pane
 	spec *Spec
 	in   Input
+	// built is the input the rows were last built from (valid when
+	// hasBuilt): Rows is a function of its input, so the same input
+	// again keeps the rows (see sameSnapshot).
+	built    Input
+	hasBuilt bool
 }
 
 // NewModel returns an empty pane for spec.
@@ -82,6 +90,12 @@ func NewModel(t *theme.Theme, spec Spec) Model {
 }
 
 func (m Model) rebuild() Model {
+	if b := m.built; m.hasBuilt && b.Namespace == m.in.Namespace &&
+		(m.spec.NoUsage || b.Usage == m.in.Usage) &&
+		sameSnapshot(b.Snapshot, m.in.Snapshot, m.spec.ReadsLoads) {
+		return m
+	}
+	m.built, m.hasBuilt = m.in, true
 	rows, note := m.spec.Rows(m.in)
 	m.Note = note
 	m.Partial = Partial(m.in.Snapshot, m.spec.Reads...)

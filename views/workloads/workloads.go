@@ -39,7 +39,8 @@ func New(t *theme.Theme) pane.Model {
 		Rows: c.build,
 		// A pod's mesh state reads its namespace; its waypoint, Services
 		// and Gateways.
-		Reads: []kube.Resource{kube.ResNamespaces, kube.ResServices, kube.ResGateways},
+		Reads:      []kube.Resource{kube.ResNamespaces, kube.ResServices, kube.ResGateways},
+		ReadsLoads: true, // CONN/S and BYTES/S
 	})
 }
 
