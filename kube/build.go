@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +25,18 @@ func Build(c ambient.Cluster, now time.Time) *Snapshot {
 	return s
 }
 
+// Builder makes snapshots one after another as a Source does: each one
+// reuses what it can of the last and carries its PodDelta. For tests and
+// benchmarks of what a live cluster's snapshots cost.
+type Builder struct{ b builder }
+
+// Build is Build for the next snapshot of the series.
+func (b *Builder) Build(c ambient.Cluster, now time.Time) *Snapshot {
+	s := b.b.build(c, now)
+	s.Resources = AllRead()
+	return s
+}
+
 // builder makes one Source's snapshots. It keeps the last NetworkPolicy
 // check, which with many policies costs more than all else together, and
 // reuses its findings while nothing that check reads has changed: the
@@ -32,7 +45,15 @@ type builder struct {
 	hbone    netpol.HBONEInput
 	findings []finding.Finding
 	checked  bool
+	// gen and pods are the last analysis's Gen and pod verdicts, for the
+	// next snapshot's PodDelta.
+	gen  uint64
+	pods map[ambient.Key]ambient.PodInfo
 }
+
+// meshGens numbers analyses across every builder, so a pane never takes
+// one Source's analysis for another's.
+var meshGens atomic.Uint64
 
 func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	if c.Now.IsZero() {
@@ -40,6 +61,11 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	}
 	snap := &Snapshot{Cluster: c, Taken: now, Reachable: true}
 	snap.Mesh = ambient.Analyze(&snap.Cluster)
+	gen := meshGens.Add(1)
+	if b.gen != 0 {
+		snap.PodDelta = &PodDelta{Mesh: snap.Mesh, Gen: gen, Since: b.gen, Changed: changedPods(c.Pods, b.pods, snap.Mesh.Pods)}
+	}
+	b.gen, b.pods = gen, snap.Mesh.Pods
 	in := hboneInput(&snap.Cluster, snap.Mesh)
 	if !b.checked || !sameHBONE(b.hbone, in) {
 		b.findings, b.checked = netpol.CheckHBONE(in), true
@@ -56,6 +82,27 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	snap.Index = finding.NewIndex(snap.Findings)
 	snap.Components = usage.FindComponents(&snap.Cluster, snap.Mesh)
 	return snap
+}
+
+// changedPods are the pods whose verdict in now is new or differs from
+// the one in before.
+func changedPods(pods []*corev1.Pod, before, now map[ambient.Key]ambient.PodInfo) map[*corev1.Pod]bool {
+	out := map[*corev1.Pod]bool{}
+	for _, p := range pods {
+		k := ambient.Key{Namespace: p.Namespace, Name: p.Name}
+		old, ok := before[k]
+		if !ok || !samePodInfo(old, now[k]) {
+			out[p] = true
+		}
+	}
+	return out
+}
+
+// samePodInfo compares every field of two verdicts.
+func samePodInfo(a, b ambient.PodInfo) bool {
+	return a.State == b.State && a.Reason == b.Reason && a.Waypoint == b.Waypoint &&
+		a.Protocol == b.Protocol && a.Owner == b.Owner &&
+		a.MTLS.Strict == b.MTLS.Strict && a.MTLS.By == b.MTLS.By && slices.Equal(a.MTLS.Ports, b.MTLS.Ports)
 }
 
 // hboneInput tells the NetworkPolicy checks which pods the mesh carries and

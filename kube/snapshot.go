@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/usage"
@@ -110,6 +112,9 @@ type Snapshot struct {
 	// (usage.Components.Overhead) walks no pods; nil for a snapshot made
 	// by hand.
 	Components *usage.Components
+	// PodDelta says which pods' verdicts Mesh changed since the analysis
+	// before it; nil for a snapshot made by Build or by hand.
+	PodDelta *PodDelta
 
 	Context   string
 	Reachable bool   // the API server answered recently
@@ -120,6 +125,30 @@ type Snapshot struct {
 	// none has (or for a snapshot made from objects).
 	LastEvent time.Time
 	Seq       uint64 // increases with every published snapshot
+}
+
+// PodDelta compares one analysis's pod verdicts with those of the one the
+// same Source made before it, so a pane that built a pod's row from that
+// one keeps it while the pod is the same object and not Changed, without
+// looking its verdict up again.
+type PodDelta struct {
+	// Mesh is the analysis described: a snapshot whose Mesh is another
+	// (a copy given a new one) has no delta.
+	Mesh *ambient.Analysis
+	// Gen names Mesh and Since the analysis before it; no two analyses,
+	// of any Source, share a Gen, and none has 0.
+	Gen, Since uint64
+	// Changed are the pods of Mesh's cluster whose ambient.PodInfo is new
+	// or not what Since said.
+	Changed map[*corev1.Pod]bool
+}
+
+// PodDeltaOf returns s's pod delta, or nil when it has none for s.Mesh.
+func (s *Snapshot) PodDeltaOf() *PodDelta {
+	if s == nil || s.PodDelta == nil || s.Mesh == nil || s.PodDelta.Mesh != s.Mesh {
+		return nil
+	}
+	return s.PodDelta
 }
 
 // State returns the watch state of a resource.

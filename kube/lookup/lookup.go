@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -51,6 +52,29 @@ func PodsSelectedBy(c *ambient.Cluster, svc *corev1.Service) []*corev1.Pod {
 		}
 	}
 	return out
+}
+
+// PodsByNamespace returns a function giving the pods of one namespace.
+// The Source's pods are sorted by namespace, so a namespace's pods are
+// one run of the slice and no map is built; pods in any other order are
+// grouped by a map.
+func PodsByNamespace(pods []*corev1.Pod) func(ns string) []*corev1.Pod {
+	sorted := slices.IsSortedFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(a.Namespace, b.Namespace) })
+	if !sorted {
+		m := map[string][]*corev1.Pod{}
+		for _, p := range pods {
+			m[p.Namespace] = append(m[p.Namespace], p)
+		}
+		return func(ns string) []*corev1.Pod { return m[ns] }
+	}
+	return func(ns string) []*corev1.Pod {
+		lo, _ := slices.BinarySearchFunc(pods, ns, func(p *corev1.Pod, ns string) int { return strings.Compare(p.Namespace, ns) })
+		hi := lo
+		for hi < len(pods) && pods[hi].Namespace == ns {
+			hi++
+		}
+		return pods[lo:hi]
+	}
 }
 
 // Selects reports whether a Service's selector matches a pod's labels:

@@ -252,3 +252,27 @@ func TestSelectsIsSelectorFromSet(t *testing.T) {
 		}
 	}
 }
+
+// PodsByNamespace gives each namespace exactly its pods, in their order,
+// whether the pods come sorted by namespace (a run of the slice) or not.
+func TestPodsByNamespace(t *testing.T) {
+	pod := func(ns, name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	}
+	sorted := []*corev1.Pod{pod("a", "1"), pod("a", "2"), pod("b", "1"), pod("d", "1"), pod("d", "2"), pod("d", "3")}
+	shuffled := []*corev1.Pod{sorted[3], sorted[0], sorted[2], sorted[4], sorted[1], sorted[5]}
+	for _, pods := range [][]*corev1.Pod{sorted, shuffled, nil} {
+		of := lookup.PodsByNamespace(pods)
+		for _, ns := range []string{"", "a", "b", "c", "d", "e"} {
+			var want []*corev1.Pod
+			for _, p := range pods {
+				if p.Namespace == ns {
+					want = append(want, p)
+				}
+			}
+			if got := of(ns); !slices.Equal(got, want) {
+				t.Errorf("%d pods, namespace %q: %d pods, want %d", len(pods), ns, len(got), len(want))
+			}
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/ambx/ambx/kube"
@@ -51,17 +50,14 @@ func rows(in pane.Input) ([]table.Row, string) {
 			byPolicy[r] = append(byPolicy[r], f)
 		}
 	}
-	pods := map[string][]*corev1.Pod{}
-	for _, p := range s.Pods {
-		pods[p.Namespace] = append(pods[p.Namespace], p)
-	}
+	pods := lookup.PodsByNamespace(s.Pods)
 	rows := make([]table.Row, 0, len(s.NetworkPolicies))
 	for _, np := range s.NetworkPolicies {
 		if in.Namespace != "" && np.Namespace != in.Namespace {
 			continue
 		}
 		r := kube.Ref{Kind: kube.KindNetworkPolicy, Namespace: np.Namespace, Name: np.Name}
-		selected, err := lookup.PodsSelectedByNetworkPolicy(&ambient.Cluster{Pods: pods[np.Namespace]}, np)
+		selected, err := lookup.PodsSelectedByNetworkPolicy(&ambient.Cluster{Pods: pods(np.Namespace)}, np)
 		captured := 0
 		for _, p := range selected {
 			if s.Mesh.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}].State == ambient.PodCaptured {

@@ -75,3 +75,32 @@ func Age(t, now time.Time) string {
 	}
 	return duration.HumanDuration(now.Sub(t))
 }
+
+// AgeSpan is the stretch of clock [from, to) over which Age(t, ·) says
+// what it says at now, so a pane can keep the text while the clock stays
+// inside it; from == to (empty) when it cannot tell. HumanDuration shows
+// seconds under 10 minutes, minutes under 8 hours, hours under 8 days,
+// and whole days after that, each truncated: the text changes only when
+// the age crosses a multiple of that unit, and each range starts at a
+// multiple of the unit of the range after it. With no t the text is "-"
+// at every instant.
+func AgeSpan(t, now time.Time) (from, to time.Time) {
+	if t.IsZero() {
+		return time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	d := now.Sub(t)
+	if d < 0 {
+		return now, now
+	}
+	unit := 24 * time.Hour
+	switch {
+	case d < 10*time.Minute:
+		unit = time.Second
+	case d < 8*time.Hour:
+		unit = time.Minute
+	case d < 8*24*time.Hour:
+		unit = time.Hour
+	}
+	start := d.Truncate(unit)
+	return t.Add(start), t.Add(start + unit)
+}

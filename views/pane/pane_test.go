@@ -1,7 +1,10 @@
 package pane
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/ambx/ambx/kube"
 )
@@ -33,5 +36,34 @@ func TestCount(t *testing.T) {
 		if got := Count(n); got != want {
 			t.Errorf("Count(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// The age text is the same all over the span AgeSpan gives, at ages from
+// a second to years, so a row kept while the clock is inside it shows
+// what a fresh one would.
+func TestAgeSpanKeepsTheText(t *testing.T) {
+	created := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		// Ages spread over every unit: 0 to ~9 years, log-uniform.
+		d := time.Duration(math.Exp(r.Float64() * math.Log(float64(9*365*24*time.Hour))))
+		now := created.Add(d)
+		want := Age(created, now)
+		from, to := AgeSpan(created, now)
+		if now.Before(from) || !now.Before(to) {
+			t.Fatalf("age %v: now outside its span [%v, %v)", d, from.Sub(created), to.Sub(created))
+		}
+		for _, at := range []time.Time{from, to.Add(-1), from.Add(time.Duration(r.Int64N(int64(to.Sub(from)))))} {
+			if got := Age(created, at); got != want {
+				t.Fatalf("age %v says %q, but %v in its span says %q", d, want, at.Sub(created), got)
+			}
+		}
+	}
+	if from, to := AgeSpan(created, created.Add(-time.Second)); !from.Equal(to) {
+		t.Error("a creation time in the future has a span")
+	}
+	if from, to := AgeSpan(time.Time{}, created); from.After(created) || to.Before(created.Add(100*365*24*time.Hour)) {
+		t.Errorf("no creation time reads \"-\" at every instant, but the span is [%v, %v)", from, to)
 	}
 }

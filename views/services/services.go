@@ -4,6 +4,7 @@
 package services
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,7 @@ import (
 
 // New returns an empty pane.
 func New(t *theme.Theme) pane.Model {
+	c := &cache{rows: map[*corev1.Service]*cached{}, namespaces: map[string]*nsPods{}}
 	return pane.NewModel(t, pane.Spec{
 		Title: "Services",
 		Kinds: []kube.Kind{kube.KindService},
@@ -31,21 +33,48 @@ func New(t *theme.Theme) pane.Model {
 			{Title: "POLICIES", Min: 8, Max: 32, Priority: 1},
 			{Title: "PODS", Min: 4, Right: true, Priority: 5},
 		},
-		Rows:    rows,
+		Rows:    c.build,
 		NoUsage: true,
 	})
 }
 
-func rows(in pane.Input) ([]table.Row, string) {
+// cache keeps each Service's row, and each namespace's pods with the
+// counts of those its Services select, between snapshots. Informers
+// replace an object when it changes, so the same Service over the same
+// pods (the same objects, so the same labels) selects as many as before;
+// with the same verdict and policies its row is the same. Counting every
+// Service's pods was most of what a snapshot cost this pane. Only the UI
+// goroutine builds rows.
+type cache struct {
+	rows       map[*corev1.Service]*cached
+	namespaces map[string]*nsPods
+	gen        uint64
+}
+
+// cached is one Service's row and what it was built from.
+type cached struct {
+	info     ambient.ServiceInfo
+	policies table.Cell
+	pods     int
+	row      table.Row
+	gen      uint64
+}
+
+// nsPods is one namespace's pods when its counts were taken.
+type nsPods struct {
+	pods   []*corev1.Pod
+	counts map[*corev1.Service]int
+	gen    uint64
+}
+
+func (c *cache) build(in pane.Input) ([]table.Row, string) {
 	s := in.Snapshot
 	note := pane.Unavailable(s, "", kube.ResServices)
 	if s == nil || s.Mesh == nil {
 		return nil, note
 	}
-	pods := map[string][]*corev1.Pod{}
-	for _, p := range s.Pods {
-		pods[p.Namespace] = append(pods[p.Namespace], p)
-	}
+	c.gen++
+	byNS := lookup.PodsByNamespace(s.Pods)
 	targeting := lookup.ServicePolicies(s)
 	rows := make([]table.Row, 0, len(s.Services))
 	for _, svc := range s.Services {
@@ -54,21 +83,86 @@ func rows(in pane.Input) ([]table.Row, string) {
 		}
 		k := ambient.Key{Namespace: svc.Namespace, Name: svc.Name}
 		info := s.Mesh.Services[k]
-		wp, why := binding(info, svc.Namespace)
-		rows = append(rows, table.Row{Key: kube.Ref{Kind: kube.KindService, Namespace: svc.Namespace, Name: svc.Name}.Key(), Labels: table.LabelsOf(svc.Labels), Cells: []table.Cell{
-			pane.Dim(svc.Namespace),
-			pane.Plain(svc.Name),
-			wp,
-			why,
-			ingress(info),
-			policies(targeting[k]),
-			selected(svc, pods[svc.Namespace]),
-		}})
+		pol := policies(targeting[k])
+		n := c.selected(svc, byNS(svc.Namespace))
+		e := c.rows[svc]
+		if e == nil || e.pods != n || e.policies != pol || !sameInfo(e.info, info) {
+			wp, why := binding(info, svc.Namespace)
+			e = &cached{info: info, policies: pol, pods: n, row: table.Row{Key: kube.Ref{Kind: kube.KindService, Namespace: svc.Namespace, Name: svc.Name}.Key(), Labels: table.LabelsOf(svc.Labels), Cells: []table.Cell{
+				pane.Dim(svc.Namespace),
+				pane.Plain(svc.Name),
+				wp,
+				why,
+				ingress(info),
+				pol,
+				podsCell(n),
+			}}}
+			c.rows[svc] = e
+		}
+		e.gen = c.gen
+		// Shared with the last build's table, which only ever writes a
+		// cell's sanitized text over it.
+		rows = append(rows, e.row)
 	}
+	c.prune(len(rows))
 	if note == "" && len(rows) == 0 && in.Namespace != "" {
 		note = "no Services in " + in.Namespace
 	}
 	return rows, note
+}
+
+// prune forgets the rows and namespaces the last build did not use, once
+// they are a good part of what is kept.
+func (c *cache) prune(used int) {
+	if len(c.rows) > used+used/4+64 {
+		for svc, e := range c.rows {
+			if e.gen != c.gen {
+				delete(c.rows, svc)
+			}
+		}
+	}
+	if len(c.namespaces) > 64 {
+		for ns, e := range c.namespaces {
+			if e.gen+4 < c.gen {
+				delete(c.namespaces, ns)
+			}
+		}
+	}
+}
+
+// sameInfo compares what a Service's row shows of its verdict (and the
+// rest of it: Conditions are cheap to compare and may be shown one day).
+func sameInfo(a, b ambient.ServiceInfo) bool {
+	return a.Waypoint == b.Waypoint && a.IsWaypoint == b.IsWaypoint &&
+		a.IngressUseWaypoint == b.IngressUseWaypoint && slices.Equal(a.Conditions, b.Conditions)
+}
+
+// selected is how many of its namespace's pods svc selects, -1 for a
+// Service without a selector; counted again only when the namespace's
+// pods or the Service are new objects.
+func (c *cache) selected(svc *corev1.Service, pods []*corev1.Pod) int {
+	if len(svc.Spec.Selector) == 0 {
+		return -1
+	}
+	e := c.namespaces[svc.Namespace]
+	if e == nil || !slices.Equal(e.pods, pods) {
+		e = &nsPods{pods: slices.Clone(pods), counts: map[*corev1.Service]int{}}
+		c.namespaces[svc.Namespace] = e
+	}
+	e.gen = c.gen
+	n, ok := e.counts[svc]
+	if !ok {
+		if len(e.counts) >= 2*len(pods)+64 {
+			clear(e.counts) // Services replaced while the pods stayed
+		}
+		for _, p := range pods {
+			if lookup.Selects(svc.Spec.Selector, p.Labels) {
+				n++
+			}
+		}
+		e.counts[svc] = n
+	}
+	return n
 }
 
 // binding is the WAYPOINT and WHY cells: the waypoint and which label chose
@@ -123,12 +217,12 @@ func policies(ps []ambient.PolicyInfo) table.Cell {
 	return table.Cell{Text: strconv.Itoa(len(ps)) + ": " + strings.Join(names, ", "), Tone: tone}
 }
 
-func selected(svc *corev1.Service, pods []*corev1.Pod) table.Cell {
-	if len(svc.Spec.Selector) == 0 {
+// podsCell is the PODS cell for n selected pods (-1: no selector).
+func podsCell(n int) table.Cell {
+	switch {
+	case n < 0:
 		return pane.Dim("-") // endpoints managed by hand
-	}
-	n := len(lookup.PodsSelectedBy(&ambient.Cluster{Pods: pods}, svc))
-	if n == 0 {
+	case n == 0:
 		return table.Cell{Text: "0", Tone: theme.ToneWarn}
 	}
 	return pane.Plain(strconv.Itoa(n))

@@ -4,6 +4,7 @@ package workloads
 
 import (
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -64,6 +65,23 @@ type cached struct {
 	load     string // the rate cells' text
 	row      table.Row
 	gen      uint64 // the last build that used it
+	// What the row was last found current against, for the quick check
+	// (see fresh): the analysis (kube.PodDelta's Gen), the usage and rate
+	// reads, and the clock span over which its age reads the same.
+	mesh     uint64
+	usage    *usage.Usage
+	loads    *ztunnel.Loads
+	from, to time.Time
+}
+
+// fresh reports whether e is current for a snapshot taken at now with
+// the delta d, usage u and rates l, without reading the pod: the pod is
+// the same object (e is its entry), its verdict unchanged since the
+// analysis e was last checked against, the usage and rates the same reads,
+// and the age inside the span it was written for.
+func (e *cached) fresh(p *corev1.Pod, d *kube.PodDelta, u *usage.Usage, l *ztunnel.Loads, now time.Time) bool {
+	return d != nil && (e.mesh == d.Since || e.mesh == d.Gen) && !d.Changed[p] &&
+		e.usage == u && e.loads == l && !now.Before(e.from) && now.Before(e.to)
 }
 
 func (c *cache) build(in pane.Input) ([]table.Row, string) {
@@ -73,9 +91,20 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 		return nil, note
 	}
 	c.gen++
+	d := s.PodDeltaOf()
+	var gen uint64
+	if d != nil {
+		gen = d.Gen
+	}
 	rows := make([]table.Row, 0, len(s.Pods))
 	for _, p := range s.Pods {
 		if in.Namespace != "" && p.Namespace != in.Namespace {
+			continue
+		}
+		e := c.rows[p]
+		if e != nil && e.fresh(p, d, in.Usage, s.Loads, s.Taken) {
+			e.gen, e.mesh = c.gen, gen
+			rows = append(rows, e.row)
 			continue
 		}
 		k := ambient.Key{Namespace: p.Namespace, Name: p.Name}
@@ -84,14 +113,14 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 		use, kind := usageOf(in.Usage, k)
 		conns, bytes := loadCells(s.Loads, p, info)
 		load := conns + " " + bytes
-		e := c.rows[p]
 		if e == nil || e.state != info.State || e.waypoint != info.Waypoint || e.age != age || e.use != use || e.cells != kind || e.load != load {
 			r := row(p, info, age, in.Usage, k)
 			r.Cells = append(r.Cells, pane.Plain(conns), pane.Plain(bytes))
 			e = &cached{state: info.State, waypoint: info.Waypoint, age: age, use: use, cells: kind, load: load, row: r}
 			c.rows[p] = e
 		}
-		e.gen = c.gen
+		e.gen, e.mesh, e.usage, e.loads = c.gen, gen, in.Usage, s.Loads
+		e.from, e.to = pane.AgeSpan(p.CreationTimestamp.Time, s.Taken)
 		// Shared with the last build's table: the table only ever writes a
 		// cell's sanitized text over it, the same text both would show.
 		rows = append(rows, e.row)

@@ -156,3 +156,75 @@ func TestRateCells(t *testing.T) {
 func TestScreensDrilled(t *testing.T) {
 	panetest.Screens(t, workloads.New(theme.Plain).SetNamespace("argo-workflows"))
 }
+
+// Rows kept through a series of snapshots as a Source publishes them
+// (kube.Builder, so each carries its PodDelta) show what a pane built from
+// scratch shows: a pod replaced, verdicts that change with no pod object
+// changing (its namespace leaves the mesh), hours passing, and a snapshot
+// whose analysis is not the one its delta describes.
+func TestRowsKeptThroughASeriesAreCurrent(t *testing.T) {
+	var series kube.Builder
+	c := homelab().Cluster
+	const w, h = 200, 80
+	kept := workloads.New(theme.Plain).SetSize(w, h)
+	check := func(what string, s *kube.Snapshot) string {
+		t.Helper()
+		kept = kept.SetSnapshot(s)
+		got := kept.View(w, h, true)
+		if want := workloads.New(theme.Plain).SetSize(w, h).SetSnapshot(s).View(w, h, true); got != want {
+			t.Fatalf("%s: the kept pane shows\n%s\nwant\n%s", what, got, want)
+		}
+		return got
+	}
+	first := check("first", series.Build(c, t0))
+	check("again", series.Build(c, t0))
+
+	c.Pods = append(c.Pods[:0:0], c.Pods...)
+	i := len(c.Pods) / 2
+	p := c.Pods[i].DeepCopy()
+	p.Status.Phase = "Succeeded"
+	c.Pods[i] = p
+	replaced := check("a pod replaced", series.Build(c, t0))
+	if replaced == first {
+		t.Fatal("the replaced pod's row did not change")
+	}
+
+	// The enrolled namespace with the most pods asks for a waypoint that
+	// does not exist: its pods are the same objects with other verdicts.
+	s := series.Build(c, t0)
+	check("the same", s)
+	ns := ""
+	most := 0
+	for n, info := range s.Mesh.Namespaces {
+		if info.Enrolled && info.Pods > most {
+			ns, most = n, info.Pods
+		}
+	}
+	if ns == "" {
+		t.Fatal("the demo has no enrolled namespace")
+	}
+	c.Namespaces = append(c.Namespaces[:0:0], c.Namespaces...)
+	for j, n := range c.Namespaces {
+		if n.Name == ns {
+			n = n.DeepCopy()
+			n.Labels["istio.io/use-waypoint"] = "no-such-waypoint"
+			c.Namespaces[j] = n
+		}
+	}
+	left := series.Build(c, t0)
+	if d := left.PodDeltaOf(); d == nil || len(d.Changed) < most {
+		t.Fatalf("the delta names %v changed pods, want at least the %d of %s", d, most, ns)
+	}
+	if check(ns+" asks for a waypoint", left) == replaced {
+		t.Fatalf("%s's pods' rows did not change", ns)
+	}
+	later := series.Build(c, t0.Add(3*time.Hour+17*time.Minute))
+	if check("three hours later", later) == check("the same again", series.Build(c, t0)) {
+		t.Fatal("the ages did not change")
+	}
+
+	// A copy given another analysis: its delta describes a different one.
+	other := *later
+	other.Mesh = homelab().Mesh
+	check("another analysis", &other)
+}
