@@ -19,6 +19,7 @@ import (
 	"github.com/ambx/ambx/kube/whatif"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/views/confirm"
 	"github.com/ambx/ambx/views/migration"
 )
 
@@ -316,4 +317,66 @@ func hasIstioProxy(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// The real binary in tmux: M on a namespace whose pods got sidecars from
+// istiod's webhook shows the migration's patches and its what-if, y sends
+// them, and the progress view follows the rollout until every restarted
+// pod came back captured.
+func TestClusterBinaryMigrate(t *testing.T) {
+	env := kubeenv.Start(t, kubeenv.Options{Istiod: true})
+	env.CreateNode(t, "node-a", nil)
+	env.StartSidecarInjector(t)
+	env.PlayIstioCNI(t)
+	ctx := context.Background()
+	const ns = "legacy-tui"
+	env.CreateNamespace(t, ns, map[string]string{ambient.LabelInjection: "enabled"})
+	if _, err := env.Client.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "web", 2, nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	x := startAmbx(t, env.Kubeconfig)
+	x.waitScreen(60*time.Second, "connected", ns, "◆ sidecar", "ztunnel-")
+	// Not yet understood, reported: M pressed the moment the screen first
+	// showed the sidecar pods built a plan with no restart and a what-if
+	// that called every resource "loading", though the panes showed them
+	// read. A few seconds later the plan is whole.
+	time.Sleep(5 * time.Second)
+	x.keys("1", "/")
+	x.keys("-l", ns)
+	x.keys("Enter")
+	x.waitScreen(10*time.Second, ns)
+	x.keys("M")
+	x.waitScreen(30*time.Second, "Migrate namespace "+ns+" from sidecars to ambient", "deployment/web", "What-if:")
+	time.Sleep(confirm.Guard + 300*time.Millisecond)
+	x.keys("y")
+	done := x.waitScreen(2*time.Minute, "Migration of "+ns+" to ambient", ns+" migrated to ambient in", "2/2")
+	if strings.Contains(done, "stalled") || strings.Contains(done, "timed out") {
+		t.Errorf("the progress view:\n%s", done)
+	}
+	got, err := env.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Labels[ambient.LabelInjection]; ok || got.Labels[ambient.LabelDataplaneMode] != "ambient" {
+		t.Errorf("namespace labels after M: %v", got.Labels)
+	}
+	pl, err := env.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pl.Items {
+		if p.DeletionTimestamp == nil && hasIstioProxy(&p) {
+			t.Errorf("%s still has istio-proxy after M", p.Name)
+		}
+	}
+	x.keys("Escape")
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(x.screen(), "Migration of "+ns) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ESC did not close the progress view:\n%s", x.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	x.keys("q")
+	x.waitScreen(10*time.Second, "ambx exited 0")
 }
