@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/writer"
 )
 
 // The seeded events are about objects the demo holds (by name and UID) and
@@ -102,5 +103,39 @@ func TestRolloutWritesEvents(t *testing.T) {
 	}
 	if !strings.HasPrefix(ev.Items[3].Message, "Successfully assigned unipoller/"+fresh+" to ") || ev.Items[3].Source != "default-scheduler" {
 		t.Errorf("Scheduled = %+v", ev.Items[3])
+	}
+}
+
+// A waypoint created in the demo starts its pod with the same events, so e
+// on the new waypoint's pod shows how it came up.
+func TestCreatedWaypointPodHasEvents(t *testing.T) {
+	a, p := AcceptDelay, ProgramDelay
+	AcceptDelay, ProgramDelay = 10*time.Millisecond, 10*time.Millisecond
+	t.Cleanup(func() { AcceptDelay, ProgramDelay = a, p })
+	c := Clients(Epoch)
+	ctx := context.Background()
+	gw := writer.WaypointGateway(writer.NewWaypoint{Namespace: "default", Name: "l7"})
+	_, err := c.Gateway.GatewayV1().Gateways("default").Create(ctx, gw, metav1.CreateOptions{})
+	must(t, err)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		pods, err := c.Kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: labelGatewayName + "=l7"})
+		must(t, err)
+		if len(pods.Items) == 1 {
+			ev, err := kube.ReadEvents(ctx, c.Kube, kube.Ref{Kind: kube.KindPod, Namespace: "default", Name: pods.Items[0].Name}, time.Now())
+			must(t, err)
+			var reasons []string
+			for _, e := range ev.Items {
+				reasons = append(reasons, e.Reason)
+			}
+			if got := strings.Join(reasons, " "); got == "Started Created Pulled Scheduled" {
+				if msg := ev.Items[2].Message; !strings.Contains(msg, "proxyv2") {
+					t.Errorf("Pulled names no proxy image: %q", msg)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the waypoint's pod never came up with its start events: %d pods", len(pods.Items))
+		}
 	}
 }
