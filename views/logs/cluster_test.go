@@ -298,3 +298,40 @@ func TestClusterLogsFollowReplacedZtunnel(t *testing.T) {
 	}))
 	t.Logf("after the replacement:\n%s", v)
 }
+
+// A pod behind a waypoint: the pane follows the waypoint pod's istio-proxy
+// log through pods/log as well, and shows Envoy's access lines parsed,
+// the one for web's Service kept, another Service's filtered out.
+func TestClusterWaypointAccessLog(t *testing.T) {
+	m := startMesh(t)
+	wp := m.env.CreatePod(t, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "waypoint-6d8c9-q1w2e", Labels: map[string]string{
+			logstream.WaypointGatewayLabel: "waypoint", logstream.WaypointManagedLabel: logstream.WaypointManagedValue}},
+		Spec: corev1.PodSpec{NodeName: m.node, Containers: []corev1.Container{{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.31.1"}}},
+	})
+	at := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	m.env.AppendPodLog(t, wp.Namespace, wp.Name, "istio-proxy",
+		stamp()+"\tinfo\tEnvoy proxy is ready",
+		fmt.Sprintf(`[%s] "GET /cart HTTP/1.1" 503 UH no_healthy_upstream - "-" 0 19 0 - "-" "curl/8.5.0" "5b1e" "web.shop:8080" "-" inbound-vip|8080|http|web.shop.svc.cluster.local - 10.96.7.7:8080 10.244.9.12:40100 - default`, at),
+		fmt.Sprintf(`[%s] "GET /other HTTP/1.1" 200 - via_upstream - "-" 0 50 2 1 "-" "curl/8.5.0" "5b1f" "db.shop:80" "envoy://connect_originate/10.244.9.40:80" inbound-vip|80|http|db.shop.svc.cluster.local envoy://internal_client_address/ 10.96.7.8:80 10.244.9.12:40101 - default`, at))
+
+	list, err := m.env.Client.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []*corev1.Pod
+	for i := range list.Items {
+		all = append(all, &list.Items[i])
+	}
+	target := logs.TargetFor("shop/web", "shop", false, []*corev1.Pod{m.web}, all, []string{"web"}).WithWaypoints([]string{"shop/waypoint"}, all)
+	if len(target.Plan.Targets) != 2 || target.Plan.Targets[1].Pod != wp.Name {
+		t.Fatalf("plan: %+v", target.Plan)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pane, cmd := logs.Open(ctx, theme.Plain, target, logstream.KubeOpener{Client: m.env.Client}, logs.Options{})
+	d := &driver{t: t, m: pane.SetSize(clusterWidth, clusterHeight), msgs: make(chan tea.Msg, 1)}
+	t.Cleanup(func() { d.m.Close(); cancel() })
+	d.run(cmd)
+	d.await(20*time.Second, shows([]string{"ztunnel + waypoint logs · shop/web", "waypoint shop/waypoint (" + wp.Name + ")",
+		"503", "web.shop", "GET /cart UH no_healthy_upstream"}, "GET /other"))
+}
