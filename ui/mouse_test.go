@@ -175,6 +175,15 @@ func TestWheelScrollsOverlays(t *testing.T) {
 	if m.Render() != top {
 		t.Fatalf("wheel up did not scroll back:\n%s", m.Render())
 	}
+	// The detail view and the help, both taller than 12 lines.
+	m = keys(t, m, "esc", "d")
+	if s := wheel(t, m, 10, 5, tea.MouseWheelDown, 1).Render(); !strings.Contains(s, "(4-13/") {
+		t.Fatalf("a wheel step did not scroll the detail view three lines:\n%s", s)
+	}
+	m = keys(t, m, "esc", "?")
+	if s := wheel(t, m, 10, 5, tea.MouseWheelDown, 1).Render(); !strings.Contains(s, "scroll (4–") {
+		t.Fatalf("a wheel step did not scroll the help three lines:\n%s", s)
+	}
 	m = keys(t, m, "esc", "!")
 	m = wheel(t, m, 10, 3, tea.MouseWheelDown, 1)
 	if f, ok := m.topOverlay().(findingsOverlay); !ok {
