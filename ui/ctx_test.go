@@ -153,3 +153,23 @@ func TestContextCompletion(t *testing.T) {
 		t.Fatalf("the demo completes :ctx l with %q", bar)
 	}
 }
+
+// With the API server unreachable its long error fills the status bar;
+// the : line still shows what is typed (the left is cut, not the line),
+// since switching away is what the user then wants.
+func TestPromptShowsOverALongProblem(t *testing.T) {
+	var switched []string
+	m := ctxModel(t, false, &switched)
+	m = drive(t, m, SnapshotMsg{&kube.Snapshot{Context: "homelab", Problem: "cannot reach API server: Get \"https://127.0.0.1:40755/version\": dial tcp 127.0.0.1:40755: connect: connection refused"}})
+	if bar := m.statusBar(); !strings.Contains(bar, "cannot reach API server") {
+		t.Fatalf("the status bar does not show the problem: %q", bar)
+	}
+	m = typeLine(t, m, ":ctx s")
+	bar := m.statusBar()
+	if !strings.Contains(bar, ":ctx s▏econd") || !strings.Contains(bar, "homelab") {
+		t.Fatalf("the : line is cut off by the problem: %q", bar)
+	}
+	if w := len([]rune(bar)); w > 120 {
+		t.Fatalf("the status bar is %d cells wide", w)
+	}
+}

@@ -708,6 +708,13 @@ func (m Model) statusBar() string {
 		right = m.hints(m.width - lipgloss.Width(l) - 1)
 	}
 	gapW := m.width - lipgloss.Width(l) - lipgloss.Width(right)
+	if gapW < 1 && m.prompt.mode != promptOff {
+		// The line being typed must show whatever the state says (a
+		// long "cannot reach" is when :ctx is wanted most): the left
+		// is cut instead.
+		l = lipgloss.NewStyle().MaxWidth(max(0, m.width-lipgloss.Width(right)-1)).Render(l)
+		return fitLine(l+t.Bar.Render(" ")+right, m.width, t)
+	}
 	if gapW < 1 {
 		// Narrow: the context and state matter more than the hints.
 		line := l + t.Bar.Render(" ") + right
