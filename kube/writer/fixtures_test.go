@@ -38,6 +38,7 @@ func snapshot(objs ...runtime.Object) *kube.Snapshot {
 		}
 	}
 	s.Mesh = ambient.Analyze(&s.Cluster)
+	s.Resources = kube.AllRead()
 	return s
 }
 

@@ -30,6 +30,16 @@ func (w *Writer) MigratePlan(ctx context.Context, ns *corev1.Namespace, s *kube.
 	if ns == nil || ns.Name == "" {
 		return Plan{}, &Error{Kind: KindOther, Line: "no namespace selected"}
 	}
+	// The restarts are chosen from the pods' analysis: planned from a
+	// snapshot whose pods are still loading, the migration would relabel
+	// the namespace and restart nothing, leaving every sidecar in place.
+	if gaps := s.Unread(kube.ResNamespaces, kube.ResPods); len(gaps) > 0 {
+		parts := make([]string, len(gaps))
+		for i, g := range gaps {
+			parts[i] = g.String()
+		}
+		return Plan{}, &Error{Kind: KindOther, Line: strings.Join(parts, ", ") + ": the migration is planned from the pods, try again once they are read"}
+	}
 	v := newView(s)
 	if v.excluded(ns.Name) {
 		return Plan{}, &Error{Kind: KindNothing, Line: "istio-cni excludes " + ns.Name + ": its pods can never move to ambient"}

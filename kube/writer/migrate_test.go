@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 )
 
@@ -112,6 +113,20 @@ func TestMigratePlanNothing(t *testing.T) {
 	_, err := w.MigratePlan(context.Background(), ns, s)
 	if KindOf(err) != KindNothing || !strings.Contains(err.Error(), "nothing to migrate in shop") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestMigratePlanWaitsForThePods: planned from a snapshot whose pods are
+// still loading, a migration would relabel the namespace and restart
+// nothing; it is refused, saying what is not read.
+func TestMigratePlanWaitsForThePods(t *testing.T) {
+	legacy := namespace("legacy", "3", map[string]string{ambient.LabelInjection: "enabled"})
+	w, _ := newFake(t, false, legacy, deployment("legacy", "web", false))
+	s := snapshot(legacy, cniAgent(), pod("legacy", "web-1", withSidecar, ownedByDeployment("web")))
+	s.Resources[kube.ResPods] = kube.ResourceState{Availability: kube.Syncing}
+	p, err := w.MigratePlan(context.Background(), legacy, s)
+	if err == nil || !strings.Contains(err.Error(), "Pods") || len(p.Targets) != 0 {
+		t.Fatalf("plan from loading pods: %+v, %v", p.Targets, err)
 	}
 }
 
