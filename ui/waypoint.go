@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/ambx/ambx/keymap"
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/install"
 	"github.com/ambx/ambx/kube/lookup"
 	"github.com/ambx/ambx/kube/writer"
 	"github.com/ambx/ambx/views/picker"
@@ -207,7 +209,30 @@ func (m Model) openWaypointForm(ns string, enroll bool) Model {
 			classFor = c.Labels[ambient.LabelWaypointFor]
 		}
 	}
-	return m.push(waypointFormOverlay{m: waypointnew.NewForm(m.theme, ns, enroll, classFor)})
+	return m.push(waypointFormOverlay{m: waypointnew.NewForm(m.theme, ns, enroll, classFor).WithRevisions(revisions(m.snap.Install))})
+}
+
+// revisions are the istio.io/rev values the installation answers to: its
+// istiod revisions and revision tags, sorted.
+func revisions(in install.Info) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(r string) {
+		if r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	for _, c := range in.Components {
+		if c.Kind == install.Istiod {
+			add(c.Revision)
+		}
+	}
+	for _, t := range in.Tags {
+		add(t.Name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // submitWaypoint plans the waypoint of the form: a refusal stays in the

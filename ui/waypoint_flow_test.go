@@ -253,3 +253,33 @@ func TestWaypointWritesReadOnly(t *testing.T) {
 		t.Fatalf("%d Gateways", len(gws.Items))
 	}
 }
+
+// TestCreateWaypointWithARevision: the form offers the installation's
+// revisions; the one chosen is the Gateway's istio.io/rev in the dialog's
+// manifest and on the created Gateway.
+func TestCreateWaypointWithARevision(t *testing.T) {
+	m, c := demoModel(t, false)
+	m = selectNamespace(t, m, "example-admin")
+	m = keys(t, m, "C")
+	if s := m.Render(); !strings.Contains(s, "revision") || !strings.Contains(s, "default") {
+		t.Fatalf("the form offers no revision:\n%s", s)
+	}
+	m = wkeys(t, m, "tab", "tab", "tab", "right") // revision: default
+	m = keys(t, m, "enter")
+	// The dialog scrolls: the manifest on screen, the rest in the plan it
+	// shows.
+	screen := m.Render() + m.write.pending.Description + strings.Join(m.write.pending.Consequences, "\n")
+	for _, want := range []string{"istio.io/rev: default", "--revision default", "The Gateway is labelled istio.io/rev=default: tag default points at revision default, whose istiod programs it."} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the dialog lacks %q:\n%s", want, screen)
+		}
+	}
+	m = keys(t, m, "y")
+	gw, err := c.Gateway.GatewayV1().Gateways("example-admin").Get(context.Background(), "waypoint", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("y did not create the Gateway: %v\n%s", err, m.Render())
+	}
+	if gw.Labels["istio.io/rev"] != "default" {
+		t.Errorf("created Gateway labels %v", gw.Labels)
+	}
+}

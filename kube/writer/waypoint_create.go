@@ -35,6 +35,10 @@ type NewWaypoint struct {
 	// EnrollNamespace labels the namespace istio.io/use-waypoint=Name, so
 	// its Services (and, for workload waypoints, pods) use it.
 	EnrollNamespace bool
+	// Revision is the Gateway's own istio.io/rev (istioctl's --revision):
+	// the control plane that programs it. "" leaves it to the namespace's
+	// istio.io/rev, else the default revision (tag_watcher.go IsMine).
+	Revision string
 }
 
 // WaypointGateway is the Gateway istioctl waypoint apply writes for spec:
@@ -51,6 +55,12 @@ func WaypointGateway(spec NewWaypoint) *gwv1.Gateway {
 	}
 	if spec.For != "" {
 		gw.Labels = map[string]string{ambient.LabelWaypointFor: spec.For}
+	}
+	if spec.Revision != "" {
+		if gw.Labels == nil {
+			gw.Labels = map[string]string{}
+		}
+		gw.Labels[ambient.LabelRev] = spec.Revision
 	}
 	return gw
 }
@@ -83,6 +93,11 @@ func (w *Writer) CreateWaypoint(spec NewWaypoint, s *kube.Snapshot) (Plan, error
 	}
 	if !known {
 		return Plan{}, &Error{Kind: KindInvalid, Line: fmt.Sprintf("waypoint-for %q is not one of service, workload, all, none", spec.For)}
+	}
+	if spec.Revision != "" {
+		if errs := validation.IsValidLabelValue(spec.Revision); len(errs) > 0 {
+			return Plan{}, &Error{Kind: KindInvalid, Line: fmt.Sprintf("revision %q is not a label value: %s", spec.Revision, errs[0])}
+		}
 	}
 	v := newView(s)
 	ns := v.namespace(spec.Namespace)
@@ -118,6 +133,9 @@ func (w *Writer) CreateWaypoint(spec NewWaypoint, s *kube.Snapshot) (Plan, error
 	}
 	if spec.EnrollNamespace {
 		p.Description += " --enroll-namespace"
+	}
+	if spec.Revision != "" {
+		p.Description += " --revision " + spec.Revision
 	}
 	p.Description += " does."
 	p.Consequences = v.createWaypoint(spec, gw, ns)
@@ -206,15 +224,37 @@ func (v view) createWaypoint(spec NewWaypoint, gw *gwv1.Gateway, ns *corev1.Name
 	case ambient.TrafficNone:
 		out = append(out, "It takes no traffic (istio.io/waypoint-for=none): everything bound to it is refused.")
 	}
-	if ns != nil {
-		if rev := ns.Labels[ambient.LabelRev]; rev != "" {
-			out = append(out, "Namespace "+ns.Name+" is labelled istio.io/rev="+rev+": that revision's istiod programs the waypoint.")
-		}
+	switch {
+	case spec.Revision != "":
+		out = append(out, v.revisionNote(spec.Revision))
+	case ns != nil && ns.Labels[ambient.LabelRev] != "":
+		out = append(out, "Namespace "+ns.Name+" is labelled istio.io/rev="+ns.Labels[ambient.LabelRev]+": that revision's istiod programs the waypoint.")
 	}
 	if !spec.EnrollNamespace {
 		out = append(out, "Nothing uses it until a namespace, Service or pod is labelled istio.io/use-waypoint="+gw.Name+" (W).")
 	}
 	return out
+}
+
+// revisionNote says which istiod the Gateway's own istio.io/rev picks, and
+// when the installation knows no such revision or tag.
+func (v view) revisionNote(rev string) string {
+	line := "The Gateway is labelled istio.io/rev=" + rev + ": "
+	in := v.c.Install
+	for _, t := range in.Tags {
+		if t.Name == rev {
+			return line + "tag " + rev + " points at revision " + t.Revision + ", whose istiod programs it."
+		}
+	}
+	for _, c := range in.Components {
+		if c.Kind == install.Istiod && c.Revision == rev {
+			return line + "istiod " + c.Namespace + "/" + c.Name + " programs it."
+		}
+	}
+	if in.Discovered && !in.DeploymentsUnread && !in.Loading {
+		return line + "no istiod revision or tag of that name was found, so no control plane programs it (Programmed stays Unknown)."
+	}
+	return line + "that revision's istiod programs it."
 }
 
 // enrollWithWaypoint says what the namespace label does once the waypoint

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/guard"
+	"github.com/ambx/ambx/kube/install"
 )
 
 // newGatewayFake is a writer over fake core and Gateway API clientsets.
@@ -404,5 +406,34 @@ func TestWaypointWhatIf(t *testing.T) {
 	whatIf = strings.Join(p.WhatIf(), "\n")
 	if !strings.Contains(whatIf, "New error: Gateway shop/waypoint: Waypoint shop/waypoint has no ready pods (0 of 0)") {
 		t.Errorf("binding to a waypoint without pods, what-if:\n%s", whatIf)
+	}
+}
+
+// TestCreateWaypointRevision: --revision labels the Gateway istio.io/rev,
+// and the dialog says which istiod that picks, or that none answers to it.
+func TestCreateWaypointRevision(t *testing.T) {
+	w, _, _ := newGatewayFake(t, nil)
+	s := mesh(service("shop", "cart", nil))
+	s.Install = install.Info{Discovered: true,
+		Components: []install.Component{{Kind: install.Istiod, Namespace: "istio-system", Name: "istiod-canary", Revision: "canary"}},
+		Tags:       []install.Tag{{Name: "stable", Revision: "canary"}}}
+	for _, tc := range []struct{ rev, want string }{
+		{"canary", "The Gateway is labelled istio.io/rev=canary: istiod istio-system/istiod-canary programs it."},
+		{"stable", "The Gateway is labelled istio.io/rev=stable: tag stable points at revision canary, whose istiod programs it."},
+		{"gone", "The Gateway is labelled istio.io/rev=gone: no istiod revision or tag of that name was found, so no control plane programs it (Programmed stays Unknown)."},
+	} {
+		p, err := w.CreateWaypoint(NewWaypoint{Namespace: "shop", Name: "l7", Revision: tc.rev}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(p.Patch, "istio.io/rev: "+tc.rev) || !strings.Contains(p.Description, "--revision "+tc.rev) {
+			t.Errorf("%s: patch %s\ndescription %s", tc.rev, p.Patch, p.Description)
+		}
+		if !slices.Contains(p.Consequences, tc.want) {
+			t.Errorf("%s: consequences %q lack %q", tc.rev, p.Consequences, tc.want)
+		}
+	}
+	if _, err := w.CreateWaypoint(NewWaypoint{Namespace: "shop", Name: "l7", Revision: "bad value!"}, s); KindOf(err) != KindInvalid {
+		t.Errorf("a revision that is no label value: %v", err)
 	}
 }

@@ -27,6 +27,7 @@ const (
 	fieldName
 	fieldFor
 	fieldEnroll
+	fieldRevision
 	fieldCount
 )
 
@@ -39,6 +40,10 @@ type Form struct {
 	focus    int
 	classFor string // the GatewayClass's istio.io/waypoint-for, what "" means
 	problem  string
+	// revisions are the istio.io/rev values offered, "" (the namespace's,
+	// else the default revision) first; revision indexes them.
+	revisions []string
+	revision  int
 }
 
 // NewForm opens the form for namespace ns (editable), the name istioctl
@@ -65,6 +70,14 @@ func NewForm(t *theme.Theme, ns string, enroll bool, classFor string) Form {
 	return f
 }
 
+// WithRevisions offers revs (istiod revisions and revision tags the
+// installation has) for the Gateway's own istio.io/rev.
+func (f Form) WithRevisions(revs []string) Form {
+	f.revisions = append([]string{""}, revs...)
+	f.revision = 0
+	return f
+}
+
 // Spec is what the form holds now.
 func (f Form) Spec() writer.NewWaypoint {
 	return writer.NewWaypoint{
@@ -72,7 +85,15 @@ func (f Form) Spec() writer.NewWaypoint {
 		Name:            strings.TrimSpace(f.inputs[fieldName].Value()),
 		For:             writer.WaypointTraffic[f.traffic],
 		EnrollNamespace: f.enroll,
+		Revision:        f.revisionValue(),
 	}
+}
+
+func (f Form) revisionValue() string {
+	if f.revision < len(f.revisions) {
+		return f.revisions[f.revision]
+	}
+	return ""
 }
 
 // SetProblem shows why the last submit was refused (the plan's error).
@@ -110,6 +131,15 @@ func (f Form) Update(msg tea.Msg) (Form, tea.Cmd) {
 		return f, nil
 	case f.focus == fieldEnroll && isKey && key.Matches(k, keymap.WaypointForm.Change, keymap.WaypointForm.Toggle):
 		f.enroll = !f.enroll
+		return f, nil
+	case f.focus == fieldRevision && isKey && key.Matches(k, keymap.WaypointForm.Change, keymap.WaypointForm.Toggle):
+		if n := len(f.revisions); n > 0 {
+			d := 1
+			if k.String() == "left" {
+				d = -1
+			}
+			f.revision = ((f.revision+d)%n + n) % n
+		}
 		return f, nil
 	case f.focus <= fieldName:
 		if _, paste := msg.(tea.PasteMsg); !isKey && !paste {
@@ -176,6 +206,22 @@ func (f Form) View(width, height int) string {
 		enroll = "[x] yes: label the namespace istio.io/use-waypoint=" + spec.Name
 	}
 	field(fieldEnroll, "enrol namespace", enroll, "")
+	var revs []string
+	for i, v := range append([]string{""}, f.revisions[min(1, len(f.revisions)):]...) {
+		label := safe.Line(v)
+		if v == "" {
+			label = "namespace's, else default"
+		}
+		if i == f.revision {
+			label = "[" + label + "]"
+		}
+		revs = append(revs, label)
+	}
+	revNote := "istio.io/rev on the Gateway: the istiod that programs it"
+	if len(f.revisions) <= 1 {
+		revNote = "no other istiod revision or tag was found"
+	}
+	field(fieldRevision, "revision", strings.Join(revs, " "), revNote)
 	lines = append(lines, "")
 	if f.problem != "" {
 		lines = append(lines, t.Tone(theme.ToneBad).Render(pane.Fit("✖ "+safe.Line(f.problem), inner)))

@@ -152,3 +152,21 @@ func TestProgressGatewayDeleted(t *testing.T) {
 		t.Errorf("phase %d why %q", p.Phase(), p.Why())
 	}
 }
+
+// TestFormRevision: the revisions and tags the installation has are
+// offered for the Gateway's istio.io/rev; the default leaves it off.
+func TestFormRevision(t *testing.T) {
+	f := NewForm(theme.Plain, "shop", false, "").WithRevisions([]string{"canary", "stable"})
+	if f.Spec().Revision != "" {
+		t.Errorf("default revision %q, want none", f.Spec().Revision)
+	}
+	f = press(f, tab, tab, tab, right)
+	golden.RequireEqual(t, f.View(90, 20))
+	if got := f.Spec().Revision; got != "canary" {
+		t.Errorf("revision %q, want canary", got)
+	}
+	f = press(f, right, right)
+	if got := f.Spec().Revision; got != "" {
+		t.Errorf("revision after wrapping %q, want none", got)
+	}
+}
