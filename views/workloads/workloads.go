@@ -62,7 +62,8 @@ type cached struct {
 	age      string
 	use      usage.Resources
 	cells    string // the usage cells' state: "", "n/a", "…" or "-"
-	load     string // the rate cells' text
+	conns    string // the rate cells' text
+	bytes    string
 	row      table.Row
 	gen      uint64 // the last build that used it
 	// What the row was last found current against, for the quick check
@@ -112,11 +113,10 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 		age := pane.Age(p.CreationTimestamp.Time, s.Taken)
 		use, kind := usageOf(in.Usage, k)
 		conns, bytes := loadCells(s.Loads, p, info)
-		load := conns + " " + bytes
-		if e == nil || e.state != info.State || e.waypoint != info.Waypoint || e.age != age || e.use != use || e.cells != kind || e.load != load {
+		if e == nil || e.state != info.State || e.waypoint != info.Waypoint || e.age != age || e.use != use || e.cells != kind || e.conns != conns || e.bytes != bytes {
 			r := row(p, info, age, in.Usage, k)
 			r.Cells = append(r.Cells, pane.Plain(conns), pane.Plain(bytes))
-			e = &cached{state: info.State, waypoint: info.Waypoint, age: age, use: use, cells: kind, load: load, row: r}
+			e = &cached{state: info.State, waypoint: info.Waypoint, age: age, use: use, cells: kind, conns: conns, bytes: bytes, row: r}
 			c.rows[p] = e
 		}
 		e.gen, e.mesh, e.usage, e.loads = c.gen, gen, in.Usage, s.Loads
