@@ -184,6 +184,25 @@ func (z *Ztunnel) Metrics(ctx context.Context, p ztread.Pod) (*ztunnel.Scrape, e
 				Sent: senders * flow.bytesPerSec * secs / 8, Received: senders * flow.bytesPerSec * secs}
 		}
 	}
+	for _, flow := range waypointEdges {
+		// A call through a waypoint is two connections (reference 4.3):
+		// the client's ztunnel reports the waypoint as the destination
+		// workload, beside the Service asked for; the destination's ztunnel
+		// reports the waypoint, by its identity, as the source.
+		svc := flow.svc + "." + flow.wpNS + ".svc.cluster.local"
+		if src := firstPod(c, a, flow.srcNS, flow.src, p.Node); src != nil {
+			e := ztunnel.Edge{Reporter: "source", SrcNamespace: flow.srcNS, SrcWorkload: flow.src, SrcPrincipal: spiffe(flow.srcNS, account(src)),
+				DstNamespace: flow.wpNS, DstWorkload: flow.wp, DstService: svc, Security: "mutual_tls", Flags: "-"}
+			s.Edges[e] = ztunnel.Counters{Opened: flow.connsPerSec * secs, Closed: flow.connsPerSec*secs - 1,
+				Sent: flow.bytesPerSec * secs, Received: flow.bytesPerSec * secs / 8}
+		}
+		if dst := firstSender(c, a, flow.wpNS, flow.dst); dst != nil && dst.Spec.NodeName == p.Node {
+			e := ztunnel.Edge{Reporter: "destination", SrcNamespace: flow.wpNS, SrcWorkload: flow.wp, SrcPrincipal: spiffe(flow.wpNS, flow.wp),
+				DstNamespace: flow.wpNS, DstWorkload: flow.dst, DstService: svc, Security: "mutual_tls", Flags: "-"}
+			s.Edges[e] = ztunnel.Counters{Opened: flow.connsPerSec * secs, Closed: flow.connsPerSec*secs - 1,
+				Sent: flow.bytesPerSec * secs / 8, Received: flow.bytesPerSec * secs}
+		}
+	}
 	for _, pod := range c.Pods {
 		if pod.Spec.NodeName == p.Node && a.Pods[ambient.Key{Namespace: pod.Namespace, Name: pod.Name}].State == ambient.PodCaptured {
 			s.ActiveProxies++
@@ -210,6 +229,16 @@ var demoFlows = []struct {
 	// Planted mistake 3 at work: argo-server-api's HTTP rules were
 	// dropped for ztunnel, so the server's ztunnel admits no one.
 	{"argo-workflows", "argo-workflows-workflow-controller", "argo-workflows", "argo-workflows-server", "argo-workflows-server", 0.1, 0, "DENY"},
+}
+
+// waypointEdges are the demo's connections through a waypoint: sleep's
+// calls to httpbin go through ambient-apps' namespace waypoint (whose
+// service account, as istiod deploys it, is the Gateway's name).
+var waypointEdges = []struct {
+	srcNS, src, wpNS, wp, svc, dst string
+	connsPerSec, bytesPerSec       float64
+}{
+	{"ambient-apps", "sleep", "ambient-apps", "waypoint", "httpbin", "httpbin", 0.4, 2_400},
 }
 
 func firstPod(c *ambient.Cluster, a *ambient.Analysis, ns, app, node string) *corev1.Pod {

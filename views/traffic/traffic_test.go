@@ -112,12 +112,22 @@ func TestTrafficDropsAnotherViewsScrape(t *testing.T) {
 // DENY ztunnel flagged; the rest are allowed, no policy applying.
 func TestTrafficAuthzVerdicts(t *testing.T) {
 	m := run(t, nil)
-	v := m.View(230, 12)
+	v := m.View(320, 14)
 	for _, l := range strings.Split(v, "\n") {
 		switch {
 		case strings.Contains(l, "argo-workflows-server.argo-workflows"):
 			if !strings.Contains(l, "DENY") || !strings.Contains(l, "denied: allow policies exist, but none allowed") {
 				t.Errorf("argo server edge lacks ztunnel's deny verdict: %q", l)
+			}
+		case strings.Contains(l, "ambient-apps/sleep ") && strings.Contains(l, "ambient-apps/waypoint"):
+			// Into the waypoint: httpbin-l7's HTTP rules decide there.
+			if !strings.Contains(l, "? at waypoint ambient-apps/waypoint: allowed by ambient-apps/httpbin-l7") {
+				t.Errorf("sleep → waypoint edge lacks the waypoint's verdict: %q", l)
+			}
+		case strings.Contains(l, "ambient-apps/waypoint ") && strings.Contains(l, "ambient-apps/httpbin"):
+			// Out of it: httpbin's ztunnel judges the waypoint's identity.
+			if !strings.Contains(l, "allowed by ambient-apps/httpbin-allow-sleep") {
+				t.Errorf("waypoint → httpbin edge lacks ztunnel's verdict on the waypoint: %q", l)
 			}
 		case strings.Contains(l, "default/grafana ") && strings.Contains(l, "default/prometheus"):
 			if !strings.HasSuffix(strings.TrimRight(strings.TrimSuffix(l, "|"), " "), "allowed") {
