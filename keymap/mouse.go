@@ -6,7 +6,7 @@ import "charm.land/bubbles/v2/key"
 // the root matches mouse messages, and a binding without keys matches no
 // key press.
 type MouseActions struct {
-	Click, Header, Wheel, Finding key.Binding
+	Click, Header, Wheel, Finding, Badge key.Binding
 }
 
 func mouse(what, help string) key.Binding { return key.NewBinding(key.WithHelp(what, help)) }
@@ -18,11 +18,12 @@ var Mouse = MouseActions{
 	Header:  mouse("click hdr", "sort by the column (again: reverse)"),
 	Wheel:   mouse("wheel", "scroll the pane or view under the pointer"),
 	Finding: mouse("click", "in the findings: jump to the object (as enter)"),
+	Badge:   mouse("click", "the findings badge (top right): open the findings (as !)"),
 }
 
 // MouseHelp is the help's section for the mouse.
 func MouseHelp() Section {
-	return Section{"Mouse", []key.Binding{Mouse.Click, Mouse.Header, Mouse.Wheel, Mouse.Finding}}
+	return Section{"Mouse", []key.Binding{Mouse.Click, Mouse.Header, Mouse.Wheel, Mouse.Finding, Mouse.Badge}}
 }
 
 // IsMouse reports whether b is one of the mouse actions, which

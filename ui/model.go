@@ -631,10 +631,13 @@ func (m Model) headerShown() bool {
 	return true
 }
 
+// badge is the findings count at the header's right end.
+func (m Model) badge() string { return findings.Badge(m.theme, m.snap, max(0, m.width/2)) }
+
 // strip is the header line above the grid: the mesh overhead on the left,
 // the findings badge on the right.
 func (m Model) strip() string {
-	badge := findings.Badge(m.theme, m.snap, max(0, m.width/2))
+	badge := m.badge()
 	return m.overhead.View(m.width-lipgloss.Width(badge), 1, false) + badge
 }
 

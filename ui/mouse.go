@@ -2,6 +2,7 @@ package ui
 
 import (
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/ambx/ambx/views/pane"
 )
@@ -132,6 +133,10 @@ func (m Model) click(msg tea.MouseClickMsg) (tea.Model, tea.Cmd) {
 		stack[len(stack)-1] = f
 		m.stack = stack
 		return m, cmd
+	}
+	if m.headerShown() && msg.Y == 0 && msg.X >= m.width-lipgloss.Width(m.badge()) {
+		// The findings badge at the header's right end opens them, as ! does.
+		return m.openFindings(), nil
 	}
 	r, ok := m.paneAt(msg.X, msg.Y)
 	if !ok {

@@ -304,7 +304,7 @@ func TestHelpNamesTheMouse(t *testing.T) {
 	m, _ := demoModel(t, false)
 	m = drive(t, m, tea.WindowSizeMsg{Width: 200, Height: 60})
 	s := keys(t, m, "?").Render()
-	for _, want := range []string{"Mouse", "focus the pane, select the row", "sort by the column", "scroll the pane or view under the pointer", "jump to the object"} {
+	for _, want := range []string{"Mouse", "focus the pane, select the row", "sort by the column", "scroll the pane or view under the pointer", "jump to the object", "the findings badge"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("help lacks %q:\n%s", want, s)
 		}
@@ -313,7 +313,26 @@ func TestHelpNamesTheMouse(t *testing.T) {
 		t.Errorf("help says the mouse is off:\n%s", s)
 	}
 	m.opt.NoMouse = true
-	if s := keys(t, m, "?").Render(); strings.Count(s, "(off: --no-mouse)") != 4 {
-		t.Errorf("with NoMouse the help does not mark the four mouse actions off:\n%s", s)
+	if s := keys(t, m, "?").Render(); strings.Count(s, "(off: --no-mouse)") != 5 {
+		t.Errorf("with NoMouse the help does not mark the five mouse actions off:\n%s", s)
+	}
+}
+
+// A click on the findings badge at the header's right end opens the
+// findings, as ! does; on the rest of the header it does nothing.
+func TestClickOnTheBadgeOpensFindings(t *testing.T) {
+	m, _ := demoModel(t, false)
+	screen := m.Render()
+	m = click(t, m, 5, 0)
+	if len(m.stack) != 0 || m.Render() != screen {
+		t.Fatalf("a click on the overhead strip did something:\n%s", m.Render())
+	}
+	x, y := spot(t, screen, "! list")
+	if y != 0 {
+		t.Fatalf("the badge is on row %d", y)
+	}
+	m = click(t, m, x, y)
+	if !isTop[findingsOverlay](m) || !strings.Contains(m.Render(), "Findings (") {
+		t.Fatalf("a click on the badge did not open the findings:\n%s", m.Render())
 	}
 }
