@@ -320,8 +320,13 @@ func TestSlowReaderDropsOldestAndSaysSo(t *testing.T) {
 	for i := range 1000 {
 		b.WriteString(fmt.Sprintf("2026-11-22T10:00:00.%06dZ\tinfo\taccess\tl%d\n", i, i))
 	}
-	io.WriteString(w, b.String()) // returns once the stream has read it all
+	io.WriteString(w, b.String())
 	w.Close()
+	// The write returns once the bytes are buffered, not parsed: only the
+	// reconnect after EOF says every line was pushed, so the reader below
+	// was slow all along rather than keeping up with the parser (which it
+	// did under the race detector, taking 169 lines as they came).
+	o.next(t, "ztunnel-a")
 	// The drop notice can be delivered before the newest line: wait for both.
 	got, _ := collect(t, s, func(es []logstream.Entry) bool {
 		return strings.Contains(texts(es), "lines dropped") && strings.Contains(texts(es), "l999")
