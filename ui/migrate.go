@@ -91,7 +91,67 @@ func (m Model) migrationWorkloads(p writer.Plan) []migration.Workload {
 // followMigration opens the progress overlay once the migration is applied.
 func (m Model) followMigration(p writer.Plan, wls []migration.Workload, done string) (Model, tea.Cmd) {
 	v := migration.New(m.theme, p.Target.Name, wls, m.snap, m.opt.Now())
-	return m.push(migrationOverlay{m: v}), status(done, false)
+	return m.push(migrationOverlay{m: v, why: m.rolloutWhy()}), status(done, false)
+}
+
+// whyEvery is how often a stalled migration reads again why it stalls.
+const whyEvery = 15 * time.Second
+
+// rolloutWhyMsg carries why each unfinished rollout of ns stalls.
+type rolloutWhyMsg struct {
+	ns  string
+	why map[string][]string
+}
+
+// rolloutWhy reads, in a command, why rollouts stall: each Deployment's
+// conditions (ProgressDeadlineExceeded, ReplicaFailure) and the recent
+// Warning events of the workload's objects in the namespace.
+func (m Model) rolloutWhy() func(ns string, owners []string) tea.Cmd {
+	w, events, ctx, now := m.opt.Writer, m.opt.Events, m.opt.Ctx, m.opt.Now
+	if w == nil {
+		return nil
+	}
+	return func(ns string, owners []string) tea.Cmd {
+		return func() tea.Msg {
+			ctx, cancel := context.WithTimeout(ctx, applyTimeout)
+			defer cancel()
+			var evs kube.Events
+			var evErr error
+			if events != nil {
+				evs, evErr = events(ctx, kube.Ref{Kind: kube.KindNamespace, Name: ns}, now())
+			}
+			out := map[string][]string{}
+			for _, o := range owners {
+				lines, err := w.RolloutWhy(ctx, ns, o)
+				if err != nil {
+					lines = append(lines, "its "+o+" could not be read: "+err.Error())
+				}
+				lines = append(lines, warningsAbout(evs, o)...)
+				if evErr != nil {
+					lines = append(lines, "its events could not be read: "+evErr.Error())
+				}
+				out[o] = lines
+			}
+			return rolloutWhyMsg{ns: ns, why: out}
+		}
+	}
+}
+
+// warningsAbout are the newest Warning events about owner's objects: the
+// workload itself, its ReplicaSets and pods, named after it.
+func warningsAbout(evs kube.Events, owner string) []string {
+	_, name, _ := strings.Cut(owner, "/")
+	var out []string
+	for _, e := range evs.Items {
+		if e.Type != corev1.EventTypeWarning || len(out) == 3 {
+			continue
+		}
+		_, obj, _ := strings.Cut(e.Object, "/")
+		if obj == name || strings.HasPrefix(obj, name+"-") {
+			out = append(out, "Warning "+e.Reason+" on "+e.Object+": "+e.Message)
+		}
+	}
+	return out
 }
 
 // migrationOverlay is the progress view of a migration.
@@ -99,11 +159,23 @@ type migrationOverlay struct {
 	m migration.Model
 	// said is the last verdict put on the status bar, so each is said once.
 	said string
+	// why reads why the unfinished rollouts stall; asked is when it last
+	// did.
+	why   func(ns string, owners []string) tea.Cmd
+	asked time.Time
 }
 
 func (o migrationOverlay) Update(msg tea.Msg) (overlay, tea.Cmd) {
 	if k, ok := msg.(tea.KeyPressMsg); ok && closes(k) {
 		return nil, nil
+	}
+	if w, ok := msg.(rolloutWhyMsg); ok {
+		if w.ns == o.m.Namespace() {
+			for owner, lines := range w.why {
+				o.m = o.m.SetWhy(owner, lines)
+			}
+		}
+		return o, nil
 	}
 	var cmd tea.Cmd
 	o.m, cmd = o.m.Update(msg)
@@ -120,12 +192,17 @@ func (o migrationOverlay) Close() {}
 // Tick moves the progress clock: a stall or timeout is a matter of time.
 func (o migrationOverlay) Tick(now time.Time) (overlay, tea.Cmd) {
 	o.m = o.m.Tick(now)
+	var ask tea.Cmd
+	if (o.m.Stalled() || o.m.TimedOut()) && o.why != nil && (o.asked.IsZero() || now.Sub(o.asked) >= whyEvery) {
+		o.asked = now
+		ask = o.why(o.m.Namespace(), o.m.Unfinished())
+	}
 	o2 := o.verdict()
 	if o2.(migrationOverlay).said != o.said {
 		line, _ := o2.(migrationOverlay).m.Status()
-		return o2, status(line, !o2.(migrationOverlay).m.Done())
+		return o2, tea.Batch(ask, status(line, !o2.(migrationOverlay).m.Done()))
 	}
-	return o2, nil
+	return o2, ask
 }
 
 // verdict records the verdict reached (done, stalled, timed out).

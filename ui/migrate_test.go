@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ambx/ambx/kube"
@@ -215,5 +217,64 @@ func TestReadOnlyRefusesMigrate(t *testing.T) {
 	ns, _ := c.Kube.CoreV1().Namespaces().Get(context.Background(), "legacy-apps", metav1.GetOptions{})
 	if ns.Labels[ambient.LabelInjection] != "enabled" {
 		t.Fatal("read-only mode changed the namespace")
+	}
+}
+
+// TestMigrationStallSaysWhy: once a rollout stalls, the progress view reads
+// the Deployment's conditions and shows why its controller is stuck.
+func TestMigrationStallSaysWhy(t *testing.T) {
+	m, c := demoModel(t, false)
+	ctx := context.Background()
+	d, err := c.Kube.AppsV1().Deployments("legacy-apps").Get(ctx, "legacy-web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = d.DeepCopy()
+	d.Status.Conditions = append(d.Status.Conditions,
+		appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded", Message: `ReplicaSet "legacy-web-5f" has timed out progressing.`},
+		appsv1.DeploymentCondition{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: "exceeded quota: legacy-quota"})
+	if _, err := c.Kube.AppsV1().Deployments("legacy-apps").UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m = selectNamespace(t, m, "legacy-apps")
+	plan := writer.Plan{ID: "migrate Namespace legacy-apps@1", Target: finding.Ref{Kind: "Namespace", Name: "legacy-apps"},
+		Targets: []finding.Ref{{Kind: "Namespace", Name: "legacy-apps"}, {Kind: "Deployment", Namespace: "legacy-apps", Name: "legacy-web"}}}
+	m, _ = m.followMigration(plan, m.migrationWorkloads(plan), "migrating")
+	if strings.Contains(m.Render(), "ProgressDeadlineExceeded") {
+		t.Fatal("the conditions were shown before the rollout stalled")
+	}
+	mm, cmd := m.Update(TickMsg(demo.Epoch.Add(2 * time.Minute)))
+	m = mm.(Model)
+	for _, msg := range run(cmd) {
+		m = drive(t, m, msg)
+	}
+	screen := m.Render()
+	for _, want := range []string{
+		`Progressing=False ProgressDeadlineExceeded: ReplicaSet "legacy-web-5f" has timed out progressing.`,
+		"ReplicaFailure FailedCreate: exceeded quota: legacy-quota",
+	} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the stalled view lacks %q:\n%s", want, screen)
+		}
+	}
+}
+
+// TestWarningsAbout: the Warning events of a workload's own objects, newest
+// first and at most three; Normal events and other workloads' are left out.
+func TestWarningsAbout(t *testing.T) {
+	evs := kube.Events{Items: []kube.Event{
+		{Type: "Warning", Reason: "FailedScheduling", Object: "Pod/web-5f-abc", Message: "0/5 nodes are available"},
+		{Type: "Normal", Reason: "Scheduled", Object: "Pod/web-5f-abd", Message: "assigned"},
+		{Type: "Warning", Reason: "FailedCreate", Object: "ReplicaSet/web-5f", Message: "exceeded quota"},
+		{Type: "Warning", Reason: "BackOff", Object: "Pod/webhook-1", Message: "not ours"},
+		{Type: "Warning", Reason: "ProgressDeadlineExceeded", Object: "Deployment/web", Message: "timed out"},
+		{Type: "Warning", Reason: "Older", Object: "Pod/web-5f-zzz", Message: "a fourth"},
+	}}
+	got := warningsAbout(evs, "deployment/web")
+	want := []string{"Warning FailedScheduling on Pod/web-5f-abc: 0/5 nodes are available",
+		"Warning FailedCreate on ReplicaSet/web-5f: exceeded quota",
+		"Warning ProgressDeadlineExceeded on Deployment/web: timed out"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -208,3 +208,31 @@ func TestRestartPlan(t *testing.T) {
 }
 
 func itoa(n int) string { return string(rune('0' + n)) }
+
+// TestRolloutWhy: a stalled Deployment's own conditions say why; a healthy
+// one and a StatefulSet say nothing.
+func TestRolloutWhy(t *testing.T) {
+	stuck := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"},
+		Status: appsv1.DeploymentStatus{Conditions: []appsv1.DeploymentCondition{
+			{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded", Message: `ReplicaSet "web-7d" has timed out progressing.`},
+			{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: `pods "web-7d-x" is forbidden: exceeded quota`},
+			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue},
+		}}}
+	fine := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "api"},
+		Status: appsv1.DeploymentStatus{Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"}}}}
+	w, _ := newFake(t, false, stuck, fine)
+	got, err := w.RolloutWhy(context.Background(), "shop", "deployment/web")
+	want := []string{`Progressing=False ProgressDeadlineExceeded: ReplicaSet "web-7d" has timed out progressing.`,
+		`ReplicaFailure FailedCreate: pods "web-7d-x" is forbidden: exceeded quota`}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("stuck: %q %v, want %q", got, err, want)
+	}
+	for _, owner := range []string{"deployment/api", "statefulset/db"} {
+		if got, err := w.RolloutWhy(context.Background(), "shop", owner); err != nil || len(got) != 0 {
+			t.Errorf("%s: %q %v", owner, got, err)
+		}
+	}
+	if _, err := w.RolloutWhy(context.Background(), "shop", "deployment/gone"); err == nil {
+		t.Error("a missing Deployment read without error")
+	}
+}

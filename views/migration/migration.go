@@ -71,6 +71,9 @@ type Model struct {
 	rows     []Progress
 	offset   int
 	height   int
+	// why is what the controllers and events say stops each workload's
+	// rollout, by owner, read once the migration stalls (SetWhy).
+	why map[string][]string
 }
 
 // New follows the migration of ns started at start, of the given
@@ -128,6 +131,29 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	return m, nil
 }
 
+// SetWhy records why owner's rollout does not move: its Deployment's
+// conditions and its recent Warning events, as read for a stall.
+func (m Model) SetWhy(owner string, lines []string) Model {
+	why := make(map[string][]string, len(m.why)+1)
+	for k, v := range m.why {
+		why[k] = v
+	}
+	why[owner] = slices.Clone(lines)
+	m.why = why
+	return m
+}
+
+// Unfinished are the owners whose rollout is not done.
+func (m Model) Unfinished() []string {
+	var out []string
+	for _, r := range m.rows {
+		if !r.Done {
+			out = append(out, r.Owner)
+		}
+	}
+	return out
+}
+
 // Rows returns the progress of each workload, in the order given.
 func (m Model) Rows() []Progress { return slices.Clone(m.rows) }
 
@@ -174,6 +200,8 @@ func (m Model) unfinished() string {
 			s += fmt.Sprintf(", %d came back with a sidecar", r.Sidecar)
 		case r.Problem != "":
 			s += " (" + r.Problem + ")"
+		case len(m.why[r.Owner]) > 0:
+			s += " (" + m.why[r.Owner][0] + ")"
 		case r.OldLeft > 0:
 			kind, name, _ := strings.Cut(r.Owner, "/")
 			s += fmt.Sprintf(" (kubectl rollout status %s %s -n %s)", kind, name, m.ns)
@@ -278,6 +306,11 @@ func (m Model) lines() []line {
 		add(tone, "%-34s %9s %9s %8d  %s", r.Owner, fmt.Sprintf("%d/%d", r.Replaced, r.Total), fmt.Sprintf("%d/%d", r.Captured, max(r.New, r.Total)), r.Sidecar, state)
 		if r.Problem != "" && !r.Done {
 			add(theme.ToneWarn, "  %s", r.Problem)
+		}
+		if !r.Done {
+			for _, w := range m.why[r.Owner] {
+				add(theme.ToneBad, "  %s", w)
+			}
 		}
 	}
 	return out
