@@ -92,12 +92,9 @@ func (m Model) SetRows(rows []Row) Model {
 	key := m.SelectedKey()
 	prev := previous{rows: m.rows}
 	m.contentW = make([]int, len(m.cols))
+	// Which columns some row has text in, found in the loop below that
+	// measures every cell anyway (unfilled reads it for Optional ones).
 	m.filled = make([]bool, len(m.cols))
-	for i, col := range m.cols {
-		for r := 0; col.Optional && r < len(rows) && !m.filled[i]; r++ {
-			m.filled[i] = i < len(rows[r].Cells) && rows[r].Cells[i].Text != ""
-		}
-	}
 	for i := range m.cols {
 		m.contentW[i] = ansi.StringWidth(m.cols[i].Title)
 	}
@@ -137,6 +134,7 @@ func (m Model) SetRows(rows []Row) Model {
 			for i, c := range row.Cells {
 				if i < len(m.contentW) {
 					m.contentW[i] = max(m.contentW[i], width(c.Text))
+					m.filled[i] = m.filled[i] || c.Text != ""
 				}
 			}
 			continue
@@ -152,6 +150,7 @@ func (m Model) SetRows(rows []Row) Model {
 			c := row.Cells[i]
 			if i < len(m.contentW) {
 				m.contentW[i] = max(m.contentW[i], measure(c.Text).width)
+				m.filled[i] = m.filled[i] || c.Text != ""
 			}
 			n += len(c.Text) + 1
 		}
