@@ -176,7 +176,7 @@ func TestAuditCommand(t *testing.T) {
 		stdout string // fragment
 		stderr string // fragment
 	}{
-		{args: []string{"audit", "--demo"}, stdout: "FINDINGS: 5 errors, 2 warnings"},
+		{args: []string{"audit", "--demo"}, stdout: "FINDINGS: 6 errors, 2 warnings"},
 		{args: []string{"audit", "--demo", "--fail-on", "error", "-o", "json"}, code: 1, stdout: `"result": "findings"`},
 		{args: []string{"audit", "--demo", "--fail-on", "error", "-n", "unipoller"}, code: 0, stdout: "FINDINGS: 0 errors, 1 warning"},
 		{args: []string{"audit", "-f", "kube/reach/testdata/mesh", "-o", "sarif", "--fail-on", "error"}, code: 1, stdout: `"startLine": 117`},

@@ -112,7 +112,7 @@ func TestFilterSaysWhenAMatchIsHidden(t *testing.T) {
 	}
 	// After enter the pane's title keeps saying it.
 	scr = keys(t, m, "enter").Render()
-	if !strings.Contains(scr, "Workloads (61/71) /homelab-w (17 rows match only") {
+	if !strings.Contains(scr, "Workloads (63/73) /homelab-w (17 rows match only") {
 		t.Errorf("the title should keep the notice:\n%s", scr)
 	}
 	// Where NODE is shown, nothing needs explaining.

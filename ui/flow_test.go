@@ -363,7 +363,7 @@ func TestCommandServicesAndWaypoint(t *testing.T) {
 	m = typeLine(t, m, ":svc")
 	m = keys(t, m, "enter")
 	screen := m.Render()
-	if m.Focus() != "Services" || !strings.Contains(screen, "Services (32)") || strings.Contains(screen, "Namespaces (") {
+	if m.Focus() != "Services" || !strings.Contains(screen, "Services (34)") || strings.Contains(screen, "Namespaces (") {
 		t.Fatalf(":svc did not show the Services pane alone:\n%s", screen)
 	}
 	if !strings.Contains(screen, "worker-waypoint ✖") || !strings.Contains(screen, "WaypointIsNotReady") {

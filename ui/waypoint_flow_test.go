@@ -150,8 +150,8 @@ func TestCreateWaypointFormKeepsAProblem(t *testing.T) {
 		t.Fatalf("esc: stack %d, bar %q", len(m.stack), m.statusBar())
 	}
 	gws, _ := c.Gateway.GatewayV1().Gateways("").List(context.Background(), metav1.ListOptions{})
-	if len(gws.Items) != 2 {
-		t.Fatalf("%d Gateways, want the demo's 2", len(gws.Items))
+	if len(gws.Items) != 3 {
+		t.Fatalf("%d Gateways, want the demo's 3", len(gws.Items))
 	}
 }
 
@@ -249,8 +249,8 @@ func TestWaypointWritesReadOnly(t *testing.T) {
 		}
 	}
 	gws, _ := c.Gateway.GatewayV1().Gateways("").List(context.Background(), metav1.ListOptions{})
-	if len(gws.Items) != 2 {
-		t.Fatalf("%d Gateways", len(gws.Items))
+	if len(gws.Items) != 3 {
+		t.Fatalf("%d Gateways, want the demo's 3", len(gws.Items))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -589,6 +590,12 @@ func clusterIP(ns, name string, used map[string]bool) string {
 	}
 }
 
+func fnv32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
+
 func (a app) service(now time.Time, s service, used map[string]bool) *corev1.Service {
 	name := s.name
 	if name == "" {
@@ -616,6 +623,16 @@ func (a app) service(now time.Time, s service, used map[string]bool) *corev1.Ser
 	if a.waypoint != "" {
 		svc.OwnerReferences = []metav1.OwnerReference{gatewayOwner(a.ns, a.waypoint)}
 		svc.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyPreferDualStack)
+	}
+	if s.loadBalancer != "" {
+		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+		svc.Spec.AllocateLoadBalancerNodePorts = ptr.To(true)
+		svc.Spec.Ports = slices.Clone(svc.Spec.Ports)
+		for i := range svc.Spec.Ports {
+			svc.Spec.Ports[i].NodePort = 30000 + int32(fnv32(a.ns+"/"+name+"/"+svc.Spec.Ports[i].Name)%2768)
+		}
+		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: s.loadBalancer, IPMode: ptr.To(corev1.LoadBalancerIPModeVIP)}}
 	}
 	if s.headless {
 		svc.Spec.ClusterIP = corev1.ClusterIPNone

@@ -19,6 +19,12 @@ const (
 	labelGatewayName   = "gateway.networking.k8s.io/gateway-name"
 	labelManaged       = "gateway.istio.io/managed"
 	meshController     = "istio.io-mesh-controller"
+	ingressController  = "istio.io-gateway-controller"
+
+	// ingressGateway is the Gateway of class istio in istio-ingress, and
+	// ingressAddress the LAN address its LoadBalancer Service was given.
+	ingressGateway = "public"
+	ingressAddress = "10.0.10.240"
 )
 
 // namespace is one namespace and when it joined the mesh.
@@ -48,6 +54,8 @@ func namespaces() []namespace {
 		{name: "example-admin", age: 16 * day},
 		{name: "example-api", age: 16 * day, enrolled: 7*day + 25*time.Minute, labels: amb()},
 		{name: "example-worker", age: 16 * day, enrolled: 7*day + 25*time.Minute, labels: amb()},
+		{name: "homepage", age: 60 * day, enrolled: rollout, labels: amb()},
+		{name: "istio-ingress", age: 96 * day},
 		{name: "istio-system", age: 96 * day},
 		{name: "kube-node-lease", age: 412 * day},
 		{name: "kube-public", age: 412 * day},
@@ -126,6 +134,38 @@ func waypointApp(ns, gw, node string, use usage, age time.Duration) app {
 	}
 }
 
+// ingressGatewayApp is the Deployment istiod generates for a Gateway of
+// class istio: named <gateway>-istio (GetDefaultName), its pods labelled
+// dataplane-mode=none because ambient waypoints are on (setLabelOverrides),
+// so ztunnel does not capture them and their Envoy sends HBONE itself.
+func ingressGatewayApp(ns, gw, node, lbIP string, port int32, use usage, age time.Duration) app {
+	repo, tag := istio("proxyv2")
+	name := gw + "-istio"
+	return app{ns: ns, name: name, nodes: []string{node}, waypoint: gw,
+		selector: map[string]string{labelGatewayName: gw},
+		labels: map[string]string{
+			"gateway.networking.k8s.io/gateway-class-name": "istio",
+			labelManaged:                          ingressController,
+			labelDataplaneMode:                    "none",
+			"sidecar.istio.io/inject":             "false",
+			"service.istio.io/canonical-name":     name,
+			"service.istio.io/canonical-revision": "latest",
+		},
+		annotations: map[string]string{"istio.io/rev": "default", "prometheus.io/path": "/stats/prometheus", "prometheus.io/port": "15020", "prometheus.io/scrape": "true"},
+		age:         age, podAge: 9 * day,
+		containers: []container{{name: "istio-proxy", repo: repo, tag: tag,
+			args:  []string{"proxy", "router", "--domain", ns + ".svc.cluster.local", "--proxyLogLevel", "warning", "--proxyComponentLogLevel", "misc:error", "--log_output_level", "default:info"},
+			ports: []corev1.ContainerPort{tcp("metrics", 15020), tcp("status-port", 15021), tcp("http-envoy-prom", 15090)},
+			cpu:   "100m", mem: "128Mi", memLimit: "1Gi", use: []usage{use},
+			readyProbe: probe("/healthz/ready", intstr.FromInt32(15021))}},
+		services: []service{{
+			labels:       map[string]string{labelGatewayName: gw, "gateway.networking.k8s.io/gateway-class-name": "istio", labelManaged: ingressController},
+			ports:        []corev1.ServicePort{nport("status-port", 15021, 15021), nport("http", port, port)},
+			loadBalancer: lbIP,
+		}},
+	}
+}
+
 // The meshed namespaces of the issue hold 29 pods that ambient captured:
 //
 //	default         8  prometheus-0, alertmanager-0, grafana, kube-state-metrics,
@@ -139,11 +179,11 @@ func waypointApp(ns, gw, node string, use usage, age time.Duration) app {
 //	               --
 //	               29
 //
-// The example namespaces and ambient-apps add 7 more captured pods
-// (example-api x2, worker x2, httpbin, sleep, rogue-client): 36 in the
-// cluster. Waypoint pods carry dataplane-mode=none and are not captured,
-// nor are ztunnel, istio-cni, istiod, kube-system, example-admin and the
-// sidecar pods of legacy-apps.
+// The example namespaces, ambient-apps and homepage add 8 more captured
+// pods (example-api x2, worker x2, httpbin, sleep, rogue-client, homepage):
+// 37 in the cluster. Waypoint and ingress gateway pods carry
+// dataplane-mode=none and are not captured, nor are ztunnel, istio-cni,
+// istiod, kube-system, example-admin and the sidecar pods of legacy-apps.
 func apps() []app {
 	const w1, w2, w3, w4 = "homelab-w1", "homelab-w2", "homelab-w3", "homelab-w4"
 	all := nodeNames()
@@ -458,6 +498,20 @@ func apps() []app {
 			selector: map[string]string{"app": "rogue-client"}, mode: captured, age: 2 * day, podAge: 2 * day,
 			containers: []container{curl("rogue-client", usage{1, 2})}},
 		waypointApp("ambient-apps", "waypoint", w3, usage{2, 31}, 2*day),
+	)
+
+	// istio-ingress: the homelab's one way in, a Gateway API gateway that
+	// serves the homepage dashboard to the LAN; homepage is ambient, and
+	// the NetworkPolicy in front of it is planted mistake 8. Last, so the
+	// pod addresses handed out before them stay as they were.
+	a = append(a,
+		ingressGatewayApp("istio-ingress", ingressGateway, w2, ingressAddress, 80, usage{3, 41}, 90*day),
+		app{ns: "homepage", name: "homepage", nodes: []string{w1},
+			selector: helm("homepage", "homepage"), mode: captured, age: 60 * day, podAge: 8 * day,
+			containers: []container{{name: "homepage", repo: "ghcr.io/gethomepage/homepage", tag: "v1.4.6",
+				ports: []corev1.ContainerPort{tcp("http", 3000)}, cpu: "10m", mem: "128Mi", memLimit: "256Mi",
+				use: []usage{{2, 96}}, readyProbe: probe("/api/healthcheck", intstr.FromString("http"))}},
+			services: []service{{ports: []corev1.ServicePort{sport("http", 3000, "http")}}}},
 	)
 	return a
 }

@@ -19,6 +19,13 @@
 //  5. localstack/localstack (NetworkPolicy) admits 15008 only from
 //     istio-system, while the clients that reach 4566 are in argo-workflows
 //     and example-worker.
+//  6. trivy-system/trivy-server-deny-cache-deletes is a DENY whose HTTP-only
+//     rule ztunnel never fires: it denies less than written.
+//  7. trivy-system/trivy-plaintext, a namespace PeerAuthentication DISABLE,
+//     lifts the mesh-wide STRICT.
+//  8. homepage/homepage (NetworkPolicy) admits the ingress gateway
+//     istio-ingress/public on port 3000 but not on 15008, where the
+//     gateway's Envoy sends its HBONE.
 package demo
 
 import (

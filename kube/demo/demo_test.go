@@ -48,11 +48,11 @@ func TestCounts(t *testing.T) {
 	if inIssue != 29 {
 		t.Errorf("captured pods in %v = %d (%v), want 29", issueNS, inIssue, perNS)
 	}
-	if total != 36 {
-		t.Errorf("captured pods in the cluster = %d (%v), want 36", total, perNS)
+	if total != 37 {
+		t.Errorf("captured pods in the cluster = %d (%v), want 37", total, perNS)
 	}
 	want := map[string]int{"default": 8, "loki": 14, "localstack": 1, "argo-workflows": 3, "unipoller": 1, "trivy-system": 2,
-		"example-api": 2, "example-worker": 2, "ambient-apps": 3}
+		"example-api": 2, "example-worker": 2, "ambient-apps": 3, "homepage": 1}
 	if !reflect.DeepEqual(perNS, want) {
 		t.Errorf("captured per namespace = %v, want %v (the breakdown in cluster.go)", perNS, want)
 	}
@@ -90,8 +90,8 @@ func TestCounts(t *testing.T) {
 	if n := count("example-admin", isCaptured); n != 0 {
 		t.Errorf("example-admin is not enrolled but has %d captured pods", n)
 	}
-	if len(c.Gateways) != 2 {
-		t.Errorf("gateways = %d, want the two waypoints", len(c.Gateways))
+	if len(c.Gateways) != 3 {
+		t.Errorf("gateways = %d, want the two waypoints and the ingress gateway", len(c.Gateways))
 	}
 	if len(c.AuthorizationPolicies) != 4 || len(c.PeerAuthentications) != 2 || len(c.RequestAuthentications) != 1 {
 		t.Errorf("policies: %d authz, %d peer, %d request; want 4, 2, 1",

@@ -31,7 +31,7 @@ func gatewayClasses(now time.Time) []*gwv1.GatewayClass {
 	}
 }
 
-// gateways are the two waypoints, both healthy: istiod accepted and
+// gateways are the two waypoints and the ingress gateway, all healthy: istiod accepted and
 // programmed them and reports their Service's address.
 func gateways(now time.Time, services []*corev1.Service) []*gwv1.Gateway {
 	ipOf := func(ns, name string) string {
@@ -84,6 +84,47 @@ func gateways(now time.Time, services []*corev1.Service) []*gwv1.Gateway {
 	return []*gwv1.Gateway{
 		waypoint("ambient-apps", "waypoint", 2*day),
 		waypoint("example-api", "example-api-waypoint", 7*day),
+		ingress(now, "istio-ingress", ingressGateway, ingressAddress, 90*day),
+	}
+}
+
+// ingress is the homelab's Gateway API ingress gateway, healthy: istiod
+// deployed <name>-istio, the LAN load balancer gave its Service an address,
+// and one HTTPRoute (grafana's) is attached.
+func ingress(now time.Time, ns, name, address string, age time.Duration) *gwv1.Gateway {
+	created := metav1.NewTime(at(now, age))
+	ready := metav1.NewTime(at(now, age-40*time.Second))
+	cond := func(t, reason, msg string) metav1.Condition {
+		return metav1.Condition{Type: t, Status: metav1.ConditionTrue, Reason: reason, Message: msg, ObservedGeneration: 1, LastTransitionTime: ready}
+	}
+	all := gwv1.NamespacesFromAll
+	return &gwv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: ns, UID: uid("Gateway", ns, name), Generation: 1, CreationTimestamp: created,
+			Annotations: map[string]string{"gateway.istio.io/controller-version": "5"},
+		},
+		Spec: gwv1.GatewaySpec{
+			GatewayClassName: "istio",
+			Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType,
+				AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: &all}}}},
+		},
+		Status: gwv1.GatewayStatus{
+			Addresses: []gwv1.GatewayStatusAddress{{Type: ptr.To(gwv1.IPAddressType), Value: address}},
+			Conditions: []metav1.Condition{
+				cond("Accepted", "Accepted", "Resource accepted"),
+				cond("Programmed", "Programmed", "Resource programmed, assigned to service(s) "+name+"-istio."+ns+".svc.cluster.local:80"),
+			},
+			Listeners: []gwv1.ListenerStatus{{
+				Name: "http", AttachedRoutes: 1,
+				SupportedKinds: []gwv1.RouteGroupKind{{Group: ptr.To(gwv1.Group(gwv1.GroupName)), Kind: "HTTPRoute"}, {Group: ptr.To(gwv1.Group(gwv1.GroupName)), Kind: "GRPCRoute"}},
+				Conditions: []metav1.Condition{
+					cond("Accepted", "Accepted", "No errors found"),
+					{Type: "Conflicted", Status: metav1.ConditionFalse, Reason: "NoConflicts", Message: "No errors found", ObservedGeneration: 1, LastTransitionTime: ready},
+					cond("Programmed", "Programmed", "No errors found"),
+					cond("ResolvedRefs", "ResolvedRefs", "No errors found"),
+				},
+			}},
+		},
 	}
 }
 

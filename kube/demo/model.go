@@ -69,6 +69,9 @@ type service struct {
 	labels      map[string]string
 	annotations map[string]string
 	headless    bool
+	// loadBalancer, when set, makes it a LoadBalancer Service the LAN's
+	// load balancer gave this address.
+	loadBalancer string
 	// bound is the waypoint ("ns/name") istiod attached this Service to,
 	// which it reports in the istio.io/WaypointBound condition.
 	bound string

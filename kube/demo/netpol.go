@@ -76,6 +76,17 @@ func networkPolicies(now time.Time) []*networkingv1.NetworkPolicy {
 			},
 			probes(),
 		),
+		// Planted mistake 8: homepage is served only through the ingress
+		// gateway, and this was written to say so, for its app port. The
+		// gateway's Envoy sends HBONE to ambient pods from its own
+		// address, so it is refused on 15008 and the dashboard times out.
+		np("homepage", "homepage", 60*day, helm("homepage", "homepage"),
+			networkingv1.NetworkPolicyIngressRule{
+				From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: nsNamed("istio-ingress"), PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{labelGatewayName: ingressGateway}}}},
+				Ports: []networkingv1.NetworkPolicyPort{npPort(3000)},
+			},
+			probes(),
+		),
 		// Correct for ambient: clients may call the pods directly (app port
 		// and HBONE), calls to the Service arrive through the waypoint's
 		// HBONE, and probes come from the SNAT address.

@@ -35,8 +35,9 @@ func netpolFindings(s *kube.Snapshot) []finding.Finding {
 
 var demoNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
-// TestDemoPlantedMistakes: the demo's loki and localstack policies, and
-// nothing else, are found through the same build the UI runs; each
+// TestDemoPlantedMistakes: the demo's loki, localstack and homepage
+// policies (the last blocks the ingress gateway's HBONE), and nothing else,
+// are found through the same build the UI runs; each
 // suggested patch, applied to the demo's policy, clears its finding.
 func TestDemoPlantedMistakes(t *testing.T) {
 	cluster := *demo.Objects(demoNow)
@@ -46,6 +47,7 @@ func TestDemoPlantedMistakes(t *testing.T) {
 		keys = append(keys, f.Code+" "+f.Object.String())
 	}
 	want := []string{
+		"hbone-ingress-blocked NetworkPolicy homepage/homepage",
 		"hbone-ingress-blocked NetworkPolicy localstack/localstack",
 		"hbone-ingress-blocked NetworkPolicy loki/loki",
 	}
@@ -54,6 +56,9 @@ func TestDemoPlantedMistakes(t *testing.T) {
 		t.Fatalf("NetworkPolicy findings\n got %q\nwant %q", keys, want)
 	}
 	for _, f := range got {
+		if f.Object.Name == "homepage" && !strings.Contains(f.Why, "pod istio-ingress/public-istio-") {
+			t.Errorf("the homepage finding should name the ingress gateway's pod as the client it blocks: %s", f.Why)
+		}
 		t.Run(f.Object.String(), func(t *testing.T) {
 			if f.Patch == nil || !strings.Contains(f.Patch.JSONPatch, `"path":"/spec/ingress/0/ports/-","value":{"protocol":"TCP","port":15008}`) {
 				t.Fatalf("patch should add 15008 to the app-port rule: %+v", f.Patch)
@@ -96,6 +101,11 @@ func demoExamples(t *testing.T, c ambient.Cluster, f finding.Finding) []netpol.C
 			in.Meshed[netpol.Key(k)] = netpol.Ambient
 		case ambient.PodSidecar:
 			in.Meshed[netpol.Key(k)] = netpol.Sidecar
+		}
+	}
+	for _, p := range c.Pods {
+		if p.Labels["gateway.istio.io/managed"] == "istio.io-gateway-controller" {
+			in.Meshed[netpol.Key{Namespace: p.Namespace, Name: p.Name}] = netpol.Gateway
 		}
 	}
 	cl, _ := netpol.NewCluster(c.Namespaces, c.Pods, c.NetworkPolicies)

@@ -43,7 +43,7 @@ func TestPerSidecarSetByUser(t *testing.T) {
 	got := New(theme.Plain, usage.Resources{CPUMilli: 20, MemBytes: 64 << 20}).Set(s, u).View(96, 20, true)
 	// Without metrics the estimate still stands on the pod count and the
 	// user's figure.
-	for _, want := range []string{"forbidden: RBAC", "≈ 36 × 20m / 64Mi = 720m / 2.2Gi", "per sidecar: as configured", "ambient data plane n/a"} {
+	for _, want := range []string{"forbidden: RBAC", "≈ 37 × 20m / 64Mi = 740m / 2.3Gi", "per sidecar: as configured", "ambient data plane n/a"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("box lacks %q:\n%s", want, got)
 		}
@@ -94,7 +94,7 @@ func TestUnreachable(t *testing.T) {
 			t.Errorf("at %d cells the strip shows an outage's counts as current: %q", w, got)
 		}
 	}
-	if got := stale.View(150, 1, false); !strings.Contains(got, "for 36 pods") || !strings.Contains(got, "API server unreachable: last read") {
+	if got := stale.View(150, 1, false); !strings.Contains(got, "for 37 pods") || !strings.Contains(got, "API server unreachable: last read") {
 		t.Errorf("the strip of an outage lost its counts or its warning: %q", got)
 
 	}
