@@ -335,7 +335,9 @@ func createDemo(t *testing.T, env *kubeenv.Env, c *ambient.Cluster) {
 		fresh(g)
 		status := g.Status
 		for i, a := range status.Addresses {
-			if a.Type != nil && *a.Type == gwv1.IPAddressType {
+			// A waypoint's address is its Service's; an ingress
+			// gateway's is the load balancer's, which stays.
+			if a.Type != nil && *a.Type == gwv1.IPAddressType && g.Spec.GatewayClassName == "istio-waypoint" {
 				ip, ok := serviceIPs[g.Namespace+"/"+g.Name]
 				if !ok {
 					t.Fatalf("gateway %s/%s has no Service of its name in the demo", g.Namespace, g.Name)
