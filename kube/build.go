@@ -13,6 +13,7 @@ import (
 
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/install"
 	"github.com/ambx/ambx/kube/netpol"
 	"github.com/ambx/ambx/kube/usage"
 )
@@ -114,6 +115,7 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 		NetworkPolicies: c.NetworkPolicies,
 		Meshed:          make(map[netpol.Key]netpol.Dataplane),
 		Waypoints:       make(map[netpol.Key][]netpol.Key),
+		Ingress:         make(map[netpol.Key]netpol.IngressPath),
 		RootNamespace:   c.RootNamespace,
 	}
 	if len(c.NetworkPolicies) == 0 {
@@ -159,14 +161,37 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 			in.Waypoints[nk] = append(in.Waypoints[nk], wpPods[b.Waypoint]...)
 		}
 		add(info.Waypoint)
+		var gw netpol.IngressPath
+		routed := false
 		for _, s := range svcs[p.Namespace] {
 			if len(s.Spec.Selector) == 0 || !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(p.Labels)) {
 				continue
 			}
-			add(a.Services[ambient.Key{Namespace: s.Namespace, Name: s.Name}].Waypoint)
+			si := a.Services[ambient.Key{Namespace: s.Namespace, Name: s.Name}]
+			add(si.Waypoint)
+			if ingressViaWaypoint(c, s, si) {
+				routed = true
+				gw.Waypoints = append(gw.Waypoints, wpPods[si.Waypoint.Waypoint]...)
+			} else {
+				gw.Direct = true
+			}
+		}
+		if routed {
+			in.Ingress[nk] = gw
 		}
 	}
 	return in
+}
+
+// ingressViaWaypoint reports whether ingress gateways send traffic for the
+// Service to its waypoint rather than to its pods, as istiod's
+// findServiceWaypoint decides: ENABLE_INGRESS_WAYPOINT_ROUTING on, a
+// Service VIP, a bound waypoint, and istio.io/ingress-use-waypoint as the
+// installed istiod reads it (ambient's IngressUseWaypoint).
+func ingressViaWaypoint(c *ambient.Cluster, s *corev1.Service, si ambient.ServiceInfo) bool {
+	return si.IngressUseWaypoint && si.Waypoint.Bound() &&
+		s.Spec.ClusterIP != "" && s.Spec.ClusterIP != corev1.ClusterIPNone &&
+		c.Install.Switch(install.EnvIngressWaypointRouting)
 }
 
 // sameHBONE reports whether two inputs give the same NetworkPolicy
@@ -181,7 +206,12 @@ func sameHBONE(a, b netpol.HBONEInput) bool {
 		slices.EqualFunc(a.Pods, b.Pods, samePod) &&
 		maps.Equal(a.Meshed, b.Meshed) &&
 		maps.EqualFunc(a.Waypoints, b.Waypoints, slices.Equal) &&
+		maps.EqualFunc(a.Ingress, b.Ingress, sameIngressPath) &&
 		slices.Equal(a.Istiod, b.Istiod) && slices.Equal(a.Ztunnels, b.Ztunnels)
+}
+
+func sameIngressPath(x, y netpol.IngressPath) bool {
+	return x.Direct == y.Direct && slices.Equal(x.Waypoints, y.Waypoints)
 }
 
 func sameNamespace(x, y *corev1.Namespace) bool {

@@ -67,11 +67,25 @@ type HBONEInput struct {
 	// Waypoints lists, per destination pod, the waypoint pods that traffic
 	// to it passes through; pods absent from it have none in their path.
 	Waypoints map[Key][]Key
+	// Ingress says, per destination pod, which way Gateway API ingress
+	// gateways reach it; pods absent from it are dialled on their own
+	// 15008, as gateways do without istio.io/ingress-use-waypoint.
+	Ingress map[Key]IngressPath
 	// Istiod and Ztunnels list the control-plane pods. When nil, the pods
 	// labelled app=istiod and app=ztunnel in RootNamespace are used.
 	Istiod, Ztunnels []Key
 	// RootNamespace is Istio's namespace; empty means istio-system.
 	RootNamespace string
+}
+
+// IngressPath is how ingress gateways reach one destination pod: through
+// the waypoints of the Services in front of it that route ingress traffic
+// to their waypoint (istiod's findServiceWaypoint: ingress-use-waypoint as
+// the installed istiod reads it, ENABLE_INGRESS_WAYPOINT_ROUTING, a Service
+// VIP), and directly when some other Service in front of it does not.
+type IngressPath struct {
+	Waypoints []Key // waypoint pods gateway traffic to the pod passes through
+	Direct    bool  // gateways also dial the pod's own 15008
 }
 
 // Connection is one connection a problem blocks.
@@ -143,6 +157,10 @@ type class struct {
 	rep       *pod
 	pods      []*pod
 	waypoints []*pod
+	// gwWaypoints are the waypoint pods ingress gateways reach the class
+	// through; gwDirect reports that gateways dial its pods directly too.
+	gwWaypoints []*pod
+	gwDirect    bool
 }
 
 type checker struct {
@@ -156,6 +174,8 @@ type checker struct {
 	meshed     bitset   // classes of ambient, sidecar and gateway pods: HBONE clients
 	hboneDst   bitset   // classes that receive mesh traffic on 15008: ambient, and sidecars labelled tunnel=http
 	proxies    bitset   // classes of ambient and sidecar pods (not gateways): clients a waypoint serves
+	gateways   bitset   // classes of gateway pods
+	gwIndirect bitset   // classes gateways reach only through a waypoint (IngressPath.Direct false)
 	matchMemo  map[*rule]bitset
 	nsMemo     map[string][]string
 	problems   map[problemKey]*problem
@@ -201,20 +221,25 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 			if plane != Ambient && plane != Sidecar && plane != Gateway {
 				continue
 			}
-			var wps []*pod
-			for _, k := range in.Waypoints[p.key] {
-				if w := c.pods[k]; w != nil {
-					wps = append(wps, w)
-				}
+			wps := podsOf(c, in.Waypoints[p.key])
+			gwDirect, gwWps := true, []*pod(nil)
+			if path, ok := in.Ingress[p.key]; ok {
+				gwDirect, gwWps = path.Direct, podsOf(c, path.Waypoints)
 			}
-			slices.SortFunc(wps, func(a, b *pod) int { return compareKeys(a.key, b.key) })
-			wps = slices.Compact(wps)
 			sb.Reset()
 			classKey(&sb, p, plane, wps)
+			if !gwDirect || len(gwWps) > 0 {
+				sb.WriteByte(0)
+				sb.WriteString(strconv.FormatBool(gwDirect))
+				for _, w := range gwWps {
+					sb.WriteByte(',')
+					sb.WriteString(w.key.String())
+				}
+			}
 			k := sb.String()
 			cl := byKey[k]
 			if cl == nil {
-				cl = &class{id: len(h.classes), plane: plane, rep: p, waypoints: wps}
+				cl = &class{id: len(h.classes), plane: plane, rep: p, waypoints: wps, gwWaypoints: gwWps, gwDirect: gwDirect}
 				byKey[k] = cl
 				h.classes = append(h.classes, cl)
 				h.nsClasses[ns] = append(h.nsClasses[ns], cl.id)
@@ -223,7 +248,7 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 		}
 	}
 	for _, cl := range h.classes {
-		for _, w := range cl.waypoints {
+		for _, w := range cl.allWaypoints() {
 			if _, ok := h.wpIndex[w]; !ok {
 				h.wpIndex[w] = len(h.wpPods)
 				h.wpPods = append(h.wpPods, w)
@@ -241,6 +266,7 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 	slices.Sort(h.nsList)
 	h.ambient, h.meshed = newBitset(len(h.classes)), newBitset(len(h.classes))
 	h.hboneDst, h.proxies = newBitset(len(h.classes)), newBitset(len(h.classes))
+	h.gateways, h.gwIndirect = newBitset(len(h.classes)), newBitset(len(h.classes))
 	h.egressIso = newBitset(len(h.classes))
 	h.egressPols = make([][]*policy, len(h.classes))
 	for _, cl := range h.classes {
@@ -257,9 +283,37 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 		}
 		if cl.plane != Gateway {
 			h.proxies.set(cl.id)
+		} else {
+			h.gateways.set(cl.id)
+		}
+		if !cl.gwDirect {
+			h.gwIndirect.set(cl.id)
 		}
 	}
 	return h
+}
+
+// podsOf returns the pods of keys the cluster holds, sorted and unique.
+func podsOf(c *Cluster, keys []Key) []*pod {
+	var out []*pod
+	for _, k := range keys {
+		if w := c.pods[k]; w != nil {
+			out = append(out, w)
+		}
+	}
+	slices.SortFunc(out, func(a, b *pod) int { return compareKeys(a.key, b.key) })
+	return slices.Compact(out)
+}
+
+// allWaypoints returns the waypoint pods in front of the class, for
+// ztunnel clients or for gateways, sorted and unique.
+func (cl *class) allWaypoints() []*pod {
+	if len(cl.gwWaypoints) == 0 {
+		return cl.waypoints
+	}
+	out := append(slices.Clone(cl.waypoints), cl.gwWaypoints...)
+	slices.SortFunc(out, func(a, b *pod) int { return compareKeys(a.key, b.key) })
+	return slices.Compact(out)
 }
 
 // classKey writes what decides a pod's fate in every check: where it is,
@@ -419,6 +473,13 @@ func (h *checker) ingress() {
 			continue
 		}
 		sources := h.meshed
+		if !cl.gwDirect {
+			// Every Service in front of the pod sends ingress through its
+			// waypoint: gateways never dial the pod, waypoints() checks
+			// their hops.
+			sources = sources.clone()
+			sources.andNot(h.gateways)
+		}
 		hb := newBitset(len(h.classes))
 		var apps []*rule
 		for _, p := range pols {
@@ -481,6 +542,12 @@ func (h *checker) egress() {
 			continue
 		}
 		dests := h.hboneDst
+		if cl.plane == Gateway {
+			// A gateway dials the waypoint, not the pod, of destinations
+			// whose every Service routes ingress through it.
+			dests = dests.clone()
+			dests.andNot(h.gwIndirect)
+		}
 		hb := newBitset(len(h.classes))
 		var rules []*rule
 		for _, p := range pols {
@@ -552,16 +619,28 @@ func (h *checker) egressOf(r *rule) *egressSets {
 // both ways (the sender's egress and the receiver's ingress).
 func (h *checker) waypoints() {
 	for _, cl := range h.classes {
-		if len(cl.waypoints) == 0 {
+		if len(cl.waypoints) == 0 && len(cl.gwWaypoints) == 0 {
 			continue
 		}
-		srcs, peers := h.clientsOf(cl)
+		admitted, peers := h.clientsOf(cl)
 		// Only ztunnel clients are sent through a waypoint: sidecars never
 		// use one, in any release (findServiceWaypoint: "only ingress and
 		// e/w gateway will call waypoints"), and go straight to the pod's
 		// 15008, which ingress() checks.
-		srcs.and(h.ambient)
-		for _, w := range cl.waypoints {
+		viaZtunnel := admitted.clone()
+		viaZtunnel.and(h.ambient)
+		// Gateways go through the waypoints of the Services that ask for
+		// it (istio.io/ingress-use-waypoint), from their own pod.
+		viaGateway := admitted.clone()
+		viaGateway.and(h.gateways)
+		for _, w := range cl.allWaypoints() {
+			srcs := newBitset(len(h.classes))
+			if slices.Contains(cl.waypoints, w) {
+				srcs.or(viaZtunnel)
+			}
+			if slices.Contains(cl.gwWaypoints, w) {
+				srcs.or(viaGateway)
+			}
 			hop := Connection{From: Peer{Pod: w.key}, To: Peer{Pod: cl.rep.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}
 			v, err := h.c.Evaluate(hop.From, hop.To, hop.Port, hop.Protocol)
 			if err != nil {
@@ -594,7 +673,7 @@ func (h *checker) waypoints() {
 func (h *checker) clientsOf(cl *class) (bitset, []networkingv1.NetworkPolicyPeer) {
 	pols := h.c.isolating(Ingress, cl.rep)
 	if len(pols) == 0 {
-		return h.proxies, nil
+		return h.meshed, nil
 	}
 	srcs := newBitset(len(h.classes))
 	var peers []networkingv1.NetworkPolicyPeer
@@ -619,7 +698,6 @@ func (h *checker) clientsOf(cl *class) (bitset, []networkingv1.NetworkPolicyPeer
 			}
 		}
 	}
-	srcs.and(h.proxies)
 	if everyone {
 		peers = nil
 	}

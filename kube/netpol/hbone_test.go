@@ -383,6 +383,106 @@ spec:
 	}
 }
 
+// gatewayWaypointScene: an ingress gateway in front of apps/web, which sits
+// behind waypoint apps/wp. web admits the gateway on 8080 only and its
+// waypoint on 15008; the waypoint admits only the apps namespace.
+func gatewayWaypointScene(t testing.TB, path *IngressPath, extra ...string) *scene {
+	s := newScene()
+	s.ns("apps", "istio.io/dataplane-mode", "ambient")
+	s.ns("ingress")
+	s.pod("ingress", "public-istio-1", lbl("gateway.networking.k8s.io/gateway-name", "public", "gateway.istio.io/managed", "istio.io-gateway-controller"), Gateway)
+	s.pod("apps", "wp-1", lbl("gateway.networking.k8s.io/gateway-name", "wp", "gateway.istio.io/managed", "istio.io-mesh-controller"), NotMeshed)
+	s.pod("apps", "web", lbl("app", "web"), Ambient, "http:8080")
+	s.in.Waypoints[Key{"apps", "web"}] = []Key{{"apps", "wp-1"}}
+	if path != nil {
+		s.in.Ingress = map[Key]IngressPath{{"apps", "web"}: *path}
+	}
+	s.policy(t, `
+metadata: {name: web, namespace: apps}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress}}}]
+    ports: [{port: 8080, protocol: TCP}]
+  - from: [{podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: wp}}}]
+    ports: [{port: 15008, protocol: TCP}]`)
+	for _, doc := range extra {
+		s.policy(t, doc)
+	}
+	return s
+}
+
+// TestGatewayThroughWaypoint follows findServiceWaypoint: with
+// istio.io/ingress-use-waypoint (kube.Build decides per version), an
+// ingress gateway sends to the Service's waypoint, so its hops are
+// gateway -> waypoint and waypoint -> destination, each on 15008, and the
+// destination need not admit the gateway's HBONE; without it, or when
+// another Service in front of the pod does not ask, the gateway dials the
+// pod's own 15008.
+func TestGatewayThroughWaypoint(t *testing.T) {
+	wpOnlyApps := `
+metadata: {name: wp, namespace: apps}
+spec:
+  podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: wp}}
+  ingress:
+  - from: [{podSelector: {}}]
+    ports: [{port: 15008, protocol: TCP}]`
+	gwOut := `
+metadata: {name: gw-out, namespace: ingress}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: apps}}, podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 8080, protocol: TCP}, {port: 15008, protocol: TCP}]
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: istio-system}}, podSelector: {matchLabels: {app: istiod}}}]
+    ports: [{port: 15012, protocol: TCP}]`
+	gwOutAppOnly := strings.Replace(gwOut, "[{port: 8080, protocol: TCP}, {port: 15008, protocol: TCP}]", "[{port: 8080, protocol: TCP}]", 1)
+	via := &IngressPath{Waypoints: []Key{{"apps", "wp-1"}}}
+	both := &IngressPath{Waypoints: []Key{{"apps", "wp-1"}}, Direct: true}
+	for _, tc := range []struct {
+		name  string
+		path  *IngressPath
+		extra []string
+		want  []string
+	}{
+		{name: "no label: the gateway dials the pod", want: []string{"hbone-ingress-blocked NetworkPolicy apps/web"}},
+		{name: "label, waypoint open: nothing blocks", path: via},
+		{name: "label, the waypoint refuses the gateway", path: via, extra: []string{wpOnlyApps},
+			want: []string{"hbone-waypoint-clients-blocked NetworkPolicy apps/wp"}},
+		{name: "label, the gateway may not send to the waypoint", path: via, extra: []string{gwOut},
+			want: []string{"hbone-egress-to-waypoint-blocked NetworkPolicy ingress/gw-out"}},
+		{name: "no label, the gateway's egress admits the pod: its ingress still blocks", extra: []string{gwOut},
+			want: []string{"hbone-ingress-blocked NetworkPolicy apps/web"}},
+		{name: "no label, the gateway may send to the app port only", extra: []string{gwOutAppOnly},
+			want: []string{"hbone-egress-blocked NetworkPolicy ingress/gw-out", "hbone-ingress-blocked NetworkPolicy apps/web"}},
+		{name: "label, the gateway may send to the app port only: the waypoint hop is what it lacks", path: via, extra: []string{gwOutAppOnly},
+			want: []string{"hbone-egress-to-waypoint-blocked NetworkPolicy ingress/gw-out"}},
+		{name: "one Service routes through the waypoint, another does not", path: both, extra: []string{wpOnlyApps},
+			want: []string{"hbone-ingress-blocked NetworkPolicy apps/web", "hbone-waypoint-clients-blocked NetworkPolicy apps/wp"}},
+		{name: "label on a waypoint with no pods: no hop to check", path: &IngressPath{}, extra: []string{wpOnlyApps}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := CheckHBONEProblems(gatewayWaypointScene(t, tc.path, tc.extra...).in)
+			got := codes(ps)
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("findings %q, want %q", got, tc.want)
+			}
+			for _, p := range ps {
+				if !strings.Contains(p.Why, "ingress/public-istio-1") {
+					t.Errorf("%s does not name the gateway it blocks: %s", p.Code, p.Why)
+				}
+				for _, ex := range p.Examples {
+					if ex.From.Pod != (Key{"ingress", "public-istio-1"}) && ex.To.Pod != (Key{"apps", "web"}) {
+						t.Errorf("%s: example %s is not the gateway's hop", p.Code, ex)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestEgressBlocksHBONE(t *testing.T) {
 	s := lokiScene(t)
 	s.in.NetworkPolicies = nil
