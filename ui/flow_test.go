@@ -399,7 +399,7 @@ func TestCommandNetworkPolicies(t *testing.T) {
 	m = typeLine(t, m, ":np")
 	m = keys(t, m, "enter")
 	screen := m.Render()
-	if m.Focus() != "NetworkPolicies" || !strings.Contains(screen, "NetworkPolicies (5)") {
+	if m.Focus() != "NetworkPolicies" || !strings.Contains(screen, "NetworkPolicies (6)") {
 		t.Fatalf(":np did not show the NetworkPolicies pane:\n%s", screen)
 	}
 	for _, want := range []string{"loki/loki opens 3100/TCP but not HBONE port 15008", "✔ admits", "✖ blocks"} {
