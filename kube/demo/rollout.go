@@ -30,6 +30,9 @@ const annotationRestartedAt = "kubectl.kubernetes.io/restartedAt"
 // ambient takes it. Nothing else changes, so the demo's planted mistakes
 // stay as they are until the user acts on them.
 func rollouts(kc *kubefake.Clientset) {
+	// Read once per cluster: a test that shortens the step for its own
+	// cluster must not race with the rollouts of an earlier one.
+	step := RolloutStep
 	for _, res := range []string{"deployments", "statefulsets", "daemonsets"} {
 		kind := strings.TrimSuffix(res, "s")
 		kc.PrependReactor("patch", res, func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -38,7 +41,7 @@ func rollouts(kc *kubefake.Clientset) {
 				return false, nil, nil
 			}
 			// The reactor runs under the fake's lock: roll out after it.
-			go roll(kc, kind, pa.GetNamespace(), pa.GetName(), time.Now())
+			go roll(kc, kind, pa.GetNamespace(), pa.GetName(), time.Now(), step)
 			return false, nil, nil
 		})
 	}
@@ -59,7 +62,7 @@ func restarts(body []byte) bool {
 }
 
 // roll replaces the workload's pods one at a time.
-func roll(kc *kubefake.Clientset, kind, ns, name string, at time.Time) {
+func roll(kc *kubefake.Clientset, kind, ns, name string, at time.Time, step time.Duration) {
 	ctx := context.Background()
 	list, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -70,7 +73,7 @@ func roll(kc *kubefake.Clientset, kind, ns, name string, at time.Time) {
 		if !ownedBy(&p, kind, name) {
 			continue
 		}
-		time.Sleep(RolloutStep)
+		time.Sleep(step)
 		nsObj, err := kc.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if err != nil {
 			return
@@ -81,7 +84,7 @@ func roll(kc *kubefake.Clientset, kind, ns, name string, at time.Time) {
 				return
 			}
 			recordStart(kc, np, time.Now())
-			time.Sleep(RolloutStep / 2)
+			time.Sleep(step / 2)
 		}
 		if err := kc.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
 			return

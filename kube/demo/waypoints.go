@@ -30,6 +30,8 @@ var (
 // accepted, gets a ready pod and a Service named after it, then an address
 // and Programmed=True; deleting it removes them (they are owned by it).
 func deployWaypoints(gc *gwfake.Clientset, kc *kubefake.Clientset) {
+	// Read once per cluster, as rollouts does with its step.
+	accept, program := AcceptDelay, ProgramDelay
 	var seq atomic.Int32
 	gc.PrependReactor("create", "gateways", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		gw, ok := a.(k8stesting.CreateAction).GetObject().(*gwv1.Gateway)
@@ -38,7 +40,7 @@ func deployWaypoints(gc *gwfake.Clientset, kc *kubefake.Clientset) {
 		}
 		ns, name := a.GetNamespace(), gw.Name
 		n := seq.Add(1)
-		time.AfterFunc(AcceptDelay, func() {
+		time.AfterFunc(accept, func() {
 			setStatus(gc, ns, name, func(st *gwv1.GatewayStatus) {
 				st.Conditions = []metav1.Condition{
 					waypointCondition("Accepted", metav1.ConditionTrue, "Accepted", "Resource accepted"),
@@ -48,7 +50,7 @@ func deployWaypoints(gc *gwfake.Clientset, kc *kubefake.Clientset) {
 				}
 			})
 		})
-		time.AfterFunc(AcceptDelay+ProgramDelay, func() {
+		time.AfterFunc(accept+program, func() {
 			ip := fmt.Sprintf("10.96.250.%d", n%250+1)
 			runWaypoint(kc, ns, name, n, ip, fmt.Sprintf("10.244.250.%d", n%250+1))
 			host := name + "." + ns + ".svc.cluster.local"
