@@ -87,34 +87,11 @@ func (z *ZtunnelLogSim) openWaypoint(ctx context.Context, wp *corev1.Pod, contai
 			g.line(&b, at)
 		}
 	}
-	if !follow {
-		return io.NopCloser(strings.NewReader(b.String())), nil
-	}
-	r, w := io.Pipe()
-	go func() {
-		if _, err := io.WriteString(w, b.String()); err != nil {
-			return
+	return serveLog(ctx, b.String(), follow, func() time.Duration { return g.gap(every) }, func(line *strings.Builder) {
+		if g.total > 0 {
+			g.line(line, now())
 		}
-		t := time.NewTimer(g.gap(every))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				w.CloseWithError(ctx.Err())
-				return
-			case <-t.C:
-			}
-			if g.total > 0 {
-				var line strings.Builder
-				g.line(&line, now())
-				if _, err := io.WriteString(w, line.String()); err != nil {
-					return
-				}
-			}
-			t.Reset(g.gap(every))
-		}
-	}()
-	return r, nil
+	}), nil
 }
 
 // wpWriter produces one waypoint pod's lines.
@@ -125,9 +102,7 @@ type wpWriter struct {
 	total int
 }
 
-func (g *wpWriter) gap(mean time.Duration) time.Duration {
-	return mean/2 + time.Duration(g.rng.Int64N(int64(mean)))
-}
+func (g *wpWriter) gap(mean time.Duration) time.Duration { return jitter(g.rng, mean) }
 
 func (g *wpWriter) pick() wpRequest {
 	n := g.rng.IntN(g.total)

@@ -190,34 +190,11 @@ func (z *ZtunnelLogSim) Open(ctx context.Context, namespace, pod, container stri
 			g.line(&b, at)
 		}
 	}
-	if !follow {
-		return io.NopCloser(strings.NewReader(b.String())), nil
-	}
-	r, w := io.Pipe()
-	go func() {
-		if _, err := io.WriteString(w, b.String()); err != nil {
-			return
+	return serveLog(ctx, b.String(), follow, func() time.Duration { return g.gap(every) }, func(line *strings.Builder) {
+		if len(g.events) > 0 {
+			g.line(line, now())
 		}
-		t := time.NewTimer(g.gap(every))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				w.CloseWithError(ctx.Err())
-				return
-			case <-t.C:
-			}
-			if len(g.events) > 0 {
-				var line strings.Builder
-				g.line(&line, now())
-				if _, err := io.WriteString(w, line.String()); err != nil {
-					return // the reader closed
-				}
-			}
-			t.Reset(g.gap(every))
-		}
-	}()
-	return r, nil
+	}), nil
 }
 
 // ztWriter produces one ztunnel's lines.
@@ -227,8 +204,46 @@ type ztWriter struct {
 	total  int
 }
 
-func (g *ztWriter) gap(mean time.Duration) time.Duration {
-	return mean/2 + time.Duration(g.rng.Int64N(int64(mean)))
+func (g *ztWriter) gap(mean time.Duration) time.Duration { return jitter(g.rng, mean) }
+
+// jitter is a gap between log lines around mean, so a simulated pod's
+// lines come unevenly, as a real one's do.
+func jitter(rng *rand.Rand, mean time.Duration) time.Duration {
+	return mean/2 + time.Duration(rng.Int64N(int64(mean)))
+}
+
+// serveLog streams a pod's log as the API server does: history at once,
+// then, when following, what next writes at each gap, until ctx ends or
+// the reader closes.
+func serveLog(ctx context.Context, history string, follow bool, gap func() time.Duration, next func(*strings.Builder)) io.ReadCloser {
+	if !follow {
+		return io.NopCloser(strings.NewReader(history))
+	}
+	r, w := io.Pipe()
+	go func() {
+		if _, err := io.WriteString(w, history); err != nil {
+			return
+		}
+		t := time.NewTimer(gap())
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				w.CloseWithError(ctx.Err())
+				return
+			case <-t.C:
+			}
+			var line strings.Builder
+			next(&line)
+			if line.Len() > 0 {
+				if _, err := io.WriteString(w, line.String()); err != nil {
+					return // the reader closed
+				}
+			}
+			t.Reset(gap())
+		}
+	}()
+	return r
 }
 
 func (g *ztWriter) pick() ztEvent {
