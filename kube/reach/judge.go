@@ -92,7 +92,13 @@ func (j judge) query(from, to netpol.Peer, port int32, proto corev1.Protocol) (R
 // so one blocked pod breaks a share of the connections.
 func (j judge) throughWaypoint(r Result, from, to netpol.Peer, wp ambient.Key, carried string) (Result, error) {
 	r.Waypoint = wp.String()
-	carried += " through waypoint " + wp.String()
+	return j.viaWaypoint(r, from, to, wp, carried+" through waypoint "+wp.String(), netpol.HBONEPort, corev1.ProtocolTCP)
+}
+
+// viaWaypoint judges from → each of the waypoint's pods on 15008 and each
+// pod → to on last: one blocked pod breaks a share of the connections.
+// path is the reason's start, the way the connection is carried.
+func (j judge) viaWaypoint(r Result, from, to netpol.Peer, wp ambient.Key, path string, last int32, lastProto corev1.Protocol) (Result, error) {
 	var wpPods []netpol.Key
 	for _, k := range j.c.PodsIn(wp.Namespace) {
 		if j.c.Pod(k).Labels[ambient.LabelGatewayName] == wp.Name {
@@ -100,29 +106,33 @@ func (j judge) throughWaypoint(r Result, from, to netpol.Peer, wp ambient.Key, c
 		}
 	}
 	if len(wpPods) == 0 {
-		r.Reason = carried + "; the waypoint has no pods, so nothing can carry the connection"
+		r.Reason = path + "; the waypoint has no pods, so nothing can carry the connection"
 		return r, nil
 	}
 	r.Allowed = true
 	var denied []string
 	for _, w := range wpPods {
 		wpeer := netpol.Peer{Pod: w}
-		for _, leg := range [][2]netpol.Peer{{from, wpeer}, {wpeer, to}} {
-			v, err := j.c.Evaluate(leg[0], leg[1], netpol.HBONEPort, corev1.ProtocolTCP)
+		for _, leg := range []struct {
+			from, to netpol.Peer
+			port     int32
+			proto    corev1.Protocol
+		}{{from, wpeer, netpol.HBONEPort, corev1.ProtocolTCP}, {wpeer, to, last, lastProto}} {
+			v, err := j.c.Evaluate(leg.from, leg.to, leg.port, leg.proto)
 			if err != nil {
 				return r, err
 			}
-			r.Hops = append(r.Hops, Hop{From: leg[0].String(), To: leg[1].String(), Port: netpol.HBONEPort, Allowed: v.Allowed, Reason: v.Reason})
+			r.Hops = append(r.Hops, Hop{From: leg.from.String(), To: leg.to.String(), Port: leg.port, Allowed: v.Allowed, Reason: v.Reason})
 			if !v.Allowed {
 				r.Allowed = false
-				denied = append(denied, fmt.Sprintf("%s -> %s: %s", leg[0], leg[1], v.Reason))
+				denied = append(denied, fmt.Sprintf("%s -> %s: %s", leg.from, leg.to, v.Reason))
 			}
 		}
 	}
 	if r.Allowed {
-		r.Reason = fmt.Sprintf("%s; all %d hops allowed (%s)", carried, len(r.Hops), hopList(r.Hops))
+		r.Reason = fmt.Sprintf("%s; all %d hops allowed (%s)", path, len(r.Hops), hopList(r.Hops))
 	} else {
-		r.Reason = carried + "; " + strings.Join(denied, "; ")
+		r.Reason = path + "; " + strings.Join(denied, "; ")
 	}
 	return r, nil
 }

@@ -314,42 +314,7 @@ func (j judge) serviceWaypoint(r Result, from netpol.Peer, ep endpoint, sp corev
 		last, lastProto = ep.port, sp.Protocol
 		path += fmt.Sprintf(", then plainly to %s (outside the mesh) on %d", ep.peer, ep.port)
 	}
-	var wpPods []netpol.Key
-	for _, k := range j.c.PodsIn(wp.Namespace) {
-		if j.c.Pod(k).Labels[ambient.LabelGatewayName] == wp.Name {
-			wpPods = append(wpPods, k)
-		}
-	}
-	if len(wpPods) == 0 {
-		r.Reason = path + "; the waypoint has no pods, so nothing can carry the connection"
-		return r, nil
-	}
-	r.Allowed = true
-	var denied []string
-	for _, w := range wpPods {
-		wpeer := netpol.Peer{Pod: w}
-		for _, leg := range []struct {
-			from, to netpol.Peer
-			port     int32
-			proto    corev1.Protocol
-		}{{from, wpeer, netpol.HBONEPort, corev1.ProtocolTCP}, {wpeer, ep.peer, last, lastProto}} {
-			v, err := j.c.Evaluate(leg.from, leg.to, leg.port, leg.proto)
-			if err != nil {
-				return r, err
-			}
-			r.Hops = append(r.Hops, Hop{From: leg.from.String(), To: leg.to.String(), Port: leg.port, Allowed: v.Allowed, Reason: v.Reason})
-			if !v.Allowed {
-				r.Allowed = false
-				denied = append(denied, fmt.Sprintf("%s -> %s: %s", leg.from, leg.to, v.Reason))
-			}
-		}
-	}
-	if r.Allowed {
-		r.Reason = fmt.Sprintf("%s; all %d hops allowed (%s)", path, len(r.Hops), hopList(r.Hops))
-	} else {
-		r.Reason = path + "; " + strings.Join(denied, "; ")
-	}
-	return r, nil
+	return j.viaWaypoint(r, from, ep.peer, wp, path, last, lastProto)
 }
 
 // clientOf is how a source pod sends.
