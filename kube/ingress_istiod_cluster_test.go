@@ -10,6 +10,7 @@ import (
 	secv1beta1 "istio.io/api/security/v1beta1"
 	typev1beta1 "istio.io/api/type/v1beta1"
 	secv1 "istio.io/client-go/pkg/apis/security/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -44,7 +45,11 @@ func TestIstiodAgreesOnIngressGatewayPolicies(t *testing.T) {
 			Listeners:        []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType}},
 		},
 	}
-	f.gateways = append(f.gateways, public)
+	// Left a LoadBalancer, this one never gets an address, but istiod
+	// still deploys it and its pods run.
+	pending := public.DeepCopy()
+	pending.Name, pending.Annotations = "pending", nil
+	f.gateways = append(f.gateways, public, pending)
 	l7 := []*secv1beta1.Rule{{To: []*secv1beta1.Rule_To{{Operation: &secv1beta1.Operation{Methods: []string{"GET"}, Paths: []string{"/api/*"}}}}}}
 	gwRef := func(name string) []*typev1beta1.PolicyTargetReference {
 		return []*typev1beta1.PolicyTargetReference{ref("gateway.networking.k8s.io", "Gateway", name)}
@@ -65,6 +70,10 @@ func TestIstiodAgreesOnIngressGatewayPolicies(t *testing.T) {
 	policy("targetRef to a Gateway that does not exist",
 		authz(ns, "to-ghost", &secv1beta1.AuthorizationPolicy{TargetRefs: gwRef("ghost"), Rules: l7}),
 		atWaypoint("False", "TargetNotFound"), notEnforced("Gateway "+ns+"/ghost was not found"))
+	policy("targetRef to an ingress Gateway whose LoadBalancer has no address: its pods enforce it all the same",
+		authz(ns, "to-pending", &secv1beta1.AuthorizationPolicy{TargetRefs: gwRef("pending"), Rules: l7}),
+		atWaypoint("False", "TargetNotFound"), ingressEnforced(ns+"/pending"))
+	f.cases[len(f.cases)-1].quirk = "istiod's status counts only Gateways with status.addresses, but an ingress gateway's pods take a targetRef to it by their gateway-name label (ShouldAttachPolicy), address or not"
 	createFixture(t, env, f)
 
 	programmed := kubeenv.StatusWant{Kind: kubeenv.KindGateway, Namespace: ns, Name: "public",
@@ -93,6 +102,11 @@ func TestIstiodAgreesOnIngressGatewayPolicies(t *testing.T) {
 	s := watch(t, env.Kubeconfig).await(t, 90*time.Second, func(s *kube.Snapshot) string {
 		if !s.Settled() {
 			return "snapshot not settled yet"
+		}
+		if !slices.ContainsFunc(s.Pods, func(p *corev1.Pod) bool {
+			return p.Namespace == ns && p.Labels[ambient.LabelGatewayName] == "pending" && p.Status.PodIP != ""
+		}) {
+			return "no running pod of ingress Gateway " + ns + "/pending yet"
 		}
 		for _, c := range f.cases {
 			pi, _ := s.Mesh.Policy(ambient.KindAuthorizationPolicy, ambient.Key{Namespace: c.want.Namespace, Name: c.want.Name})

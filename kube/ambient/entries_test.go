@@ -380,6 +380,11 @@ func TestGatewayPodsEnforcePolicies(t *testing.T) {
 			policy: func(c *ambient.Cluster) {
 				c.AuthorizationPolicies = []*secv1.AuthorizationPolicy{authz("ingress", "p", targetRef("Gateway", "public"), l7)}
 			}, kind: ambient.KindAuthorizationPolicy, want: ambient.EnforcedByGateway, noCode: "policy-target-unbound"},
+		{name: "targetRef to the ingress Gateway before it has an address (LoadBalancer pending)", podLabel: []string{"gateway.istio.io/managed=istio.io-gateway-controller"},
+			policy: func(c *ambient.Cluster) {
+				c.Gateways[0].Status.Addresses = nil
+				c.AuthorizationPolicies = []*secv1.AuthorizationPolicy{authz("ingress", "p", targetRef("Gateway", "public"), l7)}
+			}, kind: ambient.KindAuthorizationPolicy, want: ambient.EnforcedByGateway, noCode: "policy-target-unbound"},
 		{name: "selector RequestAuthentication on the gateway applies", podLabel: []string{"gateway.istio.io/managed=istio.io-gateway-controller"},
 			policy: func(c *ambient.Cluster) {
 				c.RequestAuthentications = []*secv1.RequestAuthentication{requestAuthn("ingress", "p", []string{"app=gw"})}

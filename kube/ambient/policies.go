@@ -216,13 +216,17 @@ func (ix *index) targets(ns string, refs []*typev1beta1.PolicyTargetReference) (
 			switch {
 			case w == nil:
 				problems = append(problems, fmt.Sprintf("Gateway %s was not found", k))
+			case !isMeshWaypoint(w.gw, w.class) && !isEastWest(w):
+				// An ingress gateway's pods take the policy by their
+				// gateway-name label (ShouldAttachPolicy), address or not;
+				// istiod's status says TargetNotFound until the Gateway
+				// has status.addresses (e.g. a LoadBalancer still pending).
+				bound = append(bound, k.String())
+				ingress++
 			case !w.addressed:
 				problems = append(problems, fmt.Sprintf("Gateway %s is not ready (no status.addresses)", k))
 			default:
 				bound = append(bound, k.String())
-				if !isMeshWaypoint(w.gw, w.class) && !isEastWest(w) {
-					ingress++
-				}
 			}
 		case kind == "Service" && (r.GetGroup() == "" || r.GetGroup() == "core"):
 			svc, ok := ix.a.Services[k]
