@@ -105,14 +105,7 @@ type wpWriter struct {
 func (g *wpWriter) gap(mean time.Duration) time.Duration { return jitter(g.rng, mean) }
 
 func (g *wpWriter) pick() wpRequest {
-	n := g.rng.IntN(g.total)
-	for _, r := range g.reqs {
-		if n < r.weight {
-			return r
-		}
-		n -= r.weight
-	}
-	return g.reqs[len(g.reqs)-1]
+	return pickWeighted(g.rng, g.reqs, g.total, func(r wpRequest) int { return r.weight })
 }
 
 // line writes one request as Istio's default accessLogFormat lays it out.

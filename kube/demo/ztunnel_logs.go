@@ -247,14 +247,21 @@ func serveLog(ctx context.Context, history string, follow bool, gap func() time.
 }
 
 func (g *ztWriter) pick() ztEvent {
-	n := g.rng.IntN(g.total)
-	for _, e := range g.events {
-		if n < e.weight {
-			return e
+	return pickWeighted(g.rng, g.events, g.total, func(e ztEvent) int { return e.weight })
+}
+
+// pickWeighted draws one of items with the chance of its weight; total is
+// the sum of the weights and must be positive.
+func pickWeighted[T any](rng *rand.Rand, items []T, total int, weight func(T) int) T {
+	n := rng.IntN(total)
+	for _, it := range items {
+		w := weight(it)
+		if n < w {
+			return it
 		}
-		n -= e.weight
+		n -= w
 	}
-	return g.events[len(g.events)-1]
+	return items[len(items)-1]
 }
 
 func ztIdentity(p *corev1.Pod) string {
