@@ -117,6 +117,10 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 		Waypoints:       make(map[netpol.Key][]netpol.Key),
 		Ingress:         make(map[netpol.Key]netpol.IngressPath),
 		RootNamespace:   c.RootNamespace,
+		ProxyHBONE: netpol.ProxyHBONE{
+			Off:    !c.Install.Switch(install.EnvSendingHBONE),
+			Prefer: c.Install.Switch(install.EnvPreferSendingHBONE),
+		},
 	}
 	if len(c.NetworkPolicies) == 0 {
 		return in // nothing can block HBONE; skip the indexing
@@ -200,7 +204,7 @@ func ingressViaWaypoint(c *ambient.Cluster, s *corev1.Service, si ambient.Servic
 // informers did not touch are the same pointers. If netpol starts reading
 // more of a pod (its status, say), samePod must compare that too.
 func sameHBONE(a, b netpol.HBONEInput) bool {
-	return a.RootNamespace == b.RootNamespace &&
+	return a.RootNamespace == b.RootNamespace && a.ProxyHBONE == b.ProxyHBONE &&
 		slices.Equal(a.NetworkPolicies, b.NetworkPolicies) &&
 		slices.EqualFunc(a.Namespaces, b.Namespaces, sameNamespace) &&
 		slices.EqualFunc(a.Pods, b.Pods, samePod) &&

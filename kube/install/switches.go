@@ -19,6 +19,7 @@ const (
 	EnvAmbientStatus             = "AMBIENT_ENABLE_STATUS"
 	EnvAmbientWaypoints          = "PILOT_ENABLE_AMBIENT_WAYPOINTS"
 	EnvSendingHBONE              = "PILOT_ENABLE_SENDING_HBONE"
+	EnvPreferSendingHBONE        = "PILOT_PREFER_SENDING_HBONE"
 	EnvAmbientMultiNetwork       = "AMBIENT_ENABLE_MULTI_NETWORK"
 	EnvLayeredWaypointPolicies   = "ENABLE_LAYERED_WAYPOINT_AUTHORIZATION_POLICIES"
 )
@@ -44,6 +45,7 @@ var switchDefaults = map[string]switchDefault{
 	EnvAmbientStatus:             {value: true, ambient: true, effect: "istiod writes ambient status conditions"},
 	EnvAmbientWaypoints:          {value: true, ambient: true, effect: "waypoint GatewayClass and deployments"},
 	EnvSendingHBONE:              {value: true, ambient: true, effect: "sidecars and gateways send HBONE to ambient endpoints"},
+	EnvPreferSendingHBONE:        {value: false, ambient: true, effect: "sidecars and gateways send HBONE, not Istio mTLS, to sidecars that take both"},
 	EnvAmbientMultiNetwork:       {value: false, ambient: true, since: [2]int{1, 25}, effect: "multi-network (east-west gateways)"},
 	EnvLayeredWaypointPolicies:   {value: false, since: [2]int{1, 25}, effect: "waypoints enforce selector policies on their own pods at HBONE termination"},
 }
@@ -51,7 +53,7 @@ var switchDefaults = map[string]switchDefault{
 // switchOrder is the order the install view lists switches in.
 var switchOrder = []string{EnvEnableAmbient, EnvAutoAllowWaypointPolicy, EnvDryRunAuthorizationPolicy,
 	EnvIngressWaypointRouting, EnvSelectorGatewayPolicy, EnvAmbientStatus, EnvAmbientWaypoints,
-	EnvSendingHBONE, EnvAmbientMultiNetwork, EnvLayeredWaypointPolicies}
+	EnvSendingHBONE, EnvPreferSendingHBONE, EnvAmbientMultiNetwork, EnvLayeredWaypointPolicies}
 
 // SwitchState is one switch as the install view shows it.
 type SwitchState struct {

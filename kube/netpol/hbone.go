@@ -51,8 +51,39 @@ const (
 )
 
 // tunnelLabel marks sidecars that accept HBONE (networking.istio.io/tunnel=http);
-// other sidecars receive plaintext on the app port.
-const tunnelLabel = "networking.istio.io/tunnel"
+// other sidecars receive plaintext on the app port. tlsModeLabel, which
+// the injector puts on every sidecar, says the pod also takes Istio mTLS.
+const (
+	tunnelLabel  = "networking.istio.io/tunnel"
+	tlsModeLabel = "security.istio.io/tlsMode"
+)
+
+// ProxyHBONE is how istiod has sidecars and gateways send to HBONE-capable
+// endpoints. The zero value is Istio's default with ambient on: they
+// tunnel to ambient pods, and send Istio mTLS to sidecars that take both.
+type ProxyHBONE struct {
+	// Off is PILOT_ENABLE_SENDING_HBONE=false (or ambient off): sidecars
+	// and gateways never tunnel; they connect to the app port, plaintext
+	// to ambient pods, whose ztunnel takes it as inbound plaintext.
+	Off bool
+	// Prefer is PILOT_PREFER_SENDING_HBONE=true: they tunnel even to
+	// endpoints that take Istio mTLS (tlsMode=istio).
+	Prefer bool
+}
+
+// ProxyTunnels reports whether a sidecar or gateway Envoy sends HBONE to
+// a destination whose workload is HBONE in ztunnel's view (captured, or a
+// sidecar labelled networking.istio.io/tunnel=http), as istiod's endpoint
+// builder decides: only while sending HBONE is on, and, to an endpoint
+// labelled security.istio.io/tlsMode=istio, only when HBONE is preferred;
+// otherwise it sends Istio mTLS (or plaintext) to the app port. Waypoints
+// always tunnel and are not judged here.
+func ProxyTunnels(dstHBONE bool, dstLabels map[string]string, s ProxyHBONE) bool {
+	if !dstHBONE || s.Off {
+		return false
+	}
+	return dstLabels[tlsModeLabel] != "istio" || s.Prefer
+}
 
 // HBONEInput is what the HBONE checks read. It holds plain values so that
 // kube can fill it from a snapshot and its ambient analysis (kube/build.go
@@ -76,6 +107,9 @@ type HBONEInput struct {
 	Istiod, Ztunnels []Key
 	// RootNamespace is Istio's namespace; empty means istio-system.
 	RootNamespace string
+	// ProxyHBONE is how the installed istiod has sidecars and gateways
+	// send.
+	ProxyHBONE ProxyHBONE
 }
 
 // IngressPath is how ingress gateways reach one destination pod: through
@@ -172,7 +206,9 @@ type checker struct {
 	nsList     []string // namespaces that have meshed classes, sorted
 	ambient    bitset   // classes of ambient pods
 	meshed     bitset   // classes of ambient, sidecar and gateway pods: HBONE clients
-	hboneDst   bitset   // classes that receive mesh traffic on 15008: ambient, and sidecars labelled tunnel=http
+	hboneDst   bitset   // classes ztunnel and waypoints send HBONE to: ambient, and sidecars labelled tunnel=http
+	proxyDst   bitset   // classes sidecars and gateways send HBONE to (ProxyTunnels)
+	proxySrc   bitset   // classes of sidecar and gateway pods, when they send HBONE at all
 	proxies    bitset   // classes of ambient and sidecar pods (not gateways): clients a waypoint serves
 	gateways   bitset   // classes of gateway pods
 	gwIndirect bitset   // classes gateways reach only through a waypoint (IngressPath.Direct false)
@@ -266,6 +302,7 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 	slices.Sort(h.nsList)
 	h.ambient, h.meshed = newBitset(len(h.classes)), newBitset(len(h.classes))
 	h.hboneDst, h.proxies = newBitset(len(h.classes)), newBitset(len(h.classes))
+	h.proxyDst, h.proxySrc = newBitset(len(h.classes)), newBitset(len(h.classes))
 	h.gateways, h.gwIndirect = newBitset(len(h.classes)), newBitset(len(h.classes))
 	h.egressIso = newBitset(len(h.classes))
 	h.egressPols = make([][]*policy, len(h.classes))
@@ -280,11 +317,17 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 		}
 		if cl.plane == Ambient || (cl.plane == Sidecar && cl.rep.labels[tunnelLabel] == "http") {
 			h.hboneDst.set(cl.id)
+			if ProxyTunnels(true, cl.rep.labels, in.ProxyHBONE) {
+				h.proxyDst.set(cl.id)
+			}
 		}
 		if cl.plane != Gateway {
 			h.proxies.set(cl.id)
 		} else {
 			h.gateways.set(cl.id)
+		}
+		if (cl.plane == Sidecar || cl.plane == Gateway) && !in.ProxyHBONE.Off {
+			h.proxySrc.set(cl.id)
 		}
 		if !cl.gwDirect {
 			h.gwIndirect.set(cl.id)
@@ -472,12 +515,17 @@ func (h *checker) ingress() {
 		if len(pols) == 0 {
 			continue
 		}
-		sources := h.meshed
+		// ztunnel tunnels to every HBONE destination; sidecars and
+		// gateways only as ProxyTunnels says, and otherwise connect to
+		// the app port, which the rule already admits.
+		sources := h.ambient.clone()
+		if h.proxyDst.has(cl.id) {
+			sources.or(h.proxySrc)
+		}
 		if !cl.gwDirect {
 			// Every Service in front of the pod sends ingress through its
 			// waypoint: gateways never dial the pod, waypoints() checks
 			// their hops.
-			sources = sources.clone()
 			sources.andNot(h.gateways)
 		}
 		hb := newBitset(len(h.classes))
@@ -506,7 +554,11 @@ func (h *checker) ingress() {
 			pr.extend = r
 			pr.addSubjects(cl.pods)
 			pr.remotes = orInto(pr.remotes, blocked)
-			pr.allWaypointed = pr.allWaypointed && len(cl.waypoints) > 0
+			// A waypoint spares only ztunnel clients: sidecars and
+			// gateways dial the pod whatever its waypoint.
+			viaProxy := blocked.clone()
+			viaProxy.andNot(h.ambient)
+			pr.allWaypointed = pr.allWaypointed && len(cl.waypoints) > 0 && viaProxy.empty()
 			blocked.eachWhile(func(id int) bool {
 				pr.example(Connection{From: Peer{Pod: h.other(id, cl.rep).key}, To: Peer{Pod: cl.rep.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP})
 				return len(pr.examples) < maxExamples
@@ -542,6 +594,13 @@ func (h *checker) egress() {
 			continue
 		}
 		dests := h.hboneDst
+		if cl.plane != Ambient {
+			if !h.proxySrc.has(cl.id) {
+				continue // sending HBONE is off: it dials app ports only
+			}
+			// A sidecar or gateway tunnels only as ProxyTunnels says.
+			dests = h.proxyDst
+		}
 		if cl.plane == Gateway {
 			// A gateway dials the waypoint, not the pod, of destinations
 			// whose every Service routes ingress through it.
@@ -641,29 +700,39 @@ func (h *checker) waypoints() {
 			if slices.Contains(cl.gwWaypoints, w) {
 				srcs.or(viaGateway)
 			}
-			hop := Connection{From: Peer{Pod: w.key}, To: Peer{Pod: cl.rep.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}
-			v, err := h.c.Evaluate(hop.From, hop.To, hop.Port, hop.Protocol)
-			if err != nil {
-				continue
+			if h.hboneDst.has(cl.id) {
+				h.waypointHop(cl, w)
 			}
-			if !v.Ingress.Allowed {
-				pr := h.problem("hbone-waypoint-ingress-blocked", h.policyOf(v.Ingress), Ingress, "")
-				h.addPodPeer(pr, w)
-				pr.openPorts = []int32{HBONEPort}
-				pr.addSubjects(cl.pods)
-				pr.addRemote(w)
-				pr.example(hop)
-			}
-			if !v.Egress.Allowed {
-				pr := h.problem("hbone-waypoint-egress-blocked", h.policyOf(v.Egress), Egress, "")
-				h.addPodPeer(pr, cl.rep)
-				pr.openPorts = []int32{HBONEPort}
-				pr.addSubjects([]*pod{w})
-				pr.addRemotes(cl.pods)
-				pr.example(hop)
-			}
+			// else a sidecar without tunnel=http: the waypoint sends it
+			// Istio mTLS on the app port, as any client would.
 			h.clientsToWaypoint(cl, w, srcs, peers)
 		}
+	}
+}
+
+// waypointHop checks the waypoint's own HBONE connection to the
+// destination: the destination's ingress and the waypoint's egress.
+func (h *checker) waypointHop(cl *class, w *pod) {
+	hop := Connection{From: Peer{Pod: w.key}, To: Peer{Pod: cl.rep.key}, Port: HBONEPort, Protocol: corev1.ProtocolTCP}
+	v, err := h.c.Evaluate(hop.From, hop.To, hop.Port, hop.Protocol)
+	if err != nil {
+		return
+	}
+	if !v.Ingress.Allowed {
+		pr := h.problem("hbone-waypoint-ingress-blocked", h.policyOf(v.Ingress), Ingress, "")
+		h.addPodPeer(pr, w)
+		pr.openPorts = []int32{HBONEPort}
+		pr.addSubjects(cl.pods)
+		pr.addRemote(w)
+		pr.example(hop)
+	}
+	if !v.Egress.Allowed {
+		pr := h.problem("hbone-waypoint-egress-blocked", h.policyOf(v.Egress), Egress, "")
+		h.addPodPeer(pr, cl.rep)
+		pr.openPorts = []int32{HBONEPort}
+		pr.addSubjects([]*pod{w})
+		pr.addRemotes(cl.pods)
+		pr.example(hop)
 	}
 }
 

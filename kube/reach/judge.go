@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/install"
 	"github.com/ambx/ambx/kube/manifest"
 	"github.com/ambx/ambx/kube/netpol"
 )
@@ -30,6 +31,32 @@ const (
 	ztunnelClient        // captured: ztunnel sends HBONE and uses waypoints
 	sidecarClient        // sidecar: HBONE to HBONE endpoints, never through waypoints
 )
+
+// proxyTunnels reports whether a sidecar sends HBONE to the destination
+// pod, as the installed istiod configures it (netpol.ProxyTunnels); when
+// not, it connects to the app port like a client outside the mesh, and
+// why says so.
+func (j judge) proxyTunnels(to netpol.Peer, dst ambient.PodInfo) (ok bool, why string) {
+	if dst.Protocol != "HBONE" || !to.IsPod() {
+		return false, ""
+	}
+	var in install.Info
+	if j.set != nil {
+		in = j.set.Install
+	}
+	send := netpol.ProxyHBONE{Off: !in.Switch(install.EnvSendingHBONE), Prefer: in.Switch(install.EnvPreferSendingHBONE)}
+	var labels map[string]string
+	if p := j.c.Pod(to.Pod); p != nil {
+		labels = p.Labels
+	}
+	if netpol.ProxyTunnels(true, labels, send) {
+		return true, ""
+	}
+	if send.Off {
+		return false, fmt.Sprintf("sent by the sidecar to the app port, not as HBONE (istiod's %s is off)", install.EnvSendingHBONE)
+	}
+	return false, fmt.Sprintf("sent by the sidecar as Istio mTLS to the app port: %s takes it, and istiod prefers it to HBONE (%s is off)", to, install.EnvPreferSendingHBONE)
+}
 
 func (j judge) info(p netpol.Peer) (ambient.PodInfo, bool) {
 	if !p.IsPod() || j.mesh == nil {
@@ -66,12 +93,19 @@ func (j judge) query(from, to netpol.Peer, port int32, proto corev1.Protocol) (R
 		}
 	}
 	hbone := dst.Protocol == "HBONE" && proto == corev1.ProtocolTCP && kind != plainClient && from != to
+	plain := ""
+	if hbone && kind == sidecarClient {
+		hbone, plain = j.proxyTunnels(to, dst)
+	}
 	if !hbone {
 		v, err := j.c.Evaluate(from, to, port, proto)
 		if err != nil {
 			return r, err
 		}
 		r.Allowed, r.Reason = v.Allowed, v.Reason
+		if plain != "" {
+			r.Reason = plain + "; " + v.Reason
+		}
 		return r, nil
 	}
 	r.Carried, r.CarriedPort = "HBONE", netpol.HBONEPort

@@ -279,15 +279,23 @@ func (j judge) serviceHop(from netpol.Peer, ep endpoint, svc *corev1.Service, sp
 		return direct(fmt.Sprintf("carried as HBONE: %d → %d (targetPort %d)%s; ", sp.Port, netpol.HBONEPort, ep.port, waypointNote(si)), netpol.HBONEPort)
 	case kind == ztunnelClient && tcp:
 		return direct(fmt.Sprintf("ztunnel sends it plainly, %s is outside the mesh: %d → %d; ", to, sp.Port, ep.port), ep.port)
-	case kind == sidecarClient && tcp && hboneDst:
-		r.Carried, r.CarriedPort = "HBONE", netpol.HBONEPort
+	case kind == sidecarClient:
 		bypass := ""
 		if si.Waypoint.Bound() {
 			bypass = fmt.Sprintf(", bypassing waypoint %s (sidecars never use waypoints)", si.Waypoint.Waypoint)
 		}
-		return direct(fmt.Sprintf("carried as HBONE by the sidecar: %d → %d (targetPort %d)%s; ", sp.Port, netpol.HBONEPort, ep.port, bypass), netpol.HBONEPort)
-	case kind == sidecarClient:
-		return direct(fmt.Sprintf("sent by the sidecar to the endpoint: %d → %d; ", sp.Port, ep.port), ep.port)
+		tunnels, plain := false, ""
+		if tcp && hboneDst {
+			tunnels, plain = j.proxyTunnels(to, dst)
+		}
+		if tunnels {
+			r.Carried, r.CarriedPort = "HBONE", netpol.HBONEPort
+			return direct(fmt.Sprintf("carried as HBONE by the sidecar: %d → %d (targetPort %d)%s; ", sp.Port, netpol.HBONEPort, ep.port, bypass), netpol.HBONEPort)
+		}
+		if plain != "" {
+			return direct(fmt.Sprintf("%s: %d → %d%s; ", plain, sp.Port, ep.port, bypass), ep.port)
+		}
+		return direct(fmt.Sprintf("sent by the sidecar to the endpoint: %d → %d%s; ", sp.Port, ep.port, bypass), ep.port)
 	}
 	return direct(fmt.Sprintf("direct to the endpoint: %d → %d; ", sp.Port, ep.port), ep.port)
 }

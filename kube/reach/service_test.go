@@ -172,3 +172,51 @@ func TestReachServiceLive(t *testing.T) {
 		t.Errorf("publishNotReadyAddresses: both pods are endpoints, got:\n%s", out)
 	}
 }
+
+// TestSidecarSendsHBONEOnlyWhenIstiodSaysSo: with istiod's
+// PILOT_ENABLE_SENDING_HBONE off, a sidecar connects to the endpoint's
+// targetPort (plaintext, which the ambient endpoint's ztunnel takes as
+// inbound plaintext), so 15008 is not what the policies are asked about;
+// on (the default), it tunnels to 15008. Either way it skips the waypoint.
+func TestSidecarSendsHBONEOnlyWhenIstiodSaysSo(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want string
+	}{
+		{"true", "denied   side/sleep -> svc/billing/api 80/TCP (http) → billing/api 8080/TCP  carried as HBONE by the sidecar: 80 → 15008 (targetPort 8080), bypassing waypoint billing/waypoint (sidecars never use waypoints); ingress denied: billing/api is isolated for ingress by NetworkPolicy billing/api, billing/api-side and no rule admits side/sleep on 15008/TCP\n"},
+		{"false", "allowed  side/sleep -> svc/billing/api 80/TCP (http) → billing/api 8080/TCP  sent by the sidecar to the app port, not as HBONE (istiod's PILOT_ENABLE_SENDING_HBONE is off): 80 → 8080, bypassing waypoint billing/waypoint (sidecars never use waypoints); egress allowed: no NetworkPolicy selects side/sleep for egress; ingress allowed by NetworkPolicy billing/api-side rule ingress[0]\n"},
+	} {
+		dir := t.TempDir()
+		doc := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system, labels: {app: istiod, istio.io/rev: default}}
+spec:
+  selector: {matchLabels: {app: istiod}}
+  template:
+    metadata: {labels: {app: istiod}}
+    spec:
+      containers:
+      - name: discovery
+        image: docker.io/istio/pilot:1.29.2
+        env:
+        - {name: PILOT_ENABLE_AMBIENT, value: "true"}
+        - {name: PILOT_ENABLE_SENDING_HBONE, value: "` + tc.env + `"}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api-side, namespace: billing}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: side}}}]
+    ports: [{port: 8080}]
+`
+		if err := os.WriteFile(dir+"/istiod.yaml", []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := run(t, nil, append(meshAndServices, "-f", dir, "side/sleep", "svc/billing/api:80")...)
+		if code != exitOK || out != tc.want {
+			t.Errorf("PILOT_ENABLE_SENDING_HBONE=%s: exit %d\n got %q\nwant %q\nstderr %s", tc.env, code, out, tc.want, errOut)
+		}
+	}
+}
