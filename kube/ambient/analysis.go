@@ -120,6 +120,9 @@ type ServiceInfo struct {
 	IsWaypoint         bool     // the Service of a waypoint or east-west gateway: never bound to a waypoint
 	IngressUseWaypoint bool     // istio.io/ingress-use-waypoint as the installed istiod reads it (ingressUseWaypoint)
 	Conditions         []string // istiod's status conditions, "Type=Status Reason: message"
+	// WaypointMissing is the istio.io/WaypointMissing condition the
+	// installed istiod writes on a ServiceEntry (1.28+); nil when none.
+	WaypointMissing *WaypointMissing
 }
 
 // WorkloadEntryInfo is the analysis of one WorkloadEntry: istiod resolves

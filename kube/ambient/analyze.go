@@ -236,6 +236,11 @@ func (ix *index) analyzeServiceEntries() {
 			info.Waypoint = b
 			ix.noteBinding(KindServiceEntry, se.Namespace, se.Name, "", b)
 		}
+		if vis != install.VisibilityNone {
+			// Hidden entries get no ServiceInfo, so no condition either.
+			info.WaypointMissing = ix.waypointMissing(se, info.Waypoint)
+			ix.waypointMissingFinding(se, info.Waypoint, info.WaypointMissing)
+		}
 		ix.a.ServiceEntries[k] = info
 	}
 }

@@ -332,7 +332,7 @@ func (ix *index) bindingFindings() {
 				}
 				ix.add(finding.Error, "waypoint-missing", ix.ref(kind, ns, is.name),
 					fmt.Sprintf("%s %s uses waypoint %s, which does not exist", kind, is.name, b.Waypoint),
-					"istiod reports WaypointIsNotReady and does not fall back to another waypoint, so its traffic goes direct and the waypoint's L7 policies are skipped.",
+					ix.refusedWhere(kind, ReasonWaypointNotReady)+" and does not fall back to another waypoint, so its traffic goes direct and the waypoint's L7 policies are skipped.",
 					waypointApplyFix(b.Waypoint, traffic))
 			}
 		case b.Reason == ReasonCrossNamespaceForbidden:
@@ -351,7 +351,7 @@ func (ix *index) bindingFindings() {
 			g := missing[k][ns]
 			ix.add(finding.Error, "waypoint-missing", ix.ref("Namespace", "", ns),
 				fmt.Sprintf("%s use waypoint %s, which does not exist: %s", plural(g.pods.total(), "pod", "pods"), k, g.pods.String()),
-				"istiod reports WaypointIsNotReady and does not fall back to another waypoint, so their traffic goes direct and the waypoint's L7 policies are skipped.",
+				ix.refusedWhere("Pod", ReasonWaypointNotReady)+" and does not fall back to another waypoint, so their traffic goes direct and the waypoint's L7 policies are skipped.",
 				waypointApplyFix(k, TrafficWorkload))
 		}
 	}

@@ -196,16 +196,24 @@ func (ix *index) targets(ns string, refs []*typev1beta1.PolicyTargetReference) (
 			refNS = ns
 		}
 		k := Key{refNS, name}
+		if p := refGroupProblem(r); p != "" {
+			problems = append(problems, p)
+			continue
+		}
 		switch {
 		case kind == "GatewayClass":
 			class := ix.classes[name]
 			switch {
+			case !ix.v.AtLeast(1, 25):
+				problems = append(problems, ix.gatewayClassRefProblem(name))
 			case ns != ix.root:
 				problems = append(problems, fmt.Sprintf("AuthorizationPolicy must be in the root namespace `%s` when referencing a GatewayClass", ix.root))
 			case class == nil:
 				problems = append(problems, fmt.Sprintf("GatewayClass %s was not found", name))
 			case class.Spec.ControllerName != MeshController:
 				problems = append(problems, "GatewayClass must use controller name `"+MeshController+"` for waypoints")
+			case ix.gatewayClassRefProblem(name) != "":
+				problems = append(problems, ix.gatewayClassRefProblem(name))
 			default:
 				bound = append(bound, "GatewayClass/"+name)
 			}

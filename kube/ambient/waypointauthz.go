@@ -160,6 +160,9 @@ func appliesAtWaypoint(ns string, spec *secv1beta1.AuthorizationPolicy, root str
 		if refNS == "" {
 			refNS = ns
 		}
+		if refGroupProblem(r) != "" {
+			continue
+		}
 		switch r.GetKind() {
 		case "Gateway":
 			if refNS == wp.Namespace && r.GetName() == wp.Name {

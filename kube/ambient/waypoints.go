@@ -175,9 +175,17 @@ func (ix *index) resolve(l map[string]string, ns, source, traffic string) Waypoi
 		return b
 	}
 	if traffic == TrafficWorkload && b.Source == sourceNamespace {
-		// istiod skips a namespace waypoint that does not take workload
-		// traffic silently: pod-addressed traffic goes direct.
-		return WaypointBinding{Note: fmt.Sprintf("namespace waypoint %s takes %q traffic only, so traffic addressed to the pod skips it", k, w.trafficType)}
+		// A namespace waypoint that does not take workload traffic gives
+		// pods and WorkloadEntries none: pod-addressed traffic goes direct.
+		// From 1.30 istiod treats that as no waypoint (fetchWaypointForWorkload,
+		// istio/istio#60038); before, it is an UnsupportedTrafficType error
+		// that no status shows. Neither is a mistake to report.
+		note := fmt.Sprintf("namespace waypoint %s takes %q traffic only, so traffic addressed to the pod skips it", k, w.trafficType)
+		if !ix.v.AtLeast(1, 30) {
+			return WaypointBinding{Source: sourceNamespace, Reason: ReasonUnsupportedTrafficType,
+				Note: note + "; istiod " + ix.v.MinorString() + " counts it as UnsupportedTrafficType and reports it nowhere"}
+		}
+		return WaypointBinding{Note: note}
 	}
 	b.Reason, b.Problem = ReasonUnsupportedTrafficType, fmt.Sprintf("attempting to bind to traffic type %q which the waypoint %q does not support", traffic, k.String())
 	return b
