@@ -116,6 +116,7 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 		Meshed:          make(map[netpol.Key]netpol.Dataplane),
 		Waypoints:       make(map[netpol.Key][]netpol.Key),
 		Ingress:         make(map[netpol.Key]netpol.IngressPath),
+		EastWest:        make(map[netpol.Key]netpol.IngressPath),
 		RootNamespace:   c.RootNamespace,
 		ProxyHBONE: netpol.ProxyHBONE{
 			Off:    !c.Install.Switch(install.EnvSendingHBONE),
@@ -145,16 +146,20 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 		switch info.State {
 		case ambient.PodCaptured, ambient.PodPending:
 			in.Meshed[nk] = netpol.Ambient
-		case ambient.PodSidecar:
-			in.Meshed[nk] = netpol.Sidecar
 		default:
-			// Gateway API ingress and east-west gateways are HBONE
-			// clients of ambient pods (their Envoy tunnels from the
-			// gateway pod's IP); waypoints are handled as waypoints.
-			if m := p.Labels["gateway.istio.io/managed"]; m == "istio.io-gateway-controller" || m == "istio.io-eastwest-controller" {
-				in.Meshed[nk] = netpol.Gateway
+			// Gateways are HBONE clients of ambient pods (their Envoy
+			// tunnels from the gateway pod's IP), a classic gateway
+			// too though its injected proxy looks like a sidecar.
+			if kind := ambient.GatewayKindOf(p); kind != ambient.NotAGateway {
+				if plane := gatewayPlane(c, kind); plane != netpol.NotMeshed {
+					in.Meshed[nk] = plane
+				}
+				continue
 			}
-			continue
+			if info.State != ambient.PodSidecar {
+				continue
+			}
+			in.Meshed[nk] = netpol.Sidecar
 		}
 		seen := map[ambient.Key]bool{}
 		add := func(b ambient.WaypointBinding) {
@@ -165,7 +170,7 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 			in.Waypoints[nk] = append(in.Waypoints[nk], wpPods[b.Waypoint]...)
 		}
 		add(info.Waypoint)
-		var gw netpol.IngressPath
+		var gw, ew netpol.IngressPath
 		routed := false
 		for _, s := range svcs[p.Namespace] {
 			if len(s.Spec.Selector) == 0 || !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(p.Labels)) {
@@ -179,12 +184,41 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 			} else {
 				gw.Direct = true
 			}
+			if si.Waypoint.Bound() {
+				ew.Waypoints = append(ew.Waypoints, wpPods[si.Waypoint.Waypoint]...)
+			}
 		}
 		if routed {
 			in.Ingress[nk] = gw
 		}
+		if len(ew.Waypoints) > 0 {
+			// East-west gateways also dial the pod itself for traffic a
+			// waypoint in the client's network already handled
+			// (x-istio-source: waypoint), and from 1.29 for ingress
+			// traffic to a Service without ingress-use-waypoint.
+			ew.Direct = true
+			in.EastWest[nk] = ew
+		}
 	}
 	return in
+}
+
+// gatewayPlane is how a gateway pod takes part in the mesh, NotMeshed for
+// one that forwards nothing: an east-west gateway forwards only with
+// AMBIENT_ENABLE_MULTI_NETWORK (without it istiod gives it no services to
+// serve). Whether ingress gateways tunnel (PILOT_ENABLE_SENDING_HBONE) is
+// HBONEInput.ProxyHBONE's to say.
+func gatewayPlane(c *ambient.Cluster, kind ambient.GatewayKind) netpol.Dataplane {
+	if kind == ambient.NotAGateway {
+		return netpol.NotMeshed
+	}
+	if kind == ambient.EastWestGateway {
+		if !c.Install.Switch(install.EnvAmbientMultiNetwork) {
+			return netpol.NotMeshed
+		}
+		return netpol.EastWest
+	}
+	return netpol.Gateway
 }
 
 // ingressViaWaypoint reports whether ingress gateways send traffic for the
@@ -211,6 +245,7 @@ func sameHBONE(a, b netpol.HBONEInput) bool {
 		maps.Equal(a.Meshed, b.Meshed) &&
 		maps.EqualFunc(a.Waypoints, b.Waypoints, slices.Equal) &&
 		maps.EqualFunc(a.Ingress, b.Ingress, sameIngressPath) &&
+		maps.EqualFunc(a.EastWest, b.EastWest, sameIngressPath) &&
 		slices.Equal(a.Istiod, b.Istiod) && slices.Equal(a.Ztunnels, b.Ztunnels)
 }
 

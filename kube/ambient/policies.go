@@ -74,6 +74,11 @@ func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector, gatewa
 			s.ambient++
 		case p.state.inAmbient():
 			s.uncaptured++
+		case gateways && GatewayKindOf(p.pod) == ClassicGateway:
+			// Not a Gateway API gateway, so ShouldAttachPolicy applies
+			// selectors to it whatever the switch says; injected, it
+			// looks like a sidecar but its Envoy is the gateway's.
+			s.gateway++
 		case p.state == PodSidecar:
 			s.sidecar++
 		case gateways && ix.isIngressGatewayPod(p.pod) && honoured:

@@ -44,11 +44,33 @@ const (
 	NotMeshed Dataplane = iota
 	Ambient             // captured by istio-cni, traffic carried by ztunnel
 	Sidecar             // has an istio-proxy sidecar
-	// Gateway is a Gateway API ingress or east-west gateway pod: an HBONE
-	// client of ambient pods (its Envoy originates the tunnel from its own
-	// IP), never a destination ambient wraps in HBONE.
+	// Gateway is an ingress gateway pod (Gateway API class istio, or a
+	// classic Helm-installed router): an HBONE client of ambient pods (its
+	// Envoy originates the tunnel from its own IP), never a destination
+	// ambient wraps in HBONE.
 	Gateway
+	// EastWest is an east-west (multi-network) gateway pod: an HBONE client
+	// like Gateway, with its own way to each destination
+	// (HBONEInput.EastWest).
+	EastWest
 )
+
+// gatewayPlanes are the gateway kinds, each reaching destinations its own
+// way; the index of a plane here numbers the per-kind fields below.
+var gatewayPlanes = [...]Dataplane{Gateway, EastWest}
+
+// gwSets holds a bitset per gateway kind, indexed as gatewayPlanes.
+type gwSets [len(gatewayPlanes)]bitset
+
+// gatewayIndex returns the plane's index in gatewayPlanes, or -1.
+func gatewayIndex(plane Dataplane) int {
+	for i, g := range gatewayPlanes {
+		if g == plane {
+			return i
+		}
+	}
+	return -1
+}
 
 // tunnelLabel marks sidecars that accept HBONE (networking.istio.io/tunnel=http);
 // other sidecars receive plaintext on the app port. tlsModeLabel, which
@@ -102,6 +124,11 @@ type HBONEInput struct {
 	// gateways reach it; pods absent from it are dialled on their own
 	// 15008, as gateways do without istio.io/ingress-use-waypoint.
 	Ingress map[Key]IngressPath
+	// EastWest is Ingress for east-west gateways: they send a Service's
+	// traffic to its bound waypoint whatever ingress-use-waypoint says
+	// (pilot's buildWaypointInternal); pods absent from it are dialled on
+	// their own 15008.
+	EastWest map[Key]IngressPath
 	// Istiod and Ztunnels list the control-plane pods. When nil, the pods
 	// labelled app=istiod and app=ztunnel in RootNamespace are used.
 	Istiod, Ztunnels []Key
@@ -191,10 +218,11 @@ type class struct {
 	rep       *pod
 	pods      []*pod
 	waypoints []*pod
-	// gwWaypoints are the waypoint pods ingress gateways reach the class
-	// through; gwDirect reports that gateways dial its pods directly too.
-	gwWaypoints []*pod
-	gwDirect    bool
+	// gwWaypoints are the waypoint pods gateways of each kind
+	// (gatewayPlanes) reach the class through; gwDirect reports that they
+	// dial its pods directly too.
+	gwWaypoints [len(gatewayPlanes)][]*pod
+	gwDirect    [len(gatewayPlanes)]bool
 }
 
 type checker struct {
@@ -210,8 +238,8 @@ type checker struct {
 	proxyDst   bitset   // classes sidecars and gateways send HBONE to (ProxyTunnels)
 	proxySrc   bitset   // classes of sidecar and gateway pods, when they send HBONE at all
 	proxies    bitset   // classes of ambient and sidecar pods (not gateways): clients a waypoint serves
-	gateways   bitset   // classes of gateway pods
-	gwIndirect bitset   // classes gateways reach only through a waypoint (IngressPath.Direct false)
+	gateways   gwSets   // classes of gateway pods, by kind
+	gwIndirect gwSets   // classes gateways of the kind reach only through a waypoint (IngressPath.Direct false)
 	matchMemo  map[*rule]bitset
 	nsMemo     map[string][]string
 	problems   map[problemKey]*problem
@@ -254,22 +282,28 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 	for _, ns := range c.nsNames {
 		for _, p := range c.podsByNS[ns] {
 			plane := in.Meshed[p.key]
-			if plane != Ambient && plane != Sidecar && plane != Gateway {
+			if plane != Ambient && plane != Sidecar && gatewayIndex(plane) < 0 {
 				continue
 			}
 			wps := podsOf(c, in.Waypoints[p.key])
-			gwDirect, gwWps := true, []*pod(nil)
-			if path, ok := in.Ingress[p.key]; ok {
-				gwDirect, gwWps = path.Direct, podsOf(c, path.Waypoints)
-			}
+			var gwDirect [len(gatewayPlanes)]bool
+			var gwWps [len(gatewayPlanes)][]*pod
 			sb.Reset()
 			classKey(&sb, p, plane, wps)
-			if !gwDirect || len(gwWps) > 0 {
-				sb.WriteByte(0)
-				sb.WriteString(strconv.FormatBool(gwDirect))
-				for _, w := range gwWps {
-					sb.WriteByte(',')
-					sb.WriteString(w.key.String())
+			// Indexed as gatewayPlanes: Gateway, EastWest.
+			for i, paths := range [...]map[Key]IngressPath{in.Ingress, in.EastWest} {
+				gwDirect[i] = true
+				if path, ok := paths[p.key]; ok {
+					gwDirect[i], gwWps[i] = path.Direct, podsOf(c, path.Waypoints)
+				}
+				if !gwDirect[i] || len(gwWps[i]) > 0 {
+					sb.WriteByte(0)
+					sb.WriteString(strconv.Itoa(i))
+					sb.WriteString(strconv.FormatBool(gwDirect[i]))
+					for _, w := range gwWps[i] {
+						sb.WriteByte(',')
+						sb.WriteString(w.key.String())
+					}
 				}
 			}
 			k := sb.String()
@@ -303,7 +337,9 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 	h.ambient, h.meshed = newBitset(len(h.classes)), newBitset(len(h.classes))
 	h.hboneDst, h.proxies = newBitset(len(h.classes)), newBitset(len(h.classes))
 	h.proxyDst, h.proxySrc = newBitset(len(h.classes)), newBitset(len(h.classes))
-	h.gateways, h.gwIndirect = newBitset(len(h.classes)), newBitset(len(h.classes))
+	for i := range gatewayPlanes {
+		h.gateways[i], h.gwIndirect[i] = newBitset(len(h.classes)), newBitset(len(h.classes))
+	}
 	h.egressIso = newBitset(len(h.classes))
 	h.egressPols = make([][]*policy, len(h.classes))
 	for _, cl := range h.classes {
@@ -321,16 +357,18 @@ func newChecker(c *Cluster, in HBONEInput) *checker {
 				h.proxyDst.set(cl.id)
 			}
 		}
-		if cl.plane != Gateway {
-			h.proxies.set(cl.id)
+		if g := gatewayIndex(cl.plane); g >= 0 {
+			h.gateways[g].set(cl.id)
 		} else {
-			h.gateways.set(cl.id)
+			h.proxies.set(cl.id)
 		}
 		if (cl.plane == Sidecar || cl.plane == Gateway) && !in.ProxyHBONE.Off {
 			h.proxySrc.set(cl.id)
 		}
-		if !cl.gwDirect {
-			h.gwIndirect.set(cl.id)
+		for i, direct := range cl.gwDirect {
+			if !direct {
+				h.gwIndirect[i].set(cl.id)
+			}
 		}
 	}
 	return h
@@ -351,10 +389,15 @@ func podsOf(c *Cluster, keys []Key) []*pod {
 // allWaypoints returns the waypoint pods in front of the class, for
 // ztunnel clients or for gateways, sorted and unique.
 func (cl *class) allWaypoints() []*pod {
-	if len(cl.gwWaypoints) == 0 {
+	out := cl.waypoints
+	for _, gw := range cl.gwWaypoints {
+		if len(gw) > 0 {
+			out = append(slices.Clone(out), gw...)
+		}
+	}
+	if len(out) == len(cl.waypoints) {
 		return cl.waypoints
 	}
-	out := append(slices.Clone(cl.waypoints), cl.gwWaypoints...)
 	slices.SortFunc(out, func(a, b *pod) int { return compareKeys(a.key, b.key) })
 	return slices.Compact(out)
 }
@@ -515,18 +558,23 @@ func (h *checker) ingress() {
 		if len(pols) == 0 {
 			continue
 		}
-		// ztunnel tunnels to every HBONE destination; sidecars and
-		// gateways only as ProxyTunnels says, and otherwise connect to
-		// the app port, which the rule already admits.
+		// ztunnel tunnels to every HBONE destination, and so do east-west
+		// gateways, which forward the inner tunnel to the pod's 15008 as
+		// waypoints do; sidecars and ingress gateways only as
+		// ProxyTunnels says, and otherwise connect to the app port, which
+		// the rule already admits.
 		sources := h.ambient.clone()
+		sources.or(h.gateways[gatewayIndex(EastWest)])
 		if h.proxyDst.has(cl.id) {
 			sources.or(h.proxySrc)
 		}
-		if !cl.gwDirect {
-			// Every Service in front of the pod sends ingress through its
-			// waypoint: gateways never dial the pod, waypoints() checks
-			// their hops.
-			sources.andNot(h.gateways)
+		for i, direct := range cl.gwDirect {
+			if !direct {
+				// Every Service in front of the pod sends this kind of
+				// gateway's traffic through its waypoint: those gateways
+				// never dial the pod, waypoints() checks their hops.
+				sources.andNot(h.gateways[i])
+			}
 		}
 		hb := newBitset(len(h.classes))
 		var apps []*rule
@@ -594,18 +642,18 @@ func (h *checker) egress() {
 			continue
 		}
 		dests := h.hboneDst
-		if cl.plane != Ambient {
+		if cl.plane != Ambient && cl.plane != EastWest {
 			if !h.proxySrc.has(cl.id) {
 				continue // sending HBONE is off: it dials app ports only
 			}
 			// A sidecar or gateway tunnels only as ProxyTunnels says.
 			dests = h.proxyDst
 		}
-		if cl.plane == Gateway {
+		if g := gatewayIndex(cl.plane); g >= 0 {
 			// A gateway dials the waypoint, not the pod, of destinations
-			// whose every Service routes ingress through it.
+			// whose every Service routes its traffic through it.
 			dests = dests.clone()
-			dests.andNot(h.gwIndirect)
+			dests.andNot(h.gwIndirect[g])
 		}
 		hb := newBitset(len(h.classes))
 		var rules []*rule
@@ -678,7 +726,7 @@ func (h *checker) egressOf(r *rule) *egressSets {
 // both ways (the sender's egress and the receiver's ingress).
 func (h *checker) waypoints() {
 	for _, cl := range h.classes {
-		if len(cl.waypoints) == 0 && len(cl.gwWaypoints) == 0 {
+		if len(cl.allWaypoints()) == 0 {
 			continue
 		}
 		admitted, peers := h.clientsOf(cl)
@@ -688,17 +736,23 @@ func (h *checker) waypoints() {
 		// 15008, which ingress() checks.
 		viaZtunnel := admitted.clone()
 		viaZtunnel.and(h.ambient)
-		// Gateways go through the waypoints of the Services that ask for
-		// it (istio.io/ingress-use-waypoint), from their own pod.
-		viaGateway := admitted.clone()
-		viaGateway.and(h.gateways)
+		// Gateways go through the waypoints of the Services that route
+		// them there (ingress: istio.io/ingress-use-waypoint; east-west:
+		// any bound waypoint), from their own pod.
+		var viaGateway [len(gatewayPlanes)]bitset
+		for i := range gatewayPlanes {
+			viaGateway[i] = admitted.clone()
+			viaGateway[i].and(h.gateways[i])
+		}
 		for _, w := range cl.allWaypoints() {
 			srcs := newBitset(len(h.classes))
 			if slices.Contains(cl.waypoints, w) {
 				srcs.or(viaZtunnel)
 			}
-			if slices.Contains(cl.gwWaypoints, w) {
-				srcs.or(viaGateway)
+			for i, gw := range cl.gwWaypoints {
+				if slices.Contains(gw, w) {
+					srcs.or(viaGateway[i])
+				}
 			}
 			if h.hboneDst.has(cl.id) {
 				h.waypointHop(cl, w)
@@ -926,6 +980,8 @@ func (h *checker) istiod() {
 			groups = append(groups, group{cl.pods, []int32{IstiodXDSPort}, "sidecar"})
 		case Gateway:
 			groups = append(groups, group{cl.pods, []int32{IstiodXDSPort}, "gateway"})
+		case EastWest:
+			groups = append(groups, group{cl.pods, []int32{IstiodXDSPort}, "east-west gateway"})
 		}
 	}
 	seen := map[*pod]bool{}
