@@ -60,8 +60,9 @@ func hboneFindings(s *kube.Snapshot) []string {
 // release that has one (listener_waypoint.go buildWaypointInternal), and
 // dials the pods too for traffic a waypoint already handled; without a
 // bound waypoint it dials the pods only. Without AMBIENT_ENABLE_MULTI_NETWORK
-// istiod gives it nothing to forward, and PILOT_ENABLE_SENDING_HBONE off
-// keeps every gateway from sending HBONE.
+// istiod gives it nothing to forward; PILOT_ENABLE_SENDING_HBONE, which
+// stops sidecars and ingress gateways tunnelling, is not its switch: it
+// forwards the client's inner tunnel like a waypoint.
 func TestEastWestGatewayPath(t *testing.T) {
 	const (
 		direct = "hbone-ingress-blocked NetworkPolicy apps/web"
@@ -81,7 +82,8 @@ func TestEastWestGatewayPath(t *testing.T) {
 		{name: "no waypoint: the pods only", env: multi, unbound: true, versions: []string{"1.27.3", "1.31.1"}, want: []string{direct}},
 		{name: "multi-network off: it forwards nothing", env: map[string]string{"PILOT_ENABLE_AMBIENT": "true"}, versions: []string{"1.27.3", "1.31.1"}},
 		{name: "multi-network on without ambient: forced off", env: map[string]string{"AMBIENT_ENABLE_MULTI_NETWORK": "true"}, versions: []string{"1.29.6"}},
-		{name: "sending HBONE off", env: map[string]string{"PILOT_ENABLE_AMBIENT": "true", "AMBIENT_ENABLE_MULTI_NETWORK": "true", "PILOT_ENABLE_SENDING_HBONE": "false"}, versions: []string{"1.29.6"}},
+		{name: "sending HBONE off: it still forwards tunnels, as waypoints do", env: map[string]string{"PILOT_ENABLE_AMBIENT": "true", "AMBIENT_ENABLE_MULTI_NETWORK": "true", "PILOT_ENABLE_SENDING_HBONE": "false"},
+			versions: []string{"1.29.6"}, want: []string{direct, viaWP}},
 	} {
 		for _, v := range tc.versions {
 			t.Run(tc.name+" "+v, func(t *testing.T) {
@@ -124,7 +126,7 @@ func TestClassicGatewayPath(t *testing.T) {
 			{name: "label 1", env: on, svc: label("1"), want: map[string]string{"1.29.6": direct, "1.30.0": viaWP}},
 			{name: "routing off", env: map[string]string{"PILOT_ENABLE_AMBIENT": "true", "ENABLE_INGRESS_WAYPOINT_ROUTING": "false"}, svc: label("true"),
 				want: map[string]string{"1.24.6": direct, "1.31.1": direct}},
-			{name: "sending HBONE off", env: map[string]string{"PILOT_ENABLE_AMBIENT": "true", "PILOT_ENABLE_SENDING_HBONE": "false"}, svc: label("true"),
+			{name: "sending HBONE off: it dials the app port, which web admits", env: map[string]string{"PILOT_ENABLE_AMBIENT": "true", "PILOT_ENABLE_SENDING_HBONE": "false"},
 				want: map[string]string{"1.29.6": ""}},
 		} {
 			for v, want := range tc.want {
