@@ -12,6 +12,7 @@ import (
 
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/install"
 	"github.com/ambx/ambx/kube/lookup"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/views/pane"
@@ -56,6 +57,7 @@ type cached struct {
 	info     ambient.ServiceInfo
 	policies table.Cell
 	pods     int
+	routing  bool // ENABLE_INGRESS_WAYPOINT_ROUTING as the installed istiod has it
 	row      table.Row
 	gen      uint64
 }
@@ -76,6 +78,7 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 	c.gen++
 	byNS := lookup.PodsByNamespace(s.Pods)
 	targeting := lookup.ServicePolicies(s)
+	routing := s.Cluster.Install.Switch(install.EnvIngressWaypointRouting)
 	rows := make([]table.Row, 0, len(s.Services))
 	for _, svc := range s.Services {
 		if in.Namespace != "" && svc.Namespace != in.Namespace {
@@ -86,14 +89,14 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 		pol := policies(targeting[k])
 		n := c.selected(svc, byNS(svc.Namespace))
 		e := c.rows[svc]
-		if e == nil || e.pods != n || e.policies != pol || !sameInfo(e.info, info) {
+		if e == nil || e.pods != n || e.policies != pol || e.routing != routing || !sameInfo(e.info, info) {
 			wp, why := binding(info, svc.Namespace)
-			e = &cached{info: info, policies: pol, pods: n, row: table.Row{Key: kube.Ref{Kind: kube.KindService, Namespace: svc.Namespace, Name: svc.Name}.Key(), Labels: table.LabelsOf(svc.Labels), Cells: []table.Cell{
+			e = &cached{info: info, policies: pol, pods: n, routing: routing, row: table.Row{Key: kube.Ref{Kind: kube.KindService, Namespace: svc.Namespace, Name: svc.Name}.Key(), Labels: table.LabelsOf(svc.Labels), Cells: []table.Cell{
 				pane.Dim(svc.Namespace),
 				pane.Plain(svc.Name),
 				wp,
 				why,
-				ingress(info),
+				ingress(info, routing),
 				pol,
 				podsCell(n),
 			}}}
@@ -187,10 +190,16 @@ func binding(info ambient.ServiceInfo, ns string) (wp, why table.Cell) {
 }
 
 // ingress says whether ingress gateways send to the Service's waypoint;
-// it matters only when there is one.
-func ingress(info ambient.ServiceInfo) table.Cell {
+// it matters only when there is one. With ENABLE_INGRESS_WAYPOINT_ROUTING
+// off istiod never routes them there, whatever the label asks.
+func ingress(info ambient.ServiceInfo, routing bool) table.Cell {
 	bound := info.Waypoint.Bound()
 	switch {
+	case info.IngressUseWaypoint && !routing && bound:
+		// The label asks for the waypoint; the switch refuses it.
+		return table.Cell{Text: "skips (off)", Tone: theme.ToneWarn}
+	case info.IngressUseWaypoint && !routing:
+		return pane.Dim("off (no wp)")
 	case info.IngressUseWaypoint && bound:
 		return table.Cell{Text: "waypoint", Tone: theme.ToneGood}
 	case info.IngressUseWaypoint:
