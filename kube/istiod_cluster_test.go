@@ -183,6 +183,30 @@ func entryCase(name, kind, ns, obj string, want kubeenv.StatusWant) objectCase {
 	return c
 }
 
+// entryCase adds one more condition to check on an entry already added.
+func (f *bindingFixture) entryCase(name, kind, ns, obj string, want kubeenv.StatusWant) {
+	f.cases = append(f.cases, entryCase(name, kind, ns, obj, want))
+}
+
+// missingWaypoint is istiod's WaypointMissing condition with a reason.
+func missingWaypoint(reason string) kubeenv.StatusWant {
+	return kubeenv.StatusWant{Type: ambient.ConditionWaypointMissing, Status: "True", Reason: reason}
+}
+
+// agreesOnMissing compares ambx's WaypointMissing with istiod's, reason
+// and message.
+func agreesOnMissing(m *ambient.WaypointMissing, c kubeenv.Condition, written bool) string {
+	switch {
+	case !written && m != nil:
+		return fmt.Sprintf("ambx says WaypointMissing %s: %s", m.Reason, m.Message)
+	case written && m == nil:
+		return "ambx says no WaypointMissing"
+	case written && (c.Status != "True" || c.Reason != m.Reason || c.Message != m.Message):
+		return fmt.Sprintf("ambx says %s: %s", m.Reason, m.Message)
+	}
+	return ""
+}
+
 // bindingOf is ambx's binding of a Service, ServiceEntry or WorkloadEntry.
 func bindingOf(s *kube.Snapshot, kind string, k ambient.Key) ambient.WaypointBinding {
 	switch kind {
@@ -357,6 +381,28 @@ func entryCases(f *bindingFixture, lbl func(string, ...string) map[string]string
 	f.serviceEntry("no allowedRoutes denies a ServiceEntry from another namespace", externalEntry("wb-client", "se-to-private", lbl("private", ambient.LabelUseWaypointNS, "wb-shared")), notBound(ambient.ReasonAttachmentDenied))
 	f.serviceEntry("waypoint-for=none refuses a ServiceEntry", externalEntry("wb-svc", "se-to-none", lbl("for-none")), notBound(ambient.ReasonUnsupportedTrafficType))
 
+	// WaypointMissing (1.28+ wildcard, 1.30+ racing connect strategy): ambx
+	// must write the same reason and message, and none on a bound entry.
+	wild := func(name string, labels map[string]string) *netv1.ServiceEntry {
+		se := externalEntry("wb-svc", name, labels)
+		se.Spec.Hosts = []string{"*." + name + ".example.com"}
+		se.Spec.Resolution = netapi.ServiceEntry_NONE
+		return se
+	}
+	racing := func(se *netv1.ServiceEntry) *netv1.ServiceEntry {
+		se.Annotations = map[string]string{ambient.AnnotationConnectStrategy: "RACE_FIRST_TCP_CONNECT"}
+		return se
+	}
+	f.serviceEntry("a wildcard ServiceEntry without a waypoint is WaypointMissing", wild("se-wild", nil), missingWaypoint(ambient.ReasonNoWaypointForWildcard))
+	f.serviceEntry("a wildcard ServiceEntry bound to a waypoint is not WaypointMissing", wild("se-wild-bound", lbl("waypoint")), kubeenv.StatusWant{Type: ambient.ConditionWaypointMissing, Absent: true})
+	f.entryCase("the bound wildcard ServiceEntry's binding", kubeenv.KindServiceEntry, "wb-svc", "se-wild-bound", boundTo("wb-svc/waypoint"))
+	f.serviceEntry("a wildcard ServiceEntry naming a missing waypoint is WaypointMissing", wild("se-wild-ghost", lbl("ghost")), missingWaypoint(ambient.ReasonNoWaypointForWildcard))
+	f.entryCase("the wildcard ServiceEntry naming a missing waypoint is not bound", kubeenv.KindServiceEntry, "wb-svc", "se-wild-ghost", notBound(ambient.ReasonWaypointNotReady))
+	f.serviceEntry("a racing ServiceEntry without a waypoint is WaypointMissing", racing(externalEntry("wb-svc", "se-race", nil)), missingWaypoint(ambient.ReasonNoWaypointForRacing))
+	f.serviceEntry("a racing ServiceEntry bound to a waypoint is not WaypointMissing", racing(externalEntry("wb-svc", "se-race-bound", lbl("waypoint"))), kubeenv.StatusWant{Type: ambient.ConditionWaypointMissing, Absent: true})
+	f.entryCase("the bound racing ServiceEntry's binding", kubeenv.KindServiceEntry, "wb-svc", "se-race-bound", boundTo("wb-svc/waypoint"))
+	f.serviceEntry("a plain ServiceEntry without a waypoint is not WaypointMissing", externalEntry("wb-svc", "se-plain-unbound", nil), kubeenv.StatusWant{Type: ambient.ConditionWaypointMissing, Absent: true})
+
 	f.workloadEntry("a WorkloadEntry label binds a workload waypoint", vmEntry("wb-svc", "vm-labelled", lbl("for-workload"), nil), boundTo("wb-svc/for-workload"))
 	f.workloadEntry("spec.labels bind a WorkloadEntry too", vmEntry("wb-svc", "vm-spec-labels", nil, lbl("for-all")), boundTo("wb-svc/for-all"))
 	f.workloadEntry("a service waypoint refuses a WorkloadEntry's own label", vmEntry("wb-svc", "vm-to-service", lbl("waypoint"), nil), notBound(ambient.ReasonUnsupportedTrafficType))
@@ -484,6 +530,16 @@ func policyCases(f *bindingFixture) {
 		authz(ns, "service-wrong-group", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("networking.istio.io", "Service", "bound")}, Rules: l7}),
 		atWaypoint("True", "Accepted"),
 		"istiod reports a Service targetRef with a non-core group as bound, but its waypoint only applies policies whose Service targetRef has the core group",
+		boundList())
+	f.policy("targetRef to the waypoint Gateway under another group",
+		authz(ns, "gateway-wrong-group", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("networking.istio.io", "Gateway", "waypoint")}, Rules: l7}),
+		atWaypoint("True", "Accepted"),
+		"istiod's WaypointAccepted switches on the targetRef's kind alone, but ShouldAttachPolicy matches group and kind, so the waypoint never applies a Gateway targetRef outside gateway.networking.k8s.io",
+		boundList())
+	f.policy("targetRef to a ServiceEntry without its group",
+		authz(ns, "serviceentry-no-group", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("", "ServiceEntry", "se-bound")}, Rules: l7}),
+		atWaypoint("True", "Accepted"),
+		"istiod's WaypointAccepted switches on the targetRef's kind alone, but ShouldAttachPolicy matches group and kind, so the waypoint never applies a ServiceEntry targetRef outside networking.istio.io",
 		boundList())
 }
 
@@ -660,6 +716,9 @@ func agrees(s *kube.Snapshot, w kubeenv.StatusWant, st kubeenv.ObjectStatus) str
 		info, ok := s.Mesh.ServiceEntries[k]
 		if !ok {
 			return "ambx has no analysis of it"
+		}
+		if w.Type == ambient.ConditionWaypointMissing {
+			return agreesOnMissing(info.WaypointMissing, cond, written)
 		}
 		return agreesOnBinding(info.Waypoint, cond, written)
 	case kubeenv.KindWorkloadEntry:
