@@ -26,11 +26,13 @@ func TestServiceEntryWaypoint(t *testing.T) {
 	}
 	v131, _ := install.ParseVersion("1.31.0")
 	v130, _ := install.ParseVersion("1.30.2")
+	v127, _ := install.ParseVersion("1.27.3")
 	for _, tc := range []struct {
 		name     string
 		nsLabels map[string]string
 		labels   map[string]string
 		exportTo []string
+		hosts    []string
 		nsOnly   bool // meshConfig.serviceEntryVisibility defaults to NAMESPACE
 		version  install.Version
 		want     ambient.WaypointBinding
@@ -59,6 +61,15 @@ func TestServiceEntryWaypoint(t *testing.T) {
 		{name: "cross-namespace, NAMESPACE visibility, 1.31", labels: map[string]string{"istio.io/use-waypoint": "shared", "istio.io/use-waypoint-namespace": "infra"}, nsOnly: true, version: v131,
 			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "infra", Name: "shared"}, Source: "serviceentry", Reason: "CrossNamespaceWaypointForbidden",
 				Problem: `cannot bind to waypoint "infra/shared" in another namespace: cross-namespace waypoint binding is not permitted for a ServiceEntry with NAMESPACE visibility`}},
+		{name: "wildcard host without a waypoint, 1.31", hosts: []string{"*.example.com"}, version: v131,
+			want: ambient.WaypointBinding{Note: "istiod: NoWaypointForWildcardService: ServiceEntry will not apply until it is bound to a valid waypoint."}},
+		{name: "wildcard host without a waypoint, 1.27", hosts: []string{"*.example.com"}, version: v127, want: ambient.WaypointBinding{}},
+		{name: "wildcard host opted out", hosts: []string{"*.example.com"}, labels: map[string]string{"istio.io/use-waypoint": "none"}, version: v131,
+			want: ambient.WaypointBinding{Source: "serviceentry", Note: "opted out with istio.io/use-waypoint=none; istiod: NoWaypointForWildcardService: ServiceEntry will not apply until it is bound to a valid waypoint."}},
+		{name: "wildcard host naming a missing waypoint keeps the binding's problem", hosts: []string{"*.example.com"}, labels: map[string]string{"istio.io/use-waypoint": "gone"}, version: v131,
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "ext", Name: "gone"}, Source: "serviceentry", Reason: "WaypointIsNotReady", Problem: `waypoint "ext/gone" is not ready`}},
+		{name: "wildcard host bound", hosts: []string{"*.example.com"}, labels: map[string]string{"istio.io/use-waypoint": "egress"}, version: v131,
+			want: ambient.WaypointBinding{Waypoint: ambient.Key{Namespace: "ext", Name: "egress"}, Source: "serviceentry"}},
 		{name: "a waypoint's own", labels: map[string]string{"gateway.istio.io/managed": "istio.io-mesh-controller", "istio.io/use-waypoint": "egress"},
 			want: ambient.WaypointBinding{Note: "belongs to a waypoint or east-west gateway: never bound"}},
 	} {
@@ -71,7 +82,11 @@ func TestServiceEntryWaypoint(t *testing.T) {
 			if tc.nsOnly {
 				c.Install.ServiceEntryVisibility = &meshv1alpha1.ServiceEntryVisibility{DefaultVisibility: meshv1alpha1.ServiceEntryVisibility_NAMESPACE}
 			}
-			se := &netv1.ServiceEntry{ObjectMeta: meta("ext", "api", tc.labels), Spec: netapi.ServiceEntry{Hosts: []string{"api.example.com"}, ExportTo: tc.exportTo}}
+			hosts := tc.hosts
+			if hosts == nil {
+				hosts = []string{"api.example.com"}
+			}
+			se := &netv1.ServiceEntry{ObjectMeta: meta("ext", "api", tc.labels), Spec: netapi.ServiceEntry{Hosts: hosts, ExportTo: tc.exportTo}}
 			c.ServiceEntries = []*netv1.ServiceEntry{se}
 			if got := lookup.ServiceEntryWaypoint(kube.Build(c, t0), se); got != tc.want {
 				t.Errorf("got  %+v\nwant %+v", got, tc.want)
