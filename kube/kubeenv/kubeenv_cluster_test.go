@@ -17,8 +17,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
@@ -195,6 +197,23 @@ func TestCluster(t *testing.T) {
 		}
 		if cpu := nm.Usage[corev1.ResourceCPU]; cpu.MilliValue() != 1500 {
 			t.Errorf("node cpu = %s, want 1500m", cpu.String())
+		}
+		// A client that asks for protobuf, as ambx does, gets it, as from
+		// metrics-server (TestRealMetricsServer).
+		pb := rest.CopyConfig(env.Config)
+		pb.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+		pmc := metricsclient.NewForConfigOrDie(pb)
+		plist, err := pmc.MetricsV1beta1().PodMetricses("metrics").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatalf("list PodMetrics as protobuf: %v", err)
+		}
+		if len(plist.Items) != 2 || plist.Items[0].Name != "db-1" || plist.Items[1].Name != "web-1" {
+			t.Errorf("PodMetrics as protobuf: %+v, want db-1 and web-1", plist.Items)
+		} else if cpu := plist.Items[1].Containers[0].Usage[corev1.ResourceCPU]; cpu.MilliValue() != 250 || plist.Items[1].Window.Duration != 10*time.Second {
+			t.Errorf("web-1 as protobuf: cpu %s window %s, want 250m and 10s", cpu.String(), plist.Items[1].Window.Duration)
+		}
+		if ct := metricsContentType(t, env.Config, "/apis/metrics.k8s.io/v1beta1/namespaces/metrics/pods"); ct != runtime.ContentTypeProtobuf {
+			t.Errorf("PodMetrics list asked for as protobuf came as %q", ct)
 		}
 	})
 
@@ -376,6 +395,24 @@ func TestRealMetricsServer(t *testing.T) {
 	if mem := pm.Containers[0].Usage[corev1.ResourceMemory]; mem.Value() != 64<<20 {
 		t.Errorf("memory = %s, want 64Mi as annotated", mem.String())
 	}
+	// The fake serves protobuf because metrics-server does.
+	if ct := metricsContentType(t, env.Config, "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods"); ct != runtime.ContentTypeProtobuf {
+		t.Errorf("metrics-server answered a protobuf Accept with %q", ct)
+	}
+}
+
+// metricsContentType is the media type a metrics.k8s.io GET of path comes
+// back in when it asks for protobuf first.
+func metricsContentType(t *testing.T, cfg *rest.Config, path string) string {
+	t.Helper()
+	c := rest.CopyConfig(cfg)
+	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	mc := metricsclient.NewForConfigOrDie(c)
+	var ct string
+	if err := mc.MetricsV1beta1().RESTClient().Get().AbsPath(path).Do(context.Background()).ContentType(&ct).Error(); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return ct
 }
 
 func TestRequireSkipsWithoutBinaries(t *testing.T) {

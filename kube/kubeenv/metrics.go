@@ -1,6 +1,7 @@
 package kubeenv
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +19,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/wait"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
@@ -114,7 +118,7 @@ func (f *FakeMetrics) handler() http.Handler {
 		}
 		f.mu.Unlock()
 		sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
-		writeJSON(w, http.StatusOK, list)
+		writeObject(w, r, list)
 	})
 	mux.HandleFunc("GET "+base+"/nodes/{name}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -124,7 +128,7 @@ func (f *FakeMetrics) handler() http.Handler {
 			notFound(w, "nodes", r.PathValue("name"))
 			return
 		}
-		writeJSON(w, http.StatusOK, &m)
+		writeObject(w, r, &m)
 	})
 	pods := func(w http.ResponseWriter, r *http.Request) {
 		sel, ok := selector(w, r)
@@ -147,7 +151,7 @@ func (f *FakeMetrics) handler() http.Handler {
 			}
 			return a.Name < b.Name
 		})
-		writeJSON(w, http.StatusOK, list)
+		writeObject(w, r, list)
 	}
 	mux.HandleFunc("GET "+base+"/pods", pods)
 	mux.HandleFunc("GET "+base+"/namespaces/{ns}/pods", pods)
@@ -159,7 +163,7 @@ func (f *FakeMetrics) handler() http.Handler {
 			notFound(w, "pods", r.PathValue("name"))
 			return
 		}
-		writeJSON(w, http.StatusOK, &m)
+		writeObject(w, r, &m)
 	})
 	return mux
 }
@@ -178,6 +182,40 @@ func notFound(w http.ResponseWriter, resource, name string) {
 	st := apierrors.NewNotFound(schema.GroupResource{Group: metricsv1beta1.GroupName, Resource: resource}, name).ErrStatus
 	st.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
 	writeJSON(w, http.StatusNotFound, &st)
+}
+
+// metricsCodecs encode the metrics kinds as metrics-server does: its API
+// server negotiates JSON or protobuf (the types have generated protobuf
+// marshallers), so a client asking for protobuf pays a real cluster's cost.
+var metricsCodecs = func() serializer.CodecFactory {
+	s := runtime.NewScheme()
+	if err := metricsv1beta1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return serializer.NewCodecFactory(s)
+}()
+
+// writeObject answers 200 with obj in the first of the request's Accept
+// media types that metrics-server serves (protobuf or JSON), JSON when
+// none is named.
+func writeObject(w http.ResponseWriter, r *http.Request, obj runtime.Object) {
+	info, _ := runtime.SerializerInfoForMediaType(metricsCodecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if i, ok := runtime.SerializerInfoForMediaType(metricsCodecs.SupportedMediaTypes(), mt); ok && mt != "" {
+			info = i
+			break
+		}
+	}
+	var buf bytes.Buffer
+	if err := metricsCodecs.EncoderForVersion(info.Serializer, metricsv1beta1.SchemeGroupVersion).Encode(obj, &buf); err != nil {
+		st := apierrors.NewInternalError(err).ErrStatus
+		writeJSON(w, http.StatusInternalServerError, &st)
+		return
+	}
+	w.Header().Set("Content-Type", info.MediaType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
