@@ -2,6 +2,8 @@ package kube
 
 import (
 	"context"
+	"maps"
+	"reflect"
 	"testing"
 	"unsafe"
 
@@ -105,6 +107,60 @@ func TestSlimSharesRepeatedStrings(t *testing.T) {
 	same("node", pa.Spec.NodeName, pb.Spec.NodeName)
 	same("image", pa.Spec.Containers[0].Image, pb.Spec.Containers[0].Image)
 	same("owner", pa.OwnerReferences[0].Name, pb.OwnerReferences[0].Name)
+	if !sameMap(pa.Labels, pb.Labels) || !sameMap(pa.Annotations, pb.Annotations) {
+		t.Error("two pods of one ReplicaSet hold two copies of their labels or annotations")
+	}
+	other := fullPod("api-1")
+	other.Labels = map[string]string{"app": "api", "pod-template-hash": "7d4f9"}
+	c, _ := slim(other)
+	pc := c.(*corev1.Pod)
+	if sameMap(pc.Labels, pa.Labels) || pc.Labels["app"] != "api" || len(pc.Labels) != 2 {
+		t.Errorf("a pod of another workload has labels %v, want its own app=api", pc.Labels)
+	}
+	if !sameMap(pc.Annotations, pa.Annotations) {
+		t.Error("equal annotations of two workloads are not shared")
+	}
+	if _, ok := pa.Annotations[lastApplied]; ok || pa.Annotations["ambient.istio.io/redirection"] != "enabled" {
+		t.Errorf("shared annotations %v, want the redirection without kubectl's last-applied copy", pa.Annotations)
+	}
+}
+
+func sameMap(a, b map[string]string) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// The cache of shared maps forgets in generations: a set still in use is
+// found in the previous one and a forgotten set gets a fresh, equal map,
+// while the cache never holds more than two generations.
+func TestSharedMapsForgetInGenerations(t *testing.T) {
+	s := newSharedMaps(2)
+	set := func(v string) map[string]string { return map[string]string{"app": v, "version": "v1"} }
+	a := s.share(set("a"))
+	if in := set("a"); sameMap(a, in) || !maps.Equal(a, in) {
+		t.Fatalf("share returned its argument or a different set: %v", a)
+	}
+	s.share(set("b"))
+	s.share(set("c")) // a and b are now the previous generation
+	if got := s.share(set("a")); !sameMap(got, a) {
+		t.Error("a set of the previous generation was not found")
+	}
+	s.share(set("d"))
+	s.share(set("e")) // c was in neither of the last two
+	if got := s.share(set("c")); !maps.Equal(got, set("c")) {
+		t.Errorf("a forgotten set came back as %v", got)
+	}
+	n := 0
+	for _, gen := range []map[uint64][]map[string]string{s.cur, s.prev} {
+		for _, l := range gen {
+			n += len(l)
+		}
+	}
+	if n > 4 {
+		t.Errorf("the cache holds %d maps, want at most two generations of 2", n)
+	}
+	if got := s.share(nil); got != nil {
+		t.Errorf("share(nil) = %v", got)
+	}
 }
 
 // While the first list of pods arrives, the snapshot says how many have

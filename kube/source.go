@@ -135,17 +135,11 @@ func intern(s string) string {
 	return unique.Make(s).Value()
 }
 
-// internMap is m with its keys and values interned. A new map, because a
-// map's keys cannot be replaced in place.
+// internMap is the one shared map equal to m, its keys and values
+// interned (sharedMaps). A new map, because a map's keys cannot be
+// replaced in place.
 func internMap(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return m
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[intern(k)] = intern(v)
-	}
-	return out
+	return labelMaps.share(m)
 }
 
 // slimConfigMap keeps of Istio's ConfigMaps only what install.Discover
