@@ -58,6 +58,12 @@ type Source struct {
 	// podTotal is how many pods the server holds, asked once at start so
 	// the first list can show its progress; 0 until known.
 	podTotal atomic.Int64
+	// podsStreamed counts the pods the informer's transform has seen. A
+	// streaming list (client-go's WatchList, on by default) fills a
+	// temporary store and hands the informer every pod at once when it
+	// ends, so until then the event handlers' count stays at 0; the
+	// transform sees each pod as it arrives.
+	podsStreamed atomic.Int64
 
 	dirty chan struct{}
 	probe chan struct{}
@@ -286,11 +292,25 @@ func (s *Source) Run(ctx context.Context, publish func(*Snapshot)) {
 	}
 }
 
+// podsProgressStep is how many streamed pods ask for a progress snapshot.
+const podsProgressStep = 500
+
 // add watches one resource; its objects are kept sorted between snapshots.
 func add[T object](s *Source, r Resource, inf cache.SharedIndexInformer) {
 	transform := slim
 	if s.clients.Fake {
 		transform = slimCopy
+	}
+	if r == ResPods {
+		slimmed := transform
+		transform = func(o any) (any, error) {
+			// A snapshot now and then while the first list streams, so
+			// the progress line moves (markDirty does not block).
+			if n := s.podsStreamed.Add(1); n%podsProgressStep == 0 {
+				s.markDirty()
+			}
+			return slimmed(o)
+		}
 	}
 	_ = inf.SetTransform(transform)
 	_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) { s.watchError(r, err) })
@@ -562,6 +582,14 @@ func (s *Source) build() *Snapshot {
 			st.Loaded = int(l.count.Load())
 		}
 		st.Total = int(s.podTotal.Load())
+		// A stream that restarted counts some pods twice: never more
+		// than the server holds.
+		if n := int(s.podsStreamed.Load()); n > st.Loaded {
+			st.Loaded = n
+			if st.Total > 0 {
+				st.Loaded = min(n, st.Total)
+			}
+		}
 		states[ResPods] = st
 		lists = maps.Clone(lists)
 		delete(lists, ResPods)
