@@ -358,7 +358,7 @@ func waypointPolicies(c *Cluster, a *Analysis, wp Key) []string {
 			continue
 		}
 		for _, b := range pi.BoundTo {
-			if b == wp.String() || b == "istio-waypoint" {
+			if b == wp.String() || b == classBinding {
 				out = append(out, pi.Key.String())
 			}
 		}

@@ -183,3 +183,7 @@ func (ix *index) gatewayClassRefProblem(name string) string {
 	}
 	return ""
 }
+
+// classBinding is how targets lists a policy bound through the
+// istio-waypoint GatewayClass: it applies at every waypoint.
+const classBinding = "GatewayClass/" + WaypointGatewayClass

@@ -6,6 +6,7 @@ import (
 
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	netapi "istio.io/api/networking/v1"
+	secv1beta1 "istio.io/api/security/v1beta1"
 	typev1beta1 "istio.io/api/type/v1beta1"
 	netv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -327,6 +328,42 @@ func TestTargetRefGroupAtTheWaypoint(t *testing.T) {
 				t.Fatalf("bound to %v, want shop/waypoint", pi.BoundTo)
 			}
 			v := ambient.AuthorizeViaWaypoint(c, a, ambient.Peer{Identity: "spiffe://cluster.local/ns/shop/sa/client"}, key("shop", "waypoint"), wp, key("shop", "reviews"), dst)
+			if v.AtWaypoint.Outcome != tc.want {
+				t.Errorf("at the waypoint %+v, want %s", v.AtWaypoint, tc.want)
+			}
+		})
+	}
+}
+
+// TestGatewayClassPolicyAtTheWaypoint: a root-namespace policy targeting
+// the istio-waypoint GatewayClass applies at every waypoint
+// (ShouldAttachPolicy), so a DENY of the client denies it there, from
+// 1.25; istiod 1.24 attaches nothing to a GatewayClass.
+func TestGatewayClassPolicyAtTheWaypoint(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		want    ambient.AuthzOutcome
+	}{
+		{"1.24.6", ambient.AuthzAllowed},
+		{"1.25.2", ambient.AuthzDenied},
+		{"1.31.0", ambient.AuthzDenied},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			deny := authz("istio-system", "deny-evil", action(1), rules(&secv1beta1.Rule{From: []*secv1beta1.Rule_From{from(&secv1beta1.Source{Namespaces: []string{"evil"}})}}))
+			deny.Spec.TargetRefs = []*typev1beta1.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "GatewayClass", Name: "istio-waypoint"}}
+			c := policyCluster(deny)
+			c.Install.Istiod = version(t, tc.version)
+			var dst, wp *corev1.Pod
+			for _, p := range c.Pods {
+				switch p.Name {
+				case "reviews":
+					dst = p
+				case "waypoint-a":
+					wp = p
+				}
+			}
+			a := ambient.Analyze(c)
+			v := ambient.AuthorizeViaWaypoint(c, a, ambient.Peer{Identity: "spiffe://cluster.local/ns/evil/sa/x"}, key("shop", "waypoint"), wp, key("shop", "reviews"), dst)
 			if v.AtWaypoint.Outcome != tc.want {
 				t.Errorf("at the waypoint %+v, want %s", v.AtWaypoint, tc.want)
 			}

@@ -150,7 +150,7 @@ func authorizeAtWaypoint(c *Cluster, a *Analysis, src Peer, wp Key, svc Key) Aut
 func appliesAtWaypoint(ns string, spec *secv1beta1.AuthorizationPolicy, root string, wp, svc Key, boundTo []string) bool {
 	bound := false
 	for _, b := range boundTo {
-		bound = bound || b == wp.String() || b == "istio-waypoint"
+		bound = bound || b == wp.String() || b == classBinding
 	}
 	if !bound {
 		return false
