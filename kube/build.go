@@ -14,6 +14,7 @@ import (
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/install"
+	"github.com/ambx/ambx/kube/migration"
 	"github.com/ambx/ambx/kube/netpol"
 	"github.com/ambx/ambx/kube/usage"
 )
@@ -50,6 +51,11 @@ type builder struct {
 	// next snapshot's PodDelta.
 	gen  uint64
 	pods map[ambient.Key]ambient.PodInfo
+	// migrations were counted from migNS and migPods; they stand while
+	// those and the pods' states and owners do.
+	migrations map[string]migration.State
+	migNS      []*corev1.Namespace
+	migPods    []*corev1.Pod
 }
 
 // meshGens numbers analyses across every builder, so a pane never takes
@@ -66,6 +72,11 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	if b.gen != 0 {
 		snap.PodDelta = &PodDelta{Mesh: snap.Mesh, Gen: gen, Since: b.gen, Changed: changedPods(c.Pods, b.pods, snap.Mesh.Pods)}
 	}
+	if b.migrations == nil || snap.PodDelta == nil || !b.sameMigrationInput(&snap.Cluster, snap.PodDelta.Changed, snap.Mesh.Pods) {
+		b.migrations = migration.Of(&snap.Cluster, snap.Mesh)
+	}
+	b.migNS, b.migPods = c.Namespaces, c.Pods
+	snap.Migrations = b.migrations
 	b.gen, b.pods = gen, snap.Mesh.Pods
 	in := hboneInput(&snap.Cluster, snap.Mesh)
 	if !b.checked || !sameHBONE(b.hbone, in) {
@@ -83,6 +94,30 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	snap.Index = finding.NewIndex(snap.Findings)
 	snap.Components = usage.FindComponents(&snap.Cluster, snap.Mesh)
 	return snap
+}
+
+// sameMigrationInput reports whether migration.Of would count c as it
+// counted the last cluster: it reads a namespace's labels, and a pod's
+// namespace, labels, state and owner. changed are the pods whose verdict
+// differs from the last analysis's (PodDelta.Changed), now c's verdicts.
+func (b *builder) sameMigrationInput(c *ambient.Cluster, changed map[*corev1.Pod]bool, now map[ambient.Key]ambient.PodInfo) bool {
+	if !slices.EqualFunc(b.migNS, c.Namespaces, sameNamespace) ||
+		!slices.EqualFunc(b.migPods, c.Pods, sameLabelledPod) {
+		return false
+	}
+	for p := range changed {
+		k := ambient.Key{Namespace: p.Namespace, Name: p.Name}
+		if old, ok := b.pods[k]; !ok || old.State != now[k].State || old.Owner != now[k].Owner {
+			return false
+		}
+	}
+	return true
+}
+
+// sameLabelledPod: the same pod with the same labels (nil pods, which
+// migration.Of skips, only match each other).
+func sameLabelledPod(x, y *corev1.Pod) bool {
+	return x == y || x != nil && y != nil && x.Namespace == y.Namespace && x.Name == y.Name && maps.Equal(x.Labels, y.Labels)
 }
 
 // changedPods are the pods whose verdict in now is new or differs from

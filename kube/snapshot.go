@@ -8,6 +8,7 @@ import (
 
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/migration"
 	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/kube/ztunnel"
 )
@@ -112,6 +113,11 @@ type Snapshot struct {
 	// (usage.Components.Overhead) walks no pods; nil for a snapshot made
 	// by hand.
 	Components *usage.Components
+	// Migrations are where each namespace stands in its move from
+	// sidecars to ambient, counted in Build (the same map while what it
+	// counts from is the same); nil for a snapshot made by hand, which
+	// whatif.Migrations counts when asked.
+	Migrations map[string]migration.State
 	// PodDelta says which pods' verdicts Mesh changed since the analysis
 	// before it; nil for a snapshot made by Build or by hand.
 	PodDelta *PodDelta

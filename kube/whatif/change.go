@@ -22,6 +22,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/migration"
 )
 
 // Kinds a Labels change can target, spelled as in finding.Ref.
@@ -157,14 +158,9 @@ func SidecarOwners(s *kube.Snapshot, ns string) []string {
 			continue
 		}
 		info := s.Mesh.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}]
-		if info.State == ambient.PodSidecar && restartable(info.Owner) {
+		if info.State == ambient.PodSidecar && migration.Restartable(info.Owner) {
 			seen[info.Owner] = true
 		}
 	}
 	return slices.Sorted(maps.Keys(seen))
-}
-
-func restartable(owner string) bool {
-	kind, _, _ := strings.Cut(owner, "/")
-	return kind == "deployment" || kind == "statefulset" || kind == "daemonset"
 }

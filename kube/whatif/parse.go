@@ -7,6 +7,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/migration"
 )
 
 // Verbs lists the writes Parse understands, with their arguments, for help
@@ -80,7 +81,7 @@ func Parse(s *kube.Snapshot, expr string) ([]Change, error) {
 			return nil, fmt.Errorf("%q takes a namespace and, optionally, workloads as kind/name", verb)
 		}
 		for _, o := range args[1:] {
-			if !restartable(strings.ToLower(o)) {
+			if !migration.Restartable(strings.ToLower(o)) {
 				return nil, fmt.Errorf("%q: %q is not deployment/NAME, statefulset/NAME or daemonset/NAME", verb, o)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/migration"
 )
 
 // Report is what a write would change, by what it breaks.
@@ -193,7 +194,7 @@ func (w *world) sidecarWhy(k ambient.Key, owner string) string {
 		return "namespace " + k.Namespace + " keeps istio.io/rev, so new pods are injected again"
 	case replaced && inject:
 		return "its template asks for a sidecar (sidecar.istio.io/inject=true or istio.io/rev on the pod)"
-	case !restartable(owner):
+	case !migration.Restartable(owner):
 		return "owned by " + owner + ", which a rollout restart cannot replace: delete the pod to replace it"
 	}
 	return "not restarted: the sidecar stays until " + owner + " replaces the pod"

@@ -14,6 +14,7 @@ import (
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/migration"
 )
 
 // Labels and annotations of injected sidecar pods that a replacement
@@ -213,7 +214,7 @@ func (w *world) settle() {
 			continue
 		}
 		np := p.DeepCopy()
-		inject := injected(nsByName[p.Namespace], np)
+		inject := migration.Injected(nsByName[p.Namespace], np)
 		if !inject {
 			stripSidecar(np)
 		}
@@ -282,38 +283,10 @@ func (w *world) restarts(p *corev1.Pod) bool {
 		return false
 	}
 	owner := w.before.Mesh.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}].Owner
-	if !restartable(owner) {
+	if !migration.Restartable(owner) {
 		return false
 	}
 	return set[""] || set[owner]
-}
-
-// injected reports whether Istio's injector gives a new pod a sidecar, by
-// the webhooks of the default install (mutatingwebhook.yaml): the
-// namespace's istio-injection=enabled, or istio.io/rev without
-// istio-injection; else the pod's own sidecar.istio.io/inject=true or
-// istio.io/rev when its namespace has neither label; never with the
-// pod's sidecar.istio.io/inject=false.
-func injected(ns *corev1.Namespace, p *corev1.Pod) bool {
-	if p.Labels[labelSidecarInject] == "false" {
-		return false
-	}
-	var nl map[string]string
-	if ns != nil {
-		nl = ns.Labels
-	}
-	inj, hasInj := nl[ambient.LabelInjection]
-	_, hasRev := nl[ambient.LabelRev]
-	switch {
-	case inj == "enabled":
-		return true
-	case hasInj:
-		return false // disabled, or a value the webhook does not select
-	case hasRev:
-		return true
-	}
-	_, podRev := p.Labels[ambient.LabelRev]
-	return p.Labels[labelSidecarInject] == "true" || podRev
 }
 
 // stripSidecar makes p the pod its template gives without the injector.
