@@ -35,21 +35,31 @@ func LabelsOf(l map[string]string) map[string]string {
 // keep returns the indexes of the rows the filter shows, in row order.
 func (m Model) keep() []int {
 	out := make([]int, 0, len(m.rows))
-	f := m.filter
 	var cells []string
 	for i := range m.rows {
-		r := &m.rows[i]
-		if f.Mode == filter.Regex {
-			cells = cells[:0]
-			for _, c := range r.Cells {
-				cells = append(cells, c.Text)
-			}
-		}
-		if f.Keep(r.search, cells, r.Labels) {
+		if m.keepRow(&m.rows[i], &cells) {
 			out = append(out, i)
 		}
 	}
 	return out
+}
+
+// keeps reports whether the filter shows a prepared row.
+func (m Model) keeps(r *Row) bool {
+	var cells []string
+	return m.keepRow(r, &cells)
+}
+
+// keepRow is keeps with a buffer for a regex's cells.
+func (m Model) keepRow(r *Row, cells *[]string) bool {
+	f := m.filter
+	if f.Mode == filter.Regex {
+		*cells = (*cells)[:0]
+		for _, c := range r.Cells {
+			*cells = append(*cells, c.Text)
+		}
+	}
+	return f.Keep(r.search, *cells, r.Labels)
 }
 
 // FilterNote says what the user should know about the filter beyond the
@@ -96,7 +106,7 @@ func (m Model) hiddenMatches(width int) int {
 	// As View lays the table out: the cursor gutter and, when some row
 	// has one, the mark column.
 	inner := width - 1
-	if m.marked && inner > 2 {
+	if m.marks > 0 && inner > 2 {
 		inner -= 2
 	}
 	lines := max(1, m.lines)

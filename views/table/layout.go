@@ -219,7 +219,7 @@ func (m Model) isSame(i int) bool { return i < len(m.same) && m.same[i] }
 
 // unfilled is an Optional column no row has text in.
 func (m Model) unfilled(i int) bool {
-	return m.cols[i].Optional && (i >= len(m.filled) || !m.filled[i])
+	return m.cols[i].Optional && (i >= len(m.filled) || m.filled[i] == 0)
 }
 
 // want is a column's content width within its Min and Max.
@@ -355,7 +355,7 @@ func (m Model) separator(p plan, lo, hi int) (int, bool) {
 // content whole: the layout gives a pane no more than this.
 func (m Model) Wants() int {
 	w := 1 // the cursor mark
-	if m.marked {
+	if m.marks > 0 {
 		w += 2
 	}
 	n := 0

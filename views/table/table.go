@@ -5,6 +5,8 @@ package table
 
 import (
 	"cmp"
+	"maps"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -71,11 +73,11 @@ type Model struct {
 	contentW []int
 	sortBy   int    // 0: the rows' own order; i+1: column i
 	desc     bool   // sortBy descending
-	marked   bool   // some row has a Mark
+	marks    int    // rows that have a Mark
 	same     []bool // per column: every shown row holds the same value (layout.go)
 	collapse bool   // leave out the columns same marks
 
-	filled []bool // per column: some row has text in it (for Optional)
+	filled []int // per column: how many rows have text in it (for Optional)
 }
 
 // New returns an empty table with the given columns.
@@ -89,78 +91,31 @@ func New(cols ...Column) Model {
 // SetRows replaces the rows, keeping the cursor on the row with the same key
 // when it still exists.
 func (m Model) SetRows(rows []Row) Model {
+	if out, ok := m.update(rows); ok {
+		return out
+	}
 	key := m.SelectedKey()
 	prev := previous{rows: m.rows}
 	m.contentW = make([]int, len(m.cols))
-	// Which columns some row has text in, found in the loop below that
-	// measures every cell anyway (unfilled reads it for Optional ones).
-	m.filled = make([]bool, len(m.cols))
+	// How many rows have text in each column, counted in the loop below
+	// that measures every cell anyway (unfilled reads it for Optional
+	// ones; update keeps the counts).
+	m.filled = make([]int, len(m.cols))
 	for i := range m.cols {
 		m.contentW[i] = ansi.StringWidth(m.cols[i].Title)
 	}
-	// Text outside ASCII is mostly the few state words with a glyph, on
-	// every row: measure and lower-case each once.
-	wide := map[string]folded{}
-	measure := func(s string) folded {
-		if ascii(s) {
-			return folded{len(s), strings.ToLower(s)}
-		}
-		f, ok := wide[s]
-		if !ok {
-			f = folded{ansi.StringWidth(s), strings.ToLower(s)}
-			wide[s] = f
-		}
-		return f
-	}
-	width := func(s string) int {
-		if ascii(s) {
-			return len(s)
-		}
-		return measure(s).width
-	}
-	m.marked = false
+	var ms measurer
+	m.marks = 0
 	for r := range rows {
 		row := &rows[r]
-		if row.Mark.Text != "" {
-			// Marks are the views' own glyphs, but one cell is all
-			// they get: anything else is cut to it.
-			row.Mark.Text = ansi.Truncate(safe.Line(row.Mark.Text), 1, "")
-			m.marked = m.marked || row.Mark.Text != ""
-		}
 		// A snapshot mostly repeats the last one's rows: one that is
 		// unchanged keeps its sanitized text and search string.
 		if old, ok := prev.same(r, row); ok {
-			row.search, row.clean = old.search, true
-			for i, c := range row.Cells {
-				if i < len(m.contentW) {
-					m.contentW[i] = max(m.contentW[i], width(c.Text))
-					m.filled[i] = m.filled[i] || c.Text != ""
-				}
-			}
-			continue
+			row.search, row.clean, row.Mark = old.search, true, old.Mark
+		} else {
+			ms.prepare(row)
 		}
-		// Every cell is made safe here, where text enters the table, so
-		// no pane can show a cluster string raw.
-		row.clean = true
-		n := 0
-		for i := range row.Cells {
-			if t := safe.Line(row.Cells[i].Text); t != row.Cells[i].Text {
-				row.Cells[i].Text, row.clean = t, false
-			}
-			c := row.Cells[i]
-			if i < len(m.contentW) {
-				m.contentW[i] = max(m.contentW[i], measure(c.Text).width)
-				m.filled[i] = m.filled[i] || c.Text != ""
-			}
-			n += len(c.Text) + 1
-		}
-		var b strings.Builder
-		b.Grow(n)
-		for _, c := range row.Cells {
-			b.WriteString(measure(c.Text).lower)
-			b.WriteByte(' ')
-		}
-		row.search = b.String()
+		m.count(row, 1, &ms)
 	}
 	m.rows = rows
 	m = m.refilter()
@@ -168,6 +123,162 @@ func (m Model) SetRows(rows []Row) Model {
 		m = m.SelectKey(key)
 	}
 	return m
+}
+
+// update is SetRows for rows with the keys of the table's rows in the same
+// order, few of them changed (a snapshot in which one pod changed): it
+// prepares, measures and filters only the changed rows. ok is false when
+// the rows are not such a set.
+func (m Model) update(rows []Row) (Model, bool) {
+	old := m.rows
+	if len(rows) != len(old) || len(old) == 0 || len(m.contentW) != len(m.cols) || len(m.filled) != len(m.cols) {
+		return m, false
+	}
+	var changed []int
+	for i := range rows {
+		if rows[i].Key != old[i].Key {
+			return m, false
+		}
+		if !sameRow(&old[i], &rows[i]) {
+			if changed = append(changed, i); len(changed) > 64+len(rows)/16 {
+				return m, false // as cheap to do all of them
+			}
+		}
+	}
+	next := 0 // the next index in changed
+	for i := range rows {
+		if next < len(changed) && changed[next] == i {
+			next++
+			continue
+		}
+		rows[i].search, rows[i].clean, rows[i].Mark = old[i].search, old[i].clean, old[i].Mark
+	}
+	// Earlier copies of m may still be drawn: new counts, never theirs.
+	m.contentW, m.filled = slices.Clone(m.contentW), slices.Clone(m.filled)
+	var ms measurer
+	recount := make([]bool, len(m.cols))
+	visible, order := true, true
+	for _, i := range changed {
+		before, row := &old[i], &rows[i]
+		ms.prepare(row)
+		m.count(before, -1, &ms)
+		m.count(row, 1, &ms)
+		for c := range m.cols {
+			// The widest cell got narrower: only a pass finds the next.
+			if w := ms.width(cellText(*before, c)); w == m.contentW[c] && ms.width(cellText(*row, c)) < w {
+				recount[c] = true
+			}
+		}
+		visible = visible && m.keeps(before) == m.keeps(row)
+		order = order && (m.sortBy == 0 || cellText(*before, m.sortBy-1) == cellText(*row, m.sortBy-1))
+	}
+	m.rows = rows
+	for c, again := range recount {
+		if again {
+			m.contentW[c] = ansi.StringWidth(m.cols[c].Title)
+			for r := range rows {
+				m.contentW[c] = max(m.contentW[c], ms.width(cellText(rows[r], c)))
+			}
+		}
+	}
+	if !visible || !order {
+		key := m.SelectedKey()
+		m = m.refilter()
+		if key != "" {
+			m = m.SelectKey(key)
+		}
+		return m, true
+	}
+	// The same rows are shown in the same order: the cursor stays.
+	m.same = m.sameColumns()
+	return m, true
+}
+
+// sameRow reports whether a new row holds what an earlier row of the
+// table (prepared, so its text is sanitized) showed and filtered on.
+func sameRow(old, row *Row) bool {
+	return old.clean && old.Mark == row.Mark && slices.Equal(old.Cells, row.Cells) &&
+		sameLabels(old.Labels, row.Labels)
+}
+
+// sameLabels compares two rows' labels: a pane mostly hands over its
+// object's own map, so the same map is the same labels without a walk.
+func sameLabels(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() || maps.Equal(a, b)
+}
+
+// count adds a prepared row's marks, widths and filled cells (n = 1) to
+// the table's, or takes them away (n = -1; widths only grow, see update).
+func (m *Model) count(row *Row, n int, ms *measurer) {
+	if row.Mark.Text != "" {
+		m.marks += n
+	}
+	for i, c := range row.Cells {
+		if i >= len(m.contentW) {
+			break
+		}
+		if n > 0 {
+			m.contentW[i] = max(m.contentW[i], ms.width(c.Text))
+		}
+		if c.Text != "" {
+			m.filled[i] += n
+		}
+	}
+}
+
+// measurer measures and lower-cases text. Text outside ASCII is mostly the
+// few state words with a glyph, on every row: each is measured once.
+type measurer struct{ wide map[string]folded }
+
+func (ms *measurer) fold(s string) folded {
+	if ascii(s) {
+		return folded{len(s), strings.ToLower(s)}
+	}
+	f, ok := ms.wide[s]
+	if !ok {
+		if ms.wide == nil {
+			ms.wide = map[string]folded{}
+		}
+		f = folded{ansi.StringWidth(s), strings.ToLower(s)}
+		ms.wide[s] = f
+	}
+	return f
+}
+
+func (ms *measurer) width(s string) int {
+	if ascii(s) {
+		return len(s)
+	}
+	return ms.fold(s).width
+}
+
+// prepare makes a new row's text safe and its search string: every cell
+// is made safe here, where text enters the table, so no pane can show a
+// cluster string raw.
+func (ms *measurer) prepare(row *Row) {
+	if row.Mark.Text != "" {
+		// Marks are the views' own glyphs, but one cell is all they
+		// get: anything else is cut to it.
+		row.Mark.Text = ansi.Truncate(safe.Line(row.Mark.Text), 1, "")
+	}
+	row.clean = true
+	n := 0
+	for i := range row.Cells {
+		if t := safe.Line(row.Cells[i].Text); t != row.Cells[i].Text {
+			row.Cells[i].Text, row.clean = t, false
+		}
+		n += len(row.Cells[i].Text) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, c := range row.Cells {
+		b.WriteString(ms.fold(c.Text).lower)
+		b.WriteByte(' ')
+	}
+	row.search = b.String()
 }
 
 // previous finds the last SetRows' row for a new one: at the same index
@@ -200,6 +311,9 @@ func (p *previous) same(i int, row *Row) (*Row, bool) {
 		return nil, false
 	}
 	if !old.clean || !slices.Equal(old.Cells, row.Cells) {
+		return nil, false
+	}
+	if old.Mark != row.Mark && ansi.Truncate(safe.Line(row.Mark.Text), 1, "") != old.Mark.Text {
 		return nil, false
 	}
 	return old, true
@@ -457,7 +571,7 @@ type frame struct {
 
 func (m Model) frame(width, height int) frame {
 	marks := 0
-	if m.marked && width-gutter > 2 {
+	if m.marks > 0 && width-gutter > 2 {
 		marks = 2
 	}
 	// The window SetHeight kept; re-clamped in case height differs.
