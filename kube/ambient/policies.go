@@ -729,6 +729,14 @@ func (ix *index) peerEffects(p *secv1.PeerAuthentication, ref finding.Ref, workl
 	switch mode {
 	case modeStrict:
 		out = append(out, fmt.Sprintf("ztunnel rejects plaintext connections to the %s it decides (policy %s/istio_converted_static_strict); kubelet probes stay exempt, but kube-apiserver calls to webhooks here fail.", plural(decides, "captured pod", "captured pods"), ix.root))
+		if n := ix.sidecarsSendingPlaintext(); n > 0 && decides > 0 {
+			out = append(out, "Sidecars connect to them in plaintext ("+install.EnvSendingHBONE+" is off), so they are rejected too.")
+			ix.add(finding.Error, "peerauthentication-strict-sidecar-plaintext", ref,
+				fmt.Sprintf("STRICT mTLS rejects sidecar clients of %s: istiod does not have sidecars send HBONE", plural(decides, "ambient pod", "ambient pods")),
+				fmt.Sprintf("istiod's %s is off, so the mesh's %s reach ambient pods in plaintext on the app port, and their ztunnel takes that as plaintext: STRICT rejects it (explicitly denied by %s/istio_converted_static_strict), and no principal, namespace or service-account rule can match it.",
+					install.EnvSendingHBONE, plural(n, "sidecar pod", "sidecar pods"), ix.root),
+				ix.sendingHBONEFix())
+		}
 	case modePermissive:
 		out = append(out, "ztunnel accepts HBONE (mTLS) and plaintext alike.")
 		if lifts > 0 {
@@ -793,4 +801,38 @@ func (ix *index) inheritedStrict(p *secv1.PeerAuthentication, workload bool) (bo
 		return true, keyOf(m)
 	}
 	return false, Key{}
+}
+
+// sidecarsSendingPlaintext counts the sidecar pods that reach ambient pods
+// in plaintext: all of them while istiod's PILOT_ENABLE_SENDING_HBONE is
+// off with ambient on (without ambient every ambient verdict is moot and
+// install findings say so), none otherwise. Sidecars then send to the app
+// port, which istio-cni redirects to ztunnel's plaintext inbound listener;
+// an ambient pod carries no tlsMode=istio label, so auto-mTLS sends
+// plaintext (istiod's cluster and endpoint builders).
+func (ix *index) sidecarsSendingPlaintext() int {
+	in := ix.c.Install
+	if !in.Switch(install.EnvEnableAmbient) || in.Switch(install.EnvSendingHBONE) {
+		return 0
+	}
+	n := 0
+	for _, p := range ix.a.Pods {
+		if p.State == PodSidecar {
+			n++
+		}
+	}
+	return n
+}
+
+// sendingHBONEFix unsets PILOT_ENABLE_SENDING_HBONE on istiod, which then
+// takes its default, true.
+func (ix *index) sendingHBONEFix() string {
+	dep, ns := "istiod", ix.c.Install.IstiodNamespace
+	if c, ok := ix.c.Install.Found(install.Istiod); ok {
+		dep, ns = c.Name, c.Namespace
+	}
+	if ns == "" {
+		ns = ix.root
+	}
+	return fmt.Sprintf("kubectl set env deployment/%s -n %s %s-", dep, ns, install.EnvSendingHBONE)
 }
