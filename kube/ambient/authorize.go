@@ -113,9 +113,10 @@ func Authorize(c *Cluster, a *Analysis, src Peer, dst *corev1.Pod) AuthzVerdict 
 			continue
 		}
 		name := p.Namespace + "/" + p.Name
+		spec := specFor(&p.Spec, ix.v)
 		switch p.Spec.GetAction() {
 		case secv1beta1.AuthorizationPolicy_DENY:
-			switch policyMatches(&p.Spec, src, false) {
+			switch policyMatches(spec, src, false) {
 			case yes:
 				v.Outcome, v.By, v.Reason = AuthzDenied, name, "explicitly denied by: "+name
 				return v
@@ -123,7 +124,7 @@ func Authorize(c *Cluster, a *Analysis, src Peer, dst *corev1.Pod) AuthzVerdict 
 				deny, maybeDeny = maybe, name
 			}
 		case secv1beta1.AuthorizationPolicy_ALLOW:
-			allows = append(allows, &p.Spec)
+			allows = append(allows, spec)
 			allowNames = append(allowNames, name)
 		}
 	}

@@ -143,7 +143,7 @@ func (cp *capture) podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, stri
 		}
 		return PodSidecar, "It has an injected istio-proxy sidecar, which wins over ambient."
 	case p.Spec.HostNetwork:
-		return PodHostNetwork, "It uses the host network, which istio-cni never captures."
+		return PodHostNetwork, cp.hostNetworkReason()
 	}
 	switch p.Annotations[AnnotationRedirection] {
 	case redirectionEnabled:
@@ -199,6 +199,17 @@ func (cp *capture) podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, stri
 		return PodUncaptured, "It matches " + why + " and started moments ago; istio-cni captures running pods within seconds."
 	}
 	return PodNeedsRestart, "It matches " + why + " and the istio-cni agent on node " + node + " is ready, which captures running pods without a restart, so capturing it failed with an error istio-cni does not retry (its log says \"Failed capturing pod, will not retry\"); restarting the pod is the last resort."
+}
+
+// hostNetworkReason says why a host-network pod is never captured, as the
+// installed istio-cni decides it: 1.24-1.26 and 1.31+ skip such pods, while
+// 1.27-1.30 lost that check (istio/istio#56048) and try, but find no pod
+// netns, fail without retry and leave the pod as it was.
+func (cp *capture) hostNetworkReason() string {
+	if v := cp.info.CNIEffective(); v.AtLeast(1, 27) && !v.AtLeast(1, 31) {
+		return "It uses the host network: istio-cni " + v.MinorString() + " tries to capture it if it matches, but finds no pod network namespace and gives up without retry (\"Failed capturing pod, will not retry\"), so it is never captured."
+	}
+	return "It uses the host network, which istio-cni never captures."
 }
 
 func podStart(p *corev1.Pod) time.Time {

@@ -296,16 +296,25 @@ func (ix *index) authorizationPolicy(p *secv1.AuthorizationPolicy) PolicyInfo {
 		Conditions: istioConditions(&p.Status),
 		Layer:      L4,
 	}
-	view := translate(spec)
+	view := translate(specFor(spec, ix.v))
 	pi.L7Fields = view.l7
 	if len(view.l7) > 0 {
 		pi.Layer = L7
 	}
 	var effects []string
+	if !ix.v.AtLeast(1, 25) && usesServiceAccounts(spec) {
+		effects = append(effects, "istiod "+ix.v.MinorString()+" has no serviceAccounts field (added in 1.25): it ignores serviceAccounts and notServiceAccounts, and a source naming only them never matches.")
+	}
 	if len(spec.GetRules()) == 0 && spec.GetAction() == secv1beta1.AuthorizationPolicy_ALLOW {
 		effects = append(effects, "It has no rules, so it allows nothing: traffic to what it applies to is denied unless another ALLOW policy admits it.")
 	}
 	ref := ix.ref(KindAuthorizationPolicy, p.Namespace, p.Name)
+	if !ix.v.AtLeast(1, 25) && usesServiceAccounts(spec) {
+		ix.add(finding.Warning, "policy-service-accounts-unsupported", ref,
+			"AuthorizationPolicy uses serviceAccounts, which istiod "+ix.v.MinorString()+" does not know",
+			"serviceAccounts and notServiceAccounts arrived in Istio 1.25; istiod "+ix.v.MinorString()+" drops them, so a source naming only them matches nothing: an ALLOW rule with one admits nobody, a DENY rule with one never fires.",
+			fmt.Sprintf("kubectl edit authorizationpolicy %s -n %s   # name each service account as a principal instead: \"*/ns/<namespace>/sa/<name>\"", p.Name, p.Namespace))
+	}
 
 	if refs := targetRefs(spec.GetTargetRef(), spec.GetTargetRefs()); len(refs) > 0 {
 		pi.EnforcedBy = EnforcedByWaypoint
@@ -516,7 +525,7 @@ func (ix *index) indexAllowers() {
 		if d := ix.dryRun(p); d != notDryRun && d != dryRunEnforced {
 			continue
 		}
-		if translate(&p.Spec).allowAdmits() == 0 {
+		if translate(specFor(&p.Spec, ix.v)).allowAdmits() == 0 {
 			continue
 		}
 		a := allower{key: Key{p.Namespace, p.Name}, ns: p.Namespace}

@@ -7,7 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
 	secv1beta1 "istio.io/api/security/v1beta1"
+
+	"github.com/ambx/ambx/kube/install"
 )
 
 // l4WhenKeys are the `when` keys ztunnel understands; any other key is an
@@ -63,6 +66,37 @@ func (v ztunnelView) allowAdmits() int {
 		}
 	}
 	return n
+}
+
+// specFor is the policy as istiod of version v reads it: before 1.25 its
+// API has no serviceAccounts or notServiceAccounts, so those fields are
+// lost, and a source naming only them is an empty match that never
+// matches. The spec is cloned only when that changes it.
+func specFor(spec *secv1beta1.AuthorizationPolicy, v install.Version) *secv1beta1.AuthorizationPolicy {
+	if v.AtLeast(1, 25) || !usesServiceAccounts(spec) {
+		return spec
+	}
+	out := proto.Clone(spec).(*secv1beta1.AuthorizationPolicy)
+	for _, r := range out.GetRules() {
+		for _, f := range r.GetFrom() {
+			if s := f.GetSource(); s != nil {
+				s.ServiceAccounts, s.NotServiceAccounts = nil, nil
+			}
+		}
+	}
+	return out
+}
+
+// usesServiceAccounts reports whether some source names service accounts.
+func usesServiceAccounts(spec *secv1beta1.AuthorizationPolicy) bool {
+	for _, r := range spec.GetRules() {
+		for _, f := range r.GetFrom() {
+			if s := f.GetSource(); len(s.GetServiceAccounts())+len(s.GetNotServiceAccounts()) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // translate mirrors convertAuthorizationPolicy/handleRule closely enough to
