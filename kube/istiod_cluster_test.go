@@ -536,6 +536,16 @@ func policyCases(f *bindingFixture) {
 		atWaypoint("True", "Accepted"),
 		"istiod's WaypointAccepted switches on the targetRef's kind alone, but ShouldAttachPolicy matches group and kind, so the waypoint never applies a Gateway targetRef outside gateway.networking.k8s.io",
 		boundList())
+	f.policy("targetRef to another mesh-controller GatewayClass from the root namespace",
+		authz(kubeenv.IstioNamespace, "to-other-mesh-class", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("gateway.networking.k8s.io", "GatewayClass", "ambx-workload-waypoint")}, Rules: l7}),
+		atWaypoint("True", "Accepted"),
+		"istiod's WaypointAccepted accepts any GatewayClass of the mesh controller, but ShouldAttachPolicy attaches a GatewayClass targetRef only when it names istio-waypoint",
+		boundList())
+	f.policy("targetRef to an ExternalName Service labelled with a waypoint",
+		authz("wb-svc", "to-externalname", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("", "Service", "external")}, Rules: l7}),
+		atWaypoint("True", "Accepted"),
+		"istiod's WaypointAccepted reads the ExternalName Service's use-waypoint label, but ambient leaves ExternalName Services out, so no waypoint serves it or applies the policy",
+		boundList())
 	f.policy("targetRef to a ServiceEntry without its group",
 		authz(ns, "serviceentry-no-group", &secv1beta1.AuthorizationPolicy{TargetRefs: []*typev1beta1.PolicyTargetReference{ref("", "ServiceEntry", "se-bound")}, Rules: l7}),
 		atWaypoint("True", "Accepted"),
