@@ -110,12 +110,26 @@ func TestSlimSharesRepeatedStrings(t *testing.T) {
 	if !sameMap(pa.Labels, pb.Labels) || !sameMap(pa.Annotations, pb.Annotations) {
 		t.Error("two pods of one ReplicaSet hold two copies of their labels or annotations")
 	}
+	if &pa.Spec.Containers[0] != &pb.Spec.Containers[0] || &pa.Spec.InitContainers[0] != &pb.Spec.InitContainers[0] {
+		t.Error("two pods of one ReplicaSet hold two copies of their containers")
+	}
+	if &pa.Status.Conditions[0] != &pb.Status.Conditions[0] {
+		t.Error("two ready pods hold two copies of their Ready condition")
+	}
 	other := fullPod("api-1")
 	other.Labels = map[string]string{"app": "api", "pod-template-hash": "7d4f9"}
+	other.Spec.Containers[0].Image = "shop/api:1"
+	other.Status.Conditions[1].Status = corev1.ConditionFalse
 	c, _ := slim(other)
 	pc := c.(*corev1.Pod)
 	if sameMap(pc.Labels, pa.Labels) || pc.Labels["app"] != "api" || len(pc.Labels) != 2 {
 		t.Errorf("a pod of another workload has labels %v, want its own app=api", pc.Labels)
+	}
+	if &pc.Spec.Containers[0] == &pa.Spec.Containers[0] || pc.Spec.Containers[0].Image != "shop/api:1" {
+		t.Errorf("a pod of another image shares containers %+v", pc.Spec.Containers)
+	}
+	if pc.Status.Conditions[0].Status != corev1.ConditionFalse || pa.Status.Conditions[0].Status != corev1.ConditionTrue {
+		t.Errorf("Ready conditions %v and %v, want False and True", pc.Status.Conditions, pa.Status.Conditions)
 	}
 	if !sameMap(pc.Annotations, pa.Annotations) {
 		t.Error("equal annotations of two workloads are not shared")
@@ -158,8 +172,8 @@ func TestSharedMapsForgetInGenerations(t *testing.T) {
 	if n > 4 {
 		t.Errorf("the cache holds %d maps, want at most two generations of 2", n)
 	}
-	if got := s.share(nil); got != nil {
-		t.Errorf("share(nil) = %v", got)
+	if got := internMap(nil); got != nil {
+		t.Errorf("internMap(nil) = %v", got)
 	}
 }
 

@@ -3,84 +3,93 @@ package kube
 import (
 	"hash/maphash"
 	"maps"
+	"reflect"
 	"sync"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
-// sharedMaps hands out one map for each set of labels or annotations that
-// many objects repeat: the pods of one ReplicaSet carry identical maps, and
-// at 10,000 pods a map per pod is megabytes. The informer caches never
-// modify an object (see slim), so sharing a map between objects is as safe
-// as sharing its strings.
+// shared hands out one value for each of the equal values that many
+// objects repeat: the pods of one ReplicaSet carry identical label and
+// annotation maps and identical containers, and at 10,000 pods a copy per
+// pod is megabytes. The informer caches never modify an object (see slim),
+// so sharing a value between objects is as safe as sharing its strings.
 //
-// It forgets maps in two generations rather than tracking which objects
+// It forgets values in two generations rather than tracking which objects
 // still hold them: once the current generation is full it becomes the
-// previous one and the one before is dropped. A forgotten map stays with
-// the objects that hold it; the next object with that set gets a new copy
+// previous one and the one before is dropped. A forgotten value stays with
+// the objects that hold it; the next object with an equal one gets its own
 // and shares it from then on. So the cache holds at most two generations'
-// worth of entries however the cluster churns, and a map a live workload's
-// pods share is found in either.
-type sharedMaps struct {
+// worth of entries however the cluster churns, and a value a live
+// workload's pods share is found in either.
+type shared[T any] struct {
+	hash  func(maphash.Seed, T) uint64
+	equal func(a, b T) bool
+	own   func(T) T // the value to keep for a new entry
+
 	mu        sync.Mutex
 	seed      maphash.Seed
-	cur, prev map[uint64][]map[string]string
+	cur, prev map[uint64][]T
 	entries   int // in cur
 	perGen    int
 }
 
-// sharedMapsPerGen bounds each generation: more distinct sets than a
+// sharedPerGen bounds each generation: more distinct sets than a
 // 50,000-pod cluster has workloads, at about 50 bytes an entry.
-const sharedMapsPerGen = 1 << 15
+const sharedPerGen = 1 << 15
 
-func newSharedMaps(perGen int) *sharedMaps {
-	return &sharedMaps{seed: maphash.MakeSeed(), cur: map[uint64][]map[string]string{}, perGen: perGen}
+func newShared[T any](perGen int, hash func(maphash.Seed, T) uint64, equal func(a, b T) bool, own func(T) T) *shared[T] {
+	return &shared[T]{hash: hash, equal: equal, own: own, seed: maphash.MakeSeed(), cur: map[uint64][]T{}, perGen: perGen}
 }
 
-// labelMaps is the process's one cache: slim is a plain transform shared by
-// every informer.
-var labelMaps = newSharedMaps(sharedMapsPerGen)
-
-// share returns the shared map equal to m with its keys and values
-// interned, m itself never (the object's own map may be a fake tracker's).
-func (s *sharedMaps) share(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return m
-	}
-	h := s.hash(m)
+// share returns the shared value equal to v.
+func (s *shared[T]) share(v T) T {
+	h := s.hash(s.seed, v)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.cur[h] {
-		if maps.Equal(c, m) {
+		if s.equal(c, v) {
 			return c
 		}
 	}
 	for _, c := range s.prev[h] {
-		if maps.Equal(c, m) {
+		if s.equal(c, v) {
 			s.add(h, c)
 			return c
 		}
 	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[intern(k)] = intern(v)
-	}
-	s.add(h, out)
-	return out
+	c := s.own(v)
+	s.add(h, c)
+	return c
 }
 
-func (s *sharedMaps) add(h uint64, m map[string]string) {
+func (s *shared[T]) add(h uint64, v T) {
 	if s.entries >= s.perGen {
-		s.prev, s.cur, s.entries = s.cur, map[uint64][]map[string]string{}, 0
+		s.prev, s.cur, s.entries = s.cur, map[uint64][]T{}, 0
 	}
-	s.cur[h] = append(s.cur[h], m)
+	s.cur[h] = append(s.cur[h], v)
 	s.entries++
 }
 
-// hash is independent of the map's iteration order: the sum of each
+// newSharedMaps shares label and annotation maps, keeping for each set a
+// copy with its keys and values interned (never the object's own map,
+// which may be a fake tracker's).
+func newSharedMaps(perGen int) *shared[map[string]string] {
+	return newShared(perGen, hashMap, maps.Equal[map[string]string], func(m map[string]string) map[string]string {
+		out := make(map[string]string, len(m))
+		for k, v := range m {
+			out[intern(k)] = intern(v)
+		}
+		return out
+	})
+}
+
+// hashMap is independent of the map's iteration order: the sum of each
 // pair's hash.
-func (s *sharedMaps) hash(m map[string]string) uint64 {
+func hashMap(seed maphash.Seed, m map[string]string) uint64 {
 	var sum uint64
 	var h maphash.Hash
-	h.SetSeed(s.seed)
+	h.SetSeed(seed)
 	for k, v := range m {
 		h.Reset()
 		h.WriteString(k)
@@ -90,3 +99,33 @@ func (s *sharedMaps) hash(m map[string]string) uint64 {
 	}
 	return sum
 }
+
+// newSharedContainers shares a pod's slimmed containers. The hash reads
+// the names, images and ports; equality is every field slim keeps, so a
+// field kept later takes part without a change here.
+func newSharedContainers(perGen int) *shared[[]corev1.Container] {
+	return newShared(perGen, hashContainers, func(a, b []corev1.Container) bool { return reflect.DeepEqual(a, b) },
+		func(c []corev1.Container) []corev1.Container { return c })
+}
+
+func hashContainers(seed maphash.Seed, cs []corev1.Container) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	for i := range cs {
+		c := &cs[i]
+		h.WriteString(c.Name)
+		h.WriteByte(0)
+		h.WriteString(c.Image)
+		h.WriteByte(0)
+		for _, p := range c.Ports {
+			maphash.WriteComparable(&h, p)
+		}
+	}
+	return h.Sum64()
+}
+
+// The process's caches: slim is a plain transform shared by every informer.
+var (
+	labelMaps  = newSharedMaps(sharedPerGen)
+	containers = newSharedContainers(sharedPerGen)
+)

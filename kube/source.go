@@ -145,6 +145,9 @@ func intern(s string) string {
 // interned (sharedMaps). A new map, because a map's keys cannot be
 // replaced in place.
 func internMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
 	return labelMaps.share(m)
 }
 
@@ -167,6 +170,21 @@ func slimConfigMap(c *corev1.ConfigMap) {
 }
 
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// readyConditions are the Ready conditions slim keeps (type and status
+// only), one slice per status every pod shares.
+var readyConditions = map[corev1.ConditionStatus][]corev1.PodCondition{
+	corev1.ConditionTrue:    {{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+	corev1.ConditionFalse:   {{Type: corev1.PodReady, Status: corev1.ConditionFalse}},
+	corev1.ConditionUnknown: {{Type: corev1.PodReady, Status: corev1.ConditionUnknown}},
+}
+
+func readyCondition(status corev1.ConditionStatus) []corev1.PodCondition {
+	if c, ok := readyConditions[status]; ok {
+		return c
+	}
+	return []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionStatus(intern(string(status)))}}
+}
 
 // slimPod drops the pod fields no analysis or view reads: environment,
 // commands, resources, mounts, volumes, scheduling and DNS settings,
@@ -210,12 +228,20 @@ func slimPod(p *corev1.Pod) {
 		}
 	}
 	s.EphemeralContainers = nil
+	// The pods of one template have equal containers once slimmed: one
+	// copy, probes and ports included, serves them all.
+	if len(s.Containers) > 0 {
+		s.Containers = containers.share(s.Containers)
+	}
+	if len(s.InitContainers) > 0 {
+		s.InitContainers = containers.share(s.InitContainers)
+	}
 	st := &p.Status
 	st.Phase = corev1.PodPhase(intern(string(st.Phase)))
 	var ready []corev1.PodCondition
 	for _, c := range st.Conditions {
 		if c.Type == corev1.PodReady {
-			ready = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionStatus(intern(string(c.Status)))}}
+			ready = readyCondition(c.Status)
 			break
 		}
 	}
