@@ -41,10 +41,11 @@ import (
 // tens of minutes to load and is run by hand (BENCHMARKS.md).
 type perfSize struct {
 	pods, namespaces, services, policies int
-	// maxPeak bounds VmHWM over the whole run. Issue 21 asks for 120 MiB
-	// at 10,600 pods and 400 MiB at 50,000; ambx does not meet the first
-	// yet (BENCHMARKS.md), so the test guards against getting worse than
-	// the figures measured before issue 21 instead.
+	// maxPeak bounds VmHWM when every pod is on screen, and over the
+	// whole run once the cluster is idle. Issue 21 asks for 120 MiB at
+	// 10,600 pods and 400 MiB at 50,000; ambx does not meet the first yet
+	// (BENCHMARKS.md: about 150 MiB at start, 175 after a minute), so
+	// the test guards what was reached, with room for a loaded machine.
 	maxPeak int64
 	// timeout is how long the first full screen may take.
 	timeout time.Duration
@@ -54,13 +55,13 @@ func perfCluster(t *testing.T) perfSize {
 	if os.Getenv("AMBX_PERF_LARGE") == "1" {
 		return perfSize{pods: 50000, namespaces: 5000, services: 15000, policies: 2500, maxPeak: 400 << 20, timeout: 10 * time.Minute}
 	}
-	return perfSize{pods: 10000, namespaces: 1000, services: 3000, policies: 500, maxPeak: 240 << 20, timeout: 3 * time.Minute}
+	return perfSize{pods: 10000, namespaces: 1000, services: 3000, policies: 500, maxPeak: 200 << 20, timeout: 3 * time.Minute}
 }
 
 // maxIdleGrowth bounds VmRSS at the end of the idle window over its
 // middle. The heap still climbs towards its GC target for a minute after
 // start-up (BENCHMARKS.md); a leak would go on past this.
-const maxIdleGrowth = 48 << 20
+const maxIdleGrowth = 32 << 20
 
 // maxIdleCPU bounds idle CPU. Issue 21 asks for 2 % of a core; measured
 // 4–5 % on a shared machine (was 20–24 % before polls followed the metrics
@@ -111,6 +112,10 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 	startup := time.Since(began)
 	pid := ambxPID(t, x)
 	peak, rss := memory(t, pid)
+	if peak > size.maxPeak {
+		t.Errorf("peak RSS %.1f MiB when every pod was on screen, want at most %.0f MiB (GOGC=%q GOMEMLIMIT=%q)",
+			mib(peak), mib(size.maxPeak), os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))
+	}
 	t.Logf("ambx showed %q %s after start (%.2f× a plain client-go LIST, %.2f× one through ambx's transport); peak RSS %.1f MiB, now %.1f MiB",
 		want, startup.Round(time.Millisecond), float64(startup)/float64(plain), float64(startup)/float64(own), mib(peak), mib(rss))
 	t.Logf("start-up screens: first paint after %s; %d showed the pods' progress (first %q after %s, last %q, most %d); %d screens in all",
