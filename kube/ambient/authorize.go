@@ -80,7 +80,11 @@ func Authorize(c *Cluster, a *Analysis, src Peer, dst *corev1.Pod) AuthzVerdict 
 		v.Waypoint = append(v.Waypoint, waypointPolicies(c, a, info.Waypoint.Waypoint)...)
 	}
 	v.Waypoint = dedupe(v.Waypoint)
-	if _, _, _, mtls := src.parts(); !mtls && info.MTLS.Strict {
+	if _, _, _, mtls := src.parts(); !mtls && !info.MTLS.Strict && len(info.MTLS.Ports) > 0 {
+		// PERMISSIVE, with port-level STRICT exceptions.
+		v.Outcome, v.Reason = AuthzUnknown, "STRICT mTLS on some ports: plaintext is rejected there"
+		return v
+	} else if !mtls && info.MTLS.Strict {
 		if len(info.MTLS.Ports) > 0 {
 			v.Outcome, v.Reason = AuthzUnknown, "STRICT mTLS except on some ports: plaintext is allowed only there"
 			return v

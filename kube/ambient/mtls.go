@@ -54,11 +54,24 @@ func (m MTLS) String() string {
 	return s
 }
 
-// effectiveMTLS follows convertedSelectorPeerAuthentications: mesh, then
-// namespace unless UNSET, then the workload policy; DISABLE acts as
-// PERMISSIVE. Port-level exceptions apply only from the workload policy:
-// under its own STRICT any non-STRICT port is honoured, under an inherited
-// STRICT with the workload mode UNSET only PERMISSIVE ports are.
+// effectiveMTLS follows what istiod sends ztunnel for a pod, the same in
+// every release from 1.24: convertedSelectorPeerAuthentications picks the
+// mesh, then the namespace (unless UNSET), then the workload mode, DISABLE
+// acting as PERMISSIVE; with portLevelMtls it references the workload's
+// converted DENY policy instead of the static STRICT one, and
+// convertPeerAuthentication decides what that policy holds. Their
+// conditions disagree in corners, and ambx follows them as written:
+//   - a port-level DISABLE under a workload UNSET counts only beside a
+//     port-level PERMISSIVE (only PERMISSIVE makes istiod reference the
+//     converted policy);
+//   - under a namespace UNSET and a mesh STRICT, a workload UNSET with a
+//     port-level PERMISSIVE drops STRICT on every port (the converted
+//     policy comes out empty and the static one is no longer referenced);
+//   - a port-level STRICT under a workload PERMISSIVE or DISABLE is lost
+//     when the namespace has no mode and the mesh is STRICT.
+//
+// Ports lists the honoured exceptions to Strict: "8080 PERMISSIVE" when
+// Strict, "9090 STRICT" when not.
 func effectiveMTLS(ps mtlsPolicies) MTLS {
 	var m MTLS
 	if ps.mesh != nil {
@@ -71,20 +84,79 @@ func effectiveMTLS(ps mtlsPolicies) MTLS {
 	if w == nil {
 		return m
 	}
-	switch paMode(w) {
+	own := paMode(w)
+	inherited := m.Strict
+	switch own {
 	case modeStrict:
 		m.Strict, m.By = true, keyOf(w)
 	case modePermissive, modeDisable:
 		m.Strict, m.By = false, keyOf(w)
 	}
-	if m.Strict {
-		own := paMode(w) == modeStrict
-		for _, port := range sortedPorts(w.Spec.GetPortLevelMtls()) {
-			pm := w.Spec.GetPortLevelMtls()[port].GetMode()
-			if pm == modePermissive || (own && pm == modeDisable) {
-				m.Ports = append(m.Ports, fmt.Sprintf("%d %s", port, pm))
+	levels := w.Spec.GetPortLevelMtls()
+	if len(levels) == 0 {
+		return m
+	}
+	has := func(modes ...mtlsMode) bool {
+		for _, l := range levels {
+			for _, md := range modes {
+				if l.GetMode() == md {
+					return true
+				}
 			}
 		}
+		return false
+	}
+	// Does the pod reference the converted policy, and the static STRICT?
+	var referenced bool
+	switch own {
+	case modeStrict:
+		referenced = has(modePermissive, modeDisable)
+	case modePermissive, modeDisable:
+		referenced = has(modeStrict)
+	default:
+		if inherited {
+			referenced = has(modePermissive)
+		} else {
+			referenced = has(modeStrict)
+		}
+	}
+	if !referenced {
+		return m
+	}
+	// What the converted policy denies (convertPeerAuthentication).
+	ns, mesh := ps.namespace, ps.mesh
+	nsStrict := ns != nil && paMode(ns) == modeStrict
+	nsNone := ns == nil || paMode(ns) == modeUnset
+	meshStrict := mesh != nil && paMode(mesh) == modeStrict
+	var exempt, strictPorts []string
+	for _, port := range sortedPorts(levels) {
+		switch pm := levels[port].GetMode(); pm {
+		case modeStrict:
+			if own == modeStrict || (own == modeUnset && nsStrict) || (nsNone && meshStrict) {
+				continue // istiod leaves it to the parent policy
+			}
+			strictPorts = append(strictPorts, fmt.Sprintf("%d %s", port, pm))
+		case modePermissive, modeDisable:
+			if own == modePermissive || own == modeDisable {
+				continue
+			}
+			if own == modeUnset && ((ns != nil && !nsStrict) || (ns == nil && !meshStrict)) {
+				continue
+			}
+			exempt = append(exempt, fmt.Sprintf("%d %s", port, pm))
+		}
+	}
+	merge := (meshStrict && (nsNone || nsStrict)) || nsStrict
+	switch {
+	case own == modeStrict:
+		m.Strict, m.Ports = true, exempt
+	case merge && len(exempt) > 0:
+		// The inherited STRICT, merged into the converted policy.
+		m.Strict, m.Ports = true, exempt
+	default:
+		// The static STRICT is no longer referenced; only STRICT ports
+		// are, if any survived.
+		m.Strict, m.Ports, m.By = false, strictPorts, keyOf(w)
 	}
 	return m
 }

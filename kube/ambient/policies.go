@@ -775,7 +775,8 @@ func (ix *index) peerEffects(p *secv1.PeerAuthentication, ref finding.Ref, workl
 			return out
 		}
 		out = append(out, "portLevelMtls is sent to ztunnel as DENY policy converted_peer_authentication_"+p.Name+", keyed by container ports.")
-		if mode == modeUnset && strictAbove {
+		ix.portQuirks(p, ref, above)
+		if mode == modeUnset && strictAbove && !portModes(p)[modePermissive] {
 			var ignored []string
 			for _, port := range sortedPorts(p.Spec.GetPortLevelMtls()) {
 				if p.Spec.GetPortLevelMtls()[port].GetMode() == modeDisable {
@@ -786,7 +787,7 @@ func (ix *index) peerEffects(p *secv1.PeerAuthentication, ref finding.Ref, workl
 				out = append(out, "Port-level DISABLE on "+joinEffects(ignored...)+" is not honoured under the inherited STRICT.")
 				ix.add(finding.Warning, "peerauthentication-port-disable-ignored", ref,
 					fmt.Sprintf("Port-level DISABLE on port %s is ignored under the inherited STRICT", joinEffects(ignored...)),
-					fmt.Sprintf("With its own mode UNSET under the STRICT of %s, ambient honours only port-level PERMISSIVE, so plaintext to those ports is still rejected.", above),
+					fmt.Sprintf("With its own mode UNSET under the STRICT of %s, istiod honours port-level exceptions only when one of them is PERMISSIVE, so plaintext to those ports is still rejected.", above),
 					fmt.Sprintf("kubectl edit peerauthentication %s -n %s   # set portLevelMtls[%s].mode: PERMISSIVE", p.Name, p.Namespace, ignored[0]))
 			}
 		}
@@ -844,4 +845,52 @@ func (ix *index) sendingHBONEFix() string {
 		ns = ix.root
 	}
 	return fmt.Sprintf("kubectl set env deployment/%s -n %s %s-", dep, ns, install.EnvSendingHBONE)
+}
+
+// portModes says which modes a PeerAuthentication's portLevelMtls uses.
+func portModes(p *secv1.PeerAuthentication) map[mtlsMode]bool {
+	out := map[mtlsMode]bool{}
+	for _, l := range p.Spec.GetPortLevelMtls() {
+		out[l.GetMode()] = true
+	}
+	return out
+}
+
+// portQuirks reports the two corners where istiod's port-level handling
+// (effectiveMTLS) undoes what the policy asks for on the pods it decides:
+// a workload UNSET with a port-level PERMISSIVE under a namespace UNSET and
+// a mesh STRICT drops STRICT on every port, and a port-level STRICT under a
+// workload PERMISSIVE or DISABLE is lost when the namespace sets no mode
+// and the mesh is STRICT.
+func (ix *index) portQuirks(p *secv1.PeerAuthentication, ref finding.Ref, above Key) {
+	var lifted, lost int
+	mode := paMode(p)
+	ix.eachSelected(p.Namespace, p.Spec.GetSelector(), func(r podRef) {
+		if r.state != PodCaptured {
+			return
+		}
+		ps := ix.peers.forPod(r.pod.Namespace, r.pod.Labels)
+		if ps.workload != p {
+			return
+		}
+		m := effectiveMTLS(ps)
+		switch {
+		case mode == modeUnset && effectiveMTLS(ps.without(p)).Strict && !m.Strict && len(m.Ports) == 0:
+			lifted++
+		case (mode == modePermissive || mode == modeDisable) && portModes(p)[modeStrict] && len(m.Ports) == 0:
+			lost++
+		}
+	})
+	if lifted > 0 {
+		ix.add(finding.Error, "peerauthentication-port-lifts-strict", ref,
+			fmt.Sprintf("Port-level PERMISSIVE turns off STRICT on every port of %s", plural(lifted, "ambient pod", "ambient pods")),
+			fmt.Sprintf("Under the namespace's UNSET PeerAuthentication and the mesh's STRICT %s, istiod stops sending these pods the static STRICT policy but leaves their converted policy empty, so ztunnel accepts plaintext on every port, not only the PERMISSIVE ones.", above),
+			fmt.Sprintf("kubectl edit peerauthentication %s -n %s   # set spec.mtls.mode: STRICT, keeping the port-level exceptions", p.Name, p.Namespace))
+	}
+	if lost > 0 {
+		ix.add(finding.Warning, "peerauthentication-port-strict-ignored", ref,
+			fmt.Sprintf("Port-level STRICT is ignored for %s", plural(lost, "ambient pod", "ambient pods")),
+			"With the workload mode "+mode.String()+", no namespace mode and a STRICT mesh policy, istiod takes the port-level STRICT as enforced by the mesh policy, which the workload mode lifts: plaintext is accepted on those ports too.",
+			fmt.Sprintf("kubectl get peerauthentication -n %s   # give the namespace a PeerAuthentication with an explicit mode (e.g. PERMISSIVE): istiod then honours the port-level STRICT", p.Namespace))
+	}
 }

@@ -219,3 +219,25 @@ func TestVersionIndependentRulesHoldAtEveryBoundary(t *testing.T) {
 		})
 	}
 }
+
+// TestProtectedCountsCapturedPodsOnly: a policy's "ztunnel enforces it for
+// N ambient pods" counts pods ztunnel has (redirection enabled), not pods
+// that should be captured but are not, nor pending ones, which it names as
+// unprotected; sidecar pods are their sidecars' (issue item 12).
+func TestProtectedCountsCapturedPodsOnly(t *testing.T) {
+	c := policyCluster(authz("shop", "ns-wide", rules(&secv1beta1.Rule{From: []*secv1beta1.Rule_From{from(&secv1beta1.Source{Namespaces: []string{"shop"}})}})))
+	c.Pods = append(c.Pods,
+		pod("shop", "late", labels("app=late")), // matches, never captured
+		pod("shop", "stuck", pendingRedir, labels("app=stuck")),
+		pod("shop", "old", injected, labels("app=old")))
+	a := ambient.Analyze(c)
+	p := policyOf(t, a, "AuthorizationPolicy", key("shop", "ns-wide"))
+	if p.SelectedAmbient != 2 || p.SelectedUncaptured != 2 || p.SelectedSidecar != 1 {
+		t.Errorf("selected ambient %d uncaptured %d sidecar %d, want 2, 2, 1", p.SelectedAmbient, p.SelectedUncaptured, p.SelectedSidecar)
+	}
+	for _, want := range []string{"ztunnel enforces it for 2 ambient pods, sidecars for 1 sidecar pods", "2 captured, 2 not captured: unprotected"} {
+		if !strings.Contains(p.Effect, want) {
+			t.Errorf("effect %q does not say %q", p.Effect, want)
+		}
+	}
+}
