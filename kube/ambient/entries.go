@@ -187,3 +187,13 @@ func (ix *index) gatewayClassRefProblem(name string) string {
 // classBinding is how targets lists a policy bound through the
 // istio-waypoint GatewayClass: it applies at every waypoint.
 const classBinding = "GatewayClass/" + WaypointGatewayClass
+
+// unshownNote says which refused objects carry no status that shows the
+// refusal (pods always, WorkloadEntries before 1.30), so the user does not
+// look for a condition istiod never writes.
+func (ix *index) unshownNote(objs []string) string {
+	if len(objs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" istiod %s writes no status on %s: only this finding shows it.", ix.v.MinorString(), listSome(objs))
+}

@@ -370,3 +370,44 @@ func TestGatewayClassPolicyAtTheWaypoint(t *testing.T) {
 		})
 	}
 }
+
+// TestTrafficTypeFindingSaysWhereNoStatusShows: the Gateway's
+// waypoint-traffic-type finding names the refused objects istiod writes no
+// status on: pods in every release, WorkloadEntries before 1.30.
+func TestTrafficTypeFindingSaysWhereNoStatusShows(t *testing.T) {
+	for _, tc := range []struct {
+		kind, version string
+		unshown       bool
+	}{
+		{"Pod", "1.29.4", true},
+		{"Pod", "1.31.0", true},
+		{"WorkloadEntry", "1.29.4", true},
+		{"WorkloadEntry", "1.30.0", false},
+		{"ServiceEntry", "1.24.6", false},
+	} {
+		t.Run(tc.kind+" "+tc.version, func(t *testing.T) {
+			c := entryCluster()
+			c.Install.Istiod = version(t, tc.version)
+			c.Namespaces[0].Labels = kv("istio.io/dataplane-mode=ambient")
+			var obj string
+			switch tc.kind {
+			case "Pod":
+				c.Pods = append(append(c.Pods, dataplane("node-1")...), pod("ext", "app", captured, labels("istio.io/use-waypoint=egress")))
+				obj = "pod/ext/app"
+			case "WorkloadEntry":
+				c.WorkloadEntries = []*netv1.WorkloadEntry{workloadEntry("ext", "vm", []string{"istio.io/use-waypoint=egress"}, nil)}
+				obj = "workloadentry/ext/vm"
+			case "ServiceEntry":
+				c.ServiceEntries = []*netv1.ServiceEntry{serviceEntry("ext", "api", "istio.io/use-waypoint=for-workload")}
+				obj = "serviceentry/ext/api"
+			}
+			fs := findingsFor(ambient.Analyze(c), "waypoint-traffic-type")
+			if len(fs) != 1 || !strings.Contains(fs[0].Why, obj) {
+				t.Fatalf("waypoint-traffic-type %+v, want one naming %s", fs, obj)
+			}
+			if got := strings.Contains(fs[0].Why, "writes no status on "+obj); got != tc.unshown {
+				t.Errorf("says no status shows it: %v, want %v: %s", got, tc.unshown, fs[0].Why)
+			}
+		})
+	}
+}

@@ -300,6 +300,7 @@ func (ix *index) bindingFindings() {
 	}
 	missing := map[Key]map[string]*group{} // waypoint -> namespace of the asking pods
 	traffic := map[Key][]string{}
+	unshown := map[Key][]string{} // refused where istiod writes no status
 	denied := map[Key][]string{}
 	for _, is := range ix.issues {
 		b := is.binding
@@ -342,6 +343,9 @@ func (ix *index) bindingFindings() {
 				fmt.Sprintf("istioctl waypoint apply -n %s --wait\nkubectl label serviceentry %s -n %s %s=waypoint %s- --overwrite", is.namespace, is.name, is.namespace, LabelUseWaypoint, LabelUseWaypointNS))
 		case b.Reason == ReasonUnsupportedTrafficType:
 			traffic[b.Waypoint] = append(traffic[b.Waypoint], obj)
+			if !ix.statusShown(is.kind) && is.kind != "Namespace" {
+				unshown[b.Waypoint] = append(unshown[b.Waypoint], obj)
+			}
 		case b.Reason == ReasonAttachmentDenied:
 			denied[b.Waypoint] = append(denied[b.Waypoint], obj)
 		}
@@ -393,7 +397,7 @@ func (ix *index) bindingFindings() {
 			want := TrafficAll
 			ix.add(finding.Error, "waypoint-traffic-type", gwRef,
 				fmt.Sprintf("Waypoint %s takes %q traffic but %s need another type", k, w.trafficType, plural(len(objs), "object", "objects")),
-				fmt.Sprintf("istiod refuses the binding (UnsupportedTrafficType) for %s, so that traffic skips the waypoint.", listSome(objs)),
+				fmt.Sprintf("istiod refuses the binding (UnsupportedTrafficType) for %s, so that traffic skips the waypoint.%s", listSome(objs), ix.unshownNote(unshown[k])),
 				fmt.Sprintf("kubectl label gateway %s -n %s %s=%s --overwrite", k.Name, k.Namespace, LabelWaypointFor, want))
 		} else if !validTrafficType(w.trafficType) && isMeshWaypoint(w.gw, w.class) {
 			ix.add(finding.Warning, "waypoint-traffic-type", gwRef,
