@@ -203,7 +203,7 @@ func (m Model) switched(msg switchedMsg) (Model, tea.Cmd) {
 	m.session++
 	m.stack = nil
 	m.snap, m.src, m.usage = nil, nil, nil
-	m.survey, m.surveying, m.load = nil, false, loadState{}
+	m.survey, m.surveyPods, m.surveying, m.load = nil, nil, false, loadState{}
 	if o.Ztunnel != nil {
 		m.survey = &ztunnel.Survey{} // not read yet
 	}

@@ -6,24 +6,34 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/ztread"
 	"github.com/ambx/ambx/kube/ztunnel"
 )
 
-// The main screen's drift checks read every ztunnel's config_dump: a
-// port-forward each, and a dump that holds the whole mesh. So they read at
-// a modest period, sooner after the cluster changed, never two rounds at
-// once, and a few ztunnels at a time.
+// The main screen's drift checks read ztunnels' config_dumps: a proxied
+// GET each, and a dump that holds the whole mesh. A full round reads every
+// ztunnel every driftRefresh (certificates expire, proxies die without an
+// API change); driftAfterChange after the cluster changed, a round re-reads
+// only the nodes whose pods changed and one ztunnel for the mesh-wide view
+// (surveyNodes), keeping the other nodes' readings, whose age the findings
+// list states (ztunnel.Survey.Ages). Never two rounds at once, and a few
+// ztunnels at a time.
 const (
 	driftRefresh     = 2 * time.Minute
 	driftAfterChange = 30 * time.Second
 	surveyParallel   = 4
 )
 
-// surveyMsg carries a finished round of ztunnel reads.
-type surveyMsg struct{ survey *ztunnel.Survey }
+// surveyMsg carries a finished round of ztunnel reads and the pods of the
+// snapshot it began from (the next round's baseline).
+type surveyMsg struct {
+	survey *ztunnel.Survey
+	pods   []*corev1.Pod
+}
 
 // withDrift is the Source's snapshot with the last survey's drift in its
 // findings (the snapshot the panes, findings list and badge show).
@@ -38,29 +48,112 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 	if m.opt.Ztunnel == nil || m.surveying || m.src == nil || !m.src.State(kube.ResPods).Availability.Read() {
 		return m, nil
 	}
-	if last := m.survey; last != nil && !last.Started.IsZero() {
-		age := now.Sub(last.Started)
-		changed := m.src.LastEvent.After(last.Started)
+	var last *ztunnel.Survey // the round to keep readings of, nil for a full one
+	if l := m.survey; l != nil && !l.Started.IsZero() {
+		age := now.Sub(l.Started)
+		changed := m.src.LastEvent.After(l.Started)
 		if age < driftRefresh && !(changed && age >= driftAfterChange) {
 			return m, nil
 		}
+		if age < driftRefresh && !l.Done.IsZero() {
+			last = l
+		}
 	}
 	m.surveying = true
-	pods := ztread.Ztunnels(m.src.Pods)
-	versions := ztunnel.Versions(&m.src.Cluster)
+	cluster, before := &m.src.Cluster, m.surveyPods
 	reader, ctx, clock := m.opt.Ztunnel, m.opt.Ctx, m.opt.Now
 	return m, func() tea.Msg {
-		return surveyMsg{survey(ctx, reader, pods, versions, now, clock)}
+		pods := ztread.Ztunnels(cluster.Pods)
+		versions := ztunnel.Versions(cluster)
+		read, kept := pods, []ztunnel.Reading(nil)
+		if last != nil {
+			if nodes, ok := surveyNodes(last, before, cluster.Pods, versions); ok {
+				read, kept = keepReadings(last, pods, nodes)
+			}
+		}
+		return surveyMsg{survey(ctx, reader, read, kept, len(pods), versions, now, clock), cluster.Pods}
 	}
 }
 
-// survey reads every ztunnel of pods; only the first dump read is kept
-// whole, since every ztunnel holds the whole mesh.
-func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, versions map[finding.Ref]string, started time.Time, clock func() time.Time) *ztunnel.Survey {
+// surveyNodes are the nodes whose ztunnel must be read again after last,
+// whose round began with the pods before, for the drift of a cluster with
+// the pods now and the versions: the nodes of pods added, changed or
+// deleted since, or too new for last to have judged. ok is false when
+// something else the drift checks read (a namespace's labels, a Service,
+// a Gateway, an AuthorizationPolicy) changed: its effect is not one
+// node's, so every ztunnel is read.
+func surveyNodes(last *ztunnel.Survey, before, now []*corev1.Pod, versions map[finding.Ref]string) (map[string]bool, bool) {
+	if before == nil || last.Versions == nil {
+		return nil, false
+	}
+	others := 0
+	for r, v := range versions {
+		if r.Kind == "Pod" {
+			continue
+		}
+		if old, ok := last.Versions[r]; !ok || old != v {
+			return nil, false
+		}
+		others++
+	}
+	for r := range last.Versions {
+		if r.Kind != "Pod" {
+			others--
+		}
+	}
+	if others != 0 {
+		return nil, false // some deleted
+	}
+	nodes := map[string]bool{}
+	podRef := func(p *corev1.Pod) finding.Ref {
+		return finding.Ref{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}
+	}
+	for _, p := range now {
+		r := podRef(p)
+		old, ok := last.Versions[r]
+		if !ok || old != versions[r] || last.Started.Sub(p.CreationTimestamp.Time) < ztunnel.SurveyGrace {
+			nodes[p.Spec.NodeName] = true
+		}
+	}
+	for _, p := range before {
+		if v, ok := versions[podRef(p)]; !ok || v != last.Versions[podRef(p)] {
+			nodes[p.Spec.NodeName] = true
+		}
+	}
+	return nodes, true
+}
+
+// keepReadings splits the running ztunnels into those to read (on nodes,
+// or whose last reading failed or was of another pod, and the first one,
+// whose whole dump gives the mesh-wide view) and last's readings of the
+// others, kept.
+func keepReadings(last *ztunnel.Survey, pods []ztread.Pod, nodes map[string]bool) (read []ztread.Pod, kept []ztunnel.Reading) {
+	byNode := map[string]ztunnel.Reading{}
+	for _, r := range last.Readings {
+		byNode[r.Node] = r
+	}
+	for i, p := range pods {
+		r, ok := byNode[p.Node]
+		if i == 0 || nodes[p.Node] || !ok || r.Dump == nil || r.Pod != p.Namespace+"/"+p.Name || r.At.IsZero() {
+			read = append(read, p)
+			continue
+		}
+		r.Dump = r.Dump.Slim()
+		kept = append(kept, r)
+	}
+	return read, kept
+}
+
+// survey reads the ztunnels of pods and joins kept, the readings of an
+// earlier round of the other ztunnels (of running in all); only the first
+// dump read is kept whole, since every ztunnel holds the whole mesh. With
+// no dump read, kept readings are dropped: the mesh-wide view they would
+// be judged with is not of now.
+func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, kept []ztunnel.Reading, running int, versions map[finding.Ref]string, started time.Time, clock func() time.Time) *ztunnel.Survey {
 	readings := make([]ztunnel.Reading, len(pods))
 	ztread.Each(ctx, pods, surveyParallel, readTimeout, func(c context.Context, i int, p ztread.Pod) {
 		d, err := r.ConfigDump(c, p)
-		readings[i] = ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, Dump: d}
+		readings[i] = ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, Dump: d, At: clock()}
 		if err != nil {
 			readings[i].Dump, readings[i].Err = nil, err.Error()
 		}
@@ -75,13 +168,16 @@ func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, versions ma
 		}
 		full = true
 	}
-	return &ztunnel.Survey{Started: started, Done: clock(), Ztunnels: len(pods), Readings: readings, Versions: versions}
+	if full {
+		readings = append(readings, kept...)
+	}
+	return &ztunnel.Survey{Started: started, Done: clock(), Ztunnels: running, Readings: readings, Versions: versions}
 }
 
 // surveyed takes a finished round: its drift joins the findings.
 func (m Model) surveyed(msg surveyMsg) Model {
 	m.surveying = false
-	m.survey = msg.survey
+	m.survey, m.surveyPods = msg.survey, msg.pods
 	if m.src == nil {
 		return m
 	}

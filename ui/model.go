@@ -8,6 +8,7 @@ import (
 	"github.com/ambx/ambx/kube/ztread"
 	"github.com/ambx/ambx/kube/ztunnel"
 	"github.com/ambx/ambx/views/yaml"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"strings"
 	"time"
@@ -100,10 +101,12 @@ type Model struct {
 	usage *usage.Usage
 	// src is the Source's snapshot; snap is src with the drift of survey,
 	// the last round of ztunnel reads (nil without a ztunnel reader).
-	src       *kube.Snapshot
-	survey    *ztunnel.Survey
-	surveying bool
-	load      loadState // the Workloads pane's rate columns
+	src    *kube.Snapshot
+	survey *ztunnel.Survey
+	// surveyPods are the pods of the snapshot survey began from.
+	surveyPods []*corev1.Pod
+	surveying  bool
+	load       loadState // the Workloads pane's rate columns
 
 	panes []registration
 	focus int    // index into panes

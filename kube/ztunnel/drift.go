@@ -19,6 +19,9 @@ type Reading struct {
 	// Dump is nil when it could not be read; Err says why.
 	Dump *Dump
 	Err  string
+	// At is when the read returned; a round that re-reads only some
+	// nodes keeps the others' readings with their own At (Survey.Ages).
+	At time.Time
 }
 
 // CertExpiryWarning is how close to expiry a workload certificate must be

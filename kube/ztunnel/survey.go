@@ -97,6 +97,30 @@ func (s *Survey) Gap() string {
 	return ""
 }
 
+// Ages says how old the readings the drift is judged from are when some
+// were kept from an earlier round (a round after a change re-reads only
+// the nodes whose pods changed), as the findings list words it; "" when
+// every reading is of this round.
+func (s *Survey) Ages() string {
+	if s == nil || s.Done.IsZero() {
+		return ""
+	}
+	kept, oldest := 0, s.Started
+	for _, r := range s.Readings {
+		if r.Dump != nil && !r.At.IsZero() && r.At.Before(s.Started) {
+			kept++
+			if r.At.Before(oldest) {
+				oldest = r.At
+			}
+		}
+	}
+	if kept == 0 {
+		return ""
+	}
+	return fmt.Sprintf("ztunnel drift of %d of %d nodes is as read up to %s before the last round, which re-read only the nodes whose pods changed",
+		kept, s.Ztunnels, s.Started.Sub(oldest).Round(time.Second))
+}
+
 // Short is Gap in a few words, for the header badge; "" when there is no
 // gap.
 func (s *Survey) Short() string {

@@ -117,6 +117,10 @@ func (m Model) rebuild() Model {
 	if ztGap != "" {
 		m.gaps = append(m.gaps, ztGap)
 	}
+	// Drift judged partly from earlier reads says how old they are.
+	if ages := s.Ztunnel.Ages(); ages != "" {
+		m.gaps = append(m.gaps, ages)
+	}
 	m.byKey = make(map[string]finding.Finding, len(s.Findings))
 	rows := make([]table.Row, 0, len(s.Findings))
 	seen := map[string]int{}

@@ -1,0 +1,138 @@
+package ui
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/finding"
+	"github.com/ambx/ambx/kube/ztread"
+	"github.com/ambx/ambx/kube/ztunnel"
+	"github.com/ambx/ambx/theme"
+)
+
+// countingReader records the nodes whose config_dump was read.
+type countingReader struct {
+	ztread.Reader
+	mu    sync.Mutex
+	nodes []string
+}
+
+func (c *countingReader) ConfigDump(ctx context.Context, p ztread.Pod) (*ztunnel.Dump, error) {
+	c.mu.Lock()
+	c.nodes = append(c.nodes, p.Node)
+	c.mu.Unlock()
+	return c.Reader.ConfigDump(ctx, p)
+}
+
+func (c *countingReader) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.nodes
+	c.nodes = nil
+	slices.Sort(out)
+	return out
+}
+
+// After a pod changed, a round re-reads only its node's ztunnel and the
+// one that gives the mesh-wide view; the findings are what a round that
+// read every ztunnel finds (judging kept readings as they were read), and the findings list says how old the kept
+// readings are. A namespace's labels changing reads every ztunnel again.
+func TestDriftRereadsOnlyChangedNodes(t *testing.T) {
+	at := demo.Epoch
+	clock := func() time.Time { return at }
+	r := &countingReader{Reader: &demo.Ztunnel{Now: clock}}
+	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: r})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 160, Height: 40})
+	round := func(s *kube.Snapshot) {
+		t.Helper()
+		mm, cmd := m.Update(SnapshotMsg{s})
+		m = mm.(Model)
+		for _, msg := range run(cmd) {
+			m = drive(t, m, msg)
+		}
+	}
+	base := demo.Homelab()
+	round(base)
+	all := ztread.Ztunnels(base.Pods)
+	if got := r.take(); len(got) != len(all) || len(all) < 3 {
+		t.Fatalf("the first round read %v, want every one of %d ztunnels (and the demo to have 3 or more)", got, len(all))
+	}
+
+	// One captured pod on a node other than the first ztunnel's changes.
+	c := base.Cluster
+	c.Pods = slices.Clone(c.Pods)
+	i := slices.IndexFunc(c.Pods, func(p *corev1.Pod) bool {
+		return p.Spec.NodeName != all[0].Node && p.Spec.NodeName != "" && p.Labels["app"] != "ztunnel" &&
+			base.Mesh.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}].State == ambient.PodCaptured
+	})
+	if i < 0 {
+		t.Fatal("no captured pod off the first ztunnel's node")
+	}
+	p := c.Pods[i].DeepCopy()
+	p.ResourceVersion += "1"
+	p.Status.Message = "probed"
+	c.Pods[i] = p
+	at = at.Add(40 * time.Second)
+	next := snapshotAt(c, at)
+	round(next)
+	if got, want := r.take(), sortedOf(all[0].Node, p.Spec.NodeName); !slices.Equal(got, want) {
+		t.Fatalf("after one pod changed the round read %v, want %v", got, want)
+	}
+	full := survey(context.Background(), r, all, nil, len(all), ztunnel.Versions(&next.Cluster), at, clock)
+	r.take()
+	if got, want := findingKeys(m.snap.Findings), findingKeys(next.WithZtunnel(full, at).Findings); !slices.Equal(got, want) {
+		t.Errorf("findings after the partial round\n%v\nwant those of a full one\n%v", got, want)
+	}
+	m = keys(t, m, "!")
+	if screen := m.Render(); !strings.Contains(screen, "is as read up to 40s before the last round") {
+		t.Errorf("the findings list does not say how old the kept readings are:\n%s", screen)
+	}
+	m = keys(t, m, "esc")
+
+	// A namespace's labels change: every ztunnel is read.
+	c.Namespaces = slices.Clone(c.Namespaces)
+	n := c.Namespaces[0].DeepCopy()
+	n.ResourceVersion += "1"
+	n.Labels = map[string]string{"team": "x"}
+	c.Namespaces[0] = n
+	at = at.Add(40 * time.Second)
+	round(snapshotAt(c, at))
+	if got := r.take(); len(got) != len(all) {
+		t.Errorf("after a namespace changed the round read %v, want all %d", got, len(all))
+	}
+	if ages := m.survey.Ages(); ages != "" {
+		t.Errorf("a full round still says %q", ages)
+	}
+}
+
+func snapshotAt(c ambient.Cluster, at time.Time) *kube.Snapshot {
+	s := kube.Build(c, at)
+	s.Context, s.LastEvent = demo.Context, at
+	return s
+}
+
+func sortedOf(nodes ...string) []string {
+	slices.Sort(nodes)
+	return nodes
+}
+
+func findingKeys(fs []finding.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		// Not the title: the demo's certificates expire a fixed time
+		// after each read, and a kept reading is of an earlier one.
+		out = append(out, f.Code+" "+f.Object.String())
+	}
+	slices.Sort(out)
+	return out
+}
