@@ -79,6 +79,7 @@ func Analyze(c *Cluster) *Analysis {
 	ix.namespaceFindings()
 	ix.bindingFindings()
 	ix.dataplaneFindings()
+	ix.ingressBypassFindings()
 	a.Findings = sortFindings(ix.findings)
 	a.Recheck = ix.capture.recheck
 	markPolicies(a)

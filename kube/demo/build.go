@@ -645,11 +645,18 @@ func (a app) service(now time.Time, s service, used map[string]bool) *corev1.Ser
 	when := metav1.NewTime(at(now, min(a.podAge, a.age)-4*time.Minute))
 	switch {
 	case s.bound != "":
+		msg := "Successfully attached to waypoint " + s.bound
+		// istiod adds the ingress advice only when the Service or its
+		// namespace has an istio.io/ingress-use-waypoint label.
+		if v, ok := s.labels["istio.io/ingress-use-waypoint"]; ok {
+			if v == "true" {
+				msg += ". Ingress traffic will traverse the waypoint"
+			} else {
+				msg += ". Ingress traffic is not using the waypoint, set the istio.io/ingress-use-waypoint label to true if desired."
+			}
+		}
 		svc.Status.Conditions = []metav1.Condition{{Type: "istio.io/WaypointBound", Status: metav1.ConditionTrue,
-			Reason: "WaypointAccepted", ObservedGeneration: 1, LastTransitionTime: when,
-			// istiod adds the ingress advice only when the Service or its
-			// namespace has an istio.io/ingress-use-waypoint label.
-			Message: "Successfully attached to waypoint " + s.bound}}
+			Reason: "WaypointAccepted", ObservedGeneration: 1, LastTransitionTime: when, Message: msg}}
 	case s.unbound != nil:
 		c := *s.unbound
 		c.ObservedGeneration = 1

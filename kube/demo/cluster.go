@@ -489,7 +489,10 @@ func apps() []app {
 			selector: map[string]string{"app": "httpbin"}, labels: map[string]string{"version": "v1"}, mode: captured, age: 2 * day, podAge: 2 * day,
 			containers: []container{{name: "httpbin", repo: "docker.io/mccutchen/go-httpbin", tag: "v2.18.3",
 				ports: []corev1.ContainerPort{tcp("http", 8080)}, cpu: "10m", mem: "16Mi", use: []usage{{1, 12}}}},
-			services: []service{{labels: map[string]string{"app": "httpbin", "service": "httpbin"},
+			// Its L7 policy lives on the waypoint, so ingress must go
+			// through it too: without ingress-use-waypoint the gateway
+			// would dial the pod and skip the policy.
+			services: []service{{labels: map[string]string{"app": "httpbin", "service": "httpbin", "istio.io/ingress-use-waypoint": "true"},
 				ports: []corev1.ServicePort{nport("http", 8000, 8080)}, bound: "ambient-apps/waypoint"}}},
 		app{ns: "ambient-apps", name: "sleep", nodes: []string{w2},
 			selector: map[string]string{"app": "sleep"}, mode: captured, age: 2 * day, podAge: 2 * day,
