@@ -27,9 +27,11 @@ type judge struct {
 type client int
 
 const (
-	plainClient   client = iota
-	ztunnelClient        // captured: ztunnel sends HBONE and uses waypoints
-	sidecarClient        // sidecar: HBONE to HBONE endpoints, never through waypoints
+	plainClient    client = iota
+	ztunnelClient         // captured: ztunnel sends HBONE and uses waypoints
+	sidecarClient         // sidecar: HBONE to HBONE endpoints, never through waypoints
+	gatewayClient         // ingress gateway (Gateway API or classic): like a sidecar, but to a Service's waypoint with ingress-use-waypoint
+	eastWestClient        // east-west gateway: to a Service's bound waypoint always, HBONE to the pod otherwise
 )
 
 // proxyTunnels reports whether a sidecar sends HBONE to the destination

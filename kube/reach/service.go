@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/install"
 	"github.com/ambx/ambx/kube/netpol"
 )
 
@@ -255,6 +256,9 @@ func (j judge) serviceHop(from netpol.Peer, ep endpoint, svc *corev1.Service, sp
 		}
 	}
 	kind := clientOf(src)
+	if g := j.gatewayOf(from); g != plainClient {
+		kind = g
+	}
 	tcp := sp.Protocol == corev1.ProtocolTCP
 	hboneDst := dst.Protocol == "HBONE"
 	var si ambient.ServiceInfo
@@ -279,9 +283,23 @@ func (j judge) serviceHop(from netpol.Peer, ep endpoint, svc *corev1.Service, sp
 		return direct(fmt.Sprintf("carried as HBONE: %d → %d (targetPort %d)%s; ", sp.Port, netpol.HBONEPort, ep.port, waypointNote(si)), netpol.HBONEPort)
 	case kind == ztunnelClient && tcp:
 		return direct(fmt.Sprintf("ztunnel sends it plainly, %s is outside the mesh: %d → %d; ", to, sp.Port, ep.port), ep.port)
-	case kind == sidecarClient:
-		bypass := ""
-		if si.Waypoint.Bound() {
+	case kind == eastWestClient && tcp && si.Waypoint.Bound():
+		// buildWaypointInternal: whatever ingress-use-waypoint says.
+		return j.serviceWaypoint(r, from, ep, sp, si.Waypoint.Waypoint, hboneDst)
+	case kind == gatewayClient && tcp && j.ingressViaWaypoint(svc, si):
+		return j.serviceWaypoint(r, from, ep, sp, si.Waypoint.Waypoint, hboneDst)
+	case kind == eastWestClient && tcp && hboneDst:
+		r.Carried, r.CarriedPort = "HBONE", netpol.HBONEPort
+		return direct(fmt.Sprintf("carried as HBONE by the east-west gateway: %d → %d (targetPort %d); ", sp.Port, netpol.HBONEPort, ep.port), netpol.HBONEPort)
+	case kind == sidecarClient || kind == gatewayClient:
+		who, bypass := "the sidecar", ""
+		if kind == gatewayClient {
+			who = "the ingress gateway"
+		}
+		switch {
+		case si.Waypoint.Bound() && kind == gatewayClient:
+			bypass = fmt.Sprintf(", bypassing waypoint %s (%s)", si.Waypoint.Waypoint, j.ingressBypassReason(svc, si))
+		case si.Waypoint.Bound():
 			bypass = fmt.Sprintf(", bypassing waypoint %s (sidecars never use waypoints)", si.Waypoint.Waypoint)
 		}
 		tunnels, plain := false, ""
@@ -290,12 +308,15 @@ func (j judge) serviceHop(from netpol.Peer, ep endpoint, svc *corev1.Service, sp
 		}
 		if tunnels {
 			r.Carried, r.CarriedPort = "HBONE", netpol.HBONEPort
-			return direct(fmt.Sprintf("carried as HBONE by the sidecar: %d → %d (targetPort %d)%s; ", sp.Port, netpol.HBONEPort, ep.port, bypass), netpol.HBONEPort)
+			return direct(fmt.Sprintf("carried as HBONE by %s: %d → %d (targetPort %d)%s; ", who, sp.Port, netpol.HBONEPort, ep.port, bypass), netpol.HBONEPort)
+		}
+		if kind == gatewayClient {
+			plain = strings.Replace(plain, "sidecar", "ingress gateway", 1)
 		}
 		if plain != "" {
 			return direct(fmt.Sprintf("%s: %d → %d%s; ", plain, sp.Port, ep.port, bypass), ep.port)
 		}
-		return direct(fmt.Sprintf("sent by the sidecar to the endpoint: %d → %d%s; ", sp.Port, ep.port, bypass), ep.port)
+		return direct(fmt.Sprintf("sent by %s to the endpoint: %d → %d%s; ", who, sp.Port, ep.port, bypass), ep.port)
 	}
 	return direct(fmt.Sprintf("direct to the endpoint: %d → %d; ", sp.Port, ep.port), ep.port)
 }
@@ -323,6 +344,63 @@ func (j judge) serviceWaypoint(r Result, from netpol.Peer, ep endpoint, sp corev
 		path += fmt.Sprintf(", then plainly to %s (outside the mesh) on %d", ep.peer, ep.port)
 	}
 	return j.viaWaypoint(r, from, ep.peer, wp, path, last, lastProto)
+}
+
+// gatewayOf is how a gateway pod sends, or plainClient for any other pod:
+// an east-west gateway forwards anything only with
+// AMBIENT_ENABLE_MULTI_NETWORK.
+func (j judge) gatewayOf(from netpol.Peer) client {
+	if !from.IsPod() {
+		return plainClient
+	}
+	p := j.c.Pod(from.Pod)
+	if p == nil {
+		return plainClient
+	}
+	switch ambient.GatewayKindOf(p) {
+	case ambient.IngressGateway, ambient.ClassicGateway:
+		return gatewayClient
+	case ambient.EastWestGateway:
+		if j.install().Switch(install.EnvAmbientMultiNetwork) {
+			return eastWestClient
+		}
+	}
+	return plainClient
+}
+
+func (j judge) install() install.Info {
+	if j.set != nil {
+		return j.set.Install
+	}
+	return install.Info{}
+}
+
+// ingressViaWaypoint is istiod's findServiceWaypoint for an ingress
+// gateway: ENABLE_INGRESS_WAYPOINT_ROUTING, a VIP, a bound waypoint and
+// ingress-use-waypoint as the installed istiod reads it.
+func (j judge) ingressViaWaypoint(svc *corev1.Service, si ambient.ServiceInfo) bool {
+	return si.IngressUseWaypoint && si.Waypoint.Bound() && hasVIP(svc) &&
+		j.install().Switch(install.EnvIngressWaypointRouting)
+}
+
+// hasVIP reports a Service with a cluster IP, or one the API server will
+// give it: a manifest leaves spec.clusterIP empty unless headless.
+func hasVIP(svc *corev1.Service) bool {
+	return svc.Spec.ClusterIP != corev1.ClusterIPNone && svc.Spec.Type != corev1.ServiceTypeExternalName
+}
+
+// ingressBypassReason says why an ingress gateway dials the pods of a
+// Service bound to a waypoint.
+func (j judge) ingressBypassReason(svc *corev1.Service, si ambient.ServiceInfo) string {
+	switch {
+	case !j.install().Switch(install.EnvIngressWaypointRouting):
+		return "istiod's " + install.EnvIngressWaypointRouting + " is off"
+	case !hasVIP(svc):
+		return "a headless Service: gateways send only VIP traffic to waypoints"
+	case !si.IngressUseWaypoint:
+		return "no " + ambient.LabelIngressUseWaypoint + "=true as istiod reads it"
+	}
+	return ""
 }
 
 // clientOf is how a source pod sends.
