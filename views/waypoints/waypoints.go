@@ -47,6 +47,7 @@ func rows(in pane.Input) ([]table.Row, string) {
 		note = "no waypoints: L7 policy and routing need one (" + create() + " creates one, as istioctl waypoint apply -n NS does)"
 	}
 	rows := make([]table.Row, 0, len(s.Mesh.Waypoints))
+	use := waypointsUsage(in.Usage, s)
 	for _, w := range s.Mesh.Waypoints {
 		if in.Namespace != "" && w.Key.Namespace != in.Namespace {
 			continue
@@ -66,8 +67,8 @@ func rows(in pane.Input) ([]table.Row, string) {
 			prog,
 			ready,
 			bound(w),
-			pane.Plain(cpuCell(in.Usage, s, w)),
-			pane.Plain(memCell(in.Usage, s, w)),
+			pane.Plain(cpuCell(in.Usage, use, w)),
+			pane.Plain(memCell(in.Usage, use, w)),
 		}})
 	}
 	if note == "" && len(rows) == 0 && in.Namespace != "" {
@@ -94,33 +95,38 @@ func bound(w ambient.WaypointInfo) table.Cell {
 	return table.Cell{Text: fmt.Sprintf("%d: %s", n, strings.Join(parts, ", "))}
 }
 
-// podsUsage sums the usage of a waypoint's pods (named by the Gateway).
-func podsUsage(u *usage.Usage, s *kube.Snapshot, w ambient.WaypointInfo) (usage.Resources, bool) {
-	if u == nil || !u.Available {
-		return usage.Resources{}, false
+// waypointsUsage sums the usage of each waypoint's pods (named by the
+// Gateway in their gateway-name label), keyed by the Gateway; a waypoint
+// none of whose pods has a figure is absent. One pass over the pods: a
+// pass per waypoint cost 70 ms of every metrics poll at 10,000 pods.
+func waypointsUsage(u *usage.Usage, s *kube.Snapshot) map[ambient.Key]usage.Resources {
+	if u == nil || !u.Available || len(s.Mesh.Waypoints) == 0 {
+		return nil
 	}
-	var sum usage.Resources
-	found := false
+	out := map[ambient.Key]usage.Resources{}
 	for _, p := range s.Pods {
-		if p.Namespace == w.Key.Namespace && p.Labels["gateway.networking.k8s.io/gateway-name"] == w.Key.Name {
-			if r, ok := u.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}]; ok {
-				sum, found = sum.Add(r), true
-			}
+		gw, ok := p.Labels[ambient.LabelGatewayName]
+		if !ok {
+			continue
+		}
+		if r, ok := u.Pods[ambient.Key{Namespace: p.Namespace, Name: p.Name}]; ok {
+			k := ambient.Key{Namespace: p.Namespace, Name: gw}
+			out[k] = out[k].Add(r)
 		}
 	}
-	return sum, found
+	return out
 }
 
-func cpuCell(u *usage.Usage, s *kube.Snapshot, w ambient.WaypointInfo) string {
-	r, ok := podsUsage(u, s, w)
+func cpuCell(u *usage.Usage, use map[ambient.Key]usage.Resources, w ambient.WaypointInfo) string {
+	r, ok := use[w.Key]
 	if !ok {
 		return unavailable(u)
 	}
 	return usage.FormatCPU(r.CPUMilli)
 }
 
-func memCell(u *usage.Usage, s *kube.Snapshot, w ambient.WaypointInfo) string {
-	r, ok := podsUsage(u, s, w)
+func memCell(u *usage.Usage, use map[ambient.Key]usage.Resources, w ambient.WaypointInfo) string {
+	r, ok := use[w.Key]
 	if !ok {
 		return unavailable(u)
 	}
