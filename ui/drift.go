@@ -35,10 +35,27 @@ type surveyMsg struct {
 	pods   []*corev1.Pod
 }
 
+// driftReuse is how long the drift of one snapshot and survey is reused:
+// it reads the clock only for certificates an hour from expiry.
+const driftReuse = 10 * time.Second
+
+// drifted is a snapshot with a survey's drift, as made at.
+type drifted struct {
+	src, out *kube.Snapshot
+	survey   *ztunnel.Survey
+	at       time.Time
+}
+
 // withDrift is the Source's snapshot with the last survey's drift in its
-// findings (the snapshot the panes, findings list and badge show).
-func (m Model) withDrift(s *kube.Snapshot) *kube.Snapshot {
-	return s.WithZtunnel(m.survey, m.opt.Now())
+// findings (the snapshot the panes, findings list and badge show). The
+// same snapshot and survey again (a rate scrape re-sends them) get the
+// same result, with the same findings, so panes keep their rows.
+func (m Model) withDrift(s *kube.Snapshot) (Model, *kube.Snapshot) {
+	now, d := m.opt.Now(), m.drifted
+	if d.src != s || d.survey != m.survey || now.Before(d.at) || now.Sub(d.at) >= driftReuse {
+		m.drifted = drifted{src: s, survey: m.survey, at: now, out: s.WithZtunnel(m.survey, now)}
+	}
+	return m, m.drifted.out
 }
 
 // surveyDue starts a round of ztunnel reads when one is due: the first

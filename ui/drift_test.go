@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	tea "charm.land/bubbletea/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -135,4 +136,31 @@ func findingKeys(fs []finding.Finding) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// The Source's snapshot sent again with the same survey (as every rate
+// scrape does) keeps the findings drift made, so no pane rebuilds for it;
+// after driftReuse the clock is read again for certificates.
+func TestDriftReusedForTheSameSnapshot(t *testing.T) {
+	at := demo.Epoch
+	clock := func() time.Time { return at }
+	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: &demo.Ztunnel{Now: clock}})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 160, Height: 40})
+	mm, cmd := m.Update(SnapshotMsg{demo.Homelab()})
+	m = mm.(Model)
+	for _, msg := range run(cmd) {
+		m = drive(t, m, msg)
+	}
+	first := m.snap.Findings
+	if len(first) == len(m.src.Findings) {
+		t.Fatal("the demo's survey added no drift")
+	}
+	at = at.Add(driftReuse / 2)
+	if again := m.setSnapshot(m.src).snap.Findings; unsafe.SliceData(again) != unsafe.SliceData(first) {
+		t.Error("the same snapshot and survey made new findings")
+	}
+	at = at.Add(driftReuse)
+	if later := m.setSnapshot(m.src).snap.Findings; unsafe.SliceData(later) == unsafe.SliceData(first) || len(later) != len(first) {
+		t.Errorf("after %s the drift was not judged again (%d findings, %d before)", driftReuse, len(later), len(first))
+	}
 }

@@ -105,6 +105,7 @@ type Model struct {
 	survey *ztunnel.Survey
 	// surveyPods are the pods of the snapshot survey began from.
 	surveyPods []*corev1.Pod
+	drifted    drifted // the last withDrift
 	surveying  bool
 	load       loadState // the Workloads pane's rate columns
 
@@ -330,7 +331,8 @@ func mapStack(s []overlay, f func(overlay) overlay) []overlay {
 
 func (m Model) setSnapshot(s *kube.Snapshot) Model {
 	m.src = s
-	s = m.withDrift(s).WithLoads(m.load.loads)
+	m, s = m.withDrift(s)
+	s = s.WithLoads(m.load.loads)
 	m.snap = s
 	m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetSnapshot(s) })
 	m.overhead = m.overhead.Set(s, m.usage)
