@@ -80,6 +80,11 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 	targeting := lookup.ServicePolicies(s)
 	routing := s.Cluster.Install.Switch(install.EnvIngressWaypointRouting)
 	rows := make([]table.Row, 0, len(s.Services))
+	var (
+		nsName string
+		inNS   []*corev1.Pod
+		found  bool
+	)
 	for _, svc := range s.Services {
 		if in.Namespace != "" && svc.Namespace != in.Namespace {
 			continue
@@ -87,7 +92,11 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 		k := ambient.Key{Namespace: svc.Namespace, Name: svc.Name}
 		info := s.Mesh.Services[k]
 		pol := policies(targeting[k])
-		n := c.selected(svc, byNS(svc.Namespace))
+		// Services come sorted by namespace: find its pods once per run.
+		if !found || svc.Namespace != nsName {
+			nsName, inNS, found = svc.Namespace, byNS(svc.Namespace), true
+		}
+		n := c.selected(svc, inNS)
 		e := c.rows[svc]
 		if e == nil || e.pods != n || e.policies != pol || e.routing != routing || !sameInfo(e.info, info) {
 			wp, why := binding(info, svc.Namespace)
