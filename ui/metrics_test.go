@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +37,47 @@ func TestMetricsNeedFollowsTheScreen(t *testing.T) {
 				t.Errorf("need %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSameFiguresKeepTheScreen: a poll with the figures of the last one
+// (the metrics API between two scrapes) leaves every row as it was and the
+// overhead view says when it was taken; a poll with one changed figure
+// shows it.
+func TestSameFiguresKeepTheScreen(t *testing.T) {
+	m := press(newModel(160, 50), "2")
+	s := testSnapshot()
+	poll := func(taken time.Time, cpu func(i int) int64) *usage.Usage {
+		u := &usage.Usage{Taken: taken, Available: true, Sampled: taken, Window: 15 * time.Second, Pods: map[usage.Key]usage.Resources{}, Proxies: map[usage.Key]usage.Resources{}}
+		for i, p := range s.Pods {
+			u.Pods[usage.Key{Namespace: p.Namespace, Name: p.Name}] = usage.Resources{CPUMilli: cpu(i), MemBytes: 64 << 20}
+		}
+		return u
+	}
+	seven := func(int) int64 { return 7 }
+	send := func(u *usage.Usage) string {
+		mm, _ := m.Update(UsageMsg{u})
+		m = mm.(Model)
+		return m.Render()
+	}
+	first := send(poll(t0, seven))
+	if !strings.Contains(first, "7m") {
+		t.Fatalf("first poll's figures not on screen:\n%s", first)
+	}
+	later := t0.Add(time.Minute + 2*time.Second)
+	if again := send(poll(later, seven)); again != first {
+		t.Fatalf("same figures changed the screen:\nbefore\n%s\nafter\n%s", first, again)
+	}
+	if o := press(m, "o").Render(); !strings.Contains(o, later.Format("15:04:05")) {
+		t.Errorf("overhead view does not say the last poll's time %s:\n%s", later.Format("15:04:05"), o)
+	}
+	moved := send(poll(later.Add(15*time.Second), func(i int) int64 {
+		if i == 0 {
+			return 321
+		}
+		return 7
+	}))
+	if !strings.Contains(moved, "321m") {
+		t.Fatalf("a changed figure is not on screen:\n%s", moved)
 	}
 }

@@ -242,8 +242,14 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m, scrape := m.loadsDue(time.Time(msg))
 		return m, tea.Batch(cmd, read, scrape, tick())
 	case UsageMsg:
+		// A poll that read the same figures changes no row: the panes keep
+		// the last Usage (equal in all they show) and skip a rebuild of
+		// every row; the overhead view still shows when it was taken.
+		same := m.usage.SameFigures(msg.Usage)
 		m.usage = msg.Usage
-		m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetUsage(msg.Usage) })
+		if !same {
+			m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetUsage(msg.Usage) })
+		}
 		m.overhead = m.overhead.Set(m.snap, m.usage)
 		m.stack = mapStack(m.stack, func(o overlay) overlay {
 			if u, ok := o.(usageOverlay); ok {

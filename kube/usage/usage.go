@@ -6,6 +6,7 @@ package usage
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"time"
 
@@ -147,6 +148,23 @@ func (u *Usage) sampled(at time.Time, window time.Duration) {
 		u.Sampled = at
 	}
 	u.Window = max(u.Window, window)
+}
+
+// SameFigures reports whether o shows exactly what u shows in every pane:
+// the same availability, problem, scope and figures for the same pods,
+// proxies and nodes. Only when and over what window they were taken may
+// differ: the metrics API hands the same sample out until its next scrape.
+func (u *Usage) SameFigures(o *Usage) bool {
+	if u == nil || o == nil {
+		return u == o
+	}
+	return u.Available == o.Available && u.Problem == o.Problem && u.Namespace == o.Namespace &&
+		sameMap(u.Pods, o.Pods) && sameMap(u.Proxies, o.Proxies) && sameMap(u.Nodes, o.Nodes)
+}
+
+// sameMap is maps.Equal that tells a map not read (nil) from an empty one.
+func sameMap[K comparable](a, b map[K]Resources) bool {
+	return (a == nil) == (b == nil) && maps.Equal(a, b)
 }
 
 // Unavailable is a Usage that says why there are no numbers.

@@ -110,3 +110,42 @@ func TestSum(t *testing.T) {
 }
 
 func key(ns, name string) Key { return Key{Namespace: ns, Name: name} }
+
+func TestSameFigures(t *testing.T) {
+	at := time.Date(2026, 8, 20, 12, 0, 0, 0, time.UTC)
+	k := Key{Namespace: "shop", Name: "cart-1"}
+	base := func() *Usage {
+		return &Usage{Taken: at, Available: true, Sampled: at, Window: 15 * time.Second,
+			Pods: map[Key]Resources{k: {CPUMilli: 5, MemBytes: 7 << 20}}, Proxies: map[Key]Resources{}}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Usage)
+		same   bool
+	}{
+		{"taken and sampled later, same figures", func(u *Usage) { u.Taken, u.Sampled = at.Add(time.Minute), at.Add(time.Minute) }, true},
+		{"one pod's CPU moved", func(u *Usage) { u.Pods[k] = Resources{CPUMilli: 6, MemBytes: 7 << 20} }, false},
+		{"a pod more", func(u *Usage) { u.Pods[Key{Namespace: "shop", Name: "cart-2"}] = Resources{} }, false},
+		{"a proxy's own figure", func(u *Usage) { u.Proxies[k] = Resources{CPUMilli: 1} }, false},
+		{"nodes read now", func(u *Usage) { u.Nodes = map[string]Resources{} }, false},
+		{"pods not read (nil) against none listed", func(u *Usage) { u.Pods = nil }, false},
+		{"another namespace", func(u *Usage) { u.Namespace = "shop" }, false},
+		{"stale", func(u *Usage) { u.Problem = "stale: timeout" }, false},
+		{"unavailable", func(u *Usage) { u.Available = false }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := base()
+			tc.change(o)
+			if got := base().SameFigures(o); got != tc.same {
+				t.Errorf("SameFigures = %v, want %v", got, tc.same)
+			}
+			if got := o.SameFigures(base()); got != tc.same {
+				t.Errorf("reversed: SameFigures = %v, want %v", got, tc.same)
+			}
+		})
+	}
+	var none *Usage
+	if none.SameFigures(base()) || base().SameFigures(none) || !none.SameFigures(nil) {
+		t.Error("nil (no poll yet) must equal only nil")
+	}
+}
