@@ -263,7 +263,7 @@ func gatewayPlane(c *ambient.Cluster, kind ambient.GatewayKind) netpol.Dataplane
 // installed istiod reads it (ambient's IngressUseWaypoint).
 func ingressViaWaypoint(c *ambient.Cluster, s *corev1.Service, si ambient.ServiceInfo) bool {
 	return si.IngressUseWaypoint && si.Waypoint.Bound() &&
-		s.Spec.ClusterIP != "" && s.Spec.ClusterIP != corev1.ClusterIPNone &&
+		ambient.HasVIP(s) &&
 		c.Install.Switch(install.EnvIngressWaypointRouting)
 }
 

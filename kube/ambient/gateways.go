@@ -42,6 +42,13 @@ func GatewayKindOf(p *corev1.Pod) GatewayKind {
 	return ClassicGateway
 }
 
+// HasVIP reports a Service with a cluster IP, or one the API server will
+// give it (a manifest leaves spec.clusterIP empty unless headless):
+// gateways send only VIP traffic to waypoints (findServiceWaypoint).
+func HasVIP(svc *corev1.Service) bool {
+	return svc.Spec.ClusterIP != corev1.ClusterIPNone && svc.Spec.Type != corev1.ServiceTypeExternalName
+}
+
 // runsRouter reports an istio-proxy container started as `pilot-agent proxy
 // router`: a gateway, where sidecars run `proxy sidecar` and waypoints
 // `proxy waypoint`.

@@ -53,7 +53,7 @@ func (ix *index) ingressBypassFindings() {
 		if svc == nil || !si.Waypoint.Bound() {
 			continue
 		}
-		vip := svc.Spec.ClusterIP != "" && svc.Spec.ClusterIP != corev1.ClusterIPNone
+		vip := HasVIP(svc)
 		if si.IngressUseWaypoint && routing && vip {
 			continue
 		}

@@ -379,14 +379,8 @@ func (j judge) install() install.Info {
 // gateway: ENABLE_INGRESS_WAYPOINT_ROUTING, a VIP, a bound waypoint and
 // ingress-use-waypoint as the installed istiod reads it.
 func (j judge) ingressViaWaypoint(svc *corev1.Service, si ambient.ServiceInfo) bool {
-	return si.IngressUseWaypoint && si.Waypoint.Bound() && hasVIP(svc) &&
+	return si.IngressUseWaypoint && si.Waypoint.Bound() && ambient.HasVIP(svc) &&
 		j.install().Switch(install.EnvIngressWaypointRouting)
-}
-
-// hasVIP reports a Service with a cluster IP, or one the API server will
-// give it: a manifest leaves spec.clusterIP empty unless headless.
-func hasVIP(svc *corev1.Service) bool {
-	return svc.Spec.ClusterIP != corev1.ClusterIPNone && svc.Spec.Type != corev1.ServiceTypeExternalName
 }
 
 // ingressBypassReason says why an ingress gateway dials the pods of a
@@ -395,7 +389,7 @@ func (j judge) ingressBypassReason(svc *corev1.Service, si ambient.ServiceInfo) 
 	switch {
 	case !j.install().Switch(install.EnvIngressWaypointRouting):
 		return "istiod's " + install.EnvIngressWaypointRouting + " is off"
-	case !hasVIP(svc):
+	case !ambient.HasVIP(svc):
 		return "a headless Service: gateways send only VIP traffic to waypoints"
 	case !si.IngressUseWaypoint:
 		return "no " + ambient.LabelIngressUseWaypoint + "=true as istiod reads it"
