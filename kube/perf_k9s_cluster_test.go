@@ -1,0 +1,155 @@
+package kube_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ambx/ambx/kube/kubeenv"
+)
+
+// clientFigures is what the large-cluster test measures of one client:
+// the same figures for ambx and for k9s, taken on the same cluster in the
+// same run, so that the comparison survives a loaded machine.
+type clientFigures struct {
+	name          string
+	startup       time.Duration // exec → every pod on screen
+	peakStart     int64         // VmHWM when every pod is on screen
+	peakIdle      int64         // VmHWM after the idle window
+	cpu           time.Duration // user+system CPU over the idle window
+	window        time.Duration
+	requests      int            // API requests by the client over the window
+	requestCounts map[string]int // by verb and resource
+}
+
+// k9sBinary is the k9s to compare with: AMBX_PERF_K9S names it (see
+// BENCHMARKS.md: `go install github.com/derailed/k9s@v0.50.16`). Empty
+// when no comparison was asked for.
+func k9sBinary(t *testing.T) string {
+	bin := os.Getenv("AMBX_PERF_K9S")
+	if bin == "" {
+		return ""
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("AMBX_PERF_K9S=%q: %v", bin, err)
+	}
+	return bin
+}
+
+// measureK9s runs k9s on every pod of every namespace (`k9s -A -c pods`)
+// in a 160×45 tmux pane, as ambx ran, and measures what ambx was measured
+// on: time until the pods' title shows them all, peak RSS, then CPU, RSS
+// and API requests over the same idle window.
+func measureK9s(t *testing.T, env *kubeenv.Env, bin string, pods int, window time.Duration, timeout time.Duration) clientFigures {
+	t.Helper()
+	home := t.TempDir()
+	x := tmux{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
+	// k9s keeps its config, logs and screen dumps under XDG directories:
+	// a temporary home keeps them out of the user's.
+	envs := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home + "/config", "XDG_STATE_HOME=" + home + "/state",
+		"XDG_DATA_HOME=" + home + "/data", "XDG_CACHE_HOME=" + home + "/cache", "K9S_LOGS_DIR=" + home}
+	cmd := "env " + strings.Join(envs, " ") + " " + bin + " --kubeconfig " + env.Kubeconfig + " -A -c pods"
+	began := time.Now()
+	x.run("-f", "/dev/null", "new-session", "-d", "-s", "ambx", "-c", home, "-x", "160", "-y", "45",
+		cmd+"; echo k9s exited $?; sleep 600")
+	t.Cleanup(func() { _ = exec.Command("tmux", "-S", x.sock, "kill-server").Run() })
+	want := fmt.Sprintf("pods(all)[%d]", pods)
+	for deadline := began.Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		s := x.screen()
+		if strings.Contains(strings.ToLower(s), want) {
+			break
+		}
+		if strings.Contains(s, "k9s exited") || time.Now().After(deadline) {
+			t.Fatalf("k9s: after %s the screen lacks %q:\n%s", time.Since(began).Round(time.Second), want, s)
+		}
+	}
+	f := clientFigures{name: "k9s", startup: time.Since(began), window: window}
+	pid := childPID(t, x, "k9s")
+	f.peakStart, _ = memory(t, pid)
+	time.Sleep(5 * time.Second)
+	from := time.Now()
+	cpuFrom := cpuTime(t, pid)
+	time.Sleep(window)
+	f.cpu = cpuTime(t, pid) - cpuFrom
+	f.peakIdle, _ = memory(t, pid)
+	f.requests, f.requestCounts = requestsBy(t, env, "k9s", from, time.Now())
+	return f
+}
+
+// requestsBy counts the API requests a client (by user agent prefix) made
+// in [from, to], by verb and resource.
+func requestsBy(t *testing.T, env *kubeenv.Env, agent string, from, to time.Time) (int, map[string]int) {
+	t.Helper()
+	counts := map[string]int{}
+	total := 0
+	for _, ev := range env.AuditEvents(t) {
+		if !strings.HasPrefix(ev.UserAgent, agent) || ev.Received.Time.Before(from) || ev.Received.Time.After(to) {
+			continue
+		}
+		group, res := "", ""
+		if ev.ObjectRef != nil {
+			group, res = ev.ObjectRef.APIGroup, ev.ObjectRef.Resource
+		}
+		counts[ev.Verb+" "+group+"/"+res]++
+		total++
+	}
+	return total, counts
+}
+
+// childPID finds the process named comm among the children of the shell
+// tmux runs.
+func childPID(t *testing.T, x tmux, comm string) int {
+	t.Helper()
+	shell := strings.TrimSpace(x.run("display-message", "-p", "-t", "ambx", "#{pane_pid}"))
+	b, err := os.ReadFile("/proc/" + shell + "/task/" + shell + "/children")
+	if err != nil {
+		t.Fatalf("children of the tmux shell %s: %v", shell, err)
+	}
+	for _, f := range strings.Fields(string(b)) {
+		c, err := os.ReadFile("/proc/" + f + "/comm")
+		if err == nil && strings.TrimSpace(string(c)) == comm {
+			pid, _ := strconv.Atoi(f)
+			return pid
+		}
+	}
+	out, _ := exec.Command("ps", "-o", "pid,ppid,comm", "--ppid", shell).CombinedOutput()
+	t.Fatalf("no %s process under the tmux shell %s:\n%s", comm, shell, out)
+	return 0
+}
+
+// compareWithK9s logs the two clients side by side and holds ambx to what
+// issue 21 asks against the tool a user would pick instead: faster to
+// every pod, lighter, cheaper idle, and no more API requests while idle.
+func compareWithK9s(t *testing.T, plain time.Duration, a, k clientFigures) {
+	t.Helper()
+	row := func(what, x, y string) string { return fmt.Sprintf("\n| %-34s | %-22s | %-22s |", what, x, y) }
+	pct := func(f clientFigures) string {
+		return fmt.Sprintf("%s (%.1f %%)", f.cpu.Round(10*time.Millisecond), 100*float64(f.cpu)/float64(f.window))
+	}
+	table := row("", "ambx", "k9s") +
+		row("exec → every pod on screen", fmt.Sprintf("%s (%.1f × L)", a.startup.Round(10*time.Millisecond), float64(a.startup)/float64(plain)),
+			fmt.Sprintf("%s (%.1f × L)", k.startup.Round(10*time.Millisecond), float64(k.startup)/float64(plain))) +
+		row("peak RSS, every pod on screen", fmt.Sprintf("%.0f MiB", mib(a.peakStart)), fmt.Sprintf("%.0f MiB", mib(k.peakStart))) +
+		row("peak RSS after the idle window", fmt.Sprintf("%.0f MiB", mib(a.peakIdle)), fmt.Sprintf("%.0f MiB", mib(k.peakIdle))) +
+		row("CPU over "+a.window.Round(time.Second).String()+" idle", pct(a), pct(k)) +
+		row("API requests while idle", strconv.Itoa(a.requests), strconv.Itoa(k.requests))
+	t.Logf("side by side (L = a plain client-go LIST of all pods, %s):%s\nambx's requests: %v\nk9s's requests: %v",
+		plain.Round(time.Millisecond), table, a.requestCounts, k.requestCounts)
+	if a.startup > k.startup {
+		t.Errorf("ambx took %s to show every pod, k9s %s", a.startup.Round(time.Millisecond), k.startup.Round(time.Millisecond))
+	}
+	if a.peakIdle > k.peakIdle {
+		t.Errorf("ambx peaked at %.0f MiB, k9s at %.0f MiB", mib(a.peakIdle), mib(k.peakIdle))
+	}
+	if a.cpu > k.cpu {
+		t.Errorf("idle, ambx used %s of CPU, k9s %s", a.cpu, k.cpu)
+	}
+	if a.requests > k.requests {
+		t.Errorf("idle, ambx made %d API requests, k9s %d", a.requests, k.requests)
+	}
+}
