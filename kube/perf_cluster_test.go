@@ -112,6 +112,7 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 	startup := time.Since(began)
 	pid := ambxPID(t, x)
 	peak, rss := memory(t, pid)
+	startPeak := peak
 	if peak > size.maxPeak {
 		t.Errorf("peak RSS %.1f MiB when every pod was on screen, want at most %.0f MiB (GOGC=%q GOMEMLIMIT=%q)",
 			mib(peak), mib(size.maxPeak), os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))
@@ -178,6 +179,13 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 	}
 	if n := counts["list metrics.k8s.io/nodes"]; n != 0 {
 		t.Errorf("%d NodeMetrics LISTs though no pane shows node figures", n)
+	}
+	if bin := k9sBinary(t); bin != "" {
+		// ambx leaves first, so that k9s has the machine ambx had.
+		x.run("kill-server")
+		k := measureK9s(t, env, bin, len(c.Pods), elapsed, size.timeout)
+		compareWithK9s(t, plain, clientFigures{name: "ambx", startup: startup, peakStart: startPeak, peakIdle: peak,
+			cpu: cpu, window: elapsed, requests: total, requestCounts: counts}, k)
 	}
 	// While kwok is still starting pods the cluster is not idle: every
 	// status patch is a watch event and a rebuild, so CPU and memory say
