@@ -69,20 +69,27 @@ func TestAnswerTimeoutLetsBodiesStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The body is released only once the answer timeout has long passed
+	// since the headers came: a timeout that also cut bodies would fail
+	// the read, however slow the machine is.
+	release := make(chan struct{})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(200)
 		w.(http.Flusher).Flush()
-		time.Sleep(400 * time.Millisecond)
+		<-release
 		io.WriteString(w, "late")
 	})}
 	go srv.Serve(l)
 	defer srv.Close()
-	rt := answerTimeout{rt: http.DefaultTransport, d: 200 * time.Millisecond, host: "x"}
+	const d = time.Second
+	rt := answerTimeout{rt: http.DefaultTransport, d: d, host: "x"}
 	req, _ := http.NewRequest("GET", "http://"+l.Addr().String(), nil)
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
+		close(release)
 		t.Fatal(err)
 	}
+	time.AfterFunc(d+d/2, func() { close(release) })
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil || string(b) != "late" {
