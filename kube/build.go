@@ -56,6 +56,11 @@ type builder struct {
 	migrations map[string]migration.State
 	migNS      []*corev1.Namespace
 	migPods    []*corev1.Pod
+	// index was made from marked: while the findings mark the same
+	// objects with the same severities, it is handed out again, so the
+	// panes keep the marks they looked up in it.
+	index  *finding.Index
+	marked []finding.Finding
 }
 
 // meshGens numbers analyses across every builder, so a pane never takes
@@ -91,7 +96,11 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	sort.SliceStable(snap.Findings, func(i, j int) bool {
 		return snap.Findings[i].Severity > snap.Findings[j].Severity
 	})
-	snap.Index = finding.NewIndex(snap.Findings)
+	if b.index == nil || !slices.EqualFunc(b.marked, snap.Findings, sameMarks) {
+		b.index = finding.NewIndex(snap.Findings)
+	}
+	b.marked = snap.Findings
+	snap.Index = b.index
 	snap.Components = usage.FindComponents(&snap.Cluster, snap.Mesh)
 	return snap
 }
@@ -297,4 +306,10 @@ func samePod(x, y *corev1.Pod) bool {
 		maps.Equal(x.Labels, y.Labels) &&
 		equality.Semantic.DeepEqual(x.Spec.Containers, y.Spec.Containers) &&
 		equality.Semantic.DeepEqual(x.Spec.InitContainers, y.Spec.InitContainers)
+}
+
+// sameMarks: two findings an Index counts alike (it reads only the
+// severity and the objects named).
+func sameMarks(x, y finding.Finding) bool {
+	return x.Severity == y.Severity && x.Object == y.Object && slices.Equal(x.Affects, y.Affects)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ambx/ambx/kube/ambient"
+	"github.com/ambx/ambx/kube/finding"
 	"github.com/ambx/ambx/kube/synth"
 )
 
@@ -110,5 +111,45 @@ func TestBuilderPodDelta(t *testing.T) {
 	cp.Mesh = first.Mesh
 	if cp.PodDeltaOf() != nil {
 		t.Error("a copy given another analysis keeps the delta")
+	}
+}
+
+// A series hands out the same findings index while the findings mark the
+// same objects alike, and a new one, counting what is now there, when
+// they do not: a pane keeps the marks it looked up only in the first case.
+func TestBuilderKeepsIndexOfSameMarks(t *testing.T) {
+	c := *synth.Cluster(200, 20, 60, 10)
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var b Builder
+	first := b.Build(c, now)
+	again := b.Build(c, now)
+	if again.Index != first.Index {
+		t.Error("the same findings again: a new index")
+	}
+	// A namespace labelled for a waypoint that does not exist is a new
+	// finding on it.
+	ns := c.Pods[len(c.Pods)/2].Namespace
+	c.Namespaces = append(c.Namespaces[:0:0], c.Namespaces...)
+	for i, n := range c.Namespaces {
+		if n.Name == ns {
+			n = n.DeepCopy()
+			if n.Labels == nil {
+				n.Labels = map[string]string{}
+			}
+			n.Labels["istio.io/dataplane-mode"] = "ambient"
+			n.Labels["istio.io/use-waypoint"] = "no-such-waypoint"
+			c.Namespaces[i] = n
+		}
+	}
+	next := b.Build(c, now)
+	if next.Index == again.Index {
+		t.Fatal("new findings, the old index")
+	}
+	fresh := finding.NewIndex(next.Findings)
+	if next.Index.All() != fresh.All() || next.Index.Namespace(ns) != fresh.Namespace(ns) {
+		t.Errorf("index %+v / %+v in %s, a fresh one %+v / %+v", next.Index.All(), next.Index.Namespace(ns), ns, fresh.All(), fresh.Namespace(ns))
+	}
+	if next.Index.Namespace(ns) == again.Index.Namespace(ns) {
+		t.Errorf("%s: tally %+v before and after its new finding", ns, again.Index.Namespace(ns))
 	}
 }

@@ -77,6 +77,17 @@ type Model struct {
 	// again keeps the rows (see sameSnapshot).
 	built    Input
 	hasBuilt bool
+	// marked memoizes each row key's mark in one index: Build hands out
+	// the same index while the findings mark the same objects alike, and
+	// a mark is a function of the index and the key alone, so copies of
+	// the model may share it.
+	marked *markMemo
+}
+
+// markMemo is the marks of row keys in ix.
+type markMemo struct {
+	ix    *finding.Index
+	cells map[string]table.Cell
 }
 
 // NewModel returns an empty pane for spec.
@@ -101,7 +112,7 @@ func (m Model) rebuild() Model {
 	m.Partial = Partial(m.in.Snapshot, m.spec.Reads...)
 	// nil rows: nothing to build from yet; keep what is shown.
 	if rows != nil {
-		marks(rows, m.in.Snapshot.Marks())
+		m.marked = m.marked.marks(rows, m.in.Snapshot.Marks())
 		m.Table = m.Table.SetRows(rows)
 	}
 	return m
@@ -110,18 +121,32 @@ func (m Model) rebuild() Model {
 // marks puts in front of each row the mark of its object's worst finding:
 // a namespace's row counts the findings of everything in it, so what is
 // wrong shows on the main screen without opening a view.
-func marks(rows []table.Row, ix *finding.Index) {
-	for i := range rows {
-		var t finding.Tally
-		if r, ok := kube.ParseRef(rows[i].Key); ok {
-			if r.Kind == kube.KindNamespace {
-				t = ix.Namespace(r.Name)
-			} else {
-				t = ix.Object(finding.Ref{Kind: string(r.Kind), Namespace: r.Namespace, Name: r.Name})
-			}
-		}
-		rows[i].Mark = MarkCell(t)
+func (mm *markMemo) marks(rows []table.Row, ix *finding.Index) *markMemo {
+	if mm == nil || mm.ix != ix || len(mm.cells) > 2*len(rows)+64 {
+		mm = &markMemo{ix: ix, cells: make(map[string]table.Cell, len(rows))}
 	}
+	for i := range rows {
+		if c, ok := mm.cells[rows[i].Key]; ok {
+			rows[i].Mark = c
+			continue
+		}
+		rows[i].Mark = markOf(rows[i].Key, ix)
+		mm.cells[rows[i].Key] = rows[i].Mark
+	}
+	return mm
+}
+
+// markOf is the mark of the object or namespace a row key names.
+func markOf(key string, ix *finding.Index) table.Cell {
+	var t finding.Tally
+	if r, ok := kube.ParseRef(key); ok {
+		if r.Kind == kube.KindNamespace {
+			t = ix.Namespace(r.Name)
+		} else {
+			t = ix.Object(finding.Ref{Kind: string(r.Kind), Namespace: r.Namespace, Name: r.Name})
+		}
+	}
+	return MarkCell(t)
 }
 
 // Name implements Resource.
