@@ -55,3 +55,23 @@ func BenchmarkUsageMsg(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIdleTick is one second of an idle screen at 10,000 pods: the
+// clock's tick and the frame it renders, with no ztunnel reader.
+func BenchmarkIdleTick(b *testing.B) {
+	s := bigSnapshot(10000)
+	now := t0
+	m := New(Options{Theme: theme.Dark, Now: func() time.Time { return now }})
+	mm, _ := m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
+	mm, _ = mm.Update(SnapshotMsg{s})
+	b.ReportAllocs()
+	var cpu time.Duration
+	for b.Loop() {
+		now = now.Add(time.Second)
+		start := cpuTime()
+		mm, _ = mm.Update(TickMsg(now))
+		_ = mm.(Model).Render()
+		cpu += cpuTime() - start
+	}
+	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+}
