@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -147,24 +146,7 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 	peak, idleTo := memory(t, pid)
 	cpu := cpuTime(t, pid) - cpuFrom
 	elapsed := time.Since(from)
-	var lists []string
-	counts := map[string]int{}
-	total := 0
-	for _, ev := range env.AuditEvents(t) {
-		if ev.UserAgent != "ambx" || ev.Received.Time.Before(from) || ev.Received.Time.After(from.Add(elapsed)) {
-			continue
-		}
-		group, res := "", ""
-		if ev.ObjectRef != nil {
-			group, res = ev.ObjectRef.APIGroup, ev.ObjectRef.Resource
-		}
-		counts[ev.Verb+" "+group+"/"+res]++
-		total++
-		relist := ev.Verb == "list" || ev.Verb == "watch" && strings.Contains(ev.RequestURI, "sendInitialEvents=true")
-		if relist && group != "metrics.k8s.io" {
-			lists = append(lists, ev.String())
-		}
-	}
+	total, counts, lists := requestsBy(t, env, "ambx", from, from.Add(elapsed))
 	share := float64(cpu) / float64(elapsed)
 	t.Logf("over %s idle: CPU %s (%.1f %% of a core); %d requests by ambx: %v; RSS %.1f MiB halfway, %.1f MiB at the end, peak %.1f MiB",
 		elapsed.Round(time.Second), cpu.Round(time.Millisecond), 100*share, total, counts, mib(idleFrom), mib(idleTo), mib(peak))
@@ -574,24 +556,7 @@ func baselineLists(t *testing.T, env *kubeenv.Env, want int) (plain, own time.Du
 }
 
 // ambxPID finds the ambx process: the child of the shell tmux runs.
-func ambxPID(t *testing.T, x tmux) int {
-	t.Helper()
-	shell := strings.TrimSpace(x.run("display-message", "-p", "-t", "ambx", "#{pane_pid}"))
-	b, err := os.ReadFile("/proc/" + shell + "/task/" + shell + "/children")
-	if err != nil {
-		t.Fatalf("children of the tmux shell %s: %v", shell, err)
-	}
-	for _, f := range strings.Fields(string(b)) {
-		comm, err := os.ReadFile("/proc/" + f + "/comm")
-		if err == nil && strings.TrimSpace(string(comm)) == "ambx" {
-			pid, _ := strconv.Atoi(f)
-			return pid
-		}
-	}
-	out, _ := exec.Command("ps", "-o", "pid,ppid,comm", "--ppid", shell).CombinedOutput()
-	t.Fatalf("no ambx process under the tmux shell %s:\n%s", shell, out)
-	return 0
-}
+func ambxPID(t *testing.T, x tmux) int { return childPID(t, x, "ambx") }
 
 // memory reads a process's peak and current resident set (VmHWM, VmRSS).
 func memory(t *testing.T, pid int) (peak, now int64) {

@@ -88,7 +88,7 @@ func measureK9s(t *testing.T, env *kubeenv.Env, bin string, last types.Namespace
 	time.Sleep(window)
 	f.cpu = cpuTime(t, pid) - cpuFrom
 	f.peakIdle, _ = memory(t, pid)
-	f.requests, f.requestCounts = requestsBy(t, env, "k9s", from, time.Now())
+	f.requests, f.requestCounts, _ = requestsBy(t, env, "k9s", from, time.Now())
 	return f
 }
 
@@ -105,11 +105,12 @@ func podRow(screen string, p types.NamespacedName) bool {
 }
 
 // requestsBy counts the API requests a client (by user agent prefix) made
-// in [from, to], by verb and resource.
-func requestsBy(t *testing.T, env *kubeenv.Env, agent string, from, to time.Time) (int, map[string]int) {
+// in [from, to], by verb and resource, and lists those that read a watched
+// resource again (a LIST, or a watch that starts with every object): an
+// idle client should make none.
+func requestsBy(t *testing.T, env *kubeenv.Env, agent string, from, to time.Time) (total int, counts map[string]int, relists []string) {
 	t.Helper()
-	counts := map[string]int{}
-	total := 0
+	counts = map[string]int{}
 	for _, ev := range env.AuditEvents(t) {
 		if !strings.HasPrefix(ev.UserAgent, agent) || ev.Received.Time.Before(from) || ev.Received.Time.After(to) {
 			continue
@@ -120,8 +121,12 @@ func requestsBy(t *testing.T, env *kubeenv.Env, agent string, from, to time.Time
 		}
 		counts[ev.Verb+" "+group+"/"+res]++
 		total++
+		relist := ev.Verb == "list" || ev.Verb == "watch" && strings.Contains(ev.RequestURI, "sendInitialEvents=true")
+		if relist && group != "metrics.k8s.io" {
+			relists = append(relists, ev.String())
+		}
 	}
-	return total, counts
+	return total, counts, relists
 }
 
 // childPID finds the process named comm among the children of the shell
