@@ -251,11 +251,9 @@ func hboneInput(c *ambient.Cluster, a *ambient.Analysis) netpol.HBONEInput {
 // one that forwards nothing: an east-west gateway forwards only with
 // AMBIENT_ENABLE_MULTI_NETWORK (without it istiod gives it no services to
 // serve). Whether ingress gateways tunnel (PILOT_ENABLE_SENDING_HBONE) is
-// HBONEInput.ProxyHBONE's to say.
+// HBONEInput.ProxyHBONE's to say. kind is a gateway's: callers have
+// already set aside pods that are none.
 func gatewayPlane(c *ambient.Cluster, kind ambient.GatewayKind) netpol.Dataplane {
-	if kind == ambient.NotAGateway {
-		return netpol.NotMeshed
-	}
 	if kind == ambient.EastWestGateway {
 		if !c.Install.Switch(install.EnvAmbientMultiNetwork) {
 			return netpol.NotMeshed

@@ -34,13 +34,6 @@ spec:
 // traffic to a Service without the label: kube.Build decides), the pod's
 // 15008 must admit it. Ingress gateways keep their own path.
 func TestEastWestGatewayPaths(t *testing.T) {
-	wpOnlyApps := `
-metadata: {name: wp, namespace: apps}
-spec:
-  podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: wp}}
-  ingress:
-  - from: [{podSelector: {}}]
-    ports: [{port: 15008, protocol: TCP}]`
 	ewOut := `
 metadata: {name: ew-out, namespace: istio-system}
 spec:

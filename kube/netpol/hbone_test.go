@@ -420,13 +420,6 @@ spec:
 // another Service in front of the pod does not ask, the gateway dials the
 // pod's own 15008.
 func TestGatewayThroughWaypoint(t *testing.T) {
-	wpOnlyApps := `
-metadata: {name: wp, namespace: apps}
-spec:
-  podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: wp}}
-  ingress:
-  - from: [{podSelector: {}}]
-    ports: [{port: 15008, protocol: TCP}]`
 	gwOut := `
 metadata: {name: gw-out, namespace: ingress}
 spec:
@@ -886,3 +879,13 @@ spec:
 		t.Errorf("examples %v, want %v", got[0].Examples, want)
 	}
 }
+
+// wpOnlyApps admits on the waypoint's 15008 only its own namespace's pods:
+// a gateway in another namespace is refused at the waypoint.
+const wpOnlyApps = `
+metadata: {name: wp, namespace: apps}
+spec:
+  podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: wp}}
+  ingress:
+  - from: [{podSelector: {}}]
+    ports: [{port: 15008, protocol: TCP}]`

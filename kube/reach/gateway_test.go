@@ -52,27 +52,7 @@ spec:
     spec:
       containers: [{name: istio-proxy, image: auto, args: [proxy, waypoint]}]
 `
-	istiod := func(version string, env ...string) string {
-		doc := `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: istiod, namespace: istio-system, labels: {app: istiod, istio.io/rev: default}}
-spec:
-  selector: {matchLabels: {app: istiod}}
-  template:
-    metadata: {labels: {app: istiod}}
-    spec:
-      containers:
-      - name: discovery
-        image: docker.io/istio/pilot:` + version + `
-        env:
-        - {name: PILOT_ENABLE_AMBIENT, value: "true"}
-`
-		for i := 0; i+1 < len(env); i += 2 {
-			doc += `        - {name: ` + env[i] + `, value: "` + env[i+1] + `"}` + "\n"
-		}
-		return doc
-	}
+	istiod := istiodDeployment
 	label := func(v string) string {
 		return `
 apiVersion: v1

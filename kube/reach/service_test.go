@@ -187,21 +187,7 @@ func TestSidecarSendsHBONEOnlyWhenIstiodSaysSo(t *testing.T) {
 		{"false", "allowed  side/sleep -> svc/billing/api 80/TCP (http) → billing/api 8080/TCP  sent by the sidecar to the app port, not as HBONE (istiod's PILOT_ENABLE_SENDING_HBONE is off): 80 → 8080, bypassing waypoint billing/waypoint (sidecars never use waypoints); egress allowed: no NetworkPolicy selects side/sleep for egress; ingress allowed by NetworkPolicy billing/api-side rule ingress[0]\n"},
 	} {
 		dir := t.TempDir()
-		doc := `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: istiod, namespace: istio-system, labels: {app: istiod, istio.io/rev: default}}
-spec:
-  selector: {matchLabels: {app: istiod}}
-  template:
-    metadata: {labels: {app: istiod}}
-    spec:
-      containers:
-      - name: discovery
-        image: docker.io/istio/pilot:1.29.2
-        env:
-        - {name: PILOT_ENABLE_AMBIENT, value: "true"}
-        - {name: PILOT_ENABLE_SENDING_HBONE, value: "` + tc.env + `"}
----
+		doc := istiodDeployment("1.29.2", "PILOT_ENABLE_SENDING_HBONE", tc.env) + `---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: api-side, namespace: billing}
@@ -219,4 +205,28 @@ spec:
 			t.Errorf("PILOT_ENABLE_SENDING_HBONE=%s: exit %d\n got %q\nwant %q\nstderr %s", tc.env, code, out, tc.want, errOut)
 		}
 	}
+}
+
+// istiodDeployment is an istiod Deployment of the version with ambient on
+// and the env given as name, value pairs: what kube/install reads.
+func istiodDeployment(version string, env ...string) string {
+	doc := `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system, labels: {app: istiod, istio.io/rev: default}}
+spec:
+  selector: {matchLabels: {app: istiod}}
+  template:
+    metadata: {labels: {app: istiod}}
+    spec:
+      containers:
+      - name: discovery
+        image: docker.io/istio/pilot:` + version + `
+        env:
+        - {name: PILOT_ENABLE_AMBIENT, value: "true"}
+`
+	for i := 0; i+1 < len(env); i += 2 {
+		doc += `        - {name: ` + env[i] + `, value: "` + env[i+1] + `"}` + "\n"
+	}
+	return doc
 }
