@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
-	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 	"k8s.io/utils/clock"
 
@@ -211,29 +210,27 @@ func (p Poller) poll(ctx context.Context, now time.Time, timeout time.Duration, 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	m := p.Client.MetricsV1beta1()
-	var pods []metricsv1beta1.PodMetrics
+	b := usage.NewBuilder(now, 0)
 	if need.Pods {
-		l, err := m.PodMetricses(need.Namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
+		var err error
+		if b, err = listPods(ctx, m, need.Namespace, now); err != nil {
 			return nil, err
 		}
-		pods = l.Items
 	}
-	var u *usage.Usage
+	var problem string
 	if need.Nodes {
 		nodes, err := m.NodeMetricses().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			if !need.Pods {
-				return nil, err
-			}
-			u = usage.FromMetrics(now, pods, nil)
-			u.Problem = "node metrics: " + reason(err)
-		} else {
-			u = usage.FromMetrics(now, pods, nodes.Items)
+		switch {
+		case err != nil && !need.Pods:
+			return nil, err
+		case err != nil:
+			problem = "node metrics: " + reason(err)
+		default:
+			b.AddNodes(nodes.Items)
 		}
-	} else {
-		u = usage.FromMetrics(now, pods, nil)
 	}
+	u := b.Usage()
+	u.Problem = problem
 	u.Namespace = need.Namespace
 	if !need.Pods {
 		u.Pods, u.Proxies = nil, nil

@@ -9,8 +9,10 @@ import (
 	"maps"
 	"math"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"github.com/ambx/ambx/kube/ambient"
@@ -105,41 +107,79 @@ type Usage struct {
 // FromMetrics builds a Usage from the metrics API's lists, summing each
 // pod's containers; nil nodes means node metrics were not read. CPU rounds up to the millicore, as in kubectl top.
 func FromMetrics(taken time.Time, pods []metricsv1beta1.PodMetrics, nodes []metricsv1beta1.NodeMetrics) *Usage {
-	u := &Usage{
-		Taken:     taken,
-		Available: true,
-		Pods:      make(map[Key]Resources, len(pods)),
-		Proxies:   map[Key]Resources{},
+	b := NewBuilder(taken, len(pods))
+	for i := range pods {
+		b.AddPod(&pods[i])
 	}
 	if nodes != nil {
-		u.Nodes = make(map[string]Resources, len(nodes))
+		b.AddNodes(nodes)
 	}
-	for i := range pods {
-		p := &pods[i]
-		k := Key{Namespace: p.Namespace, Name: p.Name}
-		// Sum the quantities before rounding, as kubectl top pod does, so
-		// the figures match it and many small containers do not each add
-		// a rounded-up millicore.
-		sum := corev1.ResourceList{}
-		for _, c := range p.Containers {
-			for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-				if q, ok := c.Usage[name]; ok {
-					acc := sum[name]
-					acc.Add(q)
-					sum[name] = acc
-				}
-			}
-			if c.Name == ProxyContainer {
-				u.Proxies[k] = FromList(c.Usage)
-			}
+	return b.Usage()
+}
+
+// Builder makes a Usage one PodMetrics at a time, so a poll can fold each
+// item in as it is decoded instead of holding the whole list: at 10,600
+// pods the decoded list is tens of MiB, which the collector would count
+// as live while it is built.
+type Builder struct {
+	u *Usage
+}
+
+// NewBuilder starts a Usage taken at taken with room for pods pods.
+func NewBuilder(taken time.Time, pods int) *Builder {
+	return &Builder{u: &Usage{
+		Taken:     taken,
+		Available: true,
+		Pods:      make(map[Key]Resources, pods),
+		Proxies:   map[Key]Resources{},
+	}}
+}
+
+// AddPod adds one pod's figures, the sum of its containers. It keeps none
+// of p's maps or slices, so the caller may reuse p.
+func (b *Builder) AddPod(p *metricsv1beta1.PodMetrics) {
+	u := b.u
+	// Namespaces repeat across thousands of pods: the interned copy is
+	// the one the slimmed pods hold too (kube/source.go), so a Usage adds
+	// no string of its own for them.
+	k := Key{Namespace: unique.Make(p.Namespace).Value(), Name: p.Name}
+	// Sum the quantities before rounding, as kubectl top pod does, so
+	// the figures match it and many small containers do not each add
+	// a rounded-up millicore.
+	var cpu, mem resource.Quantity
+	for i := range p.Containers {
+		c := &p.Containers[i]
+		if q, ok := c.Usage[corev1.ResourceCPU]; ok {
+			cpu.Add(q)
 		}
-		u.Pods[k] = FromList(sum)
-		u.sampled(p.Timestamp.Time, p.Window.Duration)
+		if q, ok := c.Usage[corev1.ResourceMemory]; ok {
+			mem.Add(q)
+		}
+		if c.Name == ProxyContainer {
+			u.Proxies[k] = FromList(c.Usage)
+		}
+	}
+	u.Pods[k] = Resources{CPUMilli: cpu.MilliValue(), MemBytes: mem.Value()}
+	u.sampled(p.Timestamp.Time, p.Window.Duration)
+}
+
+// AddNodes adds the node figures; a Usage built without calling it says
+// node metrics were not read.
+func (b *Builder) AddNodes(nodes []metricsv1beta1.NodeMetrics) {
+	u := b.u
+	if u.Nodes == nil {
+		u.Nodes = make(map[string]Resources, len(nodes))
 	}
 	for i := range nodes {
 		u.Nodes[nodes[i].Name] = FromList(nodes[i].Usage)
 		u.sampled(nodes[i].Timestamp.Time, nodes[i].Window.Duration)
 	}
+}
+
+// Usage returns what was added. The Builder must not be used after.
+func (b *Builder) Usage() *Usage {
+	u := b.u
+	b.u = nil
 	return u
 }
 

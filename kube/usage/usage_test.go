@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -147,5 +148,50 @@ func TestSameFigures(t *testing.T) {
 	var none *Usage
 	if none.SameFigures(base()) || base().SameFigures(none) || !none.SameFigures(nil) {
 		t.Error("nil (no poll yet) must equal only nil")
+	}
+}
+
+// oldSum is how FromMetrics summed a pod before it folded quantities into
+// two values: a ResourceList per pod, read at the end. Kept as the oracle.
+func oldSum(p *metricsv1beta1.PodMetrics) Resources {
+	sum := corev1.ResourceList{}
+	for _, c := range p.Containers {
+		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			if q, ok := c.Usage[name]; ok {
+				acc := sum[name]
+				acc.Add(q)
+				sum[name] = acc
+			}
+		}
+	}
+	return FromList(sum)
+}
+
+func TestBuilderSumsAsTheResourceListDid(t *testing.T) {
+	q := resource.MustParse
+	for _, tc := range []struct {
+		name       string
+		containers []corev1.ResourceList
+	}{
+		{"none", nil},
+		{"nanocores and Ki", []corev1.ResourceList{list("2500000n", "40960Ki"), list("1500000n", "10Mi")}},
+		{"mixed scales", []corev1.ResourceList{list("1", "1Gi"), list("250m", "512M"), list("1n", "1")}},
+		{"sub-millicore parts add up", []corev1.ResourceList{list("400u", "1"), list("400u", "1"), list("400u", "1")}},
+		{"cpu only, memory only", []corev1.ResourceList{{corev1.ResourceCPU: q("3")}, {corev1.ResourceMemory: q("1.5Gi")}}},
+		{"empty and nil usage", []corev1.ResourceList{{}, nil, list("1m", "1Mi")}},
+		{"other resources ignored", []corev1.ResourceList{{corev1.ResourceCPU: q("2m"), "nvidia.com/gpu": q("1"), corev1.ResourceEphemeralStorage: q("1Gi")}}},
+		{"huge", []corev1.ResourceList{list("123456789", "1Ei"), list("987654321", "1Pi")}},
+		{"fractions beyond int64 scale", []corev1.ResourceList{list("0.0000000001", "0.5"), list("1.23456789123", "1.5")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := metricsv1beta1.PodMetrics{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}}
+			for i, l := range tc.containers {
+				p.Containers = append(p.Containers, metricsv1beta1.ContainerMetrics{Name: fmt.Sprint("c", i), Usage: l})
+			}
+			u := FromMetrics(time.Time{}, []metricsv1beta1.PodMetrics{p}, nil)
+			if got, want := u.Pods[key("ns", "p")], oldSum(&p); got != want {
+				t.Errorf("sum %+v, the ResourceList's %+v", got, want)
+			}
+		})
 	}
 }
