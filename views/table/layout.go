@@ -1,6 +1,7 @@
 package table
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -34,15 +35,48 @@ func (m Model) sameColumns() []bool {
 		return nil
 	}
 	same := make([]bool, len(m.cols))
-	first := m.rows[m.visible[0]]
 	for i := range m.cols {
-		// An unfilled Optional column is not a fact to state.
-		if m.cols[i].Priority == 0 || m.unfilled(i) {
+		same[i] = m.sameColumn(i)
+	}
+	return same
+}
+
+// sameColumn is sameColumns for column i.
+func (m Model) sameColumn(i int) bool {
+	// An unfilled Optional column is not a fact to state.
+	if m.cols[i].Priority == 0 || m.unfilled(i) {
+		return false
+	}
+	v := cellText(m.rows[m.visible[0]], i)
+	for _, r := range m.visible[1:] {
+		if cellText(m.rows[r], i) != v {
+			return false
+		}
+	}
+	return true
+}
+
+// sameColumnsAfter is sameColumns after some rows changed while the same
+// rows stayed shown in the same order: was is what sameColumns said
+// before, shown the changed rows that are shown (indexes into rows). A
+// column every shown row held one value in still does when no changed
+// row holds another, and the first row is not one of them; others are
+// walked again, which stops at the first row that differs.
+func (m Model) sameColumnsAfter(was []bool, shown []int) []bool {
+	if !m.collapse || len(m.visible) < 2 || len(was) != len(m.cols) {
+		return m.sameColumns()
+	}
+	first := m.visible[0]
+	firstChanged := slices.Contains(shown, first)
+	same := make([]bool, len(m.cols))
+	for i := range m.cols {
+		if !was[i] || firstChanged || m.cols[i].Priority == 0 || m.unfilled(i) {
+			same[i] = m.sameColumn(i)
 			continue
 		}
-		v := cellText(first, i)
+		v := cellText(m.rows[first], i)
 		same[i] = true
-		for _, r := range m.visible[1:] {
+		for _, r := range shown {
 			if cellText(m.rows[r], i) != v {
 				same[i] = false
 				break

@@ -158,6 +158,7 @@ func (m Model) update(rows []Row) (Model, bool) {
 	var ms measurer
 	recount := make([]bool, len(m.cols))
 	visible, order := true, true
+	var shown []int // the changed rows that pass the filter
 	for _, i := range changed {
 		before, row := &old[i], &rows[i]
 		ms.prepare(row)
@@ -169,7 +170,11 @@ func (m Model) update(rows []Row) (Model, bool) {
 				recount[c] = true
 			}
 		}
-		visible = visible && m.keeps(before) == m.keeps(row)
+		kept := m.keeps(row)
+		visible = visible && m.keeps(before) == kept
+		if kept {
+			shown = append(shown, i)
+		}
 		order = order && (m.sortBy == 0 || cellText(*before, m.sortBy-1) == cellText(*row, m.sortBy-1))
 	}
 	m.rows = rows
@@ -190,15 +195,25 @@ func (m Model) update(rows []Row) (Model, bool) {
 		return m, true
 	}
 	// The same rows are shown in the same order: the cursor stays.
-	m.same = m.sameColumns()
+	m.same = m.sameColumnsAfter(m.same, shown)
 	return m, true
 }
 
 // sameRow reports whether a new row holds what an earlier row of the
 // table (prepared, so its text is sanitized) showed and filtered on.
 func sameRow(old, row *Row) bool {
-	return old.clean && old.Mark == row.Mark && slices.Equal(old.Cells, row.Cells) &&
+	return old.clean && old.Mark == row.Mark && sameCells(old.Cells, row.Cells) &&
 		sameLabels(old.Labels, row.Labels)
+}
+
+// sameCells compares two rows' cells: a pane mostly hands over the cells
+// it kept from the last snapshot, and one array holds the same cells
+// without comparing their text.
+func sameCells(a, b []Cell) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0] || slices.Equal(a, b)
 }
 
 // sameLabels compares two rows' labels: a pane mostly hands over its
@@ -310,7 +325,7 @@ func (p *previous) same(i int, row *Row) (*Row, bool) {
 	default:
 		return nil, false
 	}
-	if !old.clean || !slices.Equal(old.Cells, row.Cells) {
+	if !old.clean || !sameCells(old.Cells, row.Cells) {
 		return nil, false
 	}
 	if old.Mark != row.Mark && ansi.Truncate(safe.Line(row.Mark.Text), 1, "") != old.Mark.Text {
