@@ -1,6 +1,8 @@
 package pane
 
 import (
+	"slices"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/ambx/ambx/kube"
@@ -82,12 +84,24 @@ type Model struct {
 	// a mark is a function of the index and the key alone, so copies of
 	// the model may share it.
 	marked *markMemo
+	// given is the rows Rows last returned (nil before), marked from
+	// givenIx: a pane whose inputs did not change may return the very
+	// same rows, which the table already holds.
+	given   []table.Row
+	givenIx *finding.Index
 }
 
 // markMemo is the marks of row keys in ix.
 type markMemo struct {
 	ix    *finding.Index
 	cells map[string]table.Cell
+	// keys[i] is the key of row i when rows were last marked, and at[i]
+	// its mark: rows mostly come in the last snapshot's order, and
+	// comparing a key with the one at its index (the same string, mostly)
+	// is cheaper than a probe of cells. Each pair stays a key and its
+	// mark in ix, so copies of the model may share them.
+	keys []string
+	at   []table.Cell
 }
 
 // NewModel returns an empty pane for spec.
@@ -111,11 +125,30 @@ func (m Model) rebuild() Model {
 	m.Note = note
 	m.Partial = Partial(m.in.Snapshot, m.spec.Reads...)
 	// nil rows: nothing to build from yet; keep what is shown.
-	if rows != nil {
-		m.marked = m.marked.marks(rows, m.in.Snapshot.Marks())
-		m.Table = m.Table.SetRows(rows)
+	if rows == nil {
+		return m
 	}
+	given, ix := rows, m.in.Snapshot.Marks()
+	if sameRows(rows, m.given) {
+		if ix == m.givenIx {
+			// What the table shows, marked alike: SetRows would
+			// change nothing.
+			return m
+		}
+		// The table holds these rows, and earlier copies of it may
+		// still be drawn: the new marks go on a copy.
+		rows = slices.Clone(rows)
+	}
+	m.marked = m.marked.marks(rows, ix)
+	m.Table = m.Table.SetRows(rows)
+	m.given, m.givenIx = given, ix
 	return m
+}
+
+// sameRows reports whether a and b are one slice: the same array and
+// length (b not nil: nothing given yet is never the same).
+func sameRows(a, b []table.Row) bool {
+	return b != nil && len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // marks puts in front of each row the mark of its object's worst finding:
@@ -125,13 +158,23 @@ func (mm *markMemo) marks(rows []table.Row, ix *finding.Index) *markMemo {
 	if mm == nil || mm.ix != ix || len(mm.cells) > 2*len(rows)+64 {
 		mm = &markMemo{ix: ix, cells: make(map[string]table.Cell, len(rows))}
 	}
+	if len(mm.keys) < len(rows) {
+		mm.keys = append(mm.keys, make([]string, len(rows)-len(mm.keys))...)
+		mm.at = append(mm.at, make([]table.Cell, len(rows)-len(mm.at))...)
+	}
 	for i := range rows {
-		if c, ok := mm.cells[rows[i].Key]; ok {
-			rows[i].Mark = c
+		k := rows[i].Key
+		if mm.keys[i] == k && k != "" {
+			rows[i].Mark = mm.at[i]
 			continue
 		}
-		rows[i].Mark = markOf(rows[i].Key, ix)
-		mm.cells[rows[i].Key] = rows[i].Mark
+		c, ok := mm.cells[k]
+		if !ok {
+			c = markOf(k, ix)
+			mm.cells[k] = c
+		}
+		rows[i].Mark = c
+		mm.keys[i], mm.at[i] = k, c
 	}
 	return mm
 }
