@@ -4,9 +4,12 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	typev1beta1 "istio.io/api/type/v1beta1"
+	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/labels"
@@ -61,11 +64,22 @@ type builder struct {
 	// panes keep the marks they looked up in it.
 	index  *finding.Index
 	marked []finding.Finding
+	// versions are the last snapshot's, and the rest what they were
+	// numbered from (see Versions).
+	versions  *Versions
+	services  []*corev1.Service
+	svcInfo   map[ambient.Key]ambient.ServiceInfo
+	authz     []*securityv1.AuthorizationPolicy
+	reqAuthn  []*securityv1.RequestAuthentication
+	policies  []ambient.PolicyInfo // those of targeting's policies
+	targeting map[policyName]bool
+	labelPods []*corev1.Pod
 }
 
 // meshGens numbers analyses across every builder, so a pane never takes
-// one Source's analysis for another's.
-var meshGens atomic.Uint64
+// one Source's analysis for another's; versionGens numbers Versions' parts
+// the same way.
+var meshGens, versionGens atomic.Uint64
 
 func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	if c.Now.IsZero() {
@@ -83,6 +97,10 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	b.migNS, b.migPods = c.Namespaces, c.Pods
 	snap.Migrations = b.migrations
 	b.gen, b.pods = gen, snap.Mesh.Pods
+	snap.Versions = b.version(&snap.Cluster, snap.Mesh)
+	if slices.IsSortedFunc(c.Pods, func(x, y *corev1.Pod) int { return strings.Compare(x.Namespace, y.Namespace) }) {
+		snap.podsSorted = refOf(c.Pods)
+	}
 	in := hboneInput(&snap.Cluster, snap.Mesh)
 	if !b.checked || !sameHBONE(b.hbone, in) {
 		b.findings, b.checked = netpol.CheckHBONE(in), true
@@ -103,6 +121,101 @@ func (b *builder) build(c ambient.Cluster, now time.Time) *Snapshot {
 	snap.Index = b.index
 	snap.Components = usage.FindComponents(&snap.Cluster, snap.Mesh)
 	return snap
+}
+
+// version numbers c and its analysis a against the last snapshot's.
+func (b *builder) version(c *ambient.Cluster, a *ambient.Analysis) *Versions {
+	v := &Versions{Mesh: a}
+	last := b.versions
+	if last == nil {
+		last = &Versions{}
+	}
+	v.Services = last.Services
+	samePolicies := slices.Equal(b.authz, c.AuthorizationPolicies) && slices.Equal(b.reqAuthn, c.RequestAuthentications)
+	if !samePolicies || b.targeting == nil {
+		b.targeting = targetingServices(c)
+	}
+	var policies []ambient.PolicyInfo
+	for _, p := range a.Policies {
+		if b.targeting[policyName{p.Kind, p.Key}] {
+			policies = append(policies, p)
+		}
+	}
+	if v.Services == 0 || !samePolicies || !slices.Equal(b.services, c.Services) ||
+		!sameServiceInfos(b.svcInfo, a.Services) || !slices.EqualFunc(b.policies, policies, samePolicyInfo) {
+		v.Services = versionGens.Add(1)
+	}
+	v.PodLabels = last.PodLabels
+	if v.PodLabels == 0 || !slices.EqualFunc(b.labelPods, c.Pods, sameLabelledPod) {
+		v.PodLabels = versionGens.Add(1)
+	}
+	b.versions, b.services, b.svcInfo, b.authz, b.reqAuthn, b.policies, b.labelPods =
+		v, c.Services, a.Services, c.AuthorizationPolicies, c.RequestAuthentications, policies, c.Pods
+	return v
+}
+
+// sameServiceInfos compares two analyses' Service verdicts, every field.
+func sameServiceInfos(x, y map[ambient.Key]ambient.ServiceInfo) bool {
+	if x == nil || len(x) != len(y) {
+		return false
+	}
+	for k, a := range x {
+		b, ok := y[k]
+		if !ok || !sameServiceInfo(a, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameServiceInfo compares every field of two Service verdicts.
+func sameServiceInfo(a, b ambient.ServiceInfo) bool {
+	if a.Waypoint != b.Waypoint || a.IsWaypoint != b.IsWaypoint || a.IngressUseWaypoint != b.IngressUseWaypoint ||
+		!slices.Equal(a.Conditions, b.Conditions) || (a.WaypointMissing == nil) != (b.WaypointMissing == nil) {
+		return false
+	}
+	x, y := a.WaypointMissing, b.WaypointMissing
+	return x == nil || x.Reason == y.Reason && x.Message == y.Message && x.Racing == y.Racing && slices.Equal(x.Wildcards, y.Wildcards)
+}
+
+// policyName is a policy by kind and key, as Analysis.Policy finds it.
+type policyName struct {
+	kind string
+	key  ambient.Key
+}
+
+// targetingServices names the AuthorizationPolicies and
+// RequestAuthentications with a targetRef of kind Service (any group or
+// namespace: more than istiod binds, never fewer).
+func targetingServices(c *ambient.Cluster) map[policyName]bool {
+	out := map[policyName]bool{}
+	names := func(one *typev1beta1.PolicyTargetReference, many []*typev1beta1.PolicyTargetReference) bool {
+		if one.GetKind() == "Service" {
+			return true
+		}
+		return slices.ContainsFunc(many, func(r *typev1beta1.PolicyTargetReference) bool { return r.GetKind() == "Service" })
+	}
+	for _, p := range c.AuthorizationPolicies {
+		if p != nil && names(p.Spec.GetTargetRef(), p.Spec.GetTargetRefs()) {
+			out[policyName{"AuthorizationPolicy", ambient.Key{Namespace: p.Namespace, Name: p.Name}}] = true
+		}
+	}
+	for _, p := range c.RequestAuthentications {
+		if p != nil && names(p.Spec.GetTargetRef(), p.Spec.GetTargetRefs()) {
+			out[policyName{"RequestAuthentication", ambient.Key{Namespace: p.Namespace, Name: p.Name}}] = true
+		}
+	}
+	return out
+}
+
+// samePolicyInfo compares every field of two policy verdicts.
+func samePolicyInfo(a, b ambient.PolicyInfo) bool {
+	return a.Kind == b.Kind && a.Key == b.Key && a.Target == b.Target && a.Action == b.Action &&
+		a.EnforcedBy == b.EnforcedBy && a.Layer == b.Layer && a.Effect == b.Effect &&
+		slices.Equal(a.L7Fields, b.L7Fields) && slices.Equal(a.Conditions, b.Conditions) &&
+		a.HasFindings == b.HasFindings && slices.Equal(a.BoundTo, b.BoundTo) &&
+		a.SelectedAmbient == b.SelectedAmbient && a.SelectedUncaptured == b.SelectedUncaptured &&
+		a.SelectedSidecar == b.SelectedSidecar && a.SelectedGateway == b.SelectedGateway && a.SelectedOther == b.SelectedOther
 }
 
 // sameMigrationInput reports whether migration.Of would count c as it

@@ -121,6 +121,12 @@ type Snapshot struct {
 	// PodDelta says which pods' verdicts Mesh changed since the analysis
 	// before it; nil for a snapshot made by Build or by hand.
 	PodDelta *PodDelta
+	// Versions number what some kinds of objects and their verdicts were
+	// in this snapshot (see VersionsOf); nil for a snapshot made by hand.
+	Versions *Versions
+	// podsSorted is Pods' array and length when the builder found them
+	// sorted by namespace (PodsSorted).
+	podsSorted podsRef
 
 	Context   string
 	Reachable bool   // the API server answered recently
@@ -155,6 +161,57 @@ func (s *Snapshot) PodDeltaOf() *PodDelta {
 		return nil
 	}
 	return s.PodDelta
+}
+
+// Versions number parts of one analysis's snapshot so that a pane whose
+// rows read only those parts keeps its rows while their numbers are the
+// ones it built from, without comparing what they hold. Each number is
+// the same as the one before it in the same Source's series only when
+// what it covers compared equal, and a changed part gets a number no
+// snapshot of any Source had; none is 0.
+type Versions struct {
+	// Mesh is the analysis described: a snapshot whose Mesh is another
+	// (a copy given a new one) has no versions.
+	Mesh *ambient.Analysis
+	// Services covers the Service objects (the same objects in the same
+	// order), their verdicts (Mesh.Services, every field), the
+	// AuthorizationPolicy and RequestAuthentication objects, and the
+	// verdicts (every field) of those with a targetRef of kind Service:
+	// what a policy that can target a Service was judged. Verdicts of
+	// selector policies, whose counts pod churn moves, are not covered.
+	Services uint64
+	// PodLabels covers each pod's namespace, name and labels, in order:
+	// what a selector counts.
+	PodLabels uint64
+}
+
+// VersionsOf returns s's versions, or nil when it has none for s.Mesh.
+func (s *Snapshot) VersionsOf() *Versions {
+	if s == nil || s.Versions == nil || s.Mesh == nil || s.Versions.Mesh != s.Mesh {
+		return nil
+	}
+	return s.Versions
+}
+
+// podsRef names a pod slice by its array and length.
+type podsRef struct {
+	first *(*corev1.Pod)
+	n     int
+}
+
+func refOf(pods []*corev1.Pod) podsRef {
+	if len(pods) == 0 {
+		return podsRef{}
+	}
+	return podsRef{&pods[0], len(pods)}
+}
+
+// PodsSorted reports whether s.Pods is known to be sorted by namespace:
+// the builder checked it once, off the UI goroutine, for the slice it
+// was given. A copy of s with other pods, or a snapshot made by hand, is
+// not known to be (an empty slice is).
+func (s *Snapshot) PodsSorted() bool {
+	return s != nil && (len(s.Pods) == 0 || s.podsSorted == refOf(s.Pods))
 }
 
 // State returns the watch state of a resource.

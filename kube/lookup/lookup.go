@@ -59,7 +59,23 @@ func PodsSelectedBy(c *ambient.Cluster, svc *corev1.Service) []*corev1.Pod {
 // one run of the slice and no map is built; pods in any other order are
 // grouped by a map.
 func PodsByNamespace(pods []*corev1.Pod) func(ns string) []*corev1.Pod {
-	sorted := slices.IsSortedFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(a.Namespace, b.Namespace) })
+	return podsByNamespace(pods, slices.IsSortedFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(a.Namespace, b.Namespace) }))
+}
+
+// NamespacePods is PodsByNamespace for a snapshot's pods: their order was
+// checked once when the snapshot was built (Snapshot.PodsSorted), so a
+// pane asking on every snapshot does not walk every pod to learn it.
+func NamespacePods(s *kube.Snapshot) func(ns string) []*corev1.Pod {
+	if s == nil {
+		return func(string) []*corev1.Pod { return nil }
+	}
+	if s.PodsSorted() {
+		return podsByNamespace(s.Pods, true)
+	}
+	return PodsByNamespace(s.Pods)
+}
+
+func podsByNamespace(pods []*corev1.Pod, sorted bool) func(ns string) []*corev1.Pod {
 	if !sorted {
 		m := map[string][]*corev1.Pod{}
 		for _, p := range pods {

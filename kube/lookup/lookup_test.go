@@ -276,3 +276,45 @@ func TestPodsByNamespace(t *testing.T) {
 		}
 	}
 }
+
+// NamespacePods trusts the order the builder found, and only for the
+// pods it was found for: a snapshot built from shuffled pods, and a copy
+// of a sorted one given shuffled pods, still give each namespace exactly
+// its pods.
+func TestNamespacePods(t *testing.T) {
+	pod := func(ns, name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	}
+	sorted := []*corev1.Pod{pod("a", "1"), pod("a", "2"), pod("b", "1"), pod("d", "1"), pod("d", "2"), pod("d", "3")}
+	shuffled := []*corev1.Pod{sorted[3], sorted[0], sorted[2], sorted[4], sorted[1], sorted[5]}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	built := kube.Build(ambient.Cluster{Pods: sorted}, now)
+	if !built.PodsSorted() {
+		t.Error("the builder did not find sorted pods sorted")
+	}
+	copied := *built
+	copied.Pods = shuffled
+	if copied.PodsSorted() {
+		t.Error("a copy given shuffled pods is taken for sorted")
+	}
+	unsorted := kube.Build(ambient.Cluster{Pods: shuffled}, now)
+	if unsorted.PodsSorted() {
+		t.Error("shuffled pods are taken for sorted")
+	}
+	for name, s := range map[string]*kube.Snapshot{"sorted": built, "copy": &copied, "shuffled": unsorted, "by hand": {Cluster: ambient.Cluster{Pods: sorted}}, "nil": nil} {
+		of := lookup.NamespacePods(s)
+		for _, ns := range []string{"", "a", "b", "c", "d", "e"} {
+			var want []*corev1.Pod
+			if s != nil {
+				for _, p := range s.Pods {
+					if p.Namespace == ns {
+						want = append(want, p)
+					}
+				}
+			}
+			if got := of(ns); !slices.Equal(got, want) {
+				t.Errorf("%s, namespace %q: %d pods, want %d", name, ns, len(got), len(want))
+			}
+		}
+	}
+}

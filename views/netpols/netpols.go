@@ -50,7 +50,7 @@ func rows(in pane.Input) ([]table.Row, string) {
 			byPolicy[r] = append(byPolicy[r], f)
 		}
 	}
-	pods := lookup.PodsByNamespace(s.Pods)
+	pods := lookup.NamespacePods(s)
 	rows := make([]table.Row, 0, len(s.NetworkPolicies))
 	for _, np := range s.NetworkPolicies {
 		if in.Namespace != "" && np.Namespace != in.Namespace {

@@ -50,6 +50,38 @@ type cache struct {
 	rows       map[*corev1.Service]*cached
 	namespaces map[string]*nsPods
 	gen        uint64
+	// last is the rows of the last build and built what they were built
+	// from: while a snapshot's versions say nothing the rows read
+	// changed, the same rows are handed out again without a walk.
+	last  []table.Row
+	built inputs
+}
+
+// inputs is what a build read, as far as the snapshot's versions tell:
+// the Services, their verdicts and policies (Versions.Services), the pods
+// they select (Versions.PodLabels), istiod's ingress switch and the
+// drilled-in namespace.
+type inputs struct {
+	services, podLabels uint64
+	svcs                *(*corev1.Service)
+	n                   int
+	routing             bool
+	namespace           string
+}
+
+// inputsOf is what a build from in reads; ok is false when the snapshot
+// has no versions, so nothing tells that its rows are the last ones.
+func inputsOf(in pane.Input, routing bool) (inputs, bool) {
+	s := in.Snapshot
+	v := s.VersionsOf()
+	if v == nil {
+		return inputs{}, false
+	}
+	k := inputs{services: v.Services, podLabels: v.PodLabels, n: len(s.Services), routing: routing, namespace: in.Namespace}
+	if len(s.Services) > 0 {
+		k.svcs = &s.Services[0]
+	}
+	return k, true
 }
 
 // cached is one Service's row and what it was built from.
@@ -75,10 +107,14 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 	if s == nil || s.Mesh == nil {
 		return nil, note
 	}
-	c.gen++
-	byNS := lookup.PodsByNamespace(s.Pods)
-	targeting := lookup.ServicePolicies(s)
 	routing := s.Cluster.Install.Switch(install.EnvIngressWaypointRouting)
+	k, known := inputsOf(in, routing)
+	if known && c.last != nil && k == c.built {
+		return c.last, emptyNote(note, c.last, in.Namespace)
+	}
+	c.gen++
+	byNS := lookup.NamespacePods(s)
+	targeting := lookup.ServicePolicies(s)
 	rows := make([]table.Row, 0, len(s.Services))
 	var (
 		nsName string
@@ -117,10 +153,20 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 		rows = append(rows, e.row)
 	}
 	c.prune(len(rows))
-	if note == "" && len(rows) == 0 && in.Namespace != "" {
-		note = "no Services in " + in.Namespace
+	c.last, c.built = nil, inputs{}
+	if known {
+		c.last, c.built = rows, k
 	}
-	return rows, note
+	return rows, emptyNote(note, rows, in.Namespace)
+}
+
+// emptyNote says a drilled-in namespace has no Services rather than "no
+// rows", unless the pane already has a note.
+func emptyNote(note string, rows []table.Row, ns string) string {
+	if note == "" && len(rows) == 0 && ns != "" {
+		return "no Services in " + ns
+	}
+	return note
 }
 
 // prune forgets the rows and namespaces the last build did not use, once
