@@ -194,7 +194,8 @@ func displayName(argv0 string) string {
 func run(args []string, stdout, stderr io.Writer) int {
 	// ambx keeps about 70 MiB live on a 10,000-pod cluster; Go's default
 	// lets the heap double that before collecting. Collecting at +50%
-	// keeps the process within its memory budget (BENCHMARKS.md). A GOGC
+	// keeps the process within its memory budget (BENCHMARKS.md); the
+	// explorer collects at +25% once a cluster is loaded (gc.go). A GOGC
 	// set by the user wins.
 	if _, ok := os.LookupEnv("GOGC"); !ok {
 		debug.SetGCPercent(50)
@@ -585,7 +586,7 @@ func explore(o options, stderr io.Writer) error {
 	// UI narrows or widens this as they come and go. One demand serves
 	// every session: it is what the screen shows.
 	demand := metrics.NewDemand(usage.Need{Pods: true})
-	sessions := &sessions{o: o, parent: ctx, demand: demand}
+	sessions := &sessions{o: o, parent: ctx, demand: demand, pace: newGCPace()}
 	first, err := sessions.start(o.context, o.namespace)
 	if err != nil {
 		fmt.Fprintf(stderr, "ambx: %v\n", err)
@@ -620,6 +621,7 @@ type sessions struct {
 	o      options
 	parent context.Context
 	demand *metrics.Demand
+	pace   *gcPace
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -663,8 +665,9 @@ func (s *sessions) start(name, namespace string) (ui.Options, error) {
 
 	snaps := make(chan *kube.Snapshot, 1)
 	src := kube.NewSource(clients)
+	publish := s.pace.watch(keepNewest(snaps))
 	go func() {
-		src.Run(ctx, keepNewest(snaps))
+		src.Run(ctx, publish)
 		// The UI's wait on this session's snapshots ends with it.
 		close(snaps)
 	}()
