@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestPollOfTheRealMetricsServer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no PodMetrics for both pods from metrics-server: %v", err)
 	}
-	raw, list, err := getPodList(context.Background(), mc.MetricsV1beta1().RESTClient().(*rest.RESTClient), "")
+	raw, list, err := getPodList(context.Background(), mc.MetricsV1beta1().RESTClient().(*rest.RESTClient), "", new(bytes.Buffer))
 	if err != nil || list != nil || len(raw) == 0 {
 		t.Fatalf("metrics-server's answer: %d bytes of protobuf, list %v, error %v; want the protobuf path", len(raw), list != nil, err)
 	}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"reflect"
@@ -32,7 +33,7 @@ import (
 // answer is protobuf, which metrics-server sends to a client that asks,
 // listPods decodes one item at a time instead; anything else (JSON, the
 // fake clientset of the tests and the demo) goes through the typed List.
-func listPods(ctx context.Context, m metricsv1beta1client.MetricsV1beta1Interface, ns string, taken time.Time) (*usage.Builder, error) {
+func listPods(ctx context.Context, m metricsv1beta1client.MetricsV1beta1Interface, ns string, taken time.Time, body *bytes.Buffer) (*usage.Builder, error) {
 	rc, ok := m.RESTClient().(*rest.RESTClient)
 	var (
 		raw  []byte
@@ -42,7 +43,7 @@ func listPods(ctx context.Context, m metricsv1beta1client.MetricsV1beta1Interfac
 	if !ok || rc == nil {
 		list, err = m.PodMetricses(ns).List(ctx, metav1.ListOptions{})
 	} else {
-		raw, list, err = getPodList(ctx, rc, ns)
+		raw, list, err = getPodList(ctx, rc, ns, body)
 	}
 	if err != nil {
 		return nil, err
@@ -81,30 +82,36 @@ func listPods(ctx context.Context, m metricsv1beta1client.MetricsV1beta1Interfac
 }
 
 // getPodList does the request as the typed client's List does (same path,
-// parameters and content negotiation) and returns either the list's own
-// protobuf bytes, taken out of Kubernetes' protobuf envelope by
-// apimachinery's protobuf serializer, or, for any other answer, the list
-// as the client's decoder makes it. The response body is not referenced
-// once this returns.
-func getPodList(ctx context.Context, rc *rest.RESTClient, ns string) ([]byte, *metricsv1beta1.PodMetricsList, error) {
-	res := rc.Get().
+// parameters and content negotiation) and reads the answer into body,
+// kept between polls so that each does not grow a new one to 2 MiB. It
+// returns either the list's own protobuf bytes, taken out of Kubernetes'
+// protobuf envelope by apimachinery's protobuf serializer (a copy: body
+// may be reused at once), or, for any other answer, the list as the
+// metrics clientset's scheme decodes it.
+func getPodList(ctx context.Context, rc *rest.RESTClient, ns string, body *bytes.Buffer) ([]byte, *metricsv1beta1.PodMetricsList, error) {
+	stream, err := rc.Get().
 		NamespaceIfScoped(ns, ns != "").
 		Resource("pods").
 		VersionedParams(&metav1.ListOptions{}, scheme.ParameterCodec).
-		Do(ctx)
-	if err := res.Error(); err != nil {
+		Stream(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
-	body, _ := res.Raw()
-	if ok, _, _ := envelope.RecognizesData(body); !ok {
+	defer stream.Close()
+	body.Reset()
+	if _, err := body.ReadFrom(stream); err != nil {
+		return nil, nil, fmt.Errorf("reading PodMetricsList: %w", err)
+	}
+	data := body.Bytes()
+	if ok, _, _ := envelope.RecognizesData(data); !ok {
 		var l metricsv1beta1.PodMetricsList
-		if err := res.Into(&l); err != nil {
-			return nil, nil, err
+		if _, _, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, &l); err != nil {
+			return nil, nil, fmt.Errorf("decoding PodMetricsList: %w", err)
 		}
 		return nil, &l, nil
 	}
 	var unk runtime.Unknown
-	if _, _, err := envelope.Decode(body, nil, &unk); err != nil {
+	if _, _, err := envelope.Decode(data, nil, &unk); err != nil {
 		return nil, nil, fmt.Errorf("decoding PodMetricsList: %w", err)
 	}
 	if gvk := unk.GroupVersionKind(); gvk != metricsv1beta1.SchemeGroupVersion.WithKind("PodMetricsList") {

@@ -303,7 +303,7 @@ func TestPollHoldsOneItemAtATime(t *testing.T) {
 		t.Skip("the race detector's shadow memory changes the figures")
 	}
 	cs := serveList(t, largeList(t), false)
-	p := Poller{Client: cs}
+	p := Poller{Client: cs, body: new(bytes.Buffer)} // as Run polls
 	poll := func() *usage.Usage {
 		u, err := p.poll(context.Background(), t0, time.Minute, usage.Need{Pods: true})
 		if err != nil {
@@ -335,13 +335,14 @@ func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 // measured, so the op's time is not the figure to read).
 func BenchmarkPodMetricsPoll(b *testing.B) {
 	cs := serveList(b, largeList(b), false)
+	p := Poller{Client: cs, body: new(bytes.Buffer)} // as Run polls
 	for _, bc := range []struct {
 		name string
 		poll func() *usage.Usage
 	}{
 		{"typed", func() *usage.Usage { return typed(b, cs, "", t0) }},
 		{"poller", func() *usage.Usage {
-			u, err := Poller{Client: cs}.poll(context.Background(), t0, time.Minute, usage.Need{Pods: true})
+			u, err := p.poll(context.Background(), t0, time.Minute, usage.Need{Pods: true})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,8 @@ type Poller struct {
 	Demand *Demand
 	// Clock drives the schedule; nil means real time. Tests step a fake.
 	Clock clock.Clock
+
+	body *bytes.Buffer // the last answer's bytes, reused by the next poll
 }
 
 // Run polls until ctx is done, handing every result to publish (from Run's goroutine; publish must not block for long).
@@ -70,6 +73,7 @@ func (p Poller) Run(ctx context.Context, publish func(*usage.Usage)) {
 	if demand == nil {
 		demand = NewDemand(usage.Need{Pods: true, Nodes: true})
 	}
+	p.body = new(bytes.Buffer)
 	s := schedule{fixed: p.Period}
 	var (
 		last   *usage.Usage // the last good figures
@@ -212,8 +216,18 @@ func (p Poller) poll(ctx context.Context, now time.Time, timeout time.Duration, 
 	m := p.Client.MetricsV1beta1()
 	b := usage.NewBuilder(now, 0)
 	if need.Pods {
+		body := p.body
+		if body == nil {
+			body = new(bytes.Buffer)
+		}
 		var err error
-		if b, err = listPods(ctx, m, need.Namespace, now); err != nil {
+		b, err = listPods(ctx, m, need.Namespace, now, body)
+		// A namespace's answer after every namespace's need not keep
+		// the larger buffer.
+		if body.Cap() > 1<<20 && body.Cap() > 4*body.Len() {
+			*body = bytes.Buffer{}
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
