@@ -129,6 +129,9 @@ type Model struct {
 	status      string
 	statusError bool
 	statusUntil time.Time
+
+	gen    uint64      // this state's generation (frame.go)
+	frames *frameCache // the last frame View drew, shared by copies
 }
 
 // New returns the root model.
@@ -153,6 +156,8 @@ func New(o Options) Model {
 		theme:    t,
 		panes:    registry(t),
 		overhead: overhead.New(t, o.PerSidecar),
+		frames:   &frameCache{},
+		gen:      nextGeneration(),
 	}
 	if o.Ztunnel != nil {
 		m.survey = &ztunnel.Survey{} // not read yet, which the findings say
@@ -209,6 +214,9 @@ func (m Model) Drill() string { return m.drill }
 
 // update routes a message of the current session (see Update).
 func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if !m.idleTick(msg) {
+		m = m.changed()
+	}
 	switch msg := msg.(type) {
 	case contextsMsg:
 		return m.pickContext(msg)
@@ -545,9 +553,7 @@ func (m Model) resize() Model {
 
 // View renders the whole screen.
 func (m Model) View() tea.View {
-	// Frame is the last guard: views make cluster text safe where it
-	// enters them, and whatever slipped past still cannot drive the terminal.
-	v := tea.NewView(safe.Frame(m.Render()))
+	v := tea.NewView(m.frame())
 	v.AltScreen = true
 	if !m.opt.NoMouse {
 		// Cell motion reports clicks and the wheel (see mouse.go).
@@ -624,8 +630,7 @@ func (m Model) lastEvent() string {
 		}
 		at = m.snap.Taken
 	}
-	age := max(0, m.opt.Now().Sub(at).Round(time.Second))
-	return " · last change " + age.String() + " ago"
+	return " · last change " + changeAge(m.opt.Now().Sub(at)) + " ago"
 }
 
 // headerShown reports whether the header line is on screen: the grid is

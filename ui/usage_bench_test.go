@@ -57,7 +57,8 @@ func BenchmarkUsageMsg(b *testing.B) {
 }
 
 // BenchmarkIdleTick is one second of an idle screen at 10,000 pods: the
-// clock's tick and the frame it renders, with no ztunnel reader.
+// clock's tick and the frame Bubble Tea asks View for, with no ztunnel
+// reader.
 func BenchmarkIdleTick(b *testing.B) {
 	s := bigSnapshot(10000)
 	now := t0
@@ -70,7 +71,7 @@ func BenchmarkIdleTick(b *testing.B) {
 		now = now.Add(time.Second)
 		start := cpuTime()
 		mm, _ = mm.Update(TickMsg(now))
-		_ = mm.(Model).Render()
+		_ = mm.(Model).View()
 		cpu += cpuTime() - start
 	}
 	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
