@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"reflect"
 	"time"
+	"unsafe"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -35,27 +37,44 @@ type surveyMsg struct {
 	pods   []*corev1.Pod
 }
 
-// driftReuse is how long the drift of one snapshot and survey is reused:
-// it reads the clock only for certificates an hour from expiry.
-const driftReuse = 10 * time.Second
-
-// drifted is a snapshot with a survey's drift, as made at.
+// drifted is a snapshot with a survey's drift, as made at; it holds until
+// the survey's next turn (a certificate's warning hour or expiry: the only
+// verdicts that read the clock), zero for ever.
 type drifted struct {
-	src, out *kube.Snapshot
-	survey   *ztunnel.Survey
-	at       time.Time
+	src, out  *kube.Snapshot
+	survey    *ztunnel.Survey
+	at, until time.Time
 }
 
 // withDrift is the Source's snapshot with the last survey's drift in its
 // findings (the snapshot the panes, findings list and badge show). The
 // same snapshot and survey again (a rate scrape re-sends them) get the
-// same result, with the same findings, so panes keep their rows.
+// same result until the clock reaches the survey's next turn. A new round
+// (or a turn) that finds what the last did keeps the last findings and
+// their index: the panes, which read no survey (setSnapshot), keep their
+// rows, while the badge and the findings list read the new round.
 func (m Model) withDrift(s *kube.Snapshot) (Model, *kube.Snapshot) {
 	now, d := m.opt.Now(), m.drifted
-	if d.src != s || d.survey != m.survey || now.Before(d.at) || now.Sub(d.at) >= driftReuse {
-		m.drifted = drifted{src: s, survey: m.survey, at: now, out: s.WithZtunnel(m.survey, now)}
+	if d.out != nil && d.src == s && d.survey == m.survey && !now.Before(d.at) && (d.until.IsZero() || now.Before(d.until)) {
+		return m, d.out
 	}
-	return m, m.drifted.out
+	out := s.WithZtunnel(m.survey, now)
+	if d.out != nil && d.src == s && out != s && sameFindings(d.out.Findings, out.Findings) {
+		out.Findings, out.Index = d.out.Findings, d.out.Index
+	}
+	m.drifted = drifted{src: s, survey: m.survey, out: out, at: now, until: m.survey.Turns(now)}
+	return m, out
+}
+
+// sameFindings reports whether a and b say the same, finding by finding.
+func sameFindings(a, b []finding.Finding) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b) {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // surveyDue starts a round of ztunnel reads when one is due: the first

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -139,8 +140,9 @@ func findingKeys(fs []finding.Finding) []string {
 }
 
 // The Source's snapshot sent again with the same survey (as every rate
-// scrape does) keeps the findings drift made, so no pane rebuilds for it;
-// after driftReuse the clock is read again for certificates.
+// scrape does) keeps the findings drift made, so no pane rebuilds for it,
+// until the survey's next turn: the demo's certificate on homelab-w3
+// expires 20 minutes after its read, and then the warning is an error.
 func TestDriftReusedForTheSameSnapshot(t *testing.T) {
 	at := demo.Epoch
 	clock := func() time.Time { return at }
@@ -155,12 +157,77 @@ func TestDriftReusedForTheSameSnapshot(t *testing.T) {
 	if len(first) == len(m.src.Findings) {
 		t.Fatal("the demo's survey added no drift")
 	}
-	at = at.Add(driftReuse / 2)
-	if again := m.setSnapshot(m.src).snap.Findings; unsafe.SliceData(again) != unsafe.SliceData(first) {
-		t.Error("the same snapshot and survey made new findings")
+	turn := m.survey.Turns(at)
+	if want := demo.Epoch.Add(20 * time.Minute); !turn.Equal(want) {
+		t.Fatalf("the survey turns at %v, want the certificate's expiry %v", turn, want)
 	}
-	at = at.Add(driftReuse)
-	if later := m.setSnapshot(m.src).snap.Findings; unsafe.SliceData(later) == unsafe.SliceData(first) || len(later) != len(first) {
-		t.Errorf("after %s the drift was not judged again (%d findings, %d before)", driftReuse, len(later), len(first))
+	at = turn.Add(-time.Second)
+	if again := m.setSnapshot(m.src).snap.Findings; unsafe.SliceData(again) != unsafe.SliceData(first) {
+		t.Error("the same snapshot and survey made new findings before the survey's turn")
+	}
+	at = turn
+	later := m.setSnapshot(m.src).snap.Findings
+	if unsafe.SliceData(later) == unsafe.SliceData(first) {
+		t.Fatal("at the certificate's expiry the drift was not judged again")
+	}
+	if !slices.ContainsFunc(later, func(f finding.Finding) bool {
+		return f.Code == "ztunnel-cert-expiring" && f.Severity == finding.Error && strings.Contains(f.Title, "expired")
+	}) {
+		t.Errorf("the expired certificate is not an error: %v", findingKeys(later))
+	}
+}
+
+// A new round of reads that found what the last one did (the same
+// failures, or the same dumps) keeps the findings and their index, so no
+// pane rebuilds; the header and the findings list still say what the new
+// round read, and a round that finds otherwise shows.
+func TestSameSurveyKeepsTheFindings(t *testing.T) {
+	at := demo.Epoch
+	clock := func() time.Time { return at }
+	for _, tc := range []struct {
+		name   string
+		reader ztread.Reader
+		says   string
+	}{
+		{"every read failed", failingReader{}, "ztunnel not read (forbidden: no pods/portforward): drift checks not run"},
+		{"the same dumps", &demo.Ztunnel{Now: clock}, "on homelab-w3 expires"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			at = demo.Epoch
+			m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: tc.reader})
+			m = drive(t, m, tea.WindowSizeMsg{Width: 160, Height: 40})
+			m = drive(t, m, SnapshotMsg{demo.Homelab()})
+			first, ix := m.snap.Findings, m.snap.Index
+			pods := ztread.Ztunnels(m.src.Pods)
+			again := func() *ztunnel.Survey {
+				return survey(context.Background(), tc.reader, pods, nil, len(pods), ztunnel.Versions(&m.src.Cluster), at, clock)
+			}
+			if tc.name == "every read failed" {
+				at = at.Add(time.Minute)
+			}
+			sv := again()
+			m = m.surveyed(surveyMsg{sv, m.src.Pods})
+			if unsafe.SliceData(m.snap.Findings) != unsafe.SliceData(first) || m.snap.Index != ix {
+				t.Error("a round that found the same made new findings")
+			}
+			if m.snap.Ztunnel != sv {
+				t.Error("the snapshot shown is not of the new round")
+			}
+			m = keys(t, m, "!")
+			if screen := m.Render(); !strings.Contains(screen, tc.says) {
+				t.Errorf("the findings list lacks %q:\n%s", tc.says, screen)
+			}
+			m = keys(t, m, "esc")
+			if tc.name != "the same dumps" {
+				return
+			}
+			// The demo's certificates are stamped at each read: a round
+			// an hour later reads other expiries.
+			at = at.Add(time.Hour)
+			m = m.surveyed(surveyMsg{again(), m.src.Pods})
+			if unsafe.SliceData(m.snap.Findings) == unsafe.SliceData(first) || reflect.DeepEqual(m.snap.Findings, first) {
+				t.Error("a round with other findings kept the last ones")
+			}
+		})
 	}
 }

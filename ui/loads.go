@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -133,6 +134,11 @@ func (m Model) loaded(msg loadsMsg) Model {
 		}
 	}
 	if !any {
+		return m
+	}
+	if old := m.load.loads; old != nil && maps.Equal(old.Nodes, l.Nodes) && maps.Equal(old.By, l.By) {
+		// The same rates as the last scrape (an idle mesh's zeros): the
+		// columns would show what they show, so nothing is rebuilt.
 		return m
 	}
 	m.load.loads = l

@@ -348,7 +348,16 @@ func (m Model) setSnapshot(s *kube.Snapshot) Model {
 	m, s = m.withDrift(s)
 	s = s.WithLoads(m.load.loads)
 	m.snap = s
-	m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetSnapshot(s) })
+	ps := s
+	if s != nil && s.Ztunnel != nil {
+		// No pane reads the survey (the badge and the findings list do,
+		// from m.snap): without it, a new round of reads that found what
+		// the last one did (withDrift) leaves every pane's input the same.
+		cp := *s
+		cp.Ztunnel = nil
+		ps = &cp
+	}
+	m = m.eachPane(func(p pane.Resource) pane.Resource { return p.SetSnapshot(ps) })
 	m.overhead = m.overhead.Set(s, m.usage)
 	m.stack = mapStack(m.stack, func(o overlay) overlay { return o.SetSnapshot(s) })
 	return m

@@ -69,7 +69,7 @@ func drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 		}
 		for _, cert := range r.Dump.Certificates {
 			switch {
-			case cert.State != "" && cert.State != "Available" && cert.State != "Initializing":
+			case certFailed(cert):
 				add(finding.Error, "ztunnel-cert-failed", ztRef,
 					"certificate for "+cert.Identity+" on "+r.Node+": "+cert.State,
 					"ztunnel cannot present this identity, so mTLS connections of its pods fail.",
@@ -244,4 +244,10 @@ func name(nsName string) string {
 		return nsName[i+1:]
 	}
 	return nsName
+}
+
+// certFailed reports whether ztunnel says it cannot present the
+// certificate, whatever its expiry.
+func certFailed(c Certificate) bool {
+	return c.State != "" && c.State != "Available" && c.State != "Initializing"
 }

@@ -174,6 +174,37 @@ func (s *Survey) Drift(c *ambient.Cluster, a *ambient.Analysis, now time.Time) [
 	return drift(c, a, s.Readings, now, settled)
 }
 
+// Turns is the first instant after now at which Drift may judge the
+// survey's readings otherwise for the passing of time alone: a
+// certificate coming within CertExpiryWarning of its expiry, or expiring.
+// Drift at any instant in [now, Turns) gives what it gives at now, so a
+// caller may keep that result until then; zero means no verdict reads the
+// clock after now.
+func (s *Survey) Turns(now time.Time) time.Time {
+	if s == nil || s.Done.IsZero() {
+		return time.Time{}
+	}
+	var next time.Time
+	turn := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, r := range s.Readings {
+		if r.Dump == nil {
+			continue
+		}
+		for _, c := range r.Dump.Certificates {
+			if c.Expires.IsZero() || certFailed(c) {
+				continue // judged without the clock (see drift)
+			}
+			turn(c.Expires.Add(-CertExpiryWarning + time.Nanosecond)) // first instant of the warning
+			turn(c.Expires)
+		}
+	}
+	return next
+}
+
 // Versions records the resourceVersions of the objects a survey judges,
 // for Survey.Versions.
 func Versions(c *ambient.Cluster) map[finding.Ref]string {

@@ -132,3 +132,53 @@ func TestSurveyDriftJudgesSettledObjectsOnly(t *testing.T) {
 		t.Error("a survey that has not finished judged something")
 	}
 }
+
+// Drift holds from any instant until Turns and changes there: each
+// certificate's warning hour and expiry are turns; a failed certificate,
+// one without an expiry and an unread ztunnel's are none.
+func TestSurveyTurnsWhereDriftChanges(t *testing.T) {
+	started := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	exp := started.Add(3 * time.Hour)
+	dump := &Dump{Certificates: []Certificate{
+		{Identity: "spiffe://a", State: "Available", Expires: exp},
+		{Identity: "spiffe://b", State: "Initializing", Expires: exp.Add(30 * time.Minute)},
+		{Identity: "spiffe://c", State: "Unavailable: no CA", Expires: started.Add(time.Minute)},
+		{Identity: "spiffe://d", State: "Available"},
+	}, Workloads: []Workload{{Name: "x"}}}
+	sv := &Survey{Started: started, Done: started, Ztunnels: 2, Readings: []Reading{
+		{Node: "n1", Pod: "istio-system/ztunnel-1", Dump: dump},
+		{Node: "n2", Pod: "istio-system/ztunnel-2", Err: "refused"},
+	}}
+	c := &ambient.Cluster{}
+	a := ambient.Analyze(c)
+	judge := func(at time.Time) string {
+		var out []string
+		for _, f := range sv.Drift(c, a, at) {
+			out = append(out, f.Severity.String()+" "+f.Title)
+		}
+		return strings.Join(out, "\n")
+	}
+	want := []time.Time{
+		exp.Add(-time.Hour + time.Nanosecond), exp.Add(-30*time.Minute + time.Nanosecond), exp, exp.Add(30 * time.Minute),
+	}
+	now := started
+	for i, w := range want {
+		got := sv.Turns(now)
+		if !got.Equal(w) {
+			t.Fatalf("turn %d after %v: %v, want %v", i, now, got, w)
+		}
+		if judge(got.Add(-time.Nanosecond)) != judge(now) {
+			t.Errorf("drift changed before the turn at %v", got)
+		}
+		if judge(got) == judge(now) {
+			t.Errorf("drift did not change at the turn %v:\n%s", got, judge(got))
+		}
+		now = got
+	}
+	if got := sv.Turns(now); !got.IsZero() {
+		t.Errorf("a turn after every certificate expired: %v", got)
+	}
+	if got := (&Survey{Started: started}).Turns(started); !got.IsZero() {
+		t.Errorf("an unfinished round turns at %v", got)
+	}
+}
