@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"reflect"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -79,13 +80,23 @@ func sameFindings(a, b []finding.Finding) bool {
 
 // surveyDue starts a round of ztunnel reads when one is due: the first
 // once the pods are read (before that, "no ztunnel" would be a guess), then
-// every driftRefresh, or driftAfterChange after the cluster changed.
+// every driftRefresh, or driftAfterChange after the cluster changed; after
+// rounds that failed as a whole, when the backoff lets it.
 func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 	if m.opt.Ztunnel == nil || m.surveying || m.src == nil || !m.src.State(kube.ResPods).Availability.Read() {
 		return m, nil
 	}
 	var last *ztunnel.Survey // the round to keep readings of, nil for a full one
-	if l := m.survey; l != nil && !l.Started.IsZero() {
+	if l := m.survey; l != nil && !l.Started.IsZero() && m.surveyOff.fails > 0 {
+		// Every read of the last round failed: a change of the API
+		// objects will not make them answer, only time or other ztunnels.
+		var hold bool
+		src := m.src
+		m.surveyOff, hold = m.surveyOff.holds(now, l.Started, driftRefresh, driftAfterChange, func() []ztread.Pod { return ztread.Ztunnels(src.Pods) })
+		if hold {
+			return m, nil
+		}
+	} else if l != nil && !l.Started.IsZero() {
 		age := now.Sub(l.Started)
 		changed := m.src.LastEvent.After(l.Started)
 		if age < driftRefresh && !(changed && age >= driftAfterChange) {
@@ -210,12 +221,27 @@ func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, kept []ztun
 	return &ztunnel.Survey{Started: started, Done: clock(), Ztunnels: running, Readings: readings, Versions: versions}
 }
 
-// surveyed takes a finished round: its drift joins the findings.
+// surveyed takes a finished round: its drift joins the findings. A round
+// in which every read failed holds the next one off (backoff); the
+// findings list and the header say it was not read, and why, meanwhile.
 func (m Model) surveyed(msg surveyMsg) Model {
 	m.surveying = false
 	m.survey, m.surveyPods = msg.survey, msg.pods
+	if sv := msg.survey; sv != nil {
+		m.surveyOff = m.surveyOff.record(triedPods(sv), sv.Read() == 0)
+	}
 	if m.src == nil {
 		return m
 	}
 	return m.setSnapshot(m.src)
+}
+
+// triedPods are the ztunnels a round tried to read.
+func triedPods(sv *ztunnel.Survey) []ztread.Pod {
+	out := make([]ztread.Pod, 0, len(sv.Readings))
+	for _, r := range sv.Readings {
+		ns, name, _ := strings.Cut(r.Pod, "/")
+		out = append(out, ztread.Pod{Namespace: ns, Name: name, Node: r.Node})
+	}
+	return out
 }

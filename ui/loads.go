@@ -29,6 +29,7 @@ type loadState struct {
 	prev  map[ztread.Pod]*ztunnel.Scrape
 	busy  bool
 	last  time.Time
+	off   backoff // after scrapes whose every read failed
 }
 
 // workloadsShown reports whether the Workloads pane is on screen: drawn in
@@ -57,13 +58,22 @@ func (m Model) workloadsShown() bool {
 }
 
 // loadsDue scrapes every ztunnel when the rate columns are on screen and
-// the period has passed; never two scrapes at once.
+// the period has passed (longer after scrapes that failed as a whole:
+// backoff); never two scrapes at once.
 func (m Model) loadsDue(now time.Time) (Model, tea.Cmd) {
 	if m.opt.Ztunnel == nil || m.load.busy || m.src == nil || !m.src.State(kube.ResPods).Availability.Read() ||
 		now.Sub(m.load.last) < loadPeriod || !m.workloadsShown() {
 		return m, nil
 	}
-	pods := m.shownZtunnels()
+	var hold bool
+	var pods []ztread.Pod
+	shown := func() []ztread.Pod { pods = m.shownZtunnels(); return pods }
+	if m.load.off, hold = m.load.off.holds(now, m.load.last, loadPeriod, loadPeriod, shown); hold {
+		return m, nil
+	}
+	if pods == nil {
+		pods = shown()
+	}
 	if len(pods) == 0 {
 		return m, nil
 	}
@@ -122,7 +132,13 @@ func (m Model) loaded(msg loadsMsg) Model {
 	prev := m.load.prev
 	m.load.prev = map[ztread.Pod]*ztunnel.Scrape{}
 	l := &ztunnel.Loads{At: m.opt.Now()}
-	any := false
+	any, read := false, false
+	tried := make([]ztread.Pod, 0, len(msg.results))
+	for _, r := range msg.results {
+		tried = append(tried, r.Pod)
+		read = read || (r.Err == nil && r.Scrape != nil)
+	}
+	m.load.off = m.load.off.record(tried, !read)
 	for _, r := range msg.results {
 		if r.Err != nil || r.Scrape == nil {
 			continue

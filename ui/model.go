@@ -107,6 +107,7 @@ type Model struct {
 	surveyPods []*corev1.Pod
 	drifted    drifted // the last withDrift
 	surveying  bool
+	surveyOff  backoff   // after rounds whose every read failed
 	load       loadState // the Workloads pane's rate columns
 
 	panes []registration

@@ -1,0 +1,257 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/ztread"
+	"github.com/ambx/ambx/kube/ztunnel"
+	"github.com/ambx/ambx/theme"
+)
+
+// switchReader is the demo's ztunnels, or (while down) ztunnels that
+// refuse every read; it counts the reads of each kind.
+type switchReader struct {
+	demo *demo.Ztunnel
+	mu   sync.Mutex
+	down bool
+	// frozen serves each ztunnel's first metrics scrape again: counters
+	// that never move, an idle mesh.
+	frozen         map[ztread.Pod]*ztunnel.Scrape
+	dumps, scrapes int
+}
+
+func (r *switchReader) ConfigDump(ctx context.Context, p ztread.Pod) (*ztunnel.Dump, error) {
+	r.mu.Lock()
+	r.dumps++
+	down := r.down
+	r.mu.Unlock()
+	if down {
+		return nil, errors.New("forbidden: no pods/portforward")
+	}
+	return r.demo.ConfigDump(ctx, p)
+}
+
+func (r *switchReader) Metrics(ctx context.Context, p ztread.Pod) (*ztunnel.Scrape, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.scrapes++
+	if r.down {
+		return nil, errors.New("forbidden: no pods/proxy")
+	}
+	if s := r.frozen[p]; s != nil {
+		return s, nil
+	}
+	s, err := r.demo.Metrics(ctx, p)
+	if r.frozen != nil && err == nil {
+		r.frozen[p] = s
+	}
+	return s, err
+}
+
+func (r *switchReader) set(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
+}
+
+func (r *switchReader) counts() (dumps, scrapes int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, s := r.dumps, r.scrapes
+	r.dumps, r.scrapes = 0, 0
+	return d, s
+}
+
+// clockTick is what a TickMsg does on the main screen (the rounds of
+// ztunnel reads it starts), with their results fed back, without the next
+// tick's command, which would sleep a second.
+func clockTick(t *testing.T, m Model, at time.Time) Model {
+	t.Helper()
+	m, read := m.surveyDue(at)
+	m, scrape := m.loadsDue(at)
+	for _, c := range []tea.Cmd{read, scrape} {
+		if c != nil {
+			m = drive(t, m, c())
+		}
+	}
+	return m
+}
+
+// renamedZtunnel is s with its first ztunnel pod replaced by one of
+// another name on the same node, as a DaemonSet rollout does.
+func renamedZtunnel(t *testing.T, s *kube.Snapshot, at time.Time) *kube.Snapshot {
+	t.Helper()
+	c := s.Cluster
+	c.Pods = slices.Clone(c.Pods)
+	i := slices.IndexFunc(c.Pods, func(p *corev1.Pod) bool { return p.Labels["app"] == "ztunnel" })
+	if i < 0 {
+		t.Fatal("no ztunnel pod")
+	}
+	p := c.Pods[i].DeepCopy()
+	p.Name += "-next"
+	p.ResourceVersion += "1"
+	c.Pods[i] = p
+	return snapshotAt(c, at)
+}
+
+// A round of drift reads that failed as a whole holds the next one off,
+// twice as long each time up to backoffCap, whatever the API objects do;
+// the findings list still says the reads failed and why. Other ztunnels
+// to read, or a read that succeeds, start over.
+func TestFailedSurveysBackOff(t *testing.T) {
+	at := demo.Epoch
+	clock := func() time.Time { return at }
+	r := &switchReader{demo: &demo.Ztunnel{Now: clock}, down: true}
+	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: r})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 160, Height: 40})
+	base := demo.Homelab()
+	base.LastEvent = at
+	m = drive(t, m, SnapshotMsg{base})
+	zts := len(ztread.Ztunnels(base.Pods))
+	if d, _ := r.counts(); d != zts {
+		t.Fatalf("the first round read %d ztunnels, want %d", d, zts)
+	}
+	tick := func(to time.Duration) int {
+		t.Helper()
+		at = demo.Epoch.Add(to)
+		m = clockTick(t, m, at)
+		d, _ := r.counts()
+		return d
+	}
+	// A change 30 s on would have read again: not while every read fails.
+	at = demo.Epoch.Add(driftAfterChange)
+	changed := snapshotAt(base.Cluster, at)
+	m = drive(t, m, SnapshotMsg{changed})
+	if d, _ := r.counts(); d != 0 {
+		t.Fatalf("a change after a failed round read %d ztunnels at once", d)
+	}
+	for _, step := range []struct {
+		at    time.Duration
+		reads bool
+	}{
+		{driftAfterChange + time.Second, false},
+		{driftRefresh, false}, // one failure: 2 × driftRefresh
+		{2*driftRefresh - time.Second, false},
+		{2 * driftRefresh, true},
+		{2*driftRefresh + 4*driftRefresh - time.Second, false}, // two: 4 ×
+		{6 * driftRefresh, true},
+		{6*driftRefresh + backoffCap - time.Second, false}, // three: 8 ×, past the cap
+		{6*driftRefresh + backoffCap, true},
+	} {
+		if got := tick(step.at); (got > 0) != step.reads {
+			t.Fatalf("at %v: %d reads, want a round: %v", step.at, got, step.reads)
+		}
+	}
+	m = keys(t, m, "!")
+	if screen := m.Render(); !strings.Contains(screen, "ztunnel not read (forbidden: no pods/portforward): drift checks not run") {
+		t.Errorf("while backing off, the findings list does not say the reads failed:\n%s", screen)
+	}
+	m = keys(t, m, "esc")
+
+	// A ztunnel replaced: read again at the next look, within
+	// driftAfterChange, though the wait has minutes to run.
+	r.set(false)
+	at = at.Add(time.Second)
+	m = drive(t, m, SnapshotMsg{renamedZtunnel(t, changed, at)})
+	d, _ := r.counts()
+	read := d > 0
+	for s := time.Second; s <= driftAfterChange && !read; s += time.Second {
+		read = tick(at.Sub(demo.Epoch)+time.Second) > 0
+	}
+	if !read {
+		t.Fatal("a new ztunnel was not read within driftAfterChange of a look")
+	}
+	if m.surveyOff.fails != 0 || m.survey.Read() == 0 {
+		t.Fatalf("a round that read ztunnels still backs off (%d failures, %d read)", m.surveyOff.fails, m.survey.Read())
+	}
+}
+
+// The rate columns' scrapes back off the same way when every scrape
+// fails, and start over when the ztunnels on screen change; a scrape that
+// succeeds goes back to loadPeriod.
+func TestFailedScrapesBackOff(t *testing.T) {
+	at := demo.Epoch
+	clock := func() time.Time { return at }
+	r := &switchReader{demo: &demo.Ztunnel{Now: clock}, down: true}
+	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: r})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 200, Height: 40})
+	m = drive(t, m, SnapshotMsg{demo.Homelab()})
+	m = keys(t, m, "2")
+	r.counts()
+	var scrapedAt []time.Duration
+	for s := time.Second; s <= 200*time.Second; s += time.Second {
+		at = demo.Epoch.Add(s)
+		m = clockTick(t, m, at)
+		if _, n := r.counts(); n > 0 {
+			scrapedAt = append(scrapedAt, s)
+		}
+	}
+	// The first tick, then 20, 40, 80 s after each failed scrape.
+	want := []time.Duration{time.Second, 21 * time.Second, 61 * time.Second, 141 * time.Second}
+	if !slices.Equal(scrapedAt, want) {
+		t.Fatalf("failed scrapes at %v, want %v", scrapedAt, want)
+	}
+	if strings.Contains(m.Render(), "CONN/S") {
+		t.Error("rate columns shown from scrapes that all failed")
+	}
+	// The reads come back, with a ztunnel of another name: scraped at
+	// the next look (loadPeriod), then every loadPeriod.
+	r.set(false)
+	at = at.Add(time.Second)
+	m = drive(t, m, SnapshotMsg{renamedZtunnel(t, m.src, at)})
+	scrapedAt = nil
+	from := at
+	for s := time.Second; s <= 40*time.Second; s += time.Second {
+		at = from.Add(s)
+		m = clockTick(t, m, at)
+		if _, n := r.counts(); n > 0 {
+			scrapedAt = append(scrapedAt, s)
+		}
+	}
+	if len(scrapedAt) < 3 || scrapedAt[0] > loadPeriod || scrapedAt[1]-scrapedAt[0] != loadPeriod {
+		t.Fatalf("after the ztunnels changed and answered, scrapes at %v (from the change)", scrapedAt)
+	}
+	if m.snap.Loads == nil {
+		t.Error("scrapes that answered gave no rates")
+	}
+}
+
+// A scrape whose rates equal the last one's (an idle mesh) keeps the
+// rates the panes were built from: no rebuild.
+func TestSameRatesRebuildNothing(t *testing.T) {
+	at := demo.Epoch
+	clock := func() time.Time { return at }
+	r := &switchReader{demo: &demo.Ztunnel{Now: clock}, frozen: map[ztread.Pod]*ztunnel.Scrape{}}
+	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: r})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 260, Height: 40})
+	m = drive(t, m, SnapshotMsg{demo.Homelab()})
+	m = keys(t, m, "2")
+	for range 2 {
+		at = at.Add(loadPeriod)
+		m = clockTick(t, m, at)
+	}
+	first := m.snap.Loads
+	if first == nil || !strings.Contains(m.Render(), "CONN/S") {
+		t.Fatalf("two scrapes gave no rate columns:\n%s", m.Render())
+	}
+	r.counts()
+	at = at.Add(loadPeriod)
+	m = clockTick(t, m, at)
+	if _, n := r.counts(); n == 0 {
+		t.Fatal("no third scrape")
+	}
+	if m.snap.Loads != first {
+		t.Error("a scrape with the same rates made new loads: Workloads rebuilds every row")
+	}
+}
