@@ -662,6 +662,10 @@ func (s *sessions) start(name, namespace string) (ui.Options, error) {
 	s.mu.Lock()
 	s.cancel, s.plugins = cancel, clients.Plugins
 	s.mu.Unlock()
+	if live, ok := zt.(*ztread.Live); ok {
+		// The session's port-forwards to ztunnels end with it.
+		context.AfterFunc(ctx, live.Close)
+	}
 
 	snaps := make(chan *kube.Snapshot, 1)
 	src := kube.NewSource(clients)

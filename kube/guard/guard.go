@@ -80,9 +80,10 @@ var portForwards sync.Map
 
 // AdmitPortForward lets a port-forward to one pod through the read-only
 // guard. Only ambx's ztunnel reader calls it, for pods it found by their
-// ztunnel labels, and it forwards only ztunnel's admin port (15000), whose
-// config_dump is read-only; the port travels inside the tunnel, where the
-// transport cannot see it, so that is the reader's promise.
+// ztunnel labels, and it forwards only ztunnel's admin port (15000) for a
+// GET of config_dump and its metrics port (15020) for a GET of metrics,
+// both read-only; the port travels inside the tunnel, where the transport
+// cannot see it, so that is the reader's promise (kube/ztread's targets).
 func AdmitPortForward(namespace, pod string) {
 	portForwards.Store("/api/v1/namespaces/"+namespace+"/pods/"+pod+"/portforward", true)
 }

@@ -1,18 +1,19 @@
 // Package ztread fetches what ztunnel itself holds and carries, through the
-// API server: its /config_dump over a port-forward to the admin port (which
-// listens on the pod's loopback only) and its metrics through the pod proxy.
+// API server: its /config_dump (admin port, which listens on the pod's
+// loopback only) and its metrics over one pooled port-forward per ztunnel
+// pod, and waypoints' metrics through the pod proxy.
 // kube/ztunnel decodes and judges what it fetches.
 package ztread
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,11 +32,12 @@ import (
 // Ports ztunnel listens on (istio/ztunnel src/config.rs).
 const (
 	AdminPort   = 15000 // loopback only: reachable by port-forward alone
-	MetricsPort = 15020 // wildcard: reachable through the pod proxy
+	MetricsPort = 15020 // the pod's network namespace: port-forward reaches it too
 )
 
-// Pod names one ztunnel pod.
-type Pod struct{ Namespace, Name, Node string }
+// Pod names one ztunnel pod. UID, when known, tells a pod from its
+// replacement of the same name.
+type Pod struct{ Namespace, Name, Node, UID string }
 
 // Reader fetches from ztunnel pods. The live reader goes through the API
 // server; the demo serves its own cluster's state through the same calls.
@@ -44,21 +46,59 @@ type Reader interface {
 	Metrics(ctx context.Context, p Pod) (*ztunnel.Scrape, error)
 }
 
-// Live reads real ztunnels.
+// Live reads real ztunnels. Its reads of a ztunnel share one port-forward
+// connection to that pod (see pool); Close closes them.
 type Live struct {
 	Config *rest.Config
 	Client kubernetes.Interface
 	// Now is the clock stamped on scrapes; time.Now when nil.
 	Now func() time.Time
+
+	once sync.Once
+	pool *pool
 }
 
-// ConfigDump opens a port-forward to the pod's admin port and GETs
-// /config_dump through it. No local port is opened: the request is written
+func (l *Live) conns() *pool {
+	l.once.Do(func() { l.pool = newPool(l.dial) })
+	return l.pool
+}
+
+// Close closes every port-forward the reader holds open; reads after it
+// fail. The session that made the reader calls it when it ends.
+func (l *Live) Close() { l.conns().close() }
+
+// ConfigDump GETs the pod's /config_dump on the admin port through the
+// pod's port-forward. No local port is opened: the request is written
 // straight into the forwarded stream, so no other local process can use it.
 func (l *Live) ConfigDump(ctx context.Context, p Pod) (*ztunnel.Dump, error) {
-	// Port-forward is a create on pods/portforward; in read-only mode the
-	// transport guard admits it for this ztunnel pod alone, and only this
-	// function opens one, always to AdminPort.
+	body, err := l.conns().read(ctx, p, configDumpTarget)
+	if err != nil {
+		return nil, err
+	}
+	return ztunnel.Decode(body)
+}
+
+// Metrics GETs the pod's :15020/metrics through the same port-forward as
+// its config_dump: ztunnel's metrics port listens in the pod's network
+// namespace, where the forward connects, so a scrape of a ztunnel read
+// before costs no API request (the pod proxy would cost one each).
+func (l *Live) Metrics(ctx context.Context, p Pod) (*ztunnel.Scrape, error) {
+	body, err := l.conns().read(ctx, p, metricsTarget)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if l.Now != nil {
+		now = l.Now
+	}
+	return ztunnel.ParseMetrics(bytes.NewReader(body), now())
+}
+
+// dial opens a port-forward connection to ztunnel pod p. Port-forward is a
+// create on pods/portforward; in read-only mode the transport guard admits
+// it for this ztunnel pod alone, and only the pool sends streams on it,
+// always to AdminPort or MetricsPort (target).
+func (l *Live) dial(p Pod) (httpstream.Connection, error) {
 	guard.AdmitPortForward(p.Namespace, p.Name)
 	u := l.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(p.Namespace).Name(p.Name).SubResource("portforward").URL()
 	rt, upgrader, err := spdy.RoundTripperFor(l.Config)
@@ -71,100 +111,11 @@ func (l *Live) ConfigDump(ctx context.Context, p Pod) (*ztunnel.Dump, error) {
 			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 		})
 	}
-	type result struct {
-		body []byte
-		err  error
-	}
-	done := make(chan result, 1)
-	var conn httpstream.Connection
-	go func() {
-		c, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
-		if err != nil {
-			done <- result{err: explain(err, p)}
-			return
-		}
-		conn = c
-		body, err := getThrough(c, AdminPort, "/config_dump")
-		done <- result{body: body, err: err}
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		r.err = fmt.Errorf("reading ztunnel %s/%s config_dump: %w", p.Namespace, p.Name, ctx.Err())
-	}
-	if conn != nil {
-		_ = conn.Close()
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	return ztunnel.Decode(r.body)
-}
-
-// getThrough sends one HTTP GET through a port-forward connection, the way
-// client-go's PortForwarder pairs an error stream with a data stream.
-func getThrough(conn httpstream.Connection, port int, path string) ([]byte, error) {
-	h := http.Header{}
-	h.Set(corev1.StreamType, corev1.StreamTypeError)
-	h.Set(corev1.PortHeader, fmt.Sprint(port))
-	h.Set(corev1.PortForwardRequestIDHeader, "0")
-	errStream, err := conn.CreateStream(h)
-	if err != nil {
-		return nil, fmt.Errorf("port-forward error stream: %w", err)
-	}
-	_ = errStream.Close() // nothing is written to it
-	remoteErr := make(chan string, 1)
-	go func() {
-		msg, _ := io.ReadAll(io.LimitReader(errStream, 4096))
-		remoteErr <- strings.TrimSpace(string(msg))
-	}()
-	h.Set(corev1.StreamType, corev1.StreamTypeData)
-	data, err := conn.CreateStream(h)
-	if err != nil {
-		return nil, fmt.Errorf("port-forward data stream: %w", err)
-	}
-	defer data.Reset()
-	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://localhost:%d%s", port, path), nil)
-	req.Close = true
-	if err := req.Write(data); err != nil {
-		return nil, fmt.Errorf("port-forward write: %w", err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(data), req)
-	if err != nil {
-		select {
-		case msg := <-remoteErr:
-			if msg != "" {
-				return nil, fmt.Errorf("port-forward to port %d: %s", port, msg)
-			}
-		case <-time.After(time.Second):
-		}
-		return nil, fmt.Errorf("reading %s through port-forward: %w", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, ztunnel.MaxDumpBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s answered %s", path, resp.Status)
-	}
-	return body, nil
-}
-
-// Metrics GETs the pod's :15020/metrics through the API server's pod proxy
-// (get pods/proxy): a read, allowed in read-only mode.
-func (l *Live) Metrics(ctx context.Context, p Pod) (*ztunnel.Scrape, error) {
-	rc, err := l.Client.CoreV1().Pods(p.Namespace).ProxyGet("http", p.Name, fmt.Sprint(MetricsPort), "metrics", nil).Stream(ctx)
+	c, _, err := dialer.Dial(portforward.PortForwardProtocolV1Name)
 	if err != nil {
 		return nil, explain(err, p)
 	}
-	defer rc.Close()
-	now := time.Now
-	if l.Now != nil {
-		now = l.Now
-	}
-	return ztunnel.ParseMetrics(rc, now())
+	return c, nil
 }
 
 // explain turns API errors into what the user should know.
@@ -174,7 +125,7 @@ func explain(err error, p Pod) error {
 	case errors.As(err, &ro):
 		return err
 	case apierrors.IsForbidden(err) || strings.Contains(err.Error(), "403"):
-		return fmt.Errorf("forbidden: ambx needs create on pods/portforward (config_dump) or get on pods/proxy (metrics) in %s: %w", p.Namespace, err)
+		return fmt.Errorf("forbidden: ambx needs create on pods/portforward in %s to read ztunnel's config_dump and metrics: %w", p.Namespace, err)
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("ztunnel pod %s/%s is gone", p.Namespace, p.Name)
 	}
@@ -187,7 +138,7 @@ func Ztunnels(pods []*corev1.Pod) []Pod {
 	var out []Pod
 	for _, p := range pods {
 		if p.Labels["app"] == "ztunnel" && p.Status.Phase == corev1.PodRunning {
-			out = append(out, Pod{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName})
+			out = append(out, Pod{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName, UID: string(p.UID)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -3,9 +3,11 @@ package ztread_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,10 +22,11 @@ import (
 )
 
 // These tests read a ztunnel through a real API server the way ambx does
-// on a real cluster: config_dump over a port-forward (kwok's PortForward
-// connects it to a fake admin server on loopback) and metrics over the pod
-// proxy (the node's podCIDR is on loopback, so the API server dials a fake
-// metrics server there). The fakes serve recorded ztunnel output.
+// on a real cluster: config_dump and metrics over one port-forward (kwok's
+// PortForward connects each port to a fake server on loopback), and a
+// waypoint's metrics over the pod proxy (the node's podCIDR is on
+// loopback, so the API server dials a fake metrics server there). The
+// fakes serve recorded ztunnel and waypoint output.
 
 func serve(t *testing.T, addr, path, file string) string {
 	t.Helper()
@@ -59,48 +62,105 @@ func setup(t *testing.T) (*kubeenv.Env, ztread.Pod, string) {
 	return env, ztread.Pod{Namespace: zt.Namespace, Name: zt.Name, Node: node.Name}, zt.Status.PodIP
 }
 
+// forward points kwok's port-forward of pod at the fake servers, by port:
+// one PortForward object per pod holds all its forwards.
+func forward(t *testing.T, env *kubeenv.Env, zt ztread.Pod, targets map[int]string) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: kwok.x-k8s.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n  forwards:\n", zt.Name, zt.Namespace)
+	for _, port := range []int{ztread.AdminPort, ztread.MetricsPort} {
+		addr, ok := targets[port]
+		if !ok {
+			continue
+		}
+		host, tport, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "  - ports: [%d]\n    target:\n      address: %s\n      port: %s\n", port, host, tport)
+	}
+	env.Apply(t, b.String())
+}
+
+// retry reads until read succeeds: kwok picks up a PortForward object
+// asynchronously, and until then answers "no forward found".
+func retry(t *testing.T, what string, read func() error) {
+	t.Helper()
+	var err error
+	for i := 0; i < 200; i++ {
+		if err = read(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %v", what, err)
+}
+
+// A ztunnel's config_dump and metrics, read again and again through the
+// real API server in read-only mode, cost one port-forward request in all
+// and no pod-proxy request: every read is a stream pair on the one
+// connection, including reads the pod refused.
 func TestReadThroughAPIServer(t *testing.T) {
 	kubeenv.Require(t)
 	env, zt, ip := setup(t)
 	admin := serve(t, "127.0.0.1:0", "/config_dump", "list-dump.json")
-	env.ForwardPort(t, zt.Namespace, zt.Name, ztread.AdminPort, admin)
-	env.ServePodPort(t, ip, ztread.MetricsPort, serve(t, "127.0.0.1:0", "/metrics", "metrics.txt"))
+	metricsAddr := serve(t, "127.0.0.1:0", "/metrics", "metrics.txt")
+	// The pod proxy would reach a metrics server too; ambx must not use it.
+	env.ServePodPort(t, ip, ztread.MetricsPort, metricsAddr)
+	forward(t, env, zt, map[int]string{ztread.MetricsPort: metricsAddr})
 
 	// Read-only, as ambx runs for an audit: the guard is in the transport.
+	// Its own user agent tells its requests from the harness's.
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Wrap(guard.Wrap)
+	cfg.UserAgent = "ztread-test"
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &ztread.Live{Config: cfg, Client: client}
 	mark := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	var dumpErr error
-	for i := 0; i < 200; i++ { // kwok picks up the PortForward object asynchronously
+	checkDump := func() error {
 		d, err := r.ConfigDump(ctx, zt)
-		if err == nil {
-			if len(d.Workloads) != 3 || d.Version != "1.30.1" || d.Services[0].Waypoint != "shop/waypoint.shop.svc.cluster.local" {
-				t.Fatalf("config_dump through the port-forward: %+v", d)
-			}
-			dumpErr = nil
-			break
+		if err != nil {
+			return err
 		}
-		dumpErr = err
-		time.Sleep(100 * time.Millisecond)
+		if len(d.Workloads) != 3 || d.Version != "1.30.1" || d.Services[0].Waypoint != "shop/waypoint.shop.svc.cluster.local" {
+			t.Fatalf("config_dump through the port-forward: %+v", d)
+		}
+		return nil
 	}
-	if dumpErr != nil {
-		t.Fatalf("config_dump through a real port-forward: %v", dumpErr)
+	checkMetrics := func() error {
+		s, err := r.Metrics(ctx, zt)
+		if err != nil {
+			return err
+		}
+		if s.Version != "1.30.1" || len(s.Edges) != 2 || s.ActiveProxies != 3 {
+			t.Fatalf("metrics through the port-forward: version %q edges %d proxies %d", s.Version, len(s.Edges), s.ActiveProxies)
+		}
+		return nil
 	}
+	// The rate columns' scrape comes first here: its connection is kept.
+	retry(t, "metrics through a real port-forward", checkMetrics)
 
-	s, err := r.Metrics(ctx, zt)
-	if err != nil {
-		t.Fatalf("metrics through the pod proxy: %v", err)
+	// No forward for 15000 yet: kwok refuses the stream, the read says so,
+	// and the connection stays for the reads after.
+	err = checkDump()
+	if err == nil || !strings.Contains(err.Error(), "port-forward to port 15000") || !strings.Contains(err.Error(), zt.Name) {
+		t.Fatalf("config_dump of a port with no forward: %v, want kwok's refusal naming the pod and port", err)
 	}
-	if s.Version != "1.30.1" || len(s.Edges) != 2 || s.ActiveProxies != 3 {
-		t.Fatalf("metrics through the pod proxy: version %q edges %d proxies %d", s.Version, len(s.Edges), s.ActiveProxies)
+	forward(t, env, zt, map[int]string{ztread.AdminPort: admin, ztread.MetricsPort: metricsAddr})
+	retry(t, "config_dump through a real port-forward", checkDump)
+	for i := 0; i < 3; i++ {
+		if err := checkDump(); err != nil {
+			t.Fatalf("config_dump read %d on the pooled connection: %v", i, err)
+		}
+		if err := checkMetrics(); err != nil {
+			t.Fatalf("metrics read %d on the pooled connection: %v", i, err)
+		}
 	}
 
 	// The guard admits port-forwards to the ztunnel it was asked for and
@@ -113,34 +173,44 @@ func TestReadThroughAPIServer(t *testing.T) {
 	if !errors.As(err, &ro) {
 		t.Fatalf("a port-forward to another pod in read-only mode: %v, want refused by the guard", err)
 	}
-	// The audit log is written as requests complete; wait for the
-	// port-forward's entry, then check that nothing else was sent.
-	var writes []kubeenv.AuditEvent
-	forwards := 0
-	for i := 0; i < 50 && forwards == 0; i++ {
-		writes, forwards = writes[:0], 0
+
+	// A port-forward is audited when it ends: close the reader, then wait
+	// for its entry and a little longer for any other.
+	r.Close()
+	if _, err := r.ConfigDump(ctx, zt); err == nil {
+		t.Fatal("a read after Close succeeded")
+	}
+	var forwards, proxies, writes []kubeenv.AuditEvent
+	collect := func() {
+		forwards, proxies, writes = nil, nil, nil
 		for _, ev := range env.AuditEvents(t) {
-			if ev.Received.Time.Before(mark) || ev.User.Username != kubeenv.AdminUser {
+			if ev.Received.Time.Before(mark) || ev.UserAgent != cfg.UserAgent {
 				continue
 			}
-			if ev.ObjectRef != nil && ev.ObjectRef.Subresource == "portforward" {
-				forwards++
-			}
-			switch ev.Verb {
-			case "get", "list", "watch":
-			default:
+			switch {
+			case ev.ObjectRef != nil && ev.ObjectRef.Subresource == "portforward":
+				forwards = append(forwards, ev)
+			case ev.ObjectRef != nil && ev.ObjectRef.Subresource == "proxy":
+				proxies = append(proxies, ev)
+			case ev.Verb != "get" && ev.Verb != "list" && ev.Verb != "watch":
 				writes = append(writes, ev)
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	if forwards == 0 {
-		t.Fatal("the audit log shows no port-forward: was config_dump read some other way?")
+	for i := 0; i < 100 && len(forwards) == 0; i++ {
+		time.Sleep(100 * time.Millisecond)
+		collect()
+	}
+	time.Sleep(time.Second)
+	collect()
+	if len(forwards) != 1 || forwards[0].ObjectRef.Name != zt.Name {
+		t.Fatalf("port-forward requests for 10 reads (one refused): %d, want exactly 1 to %s: %v", len(forwards), zt.Name, forwards)
+	}
+	for _, ev := range proxies {
+		t.Errorf("a ztunnel read went through the pod proxy: %s", ev)
 	}
 	for _, ev := range writes {
-		if ev.ObjectRef == nil || ev.ObjectRef.Subresource != "portforward" || ev.ObjectRef.Name != zt.Name {
-			t.Errorf("read-only reading sent a mutating request other than the ztunnel port-forward: %s", ev)
-		}
+		t.Errorf("read-only reading sent a mutating request other than the ztunnel port-forward: %s", ev)
 	}
 }
 

@@ -25,10 +25,10 @@ import (
 )
 
 // The traffic view against a real API server: ztunnel metrics travel
-// through the pod proxy (the API server's egress goes to the env's loopback
-// pod network, where a fake ztunnel serves growing counters), and two
-// polls give the live rate of the web → api edge.
-func TestTrafficThroughThePodProxy(t *testing.T) {
+// through a port-forward to the ztunnel pod (kwok connects it to a fake
+// ztunnel on loopback serving growing counters), and two polls give the
+// live rate of the web → api edge.
+func TestTrafficThroughAPortForward(t *testing.T) {
 	kubeenv.Require(t)
 	env := kubeenv.Start(t, kubeenv.Options{NoIstioCRDs: true, NoGatewayAPICRDs: true, PodNetwork: true})
 	node := env.CreateNode(t, "node-a", nil)
@@ -61,7 +61,7 @@ func TestTrafficThroughThePodProxy(t *testing.T) {
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	env.ServePodPort(t, zt.Status.PodIP, ztread.MetricsPort, ln.Addr().String())
+	env.ForwardPort(t, zt.Namespace, zt.Name, ztread.MetricsPort, ln.Addr().String())
 
 	clients, err := kube.Connect(kube.ConnectOptions{Kubeconfig: env.Kubeconfig})
 	if err != nil {
@@ -74,6 +74,8 @@ func TestTrafficThroughThePodProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	reader := &ztread.Live{Config: env.Config, Client: env.Client}
+	defer reader.Close()
+	waitForward(t, reader, zt)
 	poll := func(pods []ztread.Pod) func() []traffic.Result {
 		return func() []traffic.Result {
 			var out []traffic.Result
@@ -101,8 +103,27 @@ func TestTrafficThroughThePodProxy(t *testing.T) {
 	}
 	rates := m.Rates()
 	if len(rates) != 1 || rates[0].Opened != 10 || rates[0].SentPerSec <= 0 {
-		t.Fatalf("rates through the pod proxy = %+v", rates)
+		t.Fatalf("rates through the port-forward = %+v", rates)
 	}
+}
+
+// waitForward reads zt's metrics until they come: kwok picks up a
+// PortForward object asynchronously, answering "no forward found" until
+// then.
+func waitForward(t *testing.T, r *ztread.Live, zt *corev1.Pod) {
+	t.Helper()
+	p := ztread.Pod{Namespace: zt.Namespace, Name: zt.Name, Node: zt.Spec.NodeName, UID: string(zt.UID)}
+	var err error
+	for i := 0; i < 200; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = r.Metrics(ctx, p)
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("ztunnel metrics through the port-forward: %v", err)
 }
 
 // The traffic view's waypoint L7 section against a real API server: a
@@ -139,7 +160,7 @@ func TestTrafficL7ThroughThePodProxy(t *testing.T) {
 		t.Cleanup(func() { _ = srv.Close() })
 		return ln.Addr().String()
 	}
-	env.ServePodPort(t, zt.Status.PodIP, ztread.MetricsPort, listen(func(w http.ResponseWriter, r *http.Request) {
+	env.ForwardPort(t, zt.Namespace, zt.Name, ztread.MetricsPort, listen(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "# TYPE istio_build gauge\nistio_build{component=\"ztunnel\",tag=\"1.30.1\"} 1\n")
 	}))
 	var scrapes atomic.Int64
@@ -179,6 +200,8 @@ func TestTrafficL7ThroughThePodProxy(t *testing.T) {
 	}
 	ztReader := &ztread.Live{Config: cfg, Client: client, Now: clock()}
 	wpReader := &ztread.Live{Config: cfg, Client: client, Now: clock()}
+	defer ztReader.Close()
+	waitForward(t, ztReader, zt)
 	poll := func(pods []ztread.Pod) func() []traffic.Result {
 		return func() []traffic.Result {
 			var out []traffic.Result

@@ -487,7 +487,7 @@ func (m Model) note() string {
 	case !m.polled:
 		return "reading every ztunnel's metrics…"
 	case len(m.errs) > 0 && len(m.rates) == 0:
-		return "Could not read ztunnel metrics (needs get on pods/proxy): " + strings.Join(m.errs, "; ")
+		return "Could not read ztunnel metrics (needs create on pods/portforward): " + strings.Join(m.errs, "; ")
 	case len(m.prev) > 0 && len(m.rates) == 0:
 		return "No traffic since the last read (rates need two reads " + Period.String() + " apart)."
 	}
