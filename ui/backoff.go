@@ -69,6 +69,9 @@ func (b backoff) holds(now, last time.Time, base, period time.Duration, pods fun
 
 func sortedPods(pods []ztread.Pod) []ztread.Pod {
 	out := slices.Clone(pods)
+	for i := range out {
+		out[i].UID = "" // a survey's readings name their pods without it
+	}
 	slices.SortFunc(out, func(a, b ztread.Pod) int {
 		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
 			return c
