@@ -53,6 +53,11 @@ func New(t *theme.Theme) pane.Model {
 type cache struct {
 	rows map[*corev1.Pod]*cached
 	gen  uint64
+	// pods and at are the last build's pods and their entries, index for
+	// index: a snapshot mostly holds the last one's pods in their places,
+	// and comparing a pointer there is cheaper than a probe of rows.
+	pods []*corev1.Pod
+	at   []*cached
 }
 
 // cached is one pod's row and what it was built from.
@@ -98,13 +103,23 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 		gen = d.Gen
 	}
 	rows := make([]table.Row, 0, len(s.Pods))
-	for _, p := range s.Pods {
+	if len(c.at) != len(s.Pods) {
+		// Pods came or went: their places moved, so this build finds
+		// every entry by its pod.
+		c.pods, c.at = nil, make([]*cached, len(s.Pods))
+	}
+	for i, p := range s.Pods {
 		if in.Namespace != "" && p.Namespace != in.Namespace {
+			c.at[i] = nil
 			continue
 		}
-		e := c.rows[p]
+		e := c.at[i]
+		if i >= len(c.pods) || c.pods[i] != p || e == nil {
+			e = c.rows[p]
+		}
 		if e != nil && e.fresh(p, d, in.Usage, s.Loads, s.Taken) {
 			e.gen, e.mesh = c.gen, gen
+			c.at[i] = e
 			rows = append(rows, e.row)
 			continue
 		}
@@ -121,10 +136,12 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 		}
 		e.gen, e.mesh, e.usage, e.loads = c.gen, gen, in.Usage, s.Loads
 		e.from, e.to = pane.AgeSpan(p.CreationTimestamp.Time, s.Taken)
+		c.at[i] = e
 		// Shared with the last build's table: the table only ever writes a
 		// cell's sanitized text over it, the same text both would show.
 		rows = append(rows, e.row)
 	}
+	c.pods = s.Pods
 	if len(c.rows) > len(rows)+len(rows)/4+64 {
 		for p, e := range c.rows {
 			if e.gen != c.gen {
