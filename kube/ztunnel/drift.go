@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,6 +12,46 @@ import (
 	"github.com/ambx/ambx/kube/ambient"
 	"github.com/ambx/ambx/kube/finding"
 )
+
+// dumpIndex is one dump's lists by namespace/name.
+type dumpIndex struct {
+	dump      *Dump
+	workloads map[string]Workload
+	services  map[string]Service
+	policies  map[string]Policy
+}
+
+// lastIndex is the index of the dump drift last judged against: a survey
+// is judged against every snapshot until the next one, and indexing its
+// 10,000 workloads each time was a good part of what that cost. Dumps are
+// not modified once read, so the same dump has the same index.
+var lastIndex struct {
+	sync.Mutex
+	ix *dumpIndex
+}
+
+func indexOf(d *Dump) *dumpIndex {
+	lastIndex.Lock()
+	defer lastIndex.Unlock()
+	if ix := lastIndex.ix; ix != nil && ix.dump == d {
+		return ix
+	}
+	ix := &dumpIndex{dump: d, workloads: make(map[string]Workload, len(d.Workloads)),
+		services: make(map[string]Service, len(d.Services)), policies: make(map[string]Policy, len(d.Policies))}
+	for _, w := range d.Workloads {
+		if w.Name != "" {
+			ix.workloads[w.Key()] = w
+		}
+	}
+	for _, s := range d.Services {
+		ix.services[s.Key()] = s
+	}
+	for _, p := range d.Policies {
+		ix.policies[p.Key()] = p
+	}
+	lastIndex.ix = ix
+	return ix
+}
 
 // Reading is what ambx read from one ztunnel.
 type Reading struct {
@@ -105,12 +146,9 @@ func drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 			gatewaysSettled = false
 		}
 	}
-	workloads := map[string]Workload{}
-	for _, w := range any.Dump.Workloads {
-		if w.Name != "" {
-			workloads[w.Key()] = w
-		}
-	}
+	ix := indexOf(any.Dump)
+	workloads := ix.workloads
+	var key []byte // "namespace/name", looked up without a string made per pod
 	for _, p := range c.Pods {
 		k := ambient.Key{Namespace: p.Namespace, Name: p.Name}
 		info, ok := a.Pods[k]
@@ -118,7 +156,8 @@ func drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 			continue
 		}
 		ref := finding.Ref{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}
-		w, known := workloads[k.String()]
+		key = append(append(append(key[:0], p.Namespace...), '/'), p.Name...)
+		w, known := workloads[string(key)]
 		local := byNode[p.Spec.NodeName]
 		switch info.State {
 		case ambient.PodCaptured:
@@ -135,7 +174,7 @@ func drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 					"Wait for istiod to push the pod (it reads the ambient.istio.io/redirection annotation); if it stays, restart istiod and check its log.")
 			}
 			if local != nil && local.Dump.Local != nil {
-				if _, runs := local.Dump.Local[k.String()]; !runs {
+				if _, runs := local.Dump.Local[string(key)]; !runs {
 					add(finding.Error, "ztunnel-no-proxy", ref,
 						"ztunnel on "+p.Spec.NodeName+" runs no proxy for this captured pod",
 						"The pod's traffic is redirected into its network namespace, but no ztunnel serves it there: it can neither send nor receive.",
@@ -159,10 +198,7 @@ func drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 			}
 		}
 	}
-	services := map[string]Service{}
-	for _, s := range any.Dump.Services {
-		services[s.Key()] = s
-	}
+	services := ix.services
 	for _, s := range c.Services {
 		k := ambient.Key{Namespace: s.Namespace, Name: s.Name}
 		zs, ok := services[k.String()]
@@ -184,10 +220,7 @@ func drift(c *ambient.Cluster, a *ambient.Analysis, readings []Reading, now time
 				"Check the istio.io/use-waypoint labels of the Service and its namespace.")
 		}
 	}
-	policies := map[string]Policy{}
-	for _, p := range any.Dump.Policies {
-		policies[p.Key()] = p
-	}
+	policies := ix.policies
 	for _, ap := range c.AuthorizationPolicies {
 		k := ambient.Key{Namespace: ap.Namespace, Name: ap.Name}
 		info, ok := a.Policy("AuthorizationPolicy", k)
