@@ -55,16 +55,21 @@ func listPods(ctx context.Context, m metricsv1beta1client.MetricsV1beta1Interfac
 		}
 		return b, nil
 	}
+	return decodePodItems(raw, taken)
+}
+
+// decodePodItems sums the items of a PodMetricsList's protobuf encoding.
+// The generated Unmarshal merges into what it is given, as protobuf does:
+// each item starts empty but for the label map and the containers' array,
+// emptied and filled again (AddPod keeps neither).
+func decodePodItems(raw []byte, taken time.Time) (*usage.Builder, error) {
 	n := 0
 	if err := eachPodItem(raw, func([]byte) error { n++; return nil }); err != nil {
 		return nil, err
 	}
 	b := usage.NewBuilder(taken, n)
-	// The generated Unmarshal merges into what it is given, as protobuf
-	// does: each item starts empty but for the label map and the
-	// containers' array, emptied and filled again (AddPod keeps neither).
 	var item metricsv1beta1.PodMetrics
-	err = eachPodItem(raw, func(v []byte) error {
+	err := eachPodItem(raw, func(v []byte) error {
 		labels, containers := item.Labels, item.Containers[:0]
 		clear(labels)
 		item = metricsv1beta1.PodMetrics{}
