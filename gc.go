@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ambx/ambx/kube"
 )
@@ -46,10 +47,9 @@ func (g *gcPace) watch(publish func(*kube.Snapshot)) func(*kube.Snapshot) {
 	gen := g.gen
 	g.pace(loadGCPercent)
 	g.mu.Unlock()
-	loaded := false // only the session's Source goroutine calls the func
+	var loaded atomic.Bool
 	return func(s *kube.Snapshot) {
-		if !loaded && s.State(kube.ResPods).Availability != kube.Syncing {
-			loaded = true
+		if !loaded.Load() && s.State(kube.ResPods).Availability != kube.Syncing && !loaded.Swap(true) {
 			g.mu.Lock()
 			if g.gen == gen {
 				g.pace(idleGCPercent)
