@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	authnv1 "k8s.io/api/authentication/v1"
@@ -26,6 +27,7 @@ rules:
 // audit.k8s.io/v1 Event a test asserts on. (The full type lives in
 // k8s.io/apiserver, which the main module does not otherwise need.)
 type AuditEvent struct {
+	AuditID    string           `json:"auditID"`
 	Stage      string           `json:"stage"`
 	RequestURI string           `json:"requestURI"`
 	Verb       string           `json:"verb"`
@@ -71,6 +73,34 @@ func (e *Env) AuditEvents(t testing.TB) []AuditEvent {
 	return evs
 }
 
+// OpenRequests returns the long-running requests (watches, port-forwards,
+// proxied upgrades) that have started and not completed yet, oldest first:
+// AuditEvents holds a request only once it completed, so a connection
+// still open would be missing from a count of requests made.
+func (e *Env) OpenRequests(t testing.TB) []AuditEvent {
+	t.Helper()
+	if !e.opts.Audit {
+		t.Fatalf("kubeenv: OpenRequests needs Options{Audit: true}")
+	}
+	started, err := readAuditStages(e.auditLog(), "ResponseStarted", "ResponseComplete", "Panic")
+	if err != nil {
+		t.Fatalf("kubeenv: read audit log: %v", err)
+	}
+	done := map[string]bool{}
+	for _, ev := range started {
+		if ev.Stage != "ResponseStarted" {
+			done[ev.AuditID] = true
+		}
+	}
+	var out []AuditEvent
+	for _, ev := range started {
+		if ev.Stage == "ResponseStarted" && !done[ev.AuditID] {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // MutatingRequests returns the completed requests whose verb changes
 // state (anything but get, list and watch) made by user, or by anyone when
 // user is empty. The control plane's own bookkeeping (leases, status from
@@ -93,6 +123,11 @@ func (e *Env) MutatingRequests(t testing.TB, user string) []AuditEvent {
 }
 
 func readAudit(path string) ([]AuditEvent, error) {
+	return readAuditStages(path, "ResponseComplete", "Panic")
+}
+
+// readAuditStages returns the audit log's events of the stages given.
+func readAuditStages(path string, stages ...string) ([]AuditEvent, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil // nothing audited yet
@@ -113,7 +148,7 @@ func readAudit(path string) ([]AuditEvent, error) {
 			}
 			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
-		if ev.Stage == "ResponseComplete" || ev.Stage == "Panic" {
+		if slices.Contains(stages, ev.Stage) {
 			evs = append(evs, ev)
 		}
 	}

@@ -174,8 +174,24 @@ func TestReadThroughAPIServer(t *testing.T) {
 		t.Fatalf("a port-forward to another pod in read-only mode: %v, want refused by the guard", err)
 	}
 
-	// A port-forward is audited when it ends: close the reader, then wait
-	// for its entry and a little longer for any other.
+	// The one connection is still open: the API server audited its start.
+	open := 0
+	for i := 0; i < 50 && open == 0; i++ {
+		for _, ev := range env.OpenRequests(t) {
+			if ev.UserAgent == cfg.UserAgent && ev.ObjectRef != nil && ev.ObjectRef.Subresource == "portforward" && !ev.Received.Time.Before(mark) {
+				open++
+			}
+		}
+		if open == 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if open != 1 {
+		t.Fatalf("port-forwards open after the reads: %d, want the one pooled connection", open)
+	}
+
+	// A port-forward's completion is audited when it ends: close the
+	// reader, then wait for its entry and a little longer for any other.
 	r.Close()
 	if _, err := r.ConfigDump(ctx, zt); err == nil {
 		t.Fatal("a read after Close succeeded")
