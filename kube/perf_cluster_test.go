@@ -132,10 +132,15 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 		t.Errorf("a start-up screen showed the Workloads pane empty, with no note that pods are loading:\n%s", st.empty)
 	}
 
-	// Idle: let the first rebuilds and the first metrics poll land, then
-	// watch. The first half of the window lets the heap reach its GC
-	// target; growth after that would be a leak.
+	// Idle means steady state: the window begins once start-up work is
+	// done, the first rebuilds and metrics poll landed and the first drift
+	// survey round (a port-forward to every ztunnel) finished, seen in the
+	// audit log as no new port-forward for 5 s. The first half of the
+	// window lets the heap reach its GC target; growth after that would be
+	// a leak.
 	x.waitScreen(time.Minute, "CPU")
+	forwards := waitForwardsDone(t, env, "ambx", began, 5*time.Second, 3*time.Minute)
+	t.Logf("the first drift survey round made %d port-forwards, done %s after start", forwards, time.Since(began).Round(time.Second))
 	time.Sleep(5 * time.Second)
 	from := time.Now()
 	cpuFrom := cpuTime(t, pid)

@@ -111,7 +111,9 @@ func podRow(screen string, p types.NamespacedName) bool {
 func requestsBy(t *testing.T, env *kubeenv.Env, agent string, from, to time.Time) (total int, counts map[string]int, relists []string) {
 	t.Helper()
 	counts = map[string]int{}
-	for _, ev := range env.AuditEvents(t) {
+	// A request is counted whether it completed or is still open (a
+	// pooled port-forward, a watch), as it reached the server either way.
+	for _, ev := range append(env.AuditEvents(t), env.OpenRequests(t)...) {
 		if !strings.HasPrefix(ev.UserAgent, agent) || ev.Received.Time.Before(from) || ev.Received.Time.After(to) {
 			continue
 		}
@@ -127,6 +129,31 @@ func requestsBy(t *testing.T, env *kubeenv.Env, agent string, from, to time.Time
 		}
 	}
 	return total, counts, relists
+}
+
+// waitForwardsDone waits until agent, having made a port-forward since
+// since, has made none for quiet: ambx's first drift survey round reads
+// every ztunnel once the pods are in, start-up work whose end the audit
+// log shows. It gives up after limit (a cluster with no ztunnel) and
+// returns how many port-forwards it saw.
+func waitForwardsDone(t *testing.T, env *kubeenv.Env, agent string, since time.Time, quiet, limit time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		n, last := 0, time.Time{}
+		for _, ev := range append(env.AuditEvents(t), env.OpenRequests(t)...) {
+			if strings.HasPrefix(ev.UserAgent, agent) && ev.ObjectRef != nil && ev.ObjectRef.Subresource == "portforward" && !ev.Received.Time.Before(since) {
+				n++
+				if ev.Received.Time.After(last) {
+					last = ev.Received.Time
+				}
+			}
+		}
+		if n > 0 && time.Since(last) >= quiet || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(2 * time.Second)
+	}
 }
 
 // childPID finds the process named comm among the children of the shell
