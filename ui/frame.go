@@ -51,17 +51,27 @@ func (m Model) changed() Model {
 }
 
 // idleTick reports whether msg is a clock tick that changes nothing on
-// screen but the text clockText covers: only overlays (a ztunnel or
-// traffic view polling, a dialog's guard) act on ticks otherwise.
+// screen but the text clockText covers: only overlays that tick (the
+// ztunnel and traffic views polling, events, a rollout's or a new
+// waypoint's progress) act on it otherwise. The others (help, findings,
+// detail, logs, dialogs…) read no clock; new log lines and answers come
+// as messages of their own.
 func (m Model) idleTick(msg tea.Msg) bool {
-	_, tick := msg.(TickMsg)
-	return tick && len(m.stack) == 0
+	if _, tick := msg.(TickMsg); !tick {
+		return false
+	}
+	for _, o := range m.stack {
+		if _, ok := o.(ticker); ok {
+			return false
+		}
+	}
+	return true
 }
 
-// clockText is all that the main screen (no overlay) reads from the clock:
-// the age of the last change, and whether a status message is still
-// shown. Ages move in steps (changeAge), so this changes a few times a
-// minute at most.
+// clockText is all that the screen outside ticking overlays reads from
+// the clock: the status bar's age of the last change, and whether a
+// status message is still shown. Ages move in steps (changeAge), so this
+// changes a few times a minute at most.
 func (m Model) clockText() string {
 	s := strconv.FormatBool(m.showingStatus())
 	if m.snap != nil {
@@ -83,10 +93,7 @@ func (m Model) frame() string {
 	if c == nil || m.gen == 0 {
 		return draw()
 	}
-	k := frameKey{gen: m.gen, width: m.width, height: m.height}
-	if len(m.stack) == 0 {
-		k.clock = m.clockText()
-	}
+	k := frameKey{gen: m.gen, width: m.width, height: m.height, clock: m.clockText()}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ok && c.key == k {

@@ -94,8 +94,15 @@ func TestEveryChangeIsDrawn(t *testing.T) {
 		step("age "+at.String()+" again", TickMsg(now.Add(time.Second)), false)
 	}
 	step("help", keyMsg("?"), true)
-	// An overlay may act on ticks (the ztunnel view polls): each is drawn.
+	help := m.View().Content
 	step("a tick under help", TickMsg(now.Add(2*time.Second)), false)
+	if !sameString(m.View().Content, help) {
+		t.Error("an idle tick under help drew the frame again")
+	}
+	step("esc", keyMsg("esc"), true)
+	step("findings", keyMsg("!"), true)
+	now = demo.Epoch.Add(48 * time.Hour)
+	step("the age moving under the findings list", TickMsg(now), true)
 	step("esc", keyMsg("esc"), true)
 	step("filter", keyMsg("/"), true)
 	step("typing", keyMsg("g"), true)
@@ -132,5 +139,20 @@ func TestChangeAge(t *testing.T) {
 		if got := changeAge(c.d); got != c.want {
 			t.Errorf("changeAge(%v) = %q, want %q", c.d, got, c.want)
 		}
+	}
+}
+
+// An overlay that acts on ticks (the ztunnel view polls, and says how old
+// its reading is) is drawn on every tick.
+func TestTickingOverlayIsDrawnOnTicks(t *testing.T) {
+	at := demo.Epoch
+	m := ztunnelModel(t, &at)
+	m = keys(t, m, "z")
+	before := m.View().Content
+	at = at.Add(time.Second)
+	mm, _ := m.Update(TickMsg(at))
+	m = mm.(Model)
+	if got := m.View().Content; sameString(got, before) || got != safe.Frame(m.Render()) {
+		t.Fatal("a tick with the ztunnel view open did not draw it again")
 	}
 }
