@@ -64,6 +64,7 @@ type cache struct {
 type cached struct {
 	state    ambient.PodState
 	waypoint ambient.WaypointBinding
+	owner    string // the verdict's Owner, which the rate cells read
 	age      string
 	use      usage.Resources
 	cells    string // the usage cells' state: "", "n/a", "…" or "-"
@@ -124,14 +125,36 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 			continue
 		}
 		k := ambient.Key{Namespace: p.Namespace, Name: p.Name}
-		info := s.Mesh.Pods[k]
-		age := pane.Age(p.CreationTimestamp.Time, s.Taken)
-		use, kind := usageOf(in.Usage, k)
+		// What e holds of the verdict, usage and age where e is current
+		// for them (a new rate scrape, the usual way here, changes none),
+		// so only what changed is looked up.
+		var info ambient.PodInfo
+		verdict := e != nil && d != nil && (e.mesh == d.Since || e.mesh == d.Gen) && !d.Changed[p]
+		if verdict {
+			info = ambient.PodInfo{State: e.state, Waypoint: e.waypoint, Owner: e.owner}
+		} else {
+			info = s.Mesh.Pods[k]
+		}
+		var age, kind string
+		var use usage.Resources
+		if e != nil && !s.Taken.Before(e.from) && s.Taken.Before(e.to) {
+			age = e.age
+		} else {
+			age = pane.Age(p.CreationTimestamp.Time, s.Taken)
+		}
+		if e != nil && e.usage == in.Usage {
+			use, kind = e.use, e.cells
+		} else {
+			use, kind = usageOf(in.Usage, k)
+		}
 		conns, bytes := loadCells(s.Loads, p, info)
 		if e == nil || e.state != info.State || e.waypoint != info.Waypoint || e.age != age || e.use != use || e.cells != kind || e.conns != conns || e.bytes != bytes {
+			if verdict {
+				info = s.Mesh.Pods[k] // the row shows more of it
+			}
 			r := row(p, info, age, in.Usage, k)
 			r.Cells = append(r.Cells, pane.Plain(conns), pane.Plain(bytes))
-			e = &cached{state: info.State, waypoint: info.Waypoint, age: age, use: use, cells: kind, conns: conns, bytes: bytes, row: r}
+			e = &cached{state: info.State, waypoint: info.Waypoint, owner: info.Owner, age: age, use: use, cells: kind, conns: conns, bytes: bytes, row: r}
 			c.rows[p] = e
 		}
 		e.gen, e.mesh, e.usage, e.loads = c.gen, gen, in.Usage, s.Loads

@@ -227,4 +227,28 @@ func TestRowsKeptThroughASeriesAreCurrent(t *testing.T) {
 	other := *later
 	other.Mesh = homelab().Mesh
 	check("another analysis", &other)
+
+	// Rate scrapes on one analysis (rows kept for their verdicts), then
+	// the namespace's verdicts back while the rates show.
+	same := series.Build(c, t0)
+	plain := check("no rates", same)
+	rated := check("rates", same.WithLoads(demoLoads(t, "homelab-w3")))
+	if rated == plain {
+		t.Fatal("the rates did not show")
+	}
+	if check("other rates", same.WithLoads(demoLoads(t, "homelab-w1"))) == rated {
+		t.Fatal("rates without homelab-w1 show as those without homelab-w3")
+	}
+	for j, n := range c.Namespaces {
+		if n.Name == ns {
+			n = n.DeepCopy()
+			delete(n.Labels, "istio.io/use-waypoint")
+			c.Namespaces[j] = n
+		}
+	}
+	back := series.Build(c, t0).WithLoads(demoLoads(t, "homelab-w1"))
+	if d := back.PodDeltaOf(); d == nil || len(d.Changed) < most {
+		t.Fatalf("the delta names %v changed pods, want at least the %d of %s", d, most, ns)
+	}
+	check(ns+" back, with rates", back)
 }
