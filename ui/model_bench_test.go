@@ -68,8 +68,13 @@ func BenchmarkKeyToFrame(b *testing.B) {
 func BenchmarkSnapshotMsg(b *testing.B) {
 	for _, n := range []int{100, 10000} {
 		s1 := bigSnapshot(n)
-		// Two scrapes that read no traffic: the rows keep their "—".
-		l1, l2 := s1.WithLoads(&ztunnel.Loads{At: t0}), s1.WithLoads(&ztunnel.Loads{At: t0.Add(10 * time.Second)})
+		// Two scrapes that read no traffic: the rows keep their "—". On a
+		// snapshot of a series, with its PodDelta, as a Source's are.
+		var scraped kube.Builder
+		scraped.Build(s1.Cluster, t0)
+		sl := scraped.Build(s1.Cluster, t0)
+		sl.Context, sl.Resources = s1.Context, s1.Resources
+		l1, l2 := sl.WithLoads(&ztunnel.Loads{At: t0}), sl.WithLoads(&ztunnel.Loads{At: t0.Add(10 * time.Second)})
 		for _, tc := range []struct {
 			name       string
 			base, next *kube.Snapshot
