@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ambx/ambx/kube/ztread"
 	"io"
 	"os"
 	"path/filepath"
@@ -36,6 +35,7 @@ import (
 	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/kube/whatif"
 	"github.com/ambx/ambx/kube/writer"
+	"github.com/ambx/ambx/kube/ztread"
 	"github.com/ambx/ambx/theme"
 	"github.com/ambx/ambx/ui"
 )
