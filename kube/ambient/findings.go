@@ -155,7 +155,7 @@ func (ix *index) podFindings() {
 				restart.add(info.Owner, r.pod.Name)
 				restartNodes[r.pod.Spec.NodeName] = true
 			case PodUncaptured:
-				if !cp.now.IsZero() && cp.now.Sub(podStart(r.pod)) < captureGrace && r.pod.Status.PodIP != "" && r.pod.Status.Phase == corev1.PodRunning {
+				if !cp.now.IsZero() && cp.now.Sub(podStart(r.pod)) < CaptureGrace && r.pod.Status.PodIP != "" && r.pod.Status.Phase == corev1.PodRunning {
 					continue // within the grace period: istio-cni is about to capture it
 				}
 				uncaptured.add(info.Owner, r.pod.Name)

@@ -11,10 +11,10 @@ import (
 	"github.com/ambx/ambx/kube/install"
 )
 
-// captureGrace is how long istio-cni normally takes to capture a running
+// CaptureGrace is how long istio-cni normally takes to capture a running
 // pod that matches its selectors; before that a missing annotation is not
 // a problem.
-const captureGrace = time.Minute
+const CaptureGrace = time.Minute
 
 // nodePlane is what runs the ambient data plane on one node.
 type nodePlane struct {
@@ -192,8 +192,8 @@ func (cp *capture) podState(p *corev1.Pod, ns *corev1.Namespace) (PodState, stri
 		return PodUncaptured, "It matches " + why + " and has not started: its CNI setup usually fails to reach the istio-cni agent on node " + node + " (istio-cni cmdAdd failed); a restart does not help."
 	case p.Status.PodIP == "":
 		return PodUncaptured, "It matches " + why + " but has no pod IP yet; istio-cni captures it once it has one."
-	case !cp.now.IsZero() && cp.now.Sub(podStart(p)) < captureGrace:
-		if end := podStart(p).Add(captureGrace); cp.recheck.IsZero() || end.Before(cp.recheck) {
+	case !cp.now.IsZero() && cp.now.Sub(podStart(p)) < CaptureGrace:
+		if end := podStart(p).Add(CaptureGrace); cp.recheck.IsZero() || end.Before(cp.recheck) {
 			cp.recheck = end
 		}
 		return PodUncaptured, "It matches " + why + " and started moments ago; istio-cni captures running pods within seconds."
