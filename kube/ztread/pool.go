@@ -58,13 +58,14 @@ var errPoolClosed = errors.New("ztunnel reader closed: the session ended")
 // read of that pod as a new stream pair on it: dialing is the only API
 // request a port-forward costs, so after the first read of a pod its reads
 // cost the API server nothing. Connections stay open after a read of a
-// keep target (or any read with keepAll); other reads use an open
+// keep target that served (or any read with keepAll); other reads use an open
 // connection if there is one and close one they dialed (see poolKeepDumps
 // for why). A connection that broke is redialed once
 // by the read that found it broken; one idle longer than idle is closed,
 // and beyond maxOpen the least recently used idle one is. A read that
 // failed on its own streams (the pod's port refused, ztunnel answered an
-// error, the read's deadline passed) leaves the connection open.
+// error, the read's deadline passed) leaves the connection to its other
+// reads, but does not keep it: only a read that served does.
 type pool struct {
 	dial    func(Pod) (httpstream.Connection, error)
 	idle    time.Duration
@@ -205,7 +206,8 @@ func (p *pool) dialFor(e *pooled, pod Pod) {
 	p.mu.Unlock()
 }
 
-// release ends a read on e; keep says it was of a keep target. A broken
+// release ends a read on e; keep says it was a read of a keep target that
+// served. A broken
 // connection leaves the pool, and so does one no keep target read lately
 // once its last read ended (unless keepAll), and connections over
 // maxOpen, least recently used first.
@@ -360,7 +362,10 @@ func (p *pool) exchange(ctx context.Context, e *pooled, t target) (body []byte, 
 		if err != nil && !broken && isClosed(e.conn) {
 			broken = true
 		}
-		p.release(e, broken, t.keep)
+		// Only a read that served keeps its connection: a ztunnel that
+		// refuses or fails its scrapes would hold ~1 MiB for poolIdle
+		// for nothing, and the scrapes' backoff spaces the redials.
+		p.release(e, broken, t.keep && err == nil)
 		done <- result{body, err, broken}
 	}()
 	select {

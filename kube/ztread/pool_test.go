@@ -650,3 +650,54 @@ func waitClosed(t *testing.T, c *fakeConn) {
 		t.Fatal("the connection is still open")
 	}
 }
+
+// A scrape that fails (ztunnel answers an error, or its port is refused,
+// as kwok's ztunnels do) does not keep the connection it dialed: at 100
+// nodes of failing ztunnels the pool would hold ~1 MiB each for poolIdle.
+// A connection an earlier scrape kept stays kept through one failure.
+func TestPoolKeepsOnlyWhatServed(t *testing.T) {
+	k := newFakeKubelet()
+	failing := map[string]bool{} // pods whose port is refused
+	var mu sync.Mutex
+	k.answer = func(pod Pod, port int, path string) (int, string, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case pod.Name == "ztunnel-b":
+			return http.StatusServiceUnavailable, "", ""
+		case failing[pod.Name]:
+			return 0, "", "no forward found for port 15020"
+		}
+		return http.StatusOK, "ok", ""
+	}
+	p := newPool(k.dial)
+	defer p.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, b := zt("ztunnel-a"), zt("ztunnel-b")
+	if _, err := p.read(ctx, b, metricsTarget); err == nil {
+		t.Fatal("a scrape ztunnel answered 503 succeeded")
+	}
+	if p.size() != 0 {
+		t.Fatalf("%d connections kept after a failed scrape, want 0", p.size())
+	}
+	waitClosed(t, k.conn(0))
+
+	readOK(t, p, a, metricsTarget)
+	mu.Lock()
+	failing["ztunnel-a"] = true
+	mu.Unlock()
+	if _, err := p.read(ctx, a, metricsTarget); err == nil {
+		t.Fatal("a refused scrape succeeded")
+	}
+	if p.size() != 1 || k.conn(1).isClosed() {
+		t.Fatalf("a connection an earlier scrape kept: %d kept, closed %v; want it kept", p.size(), k.conn(1).isClosed())
+	}
+	mu.Lock()
+	failing["ztunnel-a"] = false
+	mu.Unlock()
+	readOK(t, p, a, metricsTarget)
+	if n := k.dialCount(); n != 2 {
+		t.Fatalf("%d dials, want 2: the kept connection serves the scrape after the failure", n)
+	}
+}
