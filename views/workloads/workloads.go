@@ -152,8 +152,7 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 			if verdict {
 				info = s.Mesh.Pods[k] // the row shows more of it
 			}
-			r := row(p, info, age, in.Usage, k)
-			r.Cells = append(r.Cells, pane.Plain(conns), pane.Plain(bytes))
+			r := row(p, info, age, in.Usage, k, conns, bytes)
 			e = &cached{state: info.State, waypoint: info.Waypoint, owner: info.Owner, age: age, use: use, cells: kind, conns: conns, bytes: bytes, row: r}
 			c.rows[p] = e
 		}
@@ -190,7 +189,10 @@ func usageOf(u *usage.Usage, k ambient.Key) (usage.Resources, string) {
 	return usage.Resources{}, "-"
 }
 
-func row(p *corev1.Pod, info ambient.PodInfo, age string, u *usage.Usage, k ambient.Key) table.Row {
+// row is a pod's row; it is built with every cell at once, since the
+// rows of 10,000 pods are kept and a slice grown by append holds room
+// for cells that never come.
+func row(p *corev1.Pod, info ambient.PodInfo, age string, u *usage.Usage, k ambient.Key, conns, bytes string) table.Row {
 	cpu, mem := u.Cells(k)
 	return table.Row{Key: kube.Ref{Kind: kube.KindPod, Namespace: p.Namespace, Name: p.Name}.Key(), Labels: table.LabelsOf(p.Labels), Cells: []table.Cell{
 		pane.Dim(p.Namespace),
@@ -202,6 +204,8 @@ func row(p *corev1.Pod, info ambient.PodInfo, age string, u *usage.Usage, k ambi
 		pane.Dim(age),
 		pane.Plain(cpu),
 		pane.Plain(mem),
+		pane.Plain(conns),
+		pane.Plain(bytes),
 	}}
 }
 

@@ -2,6 +2,7 @@ package workloads_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -78,4 +79,23 @@ func BenchmarkSetSnapshotOnePodChanged(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkHeld is what the pane keeps in memory between snapshots, per
+// pod (held-B/pod): at 10,000 pods its rows are one of the largest parts
+// of ambx's live heap (BENCHMARKS.md, issue 21).
+func BenchmarkHeld(b *testing.B) {
+	s := big(10000)
+	var held uint64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m := workloads.New(theme.Dark).SetSize(160, 50).SetSnapshot(s)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		held = after.HeapAlloc - before.HeapAlloc
+		runtime.KeepAlive(m)
+	}
+	b.ReportMetric(float64(held)/float64(len(s.Pods)), "held-B/pod")
 }
