@@ -116,6 +116,21 @@ func TestSlimSharesRepeatedStrings(t *testing.T) {
 	if &pa.Status.Conditions[0] != &pb.Status.Conditions[0] {
 		t.Error("two ready pods hold two copies of their Ready condition")
 	}
+	if &pa.Status.ContainerStatuses[0] != &pb.Status.ContainerStatuses[0] {
+		t.Error("two pods whose containers are alike hold two copies of their statuses")
+	}
+	restarted := fullPod("web-3")
+	restarted.Status.ContainerStatuses[0].RestartCount = 4
+	notStarted := fullPod("web-4")
+	notStarted.Status.ContainerStatuses[0].Started = new(bool)
+	for _, o := range []*corev1.Pod{restarted, notStarted} {
+		before := o.Status.ContainerStatuses[0]
+		s, _ := slim(o)
+		got := s.(*corev1.Pod).Status.ContainerStatuses
+		if &got[0] == &pa.Status.ContainerStatuses[0] || got[0].RestartCount != before.RestartCount || *got[0].Started != *before.Started {
+			t.Errorf("a pod whose container differs (restarts %d, started %v) shares or lost its status: %+v", before.RestartCount, *before.Started, got[0])
+		}
+	}
 	other := fullPod("api-1")
 	other.Labels = map[string]string{"app": "api", "pod-template-hash": "7d4f9"}
 	other.Spec.Containers[0].Image = "shop/api:1"

@@ -252,6 +252,12 @@ func slimPod(p *corev1.Pod) {
 			*c = corev1.ContainerStatus{Name: intern(c.Name), Ready: c.Ready, RestartCount: c.RestartCount, Started: c.Started}
 		}
 	}
+	if len(st.ContainerStatuses) > 0 {
+		st.ContainerStatuses = statuses.share(st.ContainerStatuses)
+	}
+	if len(st.InitContainerStatuses) > 0 {
+		st.InitContainerStatuses = statuses.share(st.InitContainerStatuses)
+	}
 	st.EphemeralContainerStatuses = nil
 	st.HostIP, st.HostIPs, st.QOSClass, st.NominatedNodeName, st.ResourceClaimStatuses = "", nil, "", "", nil
 	st.Resize, st.ExtendedResourceClaimStatus = "", nil
