@@ -116,6 +116,9 @@ func TestSlimSharesRepeatedStrings(t *testing.T) {
 	if &pa.Status.Conditions[0] != &pb.Status.Conditions[0] {
 		t.Error("two ready pods hold two copies of their Ready condition")
 	}
+	if &pa.OwnerReferences[0] != &pb.OwnerReferences[0] {
+		t.Error("two pods of one ReplicaSet hold two copies of their owner reference")
+	}
 	if &pa.Status.ContainerStatuses[0] != &pb.Status.ContainerStatuses[0] {
 		t.Error("two pods whose containers are alike hold two copies of their statuses")
 	}
@@ -134,6 +137,7 @@ func TestSlimSharesRepeatedStrings(t *testing.T) {
 	other := fullPod("api-1")
 	other.Labels = map[string]string{"app": "api", "pod-template-hash": "7d4f9"}
 	other.Spec.Containers[0].Image = "shop/api:1"
+	other.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "api-7d4f9"}}
 	other.Status.Conditions[1].Status = corev1.ConditionFalse
 	c, _ := slim(other)
 	pc := c.(*corev1.Pod)
@@ -142,6 +146,9 @@ func TestSlimSharesRepeatedStrings(t *testing.T) {
 	}
 	if &pc.Spec.Containers[0] == &pa.Spec.Containers[0] || pc.Spec.Containers[0].Image != "shop/api:1" {
 		t.Errorf("a pod of another image shares containers %+v", pc.Spec.Containers)
+	}
+	if o := pc.OwnerReferences; len(o) != 1 || o[0].Name != "api-7d4f9" || &o[0] == &pa.OwnerReferences[0] {
+		t.Errorf("a pod of another ReplicaSet has owners %+v, want its own api-7d4f9", o)
 	}
 	if pc.Status.Conditions[0].Status != corev1.ConditionFalse || pa.Status.Conditions[0].Status != corev1.ConditionTrue {
 		t.Errorf("Ready conditions %v and %v, want False and True", pc.Status.Conditions, pa.Status.Conditions)

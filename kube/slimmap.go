@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // shared hands out one value for each of the equal values that many
@@ -165,6 +167,33 @@ func equalStatuses(a, b []corev1.ContainerStatus) bool {
 	return true
 }
 
+// newSharedOwners shares objects' owner references: every pod of a
+// ReplicaSet names the same owner, a slice, two strings and two *bool
+// each (about 1.8 MiB at 10,000 pods).
+func newSharedOwners(perGen int) *shared[[]metav1.OwnerReference] {
+	return newShared(perGen, hashOwners, func(a, b []metav1.OwnerReference) bool { return reflect.DeepEqual(a, b) },
+		func(rs []metav1.OwnerReference) []metav1.OwnerReference {
+			out := make([]metav1.OwnerReference, len(rs))
+			for i, r := range rs {
+				out[i] = metav1.OwnerReference{APIVersion: intern(r.APIVersion), Kind: intern(r.Kind), Name: intern(r.Name), UID: types.UID(intern(string(r.UID))),
+					Controller: sharedBool(r.Controller), BlockOwnerDeletion: sharedBool(r.BlockOwnerDeletion)}
+			}
+			return out
+		})
+}
+
+func hashOwners(seed maphash.Seed, rs []metav1.OwnerReference) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	for i := range rs {
+		h.WriteString(string(rs[i].UID))
+		h.WriteByte(0)
+		h.WriteString(rs[i].Name)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
 var boolTrue, boolFalse = true, false
 
 // sharedBool is a pointer to a process-wide true or false, nil for nil.
@@ -190,4 +219,5 @@ var (
 	labelMaps  = newSharedMaps(sharedPerGen)
 	containers = newSharedContainers(sharedPerGen)
 	statuses   = newSharedStatuses(sharedPerGen)
+	owners     = newSharedOwners(sharedPerGen)
 )

@@ -103,10 +103,7 @@ func slim(obj any) (any, error) {
 		m.SetLabels(internMap(m.GetLabels()))
 		m.SetAnnotations(internMap(m.GetAnnotations()))
 		if refs := m.GetOwnerReferences(); len(refs) > 0 {
-			for i := range refs {
-				r := &refs[i]
-				r.APIVersion, r.Kind, r.Name = intern(r.APIVersion), intern(r.Kind), intern(r.Name)
-			}
+			m.SetOwnerReferences(owners.share(refs))
 		}
 	}
 	switch o := obj.(type) {
