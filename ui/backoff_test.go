@@ -255,3 +255,47 @@ func TestSameRatesRebuildNothing(t *testing.T) {
 		t.Error("a scrape with the same rates made new loads: Workloads rebuilds every row")
 	}
 }
+
+// A backed-off round of scrapes asks one ztunnel, not every one on
+// screen: reads that failed as a whole (no right to port-forward, ztunnels
+// that serve nothing) would fail the same way, a request each. Once the
+// one answers, the next round reads them all again.
+func TestBackedOffScrapesAskOneZtunnel(t *testing.T) {
+	at := demo.Epoch
+	clock := func() time.Time { return at }
+	r := &switchReader{demo: &demo.Ztunnel{Now: clock}, down: true}
+	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: r})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 200, Height: 40})
+	m = drive(t, m, SnapshotMsg{demo.Homelab()})
+	m = keys(t, m, "2")
+	r.counts()
+	var rounds []int
+	run := func(from, to time.Duration) {
+		for s := from; s <= to; s += time.Second {
+			at = demo.Epoch.Add(s)
+			m = clockTick(t, m, at)
+			if _, n := r.counts(); n > 0 {
+				rounds = append(rounds, n)
+			}
+		}
+	}
+	run(time.Second, 200*time.Second)
+	shown := len(m.shownZtunnels())
+	if shown < 2 {
+		t.Fatalf("%d ztunnels on screen: the test needs two or more", shown)
+	}
+	if want := []int{shown, 1, 1, 1}; !slices.Equal(rounds, want) {
+		t.Fatalf("scrapes per round while every read fails: %v, want %v", rounds, want)
+	}
+	if m.load.off.fails != 4 {
+		t.Fatalf("after four failed rounds the backoff counts %d", m.load.off.fails)
+	}
+	// Reads work again: the next backed-off round's one ztunnel answers,
+	// and the round after reads every ztunnel on screen.
+	r.set(false)
+	rounds = nil
+	run(201*time.Second, 161*time.Second+backoffCap)
+	if len(rounds) < 3 || rounds[0] != 1 || rounds[1] != shown || rounds[2] != shown {
+		t.Fatalf("scrapes per round once reads work: %v, want 1, then %d each", rounds, shown)
+	}
+}

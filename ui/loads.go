@@ -30,6 +30,9 @@ type loadState struct {
 	busy  bool
 	last  time.Time
 	off   backoff // after scrapes whose every read failed
+	// probe is, while a backed-off round reads one ztunnel to see whether
+	// reads work again, every ztunnel that round stands for.
+	probe []ztread.Pod
 }
 
 // workloadsShown reports whether the Workloads pane is on screen: drawn in
@@ -76,6 +79,14 @@ func (m Model) loadsDue(now time.Time) (Model, tea.Cmd) {
 	}
 	if len(pods) == 0 {
 		return m, nil
+	}
+	m.load.probe = nil
+	if m.load.off.fails > 0 && len(pods) > 1 {
+		// Every read of the last round failed: this one asks one ztunnel
+		// (another each round) whether reads work again, rather than a
+		// port-forward per node on screen that will fail the same way.
+		m.load.probe = pods
+		pods = pods[m.load.off.fails%len(pods):][:1]
 	}
 	if now.Sub(m.load.last) > 3*loadPeriod {
 		m.load.prev = nil // rates over a long pause would be an old average
@@ -138,6 +149,10 @@ func (m Model) loaded(msg loadsMsg) Model {
 		tried = append(tried, r.Pod)
 		read = read || (r.Err == nil && r.Scrape != nil)
 	}
+	if m.load.probe != nil && !read {
+		tried = m.load.probe // the round stood for them all
+	}
+	m.load.probe = nil
 	m.load.off = m.load.off.record(tried, !read)
 	for _, r := range msg.results {
 		if r.Err != nil || r.Scrape == nil {
