@@ -177,18 +177,26 @@ func TestFailedSurveysBackOff(t *testing.T) {
 	}
 }
 
-// The rate columns' scrapes back off the same way when every scrape
-// fails, and start over when the ztunnels on screen change; a scrape that
-// succeeds goes back to loadPeriod.
-func TestFailedScrapesBackOff(t *testing.T) {
-	at := demo.Epoch
-	clock := func() time.Time { return at }
+// scrapesDown is the homelab on the Workloads pane with every ztunnel read
+// failing, on the clock *at; its reads so far are counted away.
+func scrapesDown(t *testing.T, at *time.Time) (Model, *switchReader) {
+	t.Helper()
+	clock := func() time.Time { return *at }
 	r := &switchReader{demo: &demo.Ztunnel{Now: clock}, down: true}
 	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: r})
 	m = drive(t, m, tea.WindowSizeMsg{Width: 200, Height: 40})
 	m = drive(t, m, SnapshotMsg{demo.Homelab()})
 	m = keys(t, m, "2")
 	r.counts()
+	return m, r
+}
+
+// The rate columns' scrapes back off the same way when every scrape
+// fails, and start over when the ztunnels on screen change; a scrape that
+// succeeds goes back to loadPeriod.
+func TestFailedScrapesBackOff(t *testing.T) {
+	at := demo.Epoch
+	m, r := scrapesDown(t, &at)
 	var scrapedAt []time.Duration
 	for s := time.Second; s <= 200*time.Second; s += time.Second {
 		at = demo.Epoch.Add(s)
@@ -262,13 +270,7 @@ func TestSameRatesRebuildNothing(t *testing.T) {
 // one answers, the next round reads them all again.
 func TestBackedOffScrapesAskOneZtunnel(t *testing.T) {
 	at := demo.Epoch
-	clock := func() time.Time { return at }
-	r := &switchReader{demo: &demo.Ztunnel{Now: clock}, down: true}
-	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: r})
-	m = drive(t, m, tea.WindowSizeMsg{Width: 200, Height: 40})
-	m = drive(t, m, SnapshotMsg{demo.Homelab()})
-	m = keys(t, m, "2")
-	r.counts()
+	m, r := scrapesDown(t, &at)
 	var rounds []int
 	run := func(from, to time.Duration) {
 		for s := from; s <= to; s += time.Second {
