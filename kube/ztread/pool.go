@@ -58,10 +58,10 @@ var errPoolClosed = errors.New("ztunnel reader closed: the session ended")
 // read of that pod as a new stream pair on it: dialing is the only API
 // request a port-forward costs, so after the first read of a pod its reads
 // cost the API server nothing. Connections stay open after a read of a
-// keep target that served (or any read with keepAll); other reads use an open
-// connection if there is one and close one they dialed (see poolKeepDumps
-// for why). A connection that broke is redialed once
-// by the read that found it broken; one idle longer than idle is closed,
+// keep target that served (or any read with keepAll); other reads use an
+// open connection if there is one and close one they dialed (see
+// poolKeepDumps for why). A connection that broke is redialed once by the
+// read that found it broken; one idle longer than idle is closed,
 // and beyond maxOpen the least recently used idle one is. A read that
 // failed on its own streams (the pod's port refused, ztunnel answered an
 // error, the read's deadline passed) leaves the connection to its other
@@ -207,10 +207,9 @@ func (p *pool) dialFor(e *pooled, pod Pod) {
 }
 
 // release ends a read on e; keep says it was a read of a keep target that
-// served. A broken
-// connection leaves the pool, and so does one no keep target read lately
-// once its last read ended (unless keepAll), and connections over
-// maxOpen, least recently used first.
+// served. A broken connection leaves the pool, and so does one no keep
+// target read lately once its last read ended (unless keepAll), and
+// connections over maxOpen, least recently used first.
 func (p *pool) release(e *pooled, broken, keep bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
