@@ -301,3 +301,51 @@ func TestBackedOffScrapesAskOneZtunnel(t *testing.T) {
 		t.Fatalf("scrapes per round once reads work: %v, want 1, then %d each", rounds, shown)
 	}
 }
+
+// A backed-off drift round reads one ztunnel, another each round, not a
+// port-forward to every node; while it fails the survey still holds a
+// failed reading of every ztunnel, so the screen says none was read. Once
+// the one answers, the next round reads them all at once.
+func TestBackedOffSurveysAskOneZtunnel(t *testing.T) {
+	at := demo.Epoch
+	clock := func() time.Time { return at }
+	r := &switchReader{demo: &demo.Ztunnel{Now: clock}, down: true}
+	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: r})
+	m = drive(t, m, tea.WindowSizeMsg{Width: 160, Height: 40})
+	m = drive(t, m, SnapshotMsg{demo.Homelab()})
+	zts := len(ztread.Ztunnels(m.src.Pods))
+	if d, _ := r.counts(); zts < 2 || d != zts {
+		t.Fatalf("the first round read %d of %d ztunnels (the test needs two or more)", d, zts)
+	}
+	var rounds []int
+	run := func(from, to time.Duration) {
+		for s := from; s <= to; s += time.Second {
+			at = demo.Epoch.Add(s)
+			m = clockTick(t, m, at)
+			if d, _ := r.counts(); d > 0 {
+				rounds = append(rounds, d)
+			}
+		}
+	}
+	run(time.Second, 6*driftRefresh)
+	if want := []int{1, 1}; !slices.Equal(rounds, want) {
+		t.Fatalf("dumps read per backed-off round: %v, want %v", rounds, want)
+	}
+	if n := len(m.survey.Readings); n != zts || m.survey.Read() != 0 {
+		t.Fatalf("after a failed probe the survey holds %d readings (%d read), want a failed one of each of %d", n, m.survey.Read(), zts)
+	}
+	m = keys(t, m, "!")
+	if screen := m.Render(); !strings.Contains(screen, "ztunnel not read (forbidden: no pods/portforward)") {
+		t.Errorf("while probing, the findings list does not say the reads failed:\n%s", screen)
+	}
+	m = keys(t, m, "esc")
+	r.set(false)
+	rounds = nil
+	run(6*driftRefresh+time.Second, 6*driftRefresh+backoffCap+5*time.Second)
+	if len(rounds) < 2 || rounds[0] != 1 || rounds[1] != zts {
+		t.Fatalf("dumps read per round once reads work: %v, want 1, then %d", rounds, zts)
+	}
+	if m.survey.Read() != zts {
+		t.Errorf("the round after the probe read %d of %d ztunnels", m.survey.Read(), zts)
+	}
+}

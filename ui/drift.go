@@ -36,6 +36,7 @@ const (
 type surveyMsg struct {
 	survey *ztunnel.Survey
 	pods   []*corev1.Pod
+	probe  bool // the round read one ztunnel for a backed-off round
 }
 
 // drifted is a snapshot with a survey's drift, as made at; it holds until
@@ -86,8 +87,11 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 	if m.opt.Ztunnel == nil || m.surveying || m.src == nil || !m.src.State(kube.ResPods).Availability.Read() {
 		return m, nil
 	}
-	var last *ztunnel.Survey // the round to keep readings of, nil for a full one
-	if l := m.survey; l != nil && !l.Started.IsZero() && m.surveyOff.fails > 0 {
+	var last *ztunnel.Survey   // the round to keep readings of, nil for a full one
+	var failed *ztunnel.Survey // a failed round one read this time stands for
+	if m.surveyAll {
+		// The last round's one read answered: read them all now.
+	} else if l := m.survey; l != nil && !l.Started.IsZero() && m.surveyOff.fails > 0 {
 		// Every read of the last round failed: a change of the API
 		// objects will not make them answer, only time or other ztunnels.
 		var hold bool
@@ -95,6 +99,9 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 		m.surveyOff, hold = m.surveyOff.holds(now, l.Started, driftRefresh, driftAfterChange, func() []ztread.Pod { return ztread.Ztunnels(src.Pods) })
 		if hold {
 			return m, nil
+		}
+		if m.surveyOff.fails > 0 {
+			failed = l // the same ztunnels as that round's: ask one
 		}
 	} else if l != nil && !l.Started.IsZero() {
 		age := now.Sub(l.Started)
@@ -106,20 +113,41 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 			last = l
 		}
 	}
-	m.surveying = true
-	cluster, before := &m.src.Cluster, m.surveyPods
+	m.surveying, m.surveyAll = true, false
+	cluster, before, fails := &m.src.Cluster, m.surveyPods, m.surveyOff.fails
 	reader, ctx, clock := m.opt.Ztunnel, m.opt.Ctx, m.opt.Now
 	return m, func() tea.Msg {
 		pods := ztread.Ztunnels(cluster.Pods)
 		versions := ztunnel.Versions(cluster)
+		if failed != nil && len(pods) > 1 {
+			return probeSurvey(ctx, reader, failed, pods[fails%len(pods)], len(pods), versions, now, clock, cluster.Pods)
+		}
 		read, kept := pods, []ztunnel.Reading(nil)
 		if last != nil {
 			if nodes, ok := surveyNodes(last, before, cluster.Pods, versions); ok {
 				read, kept = keepReadings(last, pods, nodes)
 			}
 		}
-		return surveyMsg{survey(ctx, reader, read, kept, len(pods), versions, now, clock), cluster.Pods}
+		return surveyMsg{survey: survey(ctx, reader, read, kept, len(pods), versions, now, clock), pods: cluster.Pods}
 	}
+}
+
+// probeSurvey is a backed-off round: it reads the one ztunnel p, since
+// the others failed the same way last time and would cost a port-forward
+// each to fail again. If p fails too, the round keeps the failed round's
+// readings of the others, each with when it failed, so the screen goes on
+// saying every ztunnel was not read, and why.
+func probeSurvey(ctx context.Context, r ztread.Reader, failed *ztunnel.Survey, p ztread.Pod, running int, versions map[finding.Ref]string, started time.Time, clock func() time.Time, pods []*corev1.Pod) surveyMsg {
+	sv := survey(ctx, r, []ztread.Pod{p}, nil, running, versions, started, clock)
+	if sv.Read() == 0 {
+		name := p.Namespace + "/" + p.Name
+		for _, old := range failed.Readings {
+			if old.Pod != name {
+				sv.Readings = append(sv.Readings, old)
+			}
+		}
+	}
+	return surveyMsg{survey: sv, pods: pods, probe: true}
 }
 
 // surveyNodes are the nodes whose ztunnel must be read again after last,
@@ -229,6 +257,7 @@ func (m Model) surveyed(msg surveyMsg) Model {
 	m.survey, m.surveyPods = msg.survey, msg.pods
 	if sv := msg.survey; sv != nil {
 		m.surveyOff = m.surveyOff.record(triedPods(sv), sv.Read() == 0)
+		m.surveyAll = msg.probe && sv.Read() > 0
 	}
 	if m.src == nil {
 		return m

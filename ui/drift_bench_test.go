@@ -30,7 +30,7 @@ func BenchmarkSurveyMsg(b *testing.B) {
 	}
 	round := func() surveyMsg {
 		sv := survey(context.Background(), failingReader{}, pods, nil, len(pods), ztunnel.Versions(&s.Cluster), now, clock)
-		return surveyMsg{sv, s.Pods}
+		return surveyMsg{survey: sv, pods: s.Pods}
 	}
 	mm, _ = mm.Update(round())
 	b.ReportAllocs()

@@ -206,7 +206,7 @@ func TestSameSurveyKeepsTheFindings(t *testing.T) {
 				at = at.Add(time.Minute)
 			}
 			sv := again()
-			m = m.surveyed(surveyMsg{sv, m.src.Pods})
+			m = m.surveyed(surveyMsg{survey: sv, pods: m.src.Pods})
 			if unsafe.SliceData(m.snap.Findings) != unsafe.SliceData(first) || m.snap.Index != ix {
 				t.Error("a round that found the same made new findings")
 			}
@@ -224,7 +224,7 @@ func TestSameSurveyKeepsTheFindings(t *testing.T) {
 			// The demo's certificates are stamped at each read: a round
 			// an hour later reads other expiries.
 			at = at.Add(time.Hour)
-			m = m.surveyed(surveyMsg{again(), m.src.Pods})
+			m = m.surveyed(surveyMsg{survey: again(), pods: m.src.Pods})
 			if unsafe.SliceData(m.snap.Findings) == unsafe.SliceData(first) || reflect.DeepEqual(m.snap.Findings, first) {
 				t.Error("a round with other findings kept the last ones")
 			}

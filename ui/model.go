@@ -107,8 +107,11 @@ type Model struct {
 	surveyPods []*corev1.Pod
 	drifted    drifted // the last withDrift
 	surveying  bool
-	surveyOff  backoff   // after rounds whose every read failed
-	load       loadState // the Workloads pane's rate columns
+	surveyOff  backoff // after rounds whose every read failed
+	// surveyAll says a backed-off round's one read answered: the next
+	// round reads every ztunnel, at once.
+	surveyAll bool
+	load      loadState // the Workloads pane's rate columns
 
 	panes []registration
 	focus int    // index into panes
