@@ -67,6 +67,17 @@ func (b backoff) holds(now, last time.Time, base, period time.Duration, pods fun
 	return b, true
 }
 
+// probe is the one ztunnel of pods a backed-off round asks whether reads
+// work again (another each round, so one that never answers does not hide
+// the rest), or nil when the last round did not fail as a whole or pods
+// has one ztunnel at most, so a round reads them all.
+func (b backoff) probe(pods []ztread.Pod) []ztread.Pod {
+	if b.fails == 0 || len(pods) < 2 {
+		return nil
+	}
+	return pods[b.fails%len(pods):][:1]
+}
+
 func sortedPods(pods []ztread.Pod) []ztread.Pod {
 	out := slices.Clone(pods)
 	for i := range out {

@@ -89,9 +89,11 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 	}
 	var last *ztunnel.Survey   // the round to keep readings of, nil for a full one
 	var failed *ztunnel.Survey // a failed round one read this time stands for
-	if m.surveyAll {
-		// The last round's one read answered: read them all now.
-	} else if l := m.survey; l != nil && !l.Started.IsZero() && m.surveyOff.fails > 0 {
+	switch l := m.survey; {
+	case m.surveyAll || l == nil || l.Started.IsZero():
+		// The first round, or a backed-off round's one read answered:
+		// read them all now.
+	case m.surveyOff.fails > 0:
 		// Every read of the last round failed: a change of the API
 		// objects will not make them answer, only time or other ztunnels.
 		var hold bool
@@ -103,7 +105,7 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 		if m.surveyOff.fails > 0 {
 			failed = l // the same ztunnels as that round's: ask one
 		}
-	} else if l != nil && !l.Started.IsZero() {
+	default:
 		age := now.Sub(l.Started)
 		changed := m.src.LastEvent.After(l.Started)
 		if age < driftRefresh && !(changed && age >= driftAfterChange) {
@@ -114,13 +116,13 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 		}
 	}
 	m.surveying, m.surveyAll = true, false
-	cluster, before, fails := &m.src.Cluster, m.surveyPods, m.surveyOff.fails
+	cluster, before, off := &m.src.Cluster, m.surveyPods, m.surveyOff
 	reader, ctx, clock := m.opt.Ztunnel, m.opt.Ctx, m.opt.Now
 	return m, func() tea.Msg {
 		pods := ztread.Ztunnels(cluster.Pods)
 		versions := ztunnel.Versions(cluster)
-		if failed != nil && len(pods) > 1 {
-			return probeSurvey(ctx, reader, failed, pods[fails%len(pods)], len(pods), versions, now, clock, cluster.Pods)
+		if one := off.probe(pods); failed != nil && one != nil {
+			return probeSurvey(ctx, reader, failed, one[0], len(pods), versions, now, clock, cluster.Pods)
 		}
 		read, kept := pods, []ztunnel.Reading(nil)
 		if last != nil {

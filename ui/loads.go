@@ -81,12 +81,11 @@ func (m Model) loadsDue(now time.Time) (Model, tea.Cmd) {
 		return m, nil
 	}
 	m.load.probe = nil
-	if m.load.off.fails > 0 && len(pods) > 1 {
+	if one := m.load.off.probe(pods); one != nil {
 		// Every read of the last round failed: this one asks one ztunnel
-		// (another each round) whether reads work again, rather than a
-		// port-forward per node on screen that will fail the same way.
-		m.load.probe = pods
-		pods = pods[m.load.off.fails%len(pods):][:1]
+		// whether reads work again, rather than a port-forward per node on
+		// screen that will fail the same way.
+		m.load.probe, pods = pods, one
 	}
 	if now.Sub(m.load.last) > 3*loadPeriod {
 		m.load.prev = nil // rates over a long pause would be an old average
