@@ -758,16 +758,21 @@ func newSorted[T object](store cache.Store) *sorted[T] {
 }
 
 // touch records that the object's key changed; the informer calls its
-// handlers after its store holds the change.
+// handlers after its store holds the change. Until the first take, which
+// lists the whole store, there is nothing to record: the first list of
+// 10,000 pods would otherwise build a set of 10,000 keys to throw away.
 func (l *sorted[T]) touch(obj any) {
-	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.relist {
+		return
+	}
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
 	if err != nil {
 		l.relist = true // cannot name it: read everything next time
 	} else {
 		l.changed[key] = struct{}{}
 	}
-	l.mu.Unlock()
 }
 
 // take returns the objects now in the store, sorted.

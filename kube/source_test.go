@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 	gwfake "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned/fake"
 
 	"github.com/ambx/ambx/kube/ambient"
@@ -180,5 +182,37 @@ current-context: dead
 	}
 	if d := s.State(ResPods).Detail; !strings.Contains(d, "cannot reach API server") {
 		t.Errorf("pods detail %q does not say the server is unreachable", d)
+	}
+}
+
+// Until its first take lists the whole store, a sorted list records no
+// keys: during the first list of a large cluster each pod's handler would
+// otherwise add its key to a set that take then throws away. After it,
+// every touched key is recorded, and take merges the change in.
+func TestSortedRecordsKeysOnlyAfterTheFirstTake(t *testing.T) {
+	store := cache.NewStore(cache.MetaNamespaceKeyFunc)
+	l := newSorted[*corev1.Pod](store)
+	pod := func(ns, name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	}
+	for i := range 100 {
+		p := pod("shop", fmt.Sprintf("cart-%03d", i))
+		_ = store.Add(p)
+		l.touch(p)
+	}
+	if n := len(l.changed); n != 0 {
+		t.Errorf("before the first take %d keys were recorded, want none", n)
+	}
+	if got := l.take(); len(got) != 100 || got[0].Name != "cart-000" || got[99].Name != "cart-099" {
+		t.Fatalf("the first take listed %d pods", len(got))
+	}
+	p := pod("shop", "cart-100")
+	_ = store.Add(p)
+	l.touch(p)
+	if _, ok := l.changed["shop/cart-100"]; !ok || len(l.changed) != 1 {
+		t.Errorf("after the first take the changed keys are %v, want shop/cart-100", l.changed)
+	}
+	if got := l.take(); len(got) != 101 || got[100].Name != "cart-100" {
+		t.Errorf("the second take has %d pods, want the new one last of 101", len(got))
 	}
 }
