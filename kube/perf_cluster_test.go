@@ -64,9 +64,10 @@ func perfCluster(t *testing.T) perfSize {
 const maxIdleGrowth = 32 << 20
 
 // maxIdleCPU bounds idle CPU. Issue 21 asks for 2 % of a core; measured
-// 4–5 % on a shared machine (was 20–24 % before polls followed the metrics
-// API's resolution), so this guards the gain.
-const maxIdleCPU = 0.10
+// 2.0–2.8 % on 2026-12-02 (20–24 % before polls followed the metrics API's
+// resolution, 3–4 % before a poll decoded into the same item), so this
+// guards the gain with room for a loaded machine.
+const maxIdleCPU = 0.05
 
 // idleWindow is how long the process is watched while nothing changes;
 // AMBX_PERF_IDLE=10m makes the long run by hand.
