@@ -25,6 +25,8 @@ type switchReader struct {
 	demo *demo.Ztunnel
 	mu   sync.Mutex
 	down bool
+	// metricsDown fails the metrics scrapes alone: the survey still reads.
+	metricsDown bool
 	// frozen serves each ztunnel's first metrics scrape again: counters
 	// that never move, an idle mesh.
 	frozen         map[ztread.Pod]*ztunnel.Scrape
@@ -46,7 +48,7 @@ func (r *switchReader) Metrics(ctx context.Context, p ztread.Pod) (*ztunnel.Scra
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.scrapes++
-	if r.down {
+	if r.down || r.metricsDown {
 		return nil, errors.New("forbidden: no pods/proxy")
 	}
 	if s := r.frozen[p]; s != nil {
@@ -61,7 +63,7 @@ func (r *switchReader) Metrics(ctx context.Context, p ztread.Pod) (*ztunnel.Scra
 
 func (r *switchReader) set(down bool) {
 	r.mu.Lock()
-	r.down = down
+	r.down, r.metricsDown = down, false
 	r.mu.Unlock()
 }
 
@@ -177,12 +179,21 @@ func TestFailedSurveysBackOff(t *testing.T) {
 	}
 }
 
-// scrapesDown is the homelab on the Workloads pane with every ztunnel read
-// failing, on the clock *at; its reads so far are counted away.
+// scrapesDown is the homelab on the Workloads pane with every metrics
+// scrape failing, on the clock *at; the survey reads (were it down too,
+// the scrapes would wait for it: TestScrapesWaitForTheSurveyWhenNothingAnswers).
+// Its reads so far are counted away.
 func scrapesDown(t *testing.T, at *time.Time) (Model, *switchReader) {
 	t.Helper()
+	return workloadsReading(t, at, &switchReader{metricsDown: true})
+}
+
+// workloadsReading is the homelab on the Workloads pane, its ztunnels read
+// through r, on the clock *at; r's reads so far are counted away.
+func workloadsReading(t *testing.T, at *time.Time, r *switchReader) (Model, *switchReader) {
+	t.Helper()
 	clock := func() time.Time { return *at }
-	r := &switchReader{demo: &demo.Ztunnel{Now: clock}, down: true}
+	r.demo = &demo.Ztunnel{Now: clock}
 	m := New(Options{Theme: theme.Plain, Now: clock, ReadOnly: true, Ztunnel: r})
 	m = drive(t, m, tea.WindowSizeMsg{Width: 200, Height: 40})
 	m = drive(t, m, SnapshotMsg{demo.Homelab()})
@@ -347,5 +358,54 @@ func TestBackedOffSurveysAskOneZtunnel(t *testing.T) {
 	}
 	if m.survey.Read() != zts {
 		t.Errorf("the round after the probe read %d of %d ztunnels", m.survey.Read(), zts)
+	}
+}
+
+// When neither the scrapes nor the survey read any ztunnel (no right to
+// port-forward, ztunnels that serve nothing), the scrapes make no probes
+// of their own: the survey's, minutes apart, stands for both, so an idle
+// screen does not cost a port-forward a minute to fail. Once the survey's
+// probe answers, the scrapes read every ztunnel on screen at the next
+// tick.
+func TestScrapesWaitForTheSurveyWhenNothingAnswers(t *testing.T) {
+	at := demo.Epoch
+	m, r := workloadsReading(t, &at, &switchReader{down: true})
+	var scrapedAt, surveyedAt []time.Duration
+	var rounds []int
+	run := func(from, to time.Duration) {
+		for s := from; s <= to; s += time.Second {
+			at = demo.Epoch.Add(s)
+			m = clockTick(t, m, at)
+			d, n := r.counts()
+			if d > 0 {
+				surveyedAt = append(surveyedAt, s)
+			}
+			if n > 0 {
+				scrapedAt, rounds = append(scrapedAt, s), append(rounds, n)
+			}
+		}
+	}
+	run(time.Second, 200*time.Second)
+	if m.surveyOff.fails == 0 {
+		t.Fatalf("the survey read ztunnels (rounds at %v): the test needs it to fail", surveyedAt)
+	}
+	// Alone, the scrapes would probe at 21, 61 and 141 s
+	// (TestFailedScrapesBackOff).
+	if want := []time.Duration{time.Second}; !slices.Equal(scrapedAt, want) {
+		t.Fatalf("scrapes at %v while the survey read nothing either, want only the first round %v", scrapedAt, want)
+	}
+	r.set(false)
+	scrapedAt, surveyedAt, rounds = nil, nil, nil
+	run(201*time.Second, 400*time.Second)
+	if len(surveyedAt) == 0 {
+		t.Fatal("the survey never probed again")
+	}
+	shown := len(m.shownZtunnels())
+	if len(scrapedAt) == 0 || scrapedAt[0] > surveyedAt[0]+time.Second || rounds[0] != shown {
+		t.Fatalf("after the survey's probe answered at %v, scrapes at %v of %v ztunnels, want every one of the %d on screen at the next tick",
+			surveyedAt[0], scrapedAt, rounds, shown)
+	}
+	if m.load.off.fails != 0 {
+		t.Errorf("the scrapes still back off (%d failures) though reads work", m.load.off.fails)
 	}
 }

@@ -258,8 +258,15 @@ func (m Model) surveyed(msg surveyMsg) Model {
 	m.surveying = false
 	m.survey, m.surveyPods = msg.survey, msg.pods
 	if sv := msg.survey; sv != nil {
+		wasDown := m.surveyOff.fails > 0
 		m.surveyOff = m.surveyOff.record(triedPods(sv), sv.Read() == 0)
 		m.surveyAll = msg.probe && sv.Read() > 0
+		if wasDown && sv.Read() > 0 && m.load.off.fails > 0 {
+			// ztunnels answer again: the rate scrapes, held off while
+			// neither they nor the survey read any (loadsDue), read
+			// every ztunnel on screen at the next tick.
+			m.load.off = backoff{}
+		}
 	}
 	if m.src == nil {
 		return m

@@ -74,6 +74,15 @@ func (m Model) loadsDue(now time.Time) (Model, tea.Cmd) {
 	if m.load.off, hold = m.load.off.holds(now, m.load.last, loadPeriod, loadPeriod, shown); hold {
 		return m, nil
 	}
+	if m.load.off.fails > 0 && m.surveyOff.fails > 0 {
+		// Every read of the last scrape round failed, and so did every
+		// read of the survey's: the ztunnels answer no port-forward. The
+		// survey's own probe (4 to 10 minutes apart) finds out when they
+		// do, and the scrapes start over then (surveyed); a probe of
+		// their own meanwhile would be one more port-forward to fail, a
+		// request a minute on an idle screen.
+		return m, nil
+	}
 	if pods == nil {
 		pods = shown()
 	}
