@@ -78,9 +78,9 @@ func (m Model) loadsDue(now time.Time) (Model, tea.Cmd) {
 		// Every read of the last scrape round failed, and so did every
 		// read of the survey's: the ztunnels answer no port-forward. The
 		// survey's own probe (4 to 10 minutes apart) finds out when they
-		// do, and the scrapes start over then (surveyed); a probe of
-		// their own meanwhile would be one more port-forward to fail, a
-		// request a minute on an idle screen.
+		// do, and the scrapes start over then (surveyed); probes of
+		// their own meanwhile would be more port-forwards to fail, 20,
+		// 40, 80 s … apart on an idle screen.
 		return m, nil
 	}
 	if pods == nil {
