@@ -5,11 +5,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"strconv"
-	"strings"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protowire"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
@@ -18,6 +15,7 @@ import (
 	"k8s.io/metrics/pkg/client/clientset/versioned/scheme"
 	metricsv1beta1client "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
+	"github.com/ambx/ambx/kube/protofield"
 	"github.com/ambx/ambx/kube/usage"
 )
 
@@ -64,12 +62,12 @@ func listPods(ctx context.Context, m metricsv1beta1client.MetricsV1beta1Interfac
 // filled again (AddPod keeps none of them).
 func decodePodItems(raw []byte, taken time.Time) (*usage.Builder, error) {
 	n := 0
-	if err := eachField(raw, podItemsField, func([]byte) error { n++; return nil }); err != nil {
+	if err := protofield.Each(raw, podItemsField, func([]byte) error { n++; return nil }); err != nil {
 		return nil, fmt.Errorf("decoding PodMetricsList: %w", err)
 	}
 	b := usage.NewBuilder(taken, n)
 	var item metricsv1beta1.PodMetrics
-	err := eachField(raw, podItemsField, func(v []byte) error {
+	err := protofield.Each(raw, podItemsField, func(v []byte) error {
 		if err := decodePodMetrics(v, &item); err != nil {
 			return fmt.Errorf("decoding PodMetricsList item: %w", err)
 		}
@@ -95,10 +93,16 @@ func decodePodItems(raw []byte, taken time.Time) (*usage.Builder, error) {
 func decodePodMetrics(v []byte, p *metricsv1beta1.PodMetrics) error {
 	labels, containers := p.Labels, p.Containers[:0]
 	clear(labels)
-	*p = metricsv1beta1.PodMetrics{}
+	// The buffer stays with p even for an item without containers, so
+	// the next item does not grow a new one.
+	*p = metricsv1beta1.PodMetrics{Containers: containers}
 	p.Labels = labels
-	return eachAnyField(v, func(num protowire.Number, b []byte) error {
-		switch num {
+	return protofield.Walk(v, func(f protofield.Field) error {
+		b := f.Value
+		if b == nil {
+			return nil
+		}
+		switch f.Num {
 		case podMetaField:
 			return p.ObjectMeta.Unmarshal(b)
 		case podTimestampField:
@@ -169,79 +173,12 @@ func getPodList(ctx context.Context, rc *rest.RESTClient, ns string, body *bytes
 // (runtime.Unknown) without decoding what is inside.
 var envelope = protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
 
-// eachField walks a protobuf message and hands the bytes of every
-// length-delimited field numbered num to item, which decodes them with the
-// type's own generated Unmarshal.
-//
-// Only a message's top level is walked here, with the protobuf library's
-// wire-format reader, and field numbers are read from the struct tags the
-// generator wrote on the k8s.io/metrics types; every byte of a field's
-// value is left to the generated code, so nothing of the format that
-// k8s.io/metrics models is parsed by hand. The gain is that no more than
-// one decoded item exists at a time.
-func eachField(raw []byte, num protowire.Number, item func([]byte) error) error {
-	return eachAnyField(raw, func(n protowire.Number, v []byte) error {
-		if n != num {
-			return nil
-		}
-		return item(v)
-	})
-}
-
-// eachAnyField hands every length-delimited field of a protobuf message to
-// field, in order, and skips fields of other wire types (none of the
-// messages walked here has one).
-func eachAnyField(raw []byte, field func(protowire.Number, []byte) error) error {
-	for b := raw; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if err := field(num, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Field numbers of PodMetricsList and PodMetrics, as k8s.io/metrics
 // declares them.
 var (
-	podItemsField      = protobufField(reflect.TypeFor[metricsv1beta1.PodMetricsList](), "Items")
-	podMetaField       = protobufField(reflect.TypeFor[metricsv1beta1.PodMetrics](), "ObjectMeta")
-	podTimestampField  = protobufField(reflect.TypeFor[metricsv1beta1.PodMetrics](), "Timestamp")
-	podWindowField     = protobufField(reflect.TypeFor[metricsv1beta1.PodMetrics](), "Window")
-	podContainersField = protobufField(reflect.TypeFor[metricsv1beta1.PodMetrics](), "Containers")
+	podItemsField      = protofield.Number(reflect.TypeFor[metricsv1beta1.PodMetricsList](), "Items")
+	podMetaField       = protofield.Number(reflect.TypeFor[metricsv1beta1.PodMetrics](), "ObjectMeta")
+	podTimestampField  = protofield.Number(reflect.TypeFor[metricsv1beta1.PodMetrics](), "Timestamp")
+	podWindowField     = protofield.Number(reflect.TypeFor[metricsv1beta1.PodMetrics](), "Window")
+	podContainersField = protofield.Number(reflect.TypeFor[metricsv1beta1.PodMetrics](), "Containers")
 )
-
-// protobufField reads a field's number from the `protobuf:"bytes,2,rep,…"`
-// tag that go-to-protobuf writes on every generated Kubernetes type.
-func protobufField(t reflect.Type, name string) protowire.Number {
-	f, ok := t.FieldByName(name)
-	if !ok {
-		panic(fmt.Sprintf("%s has no field %s", t, name))
-	}
-	parts := strings.Split(f.Tag.Get("protobuf"), ",")
-	if len(parts) < 2 {
-		panic(fmt.Sprintf("%s.%s has no protobuf tag", t, name))
-	}
-	n, err := strconv.Atoi(parts[1])
-	if err != nil || !protowire.Number(n).IsValid() {
-		panic(fmt.Sprintf("%s.%s: protobuf tag %q", t, name, f.Tag.Get("protobuf")))
-	}
-	return protowire.Number(n)
-}

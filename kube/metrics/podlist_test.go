@@ -365,3 +365,65 @@ func BenchmarkPodMetricsPoll(b *testing.B) {
 		})
 	}
 }
+
+// TestDecodeKeepsTheContainerBufferAcrossAnEmptyItem: an item without
+// containers (a pod whose metrics-server scrape had none yet) used to drop
+// the kept containers, so the next item grew new ones, each with a new
+// usage map, and one such pod in a list undid the reuse for the rest.
+func TestDecodeKeepsTheContainerBufferAcrossAnEmptyItem(t *testing.T) {
+	l := largeList(t)
+	full, empty := l.Items[0], l.Items[1]
+	empty.Containers = nil
+	if len(full.Containers) == 0 {
+		t.Fatal("the first pod of the list has no containers")
+	}
+	enc := func(m *metricsv1beta1.PodMetrics) []byte {
+		b, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	fullB, emptyB := enc(&full), enc(&empty)
+	var item metricsv1beta1.PodMetrics
+	if err := decodePodMetrics(fullB, &item); err != nil {
+		t.Fatal(err)
+	}
+	buf := &item.Containers[0]
+	if err := decodePodMetrics(emptyB, &item); err != nil {
+		t.Fatal(err)
+	}
+	if len(item.Containers) != 0 || item.Name != empty.Name {
+		t.Fatalf("the item without containers decoded as %s with %d containers", item.Name, len(item.Containers))
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := decodePodMetrics(emptyB, &item); err != nil {
+			t.Fatal(err)
+		}
+		if err := decodePodMetrics(fullB, &item); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if &item.Containers[0] != buf {
+		t.Error("after an item without containers the next item grew a new container buffer")
+	}
+	if got := item.Containers[0].Usage[corev1.ResourceCPU]; got.Cmp(full.Containers[0].Usage[corev1.ResourceCPU]) != 0 {
+		t.Errorf("cpu decoded as %s, want %s", got.String(), full.Containers[0].Usage.Cpu().String())
+	}
+	// What is left is the strings and quantities the generated code makes;
+	// a new usage map per container, and a new container slice, are more.
+	fresh := testing.AllocsPerRun(20, func() {
+		var m metricsv1beta1.PodMetrics
+		if err := m.Unmarshal(emptyB); err != nil {
+			t.Fatal(err)
+		}
+		m = metricsv1beta1.PodMetrics{}
+		if err := m.Unmarshal(fullB); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs >= fresh {
+		t.Errorf("decoding into the kept item allocated %.0f times per pair, no fewer than a fresh Unmarshal (%.0f)", allocs, fresh)
+	}
+	t.Logf("allocations per pair: kept item %.0f, fresh Unmarshal %.0f", allocs, fresh)
+}
