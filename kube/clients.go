@@ -25,6 +25,10 @@ type Clients struct {
 	// Fake marks fake clientsets (demo, tests), whose watches cannot
 	// stream an initial list; the Source then lists the plain way.
 	Fake bool
+	// Pods is a core REST client that decodes pods as kube/podwatch
+	// does, for the pod informer; nil for fake clientsets, whose pods
+	// are watched through Kube.
+	Pods rest.Interface
 	// Config is the connection the clients were built from (port-forwards
 	// need it); nil for fake clientsets.
 	Config *rest.Config

@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+
+	"github.com/ambx/ambx/kube/podwatch"
 )
 
 // ConnectOptions pick the cluster the way kubectl does.
@@ -90,7 +92,17 @@ func (c *Connection) Clients() (*Clients, error) {
 	kcfg := rest.CopyConfig(cfg)
 	kcfg.ContentType = runtime.ContentTypeProtobuf
 	kcfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
-	k, err := kubernetes.NewForConfig(kcfg)
+	// One HTTP client for the typed clientset and the pod watch's REST
+	// client, so that they share connections.
+	hc, err := rest.HTTPClientFor(kcfg)
+	if err != nil {
+		return nil, err
+	}
+	k, err := kubernetes.NewForConfigAndClient(kcfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := podwatch.NewClient(kcfg, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +120,7 @@ func (c *Connection) Clients() (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Clients{Kube: k, Istio: i, Gateway: g, Metrics: m, Context: c.Context, Server: c.Config.Host, Config: cfg, Health: h, Plugins: c.Plugins}, nil
+	return &Clients{Kube: k, Istio: i, Gateway: g, Metrics: m, Pods: pods, Context: c.Context, Server: c.Config.Host, Config: cfg, Health: h, Plugins: c.Plugins}, nil
 }
 
 // Connect resolves the configuration and builds the clients.
