@@ -18,7 +18,6 @@
 package podwatch
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -93,7 +92,6 @@ var (
 
 	eventObject  = protofield.Number(reflect.TypeFor[metav1.WatchEvent](), "Object")
 	extensionRaw = protofield.Number(reflect.TypeFor[runtime.RawExtension](), "Raw")
-	unknownRaw   = protofield.Number(reflect.TypeFor[runtime.Unknown](), "Raw")
 )
 
 // DecodePod decodes a Pod's protobuf encoding (the message itself, without
@@ -173,23 +171,7 @@ func decodeStatus(raw []byte, st *corev1.PodStatus) error {
 	}, st.Unmarshal)
 }
 
-// protobufPrefix is the magic number that starts every object Kubernetes
-// encodes as protobuf; the protobuf serializer recognises it.
-var protobufPrefix = []byte("k8s\x00")
-
 var podKind = corev1.SchemeGroupVersion.WithKind("Pod")
-
-// envelope reads Kubernetes' protobuf envelope (runtime.Unknown) around an
-// object, the object's bytes aliasing data.
-func envelope(data []byte) (runtime.Unknown, []byte, error) {
-	var unk runtime.Unknown
-	var raw []byte
-	err := protofield.Runs(data[len(protobufPrefix):], func(n protowire.Number) bool { return n == unknownRaw }, func(f protofield.Field) error {
-		raw = f.Value
-		return nil
-	}, unk.Unmarshal)
-	return unk, raw, err
-}
 
 // podDecoder decodes pods as DecodePod does and hands anything else (the
 // Status of an ERROR event, another encoding) to next.
@@ -197,15 +179,18 @@ type podDecoder struct{ next runtime.Decoder }
 
 func (d podDecoder) Decode(data []byte, defaults *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
 	p, isPod := into.(*corev1.Pod)
-	if (into != nil && !isPod) || !bytes.HasPrefix(data, protobufPrefix) {
+	if into != nil && !isPod {
 		return d.next.Decode(data, defaults, into)
 	}
-	unk, raw, err := envelope(data)
+	unk, raw, ok, err := protofield.Unwrap(data)
+	if !ok {
+		return d.next.Decode(data, defaults, into)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	gvk := unk.GroupVersionKind()
-	if gvk != podKind || unk.ContentEncoding != "" || (unk.ContentType != "" && unk.ContentType != runtime.ContentTypeProtobuf) {
+	if gvk != podKind || !protofield.Protobuf(&unk) {
 		return d.next.Decode(data, defaults, into)
 	}
 	if p == nil {
