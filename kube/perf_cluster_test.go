@@ -43,9 +43,9 @@ type perfSize struct {
 	// maxPeak bounds VmHWM when every pod is on screen, and over the
 	// whole run once the cluster is idle. Issue 21 asks for 120 MiB at
 	// 10,600 pods and 400 MiB at 50,000; ambx does not meet the first yet
-	// (BENCHMARKS.md, 2026-12-02: 121 MiB at start, 147-151 over the
-	// whole run), so the test guards what was reached, with room for a
-	// loaded machine.
+	// (BENCHMARKS.md, 2026-12-03: 112 MiB at start, 141-143 over the
+	// whole run; 147-151 before the pod watch decoded lean), so the test
+	// guards what was reached, with room for a loaded machine.
 	maxPeak int64
 	// timeout is how long the first full screen may take.
 	timeout time.Duration
@@ -55,7 +55,7 @@ func perfCluster(t *testing.T) perfSize {
 	if os.Getenv("AMBX_PERF_LARGE") == "1" {
 		return perfSize{pods: 50000, namespaces: 5000, services: 15000, policies: 2500, maxPeak: 400 << 20, timeout: 10 * time.Minute}
 	}
-	return perfSize{pods: 10000, namespaces: 1000, services: 3000, policies: 500, maxPeak: 180 << 20, timeout: 3 * time.Minute}
+	return perfSize{pods: 10000, namespaces: 1000, services: 3000, policies: 500, maxPeak: 165 << 20, timeout: 3 * time.Minute}
 }
 
 // maxIdleGrowth bounds VmRSS at the end of the idle window over its
@@ -64,10 +64,10 @@ func perfCluster(t *testing.T) perfSize {
 const maxIdleGrowth = 32 << 20
 
 // maxIdleCPU bounds idle CPU. Issue 21 asks for 2 % of a core; measured
-// 2.0–2.8 % on 2026-12-02 (20–24 % before polls followed the metrics API's
-// resolution, 3–4 % before a poll decoded into the same item), so this
-// guards the gain with room for a loaded machine.
-const maxIdleCPU = 0.05
+// 1.6–1.9 % on 2026-12-03 (2.0–2.8 % on 2026-12-02, 20–24 % before polls
+// followed the metrics API's resolution, 3–4 % before a poll decoded into
+// the same item), so this guards the gain with room for a loaded machine.
+const maxIdleCPU = 0.04
 
 // idleWindow is how long the process is watched while nothing changes;
 // AMBX_PERF_IDLE=10m makes the long run by hand.
