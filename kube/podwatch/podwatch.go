@@ -141,13 +141,7 @@ func decodeSpec(raw []byte, s *corev1.PodSpec) error {
 		default:
 			return nil // dropped
 		}
-		if f.Value == nil {
-			return fmt.Errorf("pod spec field %d has wire type other than bytes", f.Num)
-		}
-		// As the generated Unmarshal does: each occurrence is one more.
-		*list = append(*list, corev1.Container{})
-		c := &(*list)[len(*list)-1]
-		return protofield.Runs(f.Value, owns(dropContainer), nil, c.Unmarshal)
+		return appendLean(list, f, dropContainer)
 	}, s.Unmarshal)
 }
 
@@ -162,13 +156,21 @@ func decodeStatus(raw []byte, st *corev1.PodStatus) error {
 		default:
 			return nil
 		}
-		if f.Value == nil {
-			return fmt.Errorf("pod status field %d has wire type other than bytes", f.Num)
-		}
-		*list = append(*list, corev1.ContainerStatus{})
-		c := &(*list)[len(*list)-1]
-		return protofield.Runs(f.Value, owns(dropContainerStatus), nil, c.Unmarshal)
+		return appendLean(list, f, dropContainerStatus)
 	}, st.Unmarshal)
+}
+
+// appendLean decodes one occurrence f of a repeated message field onto
+// list, as the generated Unmarshal appends each, less the fields in drop.
+func appendLean[T any, PT interface {
+	*T
+	Unmarshal([]byte) error
+}](list *[]T, f protofield.Field, drop map[protowire.Number]bool) error {
+	if f.Value == nil {
+		return fmt.Errorf("pod field %d has wire type other than bytes", f.Num)
+	}
+	*list = append(*list, *new(T))
+	return protofield.Runs(f.Value, owns(drop), nil, PT(&(*list)[len(*list)-1]).Unmarshal)
 }
 
 var podKind = corev1.SchemeGroupVersion.WithKind("Pod")
