@@ -72,6 +72,44 @@ type Source struct {
 	probe chan struct{}
 
 	builder builder // used by the loop goroutine only
+	// progress is the last snapshot built while the pods' first list
+	// streamed, and what it was built from (loop goroutine only).
+	progress *progressBuild
+}
+
+// progressBuild is a snapshot built while the pods' first list streamed
+// and its inputs. A progress tick that finds them unchanged needs only
+// the new count: at 53,000 pods, 15,000 Services and 2,500 policies the
+// analysis of everything but the pods costs 60-80 ms, and the ticks come
+// every 250 ms for the whole stream, on the cores the stream needs.
+type progressBuild struct {
+	gens      map[Resource]uint64
+	states    map[Resource]ResourceState
+	reachable bool
+	problem   string
+	snap      *Snapshot
+}
+
+// reuses reports whether a snapshot of these inputs would be p's but for
+// the pods' count: no list changed, no resource's state but that count,
+// and no verdict waits on the clock.
+func (p *progressBuild) reuses(gens map[Resource]uint64, states map[Resource]ResourceState, reachable bool, problem string) bool {
+	if p == nil || p.reachable != reachable || p.problem != problem || !maps.Equal(p.gens, gens) || len(p.states) != len(states) {
+		return false
+	}
+	if p.snap.Mesh != nil && !p.snap.Mesh.Recheck.IsZero() {
+		return false
+	}
+	for r, st := range states {
+		was, ok := p.states[r]
+		if r == ResPods {
+			was.Loaded, was.Total, st.Loaded, st.Total = 0, 0, 0, 0
+		}
+		if !ok || was != st {
+			return false
+		}
+	}
+	return true
 }
 
 // NewSource returns a Source over the given clients; Run starts it.
@@ -629,7 +667,9 @@ func (s *Source) build() *Snapshot {
 			states[r] = st
 		}
 	}
+	syncing := false
 	if st, ok := states[ResPods]; ok && st.Availability == Syncing {
+		syncing = true
 		// Until the first list of pods is complete, snapshots carry its
 		// progress and none of its pods: analysing and drawing a growing
 		// part of them cost start-up most of its time, and a partial list
@@ -666,7 +706,22 @@ func (s *Source) build() *Snapshot {
 		}
 	}
 	c.ServiceEntriesUnread = !states[ResServiceEntries].Availability.Read()
-	snap := s.builder.build(c, time.Now())
+	now := time.Now()
+	var gens map[Resource]uint64
+	if syncing {
+		gens = generations(lists)
+		if p := s.progress; p.reuses(gens, states, reachable, problem) {
+			snap := *p.snap
+			snap.Resources = states
+			snap.Taken = now
+			snap.Seq = seq
+			if ns := s.lastEvent.Load(); ns != 0 {
+				snap.LastEvent = time.Unix(0, ns)
+			}
+			return &snap
+		}
+	}
+	snap := s.builder.build(c, now)
 	snap.Context = s.clients.Context
 	snap.Reachable = reachable
 	snap.Problem = problem
@@ -676,7 +731,22 @@ func (s *Source) build() *Snapshot {
 	if ns := s.lastEvent.Load(); ns != 0 {
 		snap.LastEvent = time.Unix(0, ns)
 	}
+	s.progress = nil
+	if syncing {
+		s.progress = &progressBuild{gens: gens, states: states, reachable: reachable, problem: problem, snap: snap}
+	}
 	return snap
+}
+
+// generations says which version of each list the last take returned.
+func generations(lists map[Resource]any) map[Resource]uint64 {
+	gens := make(map[Resource]uint64, len(lists))
+	for r, l := range lists {
+		if g, ok := l.(interface{ generation() uint64 }); ok {
+			gens[r] = g.generation()
+		}
+	}
+	return gens
 }
 
 // collect takes each resource's sorted objects: only the resources whose
@@ -777,8 +847,13 @@ type sorted[T object] struct {
 	changed map[string]struct{} // store keys touched since the last take
 	relist  bool                // nothing taken yet: list the whole store
 
-	items []T // last taken; shared with published snapshots
+	items []T    // last taken; shared with published snapshots
+	gen   uint64 // how many times take replaced items
 }
+
+// generation counts the takes that returned a new slice: the same number
+// means the same objects.
+func (l *sorted[T]) generation() uint64 { return l.gen }
 
 func newSorted[T object](store cache.Store) *sorted[T] {
 	return &sorted[T]{store: store, changed: map[string]struct{}{}, relist: true}
@@ -816,8 +891,10 @@ func (l *sorted[T]) take() []T {
 	switch {
 	case relist:
 		l.items = l.list()
+		l.gen++
 	case changed != nil:
 		l.items = l.merge(changed)
+		l.gen++
 	}
 	return l.items
 }
