@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/views/pane"
 )
@@ -20,7 +21,16 @@ func readsUsage(p pane.Resource) bool {
 // mesh-overhead strip and overlay read pod figures; no pane reads node
 // figures. A full-screen overlay that shows none (help, findings, detail,
 // a patch, logs) needs nothing; dialogs leave the screen below visible.
+//
+// While the pods' first list streams no row, strip or overlay has a pod
+// to put a figure on, so nothing is polled: a PodMetrics LIST then only
+// competes with that stream for the API server and the cores.
 func (m Model) MetricsNeed() usage.Need {
+	if m.snap != nil {
+		if st, ok := m.snap.Resources[kube.ResPods]; ok && st.Availability == kube.Syncing {
+			return usage.Need{}
+		}
+	}
 	for i := len(m.stack) - 1; i >= 0; i-- {
 		o := m.stack[i]
 		if _, ok := o.(usageOverlay); ok {

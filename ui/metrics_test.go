@@ -1,12 +1,14 @@
 package ui
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ambx/ambx/kube"
 	"github.com/ambx/ambx/kube/usage"
 	"github.com/ambx/ambx/theme"
 )
@@ -79,5 +81,30 @@ func TestSameFiguresKeepTheScreen(t *testing.T) {
 	}))
 	if !strings.Contains(moved, "321m") {
 		t.Fatalf("a changed figure is not on screen:\n%s", moved)
+	}
+}
+
+// TestNoMetricsWhilePodsLoad: until the pods' first list is in, no row
+// has a pod to show figures for, so the poller is asked for nothing; the
+// snapshot that brings the pods asks for them again.
+func TestNoMetricsWhilePodsLoad(t *testing.T) {
+	m := press(newModel(160, 50), "2")
+	loaded := testSnapshot()
+	loading := *loaded
+	loading.Pods = nil
+	loading.Resources = maps.Clone(loaded.Resources)
+	loading.Resources[kube.ResPods] = kube.ResourceState{Availability: kube.Syncing, Loaded: 500, Total: 10600}
+	mm, _ := m.Update(SnapshotMsg{&loading})
+	m = mm.(Model)
+	if got := m.MetricsNeed(); !got.None() {
+		t.Errorf("need %+v while pods load, want nothing", got)
+	}
+	if !strings.Contains(m.Render(), "loading pods") {
+		t.Fatalf("the screen does not say the pods are loading:\n%s", m.Render())
+	}
+	mm, _ = m.Update(SnapshotMsg{loaded})
+	m = mm.(Model)
+	if got := m.MetricsNeed(); got != (usage.Need{Pods: true}) {
+		t.Errorf("need %+v once pods are in, want every pod's figures", got)
 	}
 }
