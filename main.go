@@ -582,10 +582,10 @@ func explore(o options, stderr io.Writer) error {
 	perSidecar, _ := parseSidecarCost(o.sidecar) // checked by finish
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// The panes with CPU and MEM columns are on screen from the start; the
-	// UI narrows or widens this as they come and go. One demand serves
-	// every session: it is what the screen shows.
-	demand := metrics.NewDemand(usage.Need{Pods: true})
+	// Nothing is polled until the UI has pods on screen to show figures
+	// for; it widens and narrows this as panes come and go. One demand
+	// serves every session: it is what the screen shows.
+	demand := metrics.NewDemand(usage.Need{})
 	sessions := &sessions{o: o, parent: ctx, demand: demand, pace: newGCPace()}
 	first, err := sessions.start(o.context, o.namespace)
 	if err != nil {

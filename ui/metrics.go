@@ -26,10 +26,11 @@ func readsUsage(p pane.Resource) bool {
 // to put a figure on, so nothing is polled: a PodMetrics LIST then only
 // competes with that stream for the API server and the cores.
 func (m Model) MetricsNeed() usage.Need {
-	if m.snap != nil {
-		if st, ok := m.snap.Resources[kube.ResPods]; ok && st.Availability == kube.Syncing {
-			return usage.Need{}
-		}
+	if m.snap == nil {
+		return usage.Need{} // nothing read yet, so nothing on screen
+	}
+	if st, ok := m.snap.Resources[kube.ResPods]; ok && st.Availability == kube.Syncing {
+		return usage.Need{}
 	}
 	for i := len(m.stack) - 1; i >= 0; i-- {
 		o := m.stack[i]

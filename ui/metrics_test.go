@@ -34,6 +34,10 @@ func TestMetricsNeedFollowsTheScreen(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New(Options{Theme: theme.Dark, Namespace: tc.ns, Now: func() time.Time { return t0 }})
 			mm, _ := m.Update(tea.WindowSizeMsg{Width: tc.width, Height: tc.height})
+			if got := mm.(Model).MetricsNeed(); !got.None() {
+				t.Errorf("need %+v before the first snapshot, want nothing", got)
+			}
+			mm, _ = mm.Update(SnapshotMsg{testSnapshot()})
 			m = press(mm.(Model), tc.keys...)
 			if got := m.MetricsNeed(); got != tc.want {
 				t.Errorf("need %+v, want %+v", got, tc.want)
