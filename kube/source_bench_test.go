@@ -170,6 +170,25 @@ func BenchmarkBuildSnapshot(b *testing.B) {
 	}
 }
 
+// BenchmarkProgressTick is a snapshot while the pods' first list streams
+// and nothing else changes, at issue 21's 50,000-pod size (53,000 pods,
+// 5,300 namespaces, 15,900 Services, 2,650 policies): the Source builds
+// one every 250 ms for the whole stream.
+func BenchmarkProgressTick(b *testing.B) {
+	n := 53000
+	s := cachedSource(b, withNetworkPolicies(synth.Cluster(n, n/10, n*3/10, n/20), n/20))
+	for r := range s.states {
+		s.states[r] = ResourceState{Availability: Available}
+	}
+	s.states[ResPods] = ResourceState{Availability: Syncing}
+	s.build()
+	b.ReportAllocs()
+	for b.Loop() {
+		s.podsStreamed.Add(podsProgressStep)
+		s.build()
+	}
+}
+
 // BenchmarkAnalysis is kube.Build alone: the ambient analysis and the
 // NetworkPolicy HBONE checks over sorted objects.
 func BenchmarkAnalysis(b *testing.B) {
