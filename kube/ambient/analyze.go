@@ -19,14 +19,24 @@ type podRef struct {
 	state PodState
 }
 
+// podPos is a pod by its place in index.podsByNS.
+type podPos struct {
+	ns string
+	i  int
+}
+
 // index holds the lookups one analysis run needs, built once in O(n).
 type index struct {
-	c         *Cluster
-	a         *Analysis
-	root      string
-	ns        map[string]*corev1.Namespace
-	nsOrder   []string // every namespace with a Namespace object or a pod, sorted
-	podsByNS  map[string][]podRef
+	c        *Cluster
+	a        *Analysis
+	root     string
+	ns       map[string]*corev1.Namespace
+	nsOrder  []string // every namespace with a Namespace object or a pod, sorted
+	podsByNS map[string][]podRef
+	// byLabel finds the pods of every namespace by one label, for the
+	// root namespace's selector policies, which reach them all: a label
+	// key's values are indexed on the first such policy that names it.
+	byLabel   map[string]map[string][]podPos
 	classes   map[string]*gwv1.GatewayClass
 	waypoints map[Key]*waypoint
 	wpPods    map[Key][]*corev1.Pod // pods by the gateway-name label, per namespace

@@ -52,12 +52,49 @@ func (ix *index) eachSelected(ns string, sel *typev1beta1.WorkloadSelector, f fu
 		}
 	}
 	if ns == ix.root {
+		if ml := sel.GetMatchLabels(); len(ml) > 0 {
+			// Only pods with every label can match: walk those with the
+			// rarest one, in the same order as all pods would be walked.
+			var fewest []podPos
+			first := true
+			for k, v := range ml {
+				if l := ix.labelled(k, v); first || len(l) < len(fewest) {
+					fewest, first = l, false
+				}
+			}
+			for _, at := range fewest {
+				if p := ix.podsByNS[at.ns][at.i]; match.Matches(labels.Set(p.pod.Labels)) {
+					f(p)
+				}
+			}
+			return
+		}
 		for _, name := range ix.nsOrder {
 			each(ix.podsByNS[name])
 		}
 		return
 	}
 	each(ix.podsByNS[ns])
+}
+
+// labelled returns every pod whose label k is v, namespaces in order.
+func (ix *index) labelled(k, v string) []podPos {
+	byValue, ok := ix.byLabel[k]
+	if !ok {
+		byValue = map[string][]podPos{}
+		for _, name := range ix.nsOrder {
+			for i, r := range ix.podsByNS[name] {
+				if val, ok := r.pod.Labels[k]; ok {
+					byValue[val] = append(byValue[val], podPos{name, i})
+				}
+			}
+		}
+		if ix.byLabel == nil {
+			ix.byLabel = map[string]map[string][]podPos{}
+		}
+		ix.byLabel[k] = byValue
+	}
+	return byValue[v]
 }
 
 // selectPods counts the pods a selector or namespace-wide policy reaches.
