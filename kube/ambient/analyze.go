@@ -36,7 +36,9 @@ type index struct {
 	// byLabel finds the pods of every namespace by one label, for the
 	// root namespace's selector policies, which reach them all: a label
 	// key's values are indexed on the first such policy that names it.
-	byLabel   map[string]map[string][]podPos
+	byLabel map[string]map[string][]podPos
+	// wide are the namespace-wide selections counted so far.
+	wide      map[wideKey]selection
 	classes   map[string]*gwv1.GatewayClass
 	waypoints map[Key]*waypoint
 	wpPods    map[Key][]*corev1.Pod // pods by the gateway-name label, per namespace

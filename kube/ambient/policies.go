@@ -37,6 +37,13 @@ type selection struct {
 	gatewayIgnored int
 }
 
+// wideKey names a namespace-wide selection: its namespace, and whether it
+// counts gateway pods.
+type wideKey struct {
+	ns       string
+	gateways bool
+}
+
 // eachSelected calls f for every pod a selector (nil: all pods) in ns
 // reaches; in the root namespace that is every namespace.
 func (ix *index) eachSelected(ns string, sel *typev1beta1.WorkloadSelector, f func(podRef)) {
@@ -103,7 +110,21 @@ func (ix *index) labelled(k, v string) []podPos {
 // while ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY is on; PeerAuthentication
 // does not).
 func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector, gateways bool) selection {
+	// Every namespace-wide policy of a namespace reaches the same pods,
+	// and in the root namespace that is all of them: count them once.
+	wide := len(sel.GetMatchLabels()) == 0
+	if s, ok := ix.wide[wideKey{ns, gateways}]; ok && wide {
+		return s
+	}
 	var s selection
+	if wide {
+		defer func() {
+			if ix.wide == nil {
+				ix.wide = map[wideKey]selection{}
+			}
+			ix.wide[wideKey{ns, gateways}] = s
+		}()
+	}
 	honoured := ix.c.Install.Switch(install.EnvSelectorGatewayPolicy)
 	ix.eachSelected(ns, sel, func(p podRef) {
 		switch {
