@@ -110,21 +110,25 @@ func (ix *index) labelled(k, v string) []podPos {
 // while ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY is on; PeerAuthentication
 // does not).
 func (ix *index) selectPods(ns string, sel *typev1beta1.WorkloadSelector, gateways bool) selection {
+	if len(sel.GetMatchLabels()) > 0 {
+		return ix.countSelected(ns, sel, gateways)
+	}
 	// Every namespace-wide policy of a namespace reaches the same pods,
 	// and in the root namespace that is all of them: count them once.
-	wide := len(sel.GetMatchLabels()) == 0
-	if s, ok := ix.wide[wideKey{ns, gateways}]; ok && wide {
+	k := wideKey{ns, gateways}
+	if s, ok := ix.wide[k]; ok {
 		return s
 	}
-	var s selection
-	if wide {
-		defer func() {
-			if ix.wide == nil {
-				ix.wide = map[wideKey]selection{}
-			}
-			ix.wide[wideKey{ns, gateways}] = s
-		}()
+	if ix.wide == nil {
+		ix.wide = map[wideKey]selection{}
 	}
+	ix.wide[k] = ix.countSelected(ns, sel, gateways)
+	return ix.wide[k]
+}
+
+// countSelected is selectPods without the namespace-wide counts kept.
+func (ix *index) countSelected(ns string, sel *typev1beta1.WorkloadSelector, gateways bool) selection {
+	var s selection
 	honoured := ix.c.Install.Switch(install.EnvSelectorGatewayPolicy)
 	ix.eachSelected(ns, sel, func(p podRef) {
 		switch {
