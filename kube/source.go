@@ -710,30 +710,28 @@ func (s *Source) build() *Snapshot {
 	var gens map[Resource]uint64
 	if syncing {
 		gens = generations(lists)
-		if p := s.progress; p.reuses(gens, states, reachable, problem) {
-			snap := *p.snap
-			snap.Resources = states
-			snap.Taken = now
-			snap.Seq = seq
-			if ns := s.lastEvent.Load(); ns != 0 {
-				snap.LastEvent = time.Unix(0, ns)
-			}
-			return &snap
+	}
+	var snap *Snapshot
+	if p := s.progress; syncing && p.reuses(gens, states, reachable, problem) {
+		again := *p.snap
+		snap = &again
+		snap.Taken = now
+	} else {
+		snap = s.builder.build(c, now)
+		snap.Context = s.clients.Context
+		snap.Reachable = reachable
+		snap.Problem = problem
+		snap.Resources = states
+		snap.DropUnchecked()
+		s.progress = nil
+		if syncing {
+			s.progress = &progressBuild{gens: gens, states: states, reachable: reachable, problem: problem, snap: snap}
 		}
 	}
-	snap := s.builder.build(c, now)
-	snap.Context = s.clients.Context
-	snap.Reachable = reachable
-	snap.Problem = problem
 	snap.Resources = states
-	snap.DropUnchecked()
 	snap.Seq = seq
 	if ns := s.lastEvent.Load(); ns != 0 {
 		snap.LastEvent = time.Unix(0, ns)
-	}
-	s.progress = nil
-	if syncing {
-		s.progress = &progressBuild{gens: gens, states: states, reachable: reachable, problem: problem, snap: snap}
 	}
 	return snap
 }
