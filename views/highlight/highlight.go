@@ -5,11 +5,12 @@
 package highlight
 
 import (
+	"embed"
 	"strings"
+	"sync"
 
 	"charm.land/lipgloss/v2"
 	"github.com/alecthomas/chroma/v2"
-	"github.com/alecthomas/chroma/v2/lexers"
 
 	"github.com/ambx/ambx/kube/safe"
 	"github.com/ambx/ambx/theme"
@@ -52,9 +53,28 @@ func Lines(t *theme.Theme, lang, src string) []string {
 	return lines
 }
 
+// definitions are chroma's own lexers for the three languages, copied
+// (lexers/SOURCE.md): chroma's lexers package parses all of its several
+// hundred at init, megabytes of resident memory for three.
+//
+//go:embed lexers/*.xml
+var definitions embed.FS
+
+// known parses the definitions once, on first use.
+var known = sync.OnceValue(func() map[string]chroma.Lexer {
+	reg := chroma.NewLexerRegistry()
+	out := map[string]chroma.Lexer{}
+	for lang, file := range map[string]string{YAML: "yaml.xml", JSON: "json.xml", Shell: "bash.xml"} {
+		if l, err := chroma.NewXMLLexer(definitions, "lexers/"+file); err == nil {
+			out[lang] = reg.Register(l)
+		}
+	}
+	return out
+})
+
 // tokens lexes src; false when chroma has no lexer for lang or fails.
 func tokens(lang, src string) ([]chroma.Token, bool) {
-	lexer := lexers.Get(lang)
+	lexer := known()[lang]
 	if lexer == nil {
 		return nil, false
 	}
