@@ -1,8 +1,11 @@
 package main
 
 import (
+	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 
@@ -23,19 +26,77 @@ const (
 	idleGCPercent = 25
 )
 
-// gcPace switches the collector between the two paces as sessions load.
-// A GOGC the user set is never changed.
-type gcPace struct {
-	set  func(percent int) int // debug.SetGCPercent; tests record the calls
-	user bool
+// At the idle pace the heap goal is not all that stays resident: pages
+// the load, or a burst of garbage since, freed are returned to the OS
+// only slowly, and a drift survey round's port-forwards (each a 0.7 MiB
+// SPDY header compressor, 100 of them a round at 100 nodes) leave the
+// heap fragmented well past its goal. At 10,600 pods that was 17 MiB over
+// the idle footprint at every round (BENCHMARKS.md). So at the idle pace a
+// soft memory limit follows the live heap, set after every collection to
+// what the idle pace lets the heap reach plus the runtime's own memory:
+// the collector then starts no earlier than GOGC would have it, but the
+// scavenger hands back what lies beyond the goal at once.
+const (
+	limitPercent = 10
+	limitSlack   = 4 << 20
+)
 
-	mu  sync.Mutex
-	gen int // the current session; a stopped session's Source cannot switch
+// gcPace switches the collector between the two paces as sessions load.
+// A GOGC or GOMEMLIMIT the user set is never changed.
+type gcPace struct {
+	set   func(percent int) int   // debug.SetGCPercent; tests record the calls
+	limit func(bytes int64) int64 // debug.SetMemoryLimit
+	read  func() memoryNow        // the runtime's figures after a collection
+	user  bool
+
+	mu    sync.Mutex
+	gen   int  // the current session; a stopped session's Source cannot switch
+	idle  bool // the current session is at the idle pace
+	armed sync.Once
 }
 
 func newGCPace() *gcPace {
-	_, user := os.LookupEnv("GOGC")
-	return &gcPace{set: debug.SetGCPercent, user: user}
+	_, gogc := os.LookupEnv("GOGC")
+	_, limit := os.LookupEnv("GOMEMLIMIT")
+	return &gcPace{set: debug.SetGCPercent, limit: debug.SetMemoryLimit, read: readMemory, user: gogc || limit}
+}
+
+// memoryNow is what the runtime holds, in bytes.
+type memoryNow struct {
+	live    uint64 // the heap marked live by the last collection
+	objects uint64 // heap objects, live or not yet swept
+	free    uint64 // heap pages free but not returned to the OS
+	mapped  uint64 // all the runtime has mapped and not returned
+}
+
+var memorySamples = []string{"/gc/heap/live:bytes", "/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/free:bytes", "/memory/classes/total:bytes", "/memory/classes/heap/released:bytes"}
+
+func readMemory() memoryNow {
+	s := make([]metrics.Sample, len(memorySamples))
+	for i, n := range memorySamples {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	v := func(i int) uint64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64()
+	}
+	return memoryNow{live: v(0), objects: v(1), free: v(2), mapped: v(3) - min(v(4), v(3))}
+}
+
+// idleLimit is the soft limit for m: the live heap grown by the idle pace,
+// plus what the runtime holds besides heap objects and free pages (span
+// tails, stacks, its metadata), plus slack. Zero when the figures are not
+// there to judge by.
+func idleLimit(m memoryNow) int64 {
+	if m.live == 0 || m.mapped < m.objects+m.free {
+		return 0
+	}
+	own := m.mapped - m.objects - m.free
+	return int64(m.live + m.live*limitPercent/100 + own + limitSlack)
 }
 
 // watch returns publish wrapped for a new session: the load pace now,
@@ -46,6 +107,10 @@ func (g *gcPace) watch(publish func(*kube.Snapshot)) func(*kube.Snapshot) {
 	g.gen++
 	gen := g.gen
 	g.pace(loadGCPercent)
+	if g.idle {
+		g.idle = false
+		g.limit(math.MaxInt64)
+	}
 	g.mu.Unlock()
 	var loaded atomic.Bool
 	return func(s *kube.Snapshot) {
@@ -53,8 +118,13 @@ func (g *gcPace) watch(publish func(*kube.Snapshot)) func(*kube.Snapshot) {
 			g.mu.Lock()
 			if g.gen == gen {
 				g.pace(idleGCPercent)
+				g.idle = !g.user
 			}
 			g.mu.Unlock()
+			if !g.user {
+				g.follow()
+				g.armed.Do(func() { afterEachGC(g.follow) })
+			}
 		}
 		publish(s)
 	}
@@ -64,4 +134,27 @@ func (g *gcPace) pace(percent int) {
 	if !g.user {
 		g.set(percent)
 	}
+}
+
+// follow sets the soft limit from the runtime's figures, while the
+// current session is at the idle pace.
+func (g *gcPace) follow() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.idle {
+		return
+	}
+	if l := idleLimit(g.read()); l > 0 {
+		g.limit(l)
+	}
+}
+
+// gcSentinel is allocated only to become garbage: its cleanup marks the
+// end of a collection.
+type gcSentinel struct{ _ *byte }
+
+// afterEachGC calls f once after every collection, on the runtime's
+// cleanup goroutine, for the life of the process.
+func afterEachGC(f func()) {
+	runtime.AddCleanup(new(gcSentinel), func(f func()) { f(); afterEachGC(f) }, f)
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"math"
+	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ambx/ambx/kube"
 )
@@ -13,7 +16,8 @@ func podsIn(a kube.Availability) *kube.Snapshot {
 
 func TestGCPaceFollowsTheLoad(t *testing.T) {
 	var calls []int
-	g := &gcPace{set: func(p int) int { calls = append(calls, p); return 0 }}
+	g := &gcPace{set: func(p int) int { calls = append(calls, p); return 0 },
+		limit: func(int64) int64 { return 0 }, read: func() memoryNow { return memoryNow{} }}
 	published := 0
 	count := func(*kube.Snapshot) { published++ }
 
@@ -51,10 +55,116 @@ func TestGCPaceLeavesTheUsersGOGC(t *testing.T) {
 	t.Setenv("GOGC", "200")
 	g := newGCPace()
 	var calls []int
+	var limits []int64
 	g.set = func(p int) int { calls = append(calls, p); return 0 }
+	g.limit = func(b int64) int64 { limits = append(limits, b); return 0 }
 	w := g.watch(func(*kube.Snapshot) {})
 	w(podsIn(kube.Available))
-	if len(calls) != 0 {
-		t.Errorf("GOGC=200 in the environment, yet set to %v", calls)
+	if len(calls) != 0 || len(limits) != 0 {
+		t.Errorf("GOGC=200 in the environment, yet GOGC set to %v and the memory limit to %v", calls, limits)
+	}
+}
+
+func TestGCPaceLeavesTheUsersMemoryLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	g := newGCPace()
+	var calls []int
+	var limits []int64
+	g.set = func(p int) int { calls = append(calls, p); return 0 }
+	g.limit = func(b int64) int64 { limits = append(limits, b); return 0 }
+	w := g.watch(func(*kube.Snapshot) {})
+	w(podsIn(kube.Available))
+	if len(calls) != 0 || len(limits) != 0 {
+		t.Errorf("GOMEMLIMIT=1GiB in the environment, yet GOGC set to %v and the memory limit to %v", calls, limits)
+	}
+}
+
+const mib = 1 << 20
+
+func TestIdleLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    memoryNow
+		want int64
+	}{
+		// 10,600 pods at idle: 61 MiB live, 64 MiB of objects before the
+		// sweep, 12 MiB of free pages, 96 MiB mapped: the runtime's own
+		// 20 MiB stay, the free pages do not.
+		{"10,600 pods", memoryNow{live: 61 * mib, objects: 64 * mib, free: 12 * mib, mapped: 96 * mib}, (61*mib + 61*mib/10) + 20*mib + limitSlack},
+		{"nothing collected yet", memoryNow{objects: 3 * mib, mapped: 8 * mib}, 0},
+		{"figures that do not add up", memoryNow{live: 10 * mib, objects: 20 * mib, free: 5 * mib, mapped: 24 * mib}, 0},
+	} {
+		if got := idleLimit(tc.m); got != tc.want {
+			t.Errorf("%s: idleLimit = %.1f MiB, want %.1f", tc.name, float64(got)/mib, float64(tc.want)/mib)
+		}
+	}
+}
+
+// The limit follows the live heap only at the idle pace: while a session
+// loads, everything it allocates stays live and a limit would only repeat
+// collections of a growing heap.
+func TestMemoryLimitFollowsTheIdleHeap(t *testing.T) {
+	var limits []int64
+	now := memoryNow{live: 50 * mib, objects: 50 * mib, free: 10 * mib, mapped: 80 * mib}
+	g := &gcPace{set: func(int) int { return 0 }, limit: func(b int64) int64 { limits = append(limits, b); return 0 },
+		read: func() memoryNow { return now }}
+	w := g.watch(func(*kube.Snapshot) {})
+	w(podsIn(kube.Syncing))
+	g.follow() // a collection while the pods load
+	if len(limits) != 0 {
+		t.Fatalf("memory limit set to %v while the pods load", limits)
+	}
+	w(podsIn(kube.Available))
+	if want := []int64{idleLimit(now)}; !slices.Equal(limits, want) {
+		t.Fatalf("at the idle pace: limits %v, want %v", limits, want)
+	}
+	now.live, now.objects, now.mapped = 70*mib, 70*mib, 100*mib // the cluster grew
+	g.follow()
+	if got := limits[len(limits)-1]; got != idleLimit(now) || got <= limits[0] {
+		t.Fatalf("after the heap grew: limit %d, want %d", got, idleLimit(now))
+	}
+	// Another context loads: no limit until it is read.
+	w2 := g.watch(func(*kube.Snapshot) {})
+	n := len(limits)
+	g.follow()
+	if limits[n-1] != math.MaxInt64 || len(limits) != n {
+		t.Fatalf("while another context loads: limits %v, want the last one lifted and no other", limits)
+	}
+	w2(podsIn(kube.Available))
+	if len(limits) != n+1 {
+		t.Fatalf("after the second context is read: limits %v, want one more", limits)
+	}
+}
+
+func TestAfterEachGCRunsAfterCollections(t *testing.T) {
+	ran := make(chan struct{}, 16)
+	afterEachGC(func() {
+		select {
+		case ran <- struct{}{}:
+		default:
+		}
+	})
+	for i := range 3 {
+		runtime.GC()
+		select {
+		case <-ran:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("collection %d: no call within 10 s", i+1)
+		}
+	}
+}
+
+// The figures the limit is set from are the runtime's own: a live heap
+// that a collection measured, and the rest adding up.
+func TestReadMemory(t *testing.T) {
+	keep := make([]byte, 8*mib)
+	runtime.GC()
+	m := readMemory()
+	runtime.KeepAlive(keep)
+	if m.live < 8*mib || m.objects < m.live/2 || m.mapped < m.objects+m.free {
+		t.Fatalf("readMemory = %+v: want a live heap over 8 MiB inside what is mapped", m)
+	}
+	if idleLimit(m) <= int64(m.live) {
+		t.Fatalf("idleLimit = %d for a live heap of %d", idleLimit(m), m.live)
 	}
 }
