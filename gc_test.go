@@ -51,31 +51,22 @@ func TestGCPaceFollowsTheLoad(t *testing.T) {
 	}
 }
 
-func TestGCPaceLeavesTheUsersGOGC(t *testing.T) {
-	t.Setenv("GOGC", "200")
-	g := newGCPace()
-	var calls []int
-	var limits []int64
-	g.set = func(p int) int { calls = append(calls, p); return 0 }
-	g.limit = func(b int64) int64 { limits = append(limits, b); return 0 }
-	w := g.watch(func(*kube.Snapshot) {})
-	w(podsIn(kube.Available))
-	if len(calls) != 0 || len(limits) != 0 {
-		t.Errorf("GOGC=200 in the environment, yet GOGC set to %v and the memory limit to %v", calls, limits)
-	}
-}
-
-func TestGCPaceLeavesTheUsersMemoryLimit(t *testing.T) {
-	t.Setenv("GOMEMLIMIT", "1GiB")
-	g := newGCPace()
-	var calls []int
-	var limits []int64
-	g.set = func(p int) int { calls = append(calls, p); return 0 }
-	g.limit = func(b int64) int64 { limits = append(limits, b); return 0 }
-	w := g.watch(func(*kube.Snapshot) {})
-	w(podsIn(kube.Available))
-	if len(calls) != 0 || len(limits) != 0 {
-		t.Errorf("GOMEMLIMIT=1GiB in the environment, yet GOGC set to %v and the memory limit to %v", calls, limits)
+// A GOGC or GOMEMLIMIT the user set leaves both alone.
+func TestGCPaceLeavesTheUsersSettings(t *testing.T) {
+	for _, env := range [][2]string{{"GOGC", "200"}, {"GOMEMLIMIT", "1GiB"}} {
+		t.Run(env[0], func(t *testing.T) {
+			t.Setenv(env[0], env[1])
+			g := newGCPace()
+			var calls []int
+			var limits []int64
+			g.set = func(p int) int { calls = append(calls, p); return 0 }
+			g.limit = func(b int64) int64 { limits = append(limits, b); return 0 }
+			w := g.watch(func(*kube.Snapshot) {})
+			w(podsIn(kube.Available))
+			if len(calls) != 0 || len(limits) != 0 {
+				t.Errorf("%s=%s in the environment, yet GOGC set to %v and the memory limit to %v", env[0], env[1], calls, limits)
+			}
+		})
 	}
 }
 
