@@ -216,3 +216,67 @@ func TestSortedRecordsKeysOnlyAfterTheFirstTake(t *testing.T) {
 		t.Errorf("the second take has %d pods, want the new one last of 101", len(got))
 	}
 }
+
+// Pods that start over some seconds end their capture grace one after
+// another. The Source judges them again on the clock, with no event, but
+// in batches: one rebuild covers the graces that ended within recheckGap,
+// not one rebuild per pod, and no pod is left unjudged.
+func TestSourceBatchesGraceRechecks(t *testing.T) {
+	running := func(ns, name string, start time.Time, opts ...func(*corev1.Pod)) *corev1.Pod {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, CreationTimestamp: metav1.Time{Time: start}},
+			Spec:       corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.9", StartTime: &metav1.Time{Time: start},
+				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+		}
+		for _, o := range opts {
+			o(p)
+		}
+		return p
+	}
+	long := time.Now().Add(-time.Hour)
+	objs := []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "istio-system"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps", Labels: map[string]string{"istio.io/dataplane-mode": "ambient"}}},
+		running("istio-system", "istio-cni-node-1", long, func(p *corev1.Pod) {
+			p.Labels = map[string]string{"k8s-app": "istio-cni-node"}
+			p.Spec.HostNetwork = true
+		}),
+		running("istio-system", "ztunnel-1", long, func(p *corev1.Pod) {
+			p.Labels = map[string]string{"app": "ztunnel", "istio.io/dataplane-mode": "none"}
+			p.Spec.Containers[0].Name = "istio-proxy"
+		}),
+	}
+	// Graces that end 0.4 s apart, from 0.4 s to 4 s from now.
+	const young = 10
+	now := time.Now()
+	for i := range young {
+		objs = append(objs, running("apps", fmt.Sprintf("web-%d", i), now.Add(-ambient.CaptureGrace+time.Duration(i+1)*400*time.Millisecond)))
+	}
+	k := fake.NewClientset(objs...)
+	next := run(t, &Clients{Kube: k, Istio: istiofake.NewSimpleClientset(), Gateway: gwfake.NewSimpleClientset(), Context: "fake", Fake: true})
+	restarts := func(s *Snapshot) int {
+		n := 0
+		for i := range young {
+			if s.Mesh != nil && s.Mesh.Pods[ambient.Key{Namespace: "apps", Name: fmt.Sprintf("web-%d", i)}].State == ambient.PodNeedsRestart {
+				n++
+			}
+		}
+		return n
+	}
+	first := next("the pods", func(s *Snapshot) bool { return len(s.Pods) == young+2 && s.State(ResPods).Availability == Available })
+	if n := restarts(first); n == young {
+		t.Fatalf("every pod already needs a restart in the first snapshot: the test's graces ended before it")
+	}
+	builds := 0
+	last := next("every pod judged past its grace", func(s *Snapshot) bool { builds++; return restarts(s) == young })
+	// One rebuild recheckGap after the first covers all ten; a second
+	// allows for an informer's late sync. Unbatched, rebuilds come a
+	// second past each end: four or more here.
+	if builds > 2 {
+		t.Errorf("%d snapshots between the first and the one that judged all %d pods past their grace, want at most 2 (the rechecks batched)", builds, young)
+	}
+	if !last.Mesh.Recheck.IsZero() {
+		t.Errorf("after every grace ended the analysis still asks for a recheck at %v", last.Mesh.Recheck)
+	}
+}
