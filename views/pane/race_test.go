@@ -1,0 +1,5 @@
+//go:build race
+
+package pane
+
+const raceEnabled = true
