@@ -43,7 +43,7 @@ const (
 
 // recheckGap spaces the rebuilds the clock alone asks for. Pods started
 // over a minute end their capture grace one after another, and a rebuild
-// at each end re-analysed a 10,600-pod cluster four times a second for
+// at each end re-analysed a 10,600-pod cluster about once a second for
 // that minute, holding two snapshots' analyses and a heap 12 MiB above
 // idle all along (BENCHMARKS.md). A grace is a minute's guess at
 // istio-cni's pace, so a verdict that comes a few seconds after it ends

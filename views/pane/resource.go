@@ -168,7 +168,7 @@ func (mm *markMemo) marks(rows []table.Row, ix *finding.Index) *markMemo {
 			rows[i].Mark = mm.at[i]
 			continue
 		}
-		// A row moved (a sort, a filter, a row added): the one it
+		// A row moved (a namespace picked, a row added or gone): the one it
 		// displaces keeps its mark in cells, where its new place finds
 		// it. Only moves fill cells: every snapshot brings a new index,
 		// and a map of every row's mark built with it cost 1.8 MiB at
