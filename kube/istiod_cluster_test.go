@@ -638,6 +638,14 @@ func awaitIstioView(t *testing.T, env *kubeenv.Env, statuses map[string]kubeenv.
 	t.Helper()
 	w := watch(t, env.Kubeconfig)
 	return w.await(t, 90*time.Second, func(s *kube.Snapshot) string {
+		// A resource still listing is neither found nor missing to ambx
+		// (a targetRef to an unread ServiceEntry stays as written), so the
+		// comparison waits for every list, not only the conditions.
+		for _, r := range kube.Resources {
+			if st := s.State(r); !st.Availability.Read() {
+				return fmt.Sprintf("%s not read yet (%v %s)", r, st.Availability, st.Detail)
+			}
+		}
 		for key, st := range statuses {
 			kind, nsName, _ := strings.Cut(key, " ")
 			ns, name, _ := strings.Cut(nsName, "/")
