@@ -36,8 +36,9 @@ func LabelsOf(l map[string]string) map[string]string {
 func (m Model) keep() []int {
 	out := make([]int, 0, len(m.rows))
 	var cells []string
+	var ms measurer
 	for i := range m.rows {
-		if m.keepRow(&m.rows[i], &cells) {
+		if m.keepRow(&m.rows[i], &cells, &ms) {
 			out = append(out, i)
 		}
 	}
@@ -47,19 +48,28 @@ func (m Model) keep() []int {
 // keeps reports whether the filter shows a prepared row.
 func (m Model) keeps(r *Row) bool {
 	var cells []string
-	return m.keepRow(r, &cells)
+	var ms measurer
+	return m.keepRow(r, &cells, &ms)
 }
 
-// keepRow is keeps with a buffer for a regex's cells.
-func (m Model) keepRow(r *Row, cells *[]string) bool {
+// keepRow is keeps with a buffer for a regex's cells and a measurer that
+// lower-cases the text of rows whose search text is not built yet.
+func (m Model) keepRow(r *Row, cells *[]string, ms *measurer) bool {
 	f := m.filter
+	var line string
+	switch f.Mode {
+	case filter.None, filter.Broken, filter.Selector:
+		// Decided without the row's text.
+	default:
+		line = ms.searchText(r)
+	}
 	if f.Mode == filter.Regex {
 		*cells = (*cells)[:0]
 		for _, c := range r.Cells {
 			*cells = append(*cells, c.Text)
 		}
 	}
-	return f.Keep(r.search, *cells, r.Labels)
+	return f.Keep(line, *cells, r.Labels)
 }
 
 // FilterNote says what the user should know about the filter beyond the

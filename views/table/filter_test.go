@@ -75,3 +75,31 @@ func TestFilterKeepsTypedText(t *testing.T) {
 		t.Errorf("Filter() = %q", got)
 	}
 }
+
+// Rows hold no search text until a filter needs it, and a row whose cells
+// changed is matched by its new text, not by what it said when the
+// filter last built it (the cost: 10,000 Workloads rows held a megabyte of
+// search text, built again on every metrics poll that changed them all).
+func TestSearchTextOnlyForAFilter(t *testing.T) {
+	m := podTable()
+	for i, r := range m.rows {
+		if r.search != "" {
+			t.Fatalf("row %d holds search text %q with no filter", i, r.search)
+		}
+	}
+	m = m.SetFilter("LOKI")
+	if got := order(m); got != "loki-0 web-1" {
+		t.Fatalf("filter loki keeps %q", got)
+	}
+	rows := podRows()
+	rows[0].Cells[0].Text = "tempo-0"
+	rows[1].Cells[1].Text = "Homelab-W3"
+	if got := order(m.SetRows(rows)); got != "" {
+		t.Errorf("after loki-0 became tempo-0 and loki-node homelab-w3, the filter keeps %q, want none", got)
+	}
+	rows = podRows()
+	rows[2].Cells[1].Text = "LOKI-node"
+	if got := order(m.SetRows(rows)); got != "loki-0 web-1 web-2" {
+		t.Errorf("after web-2 moved to LOKI-node, the filter keeps %q", got)
+	}
+}

@@ -55,7 +55,7 @@ type Row struct {
 	// Labels are the object's labels, for "-l" filters; nil when the
 	// row's object has none to offer (use LabelsOf for a labelled kind).
 	Labels map[string]string
-	search string // lower-cased text the filter matches against
+	search string // lower-cased text the filter matches against, "" until it first needs it
 	// clean says no cell needed sanitizing, so a new row with the same
 	// key and cells can take this one's search text as it is.
 	clean bool
@@ -109,7 +109,7 @@ func (m Model) SetRows(rows []Row) Model {
 	for r := range rows {
 		row := &rows[r]
 		// A snapshot mostly repeats the last one's rows: one that is
-		// unchanged keeps its sanitized text and search string.
+		// unchanged keeps its sanitized text and search string (if built).
 		if old, ok := prev.same(r, row); ok {
 			row.search, row.clean, row.Mark = old.search, true, old.Mark
 		} else {
@@ -270,9 +270,12 @@ func (ms *measurer) width(s string) int {
 	return ms.fold(s).width
 }
 
-// prepare makes a new row's text safe and its search string: every cell
-// is made safe here, where text enters the table, so no pane can show a
-// cluster string raw.
+// prepare makes a new row's text safe: every cell is made safe here,
+// where text enters the table, so no pane can show a cluster string raw.
+// The search text is not built here but when a filter first needs it
+// (searchText): with no filter, the usual case, 10,000 rows would hold a
+// megabyte of it for nothing, and build it again whenever a metrics poll
+// changed every row.
 func (ms *measurer) prepare(row *Row) {
 	if row.Mark.Text != "" {
 		// Marks are the views' own glyphs, but one cell is all they
@@ -280,12 +283,25 @@ func (ms *measurer) prepare(row *Row) {
 		row.Mark.Text = ansi.Truncate(safe.Line(row.Mark.Text), 1, "")
 	}
 	row.clean = true
-	n := 0
+	row.search = ""
 	for i := range row.Cells {
 		if t := safe.Line(row.Cells[i].Text); t != row.Cells[i].Text {
 			row.Cells[i].Text, row.clean = t, false
 		}
-		n += len(row.Cells[i].Text) + 1
+	}
+}
+
+// searchText is the row's lower-cased text for the filter, built on first
+// need and kept in the row: every copy of a prepared row shows the same
+// text, so whichever builds it builds the same string. Never empty for a
+// built one (each cell adds a space), so "" means not built yet.
+func (ms *measurer) searchText(row *Row) string {
+	if row.search != "" || len(row.Cells) == 0 {
+		return row.search
+	}
+	n := 0
+	for _, c := range row.Cells {
+		n += len(c.Text) + 1
 	}
 	var b strings.Builder
 	b.Grow(n)
@@ -294,6 +310,7 @@ func (ms *measurer) prepare(row *Row) {
 		b.WriteByte(' ')
 	}
 	row.search = b.String()
+	return row.search
 }
 
 // previous finds the last SetRows' row for a new one: at the same index
