@@ -153,8 +153,15 @@ func (c *cache) build(in pane.Input) ([]table.Row, string) {
 				info = s.Mesh.Pods[k] // the row shows more of it
 			}
 			r := row(p, info, age, in.Usage, k, conns, bytes)
-			e = &cached{state: info.State, waypoint: info.Waypoint, owner: info.Owner, age: age, use: use, cells: kind, conns: conns, bytes: bytes, row: r}
-			c.rows[p] = e
+			// p's own entry, held by nothing but this cache (the rows
+			// handed out hold copies of its row), is written over: a poll
+			// that changed every pod's figures makes no 10,000 entries of
+			// garbage.
+			if e == nil {
+				e = new(cached)
+				c.rows[p] = e
+			}
+			*e = cached{state: info.State, waypoint: info.Waypoint, owner: info.Owner, age: age, use: use, cells: kind, conns: conns, bytes: bytes, row: r}
 		}
 		e.gen, e.mesh, e.usage, e.loads = c.gen, gen, in.Usage, s.Loads
 		e.from, e.to = pane.AgeSpan(p.CreationTimestamp.Time, s.Taken)
