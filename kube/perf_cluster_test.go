@@ -108,9 +108,12 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 
 	x := startAmbx(t, env.Kubeconfig)
 	began := time.Now()
+	trace := traceRSS(began, func() int { return paneChild(x, "ambx") })
+	defer func() { t.Log(trace.end()) }()
 	want := fmt.Sprintf("Workloads (%d)", len(c.Pods))
 	st := x.watchStartup(size.timeout, want, len(c.Pods))
 	startup := time.Since(began)
+	trace.mark("every pod on screen")
 	pid := ambxPID(t, x)
 	peak, rss := memory(t, pid)
 	startPeak := peak
@@ -143,6 +146,7 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 	x.waitScreen(time.Minute, "CPU")
 	forwards := waitForwardsDone(t, env, "ambx", began, 5*time.Second, 3*time.Minute)
 	t.Logf("the first drift survey round made %d port-forwards, done %s after start", forwards, time.Since(began).Round(time.Second))
+	trace.mark("first survey round seen done")
 	time.Sleep(5 * time.Second)
 	// A pod that started less than ambient.CaptureGrace ago is judged again
 	// when its grace ends, with no event: kwok starts the last pods a minute
@@ -153,12 +157,14 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 		time.Sleep(wait)
 	}
 	from := time.Now()
+	trace.mark("idle window began")
 	cpuFrom := cpuTime(t, pid)
 	window := idleWindow(t)
 	time.Sleep(window / 2)
 	_, idleFrom := memory(t, pid)
 	time.Sleep(window - window/2)
 	peak, idleTo := memory(t, pid)
+	trace.mark("idle window ended")
 	cpu := cpuTime(t, pid) - cpuFrom
 	elapsed := time.Since(from)
 	total, counts, lists := requestsBy(t, env, "ambx", from, from.Add(elapsed))
