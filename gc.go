@@ -35,13 +35,15 @@ const (
 // soft memory limit follows the live heap, set after every collection to
 // the live heap + limitPercent plus the runtime's own memory: the
 // scavenger hands back what lies beyond at once, and the collector starts
-// earlier than GOGC 25 would have it. On a 10,600-pod cluster that kept
-// idle CPU at 1.7 % of a core; on a 53,000-pod one it went from 3.1-3.4 %
-// to 6.4 % (a 280 MiB heap collected more often), a trade BENCHMARKS.md
-// leaves to measure further.
+// earlier than GOGC 25 would have it. The margin is what memory costs in
+// CPU: at 10 % + 4 MiB a 10,600-pod cluster peaked at 118.7-120.0 MiB
+// over a run at 0.9-1.0 % of a core idle; at 5 % + 2 MiB, 113.6-116.9 MiB
+// at 1.3 %, once the panes stopped making garbage of every row a poll
+// changed (BENCHMARKS.md). A 53,000-pod heap is collected more often for
+// it (6.4 % of a core idle at 10 % + 4 MiB), a trade BENCHMARKS.md states.
 const (
-	limitPercent = 10
-	limitSlack   = 4 << 20
+	limitPercent = 5
+	limitSlack   = 2 << 20
 )
 
 // gcPace switches the collector between the two paces as sessions load.

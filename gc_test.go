@@ -81,7 +81,7 @@ func TestIdleLimit(t *testing.T) {
 		// 10,600 pods at idle: 61 MiB live, 64 MiB of objects before the
 		// sweep, 12 MiB of free pages, 96 MiB mapped: the runtime's own
 		// 20 MiB stay, the free pages do not.
-		{"10,600 pods", memoryNow{live: 61 * mib, objects: 64 * mib, free: 12 * mib, mapped: 96 * mib}, (61*mib + 61*mib/10) + 20*mib + limitSlack},
+		{"10,600 pods", memoryNow{live: 61 * mib, objects: 64 * mib, free: 12 * mib, mapped: 96 * mib}, (61*mib + 61*mib*limitPercent/100) + 20*mib + limitSlack},
 		{"nothing collected yet", memoryNow{objects: 3 * mib, mapped: 8 * mib}, 0},
 		{"figures that do not add up", memoryNow{live: 10 * mib, objects: 20 * mib, free: 5 * mib, mapped: 24 * mib}, 0},
 	} {
