@@ -604,28 +604,33 @@ func ambxPID(t *testing.T, x tmux) int { return childPID(t, x, "ambx") }
 // memory reads a process's peak and current resident set (VmHWM, VmRSS).
 func memory(t *testing.T, pid int) (peak, now int64) {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := procStatus(pid)
 	if err != nil {
 		t.Fatalf("ambx (pid %d) is gone: %v", pid, err)
 	}
+	peak, now = st["VmHWM"], st["VmRSS"]
+	if peak == 0 || now == 0 {
+		t.Fatalf("no VmHWM/VmRSS in /proc/%d/status", pid)
+	}
+	return peak, now
+}
+
+// procStatus is /proc/<pid>/status's figures given in kB, in bytes by name
+// (VmRSS, RssAnon, ...).
+func procStatus(pid int) (map[string]int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 3 || f[2] != "kB" {
 			continue
 		}
-		v, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			continue
-		}
-		switch f[0] {
-		case "VmHWM:":
-			peak = v << 10
-		case "VmRSS:":
-			now = v << 10
+		if v, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+			out[strings.TrimSuffix(f[0], ":")] = v << 10
 		}
 	}
-	if peak == 0 || now == 0 {
-		t.Fatalf("no VmHWM/VmRSS in /proc/%d/status", pid)
-	}
-	return peak, now
+	return out, nil
 }

@@ -91,29 +91,11 @@ func (r *rssTrace) end() string {
 }
 
 func readRSS(pid int) (rssSample, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	st, err := procStatus(pid)
 	if err != nil {
 		return rssSample{}, false
 	}
-	var s rssSample
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 3 || f[2] != "kB" {
-			continue
-		}
-		v, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			continue
-		}
-		switch f[0] {
-		case "VmRSS:":
-			s.rss = v << 10
-		case "RssAnon:":
-			s.anon = v << 10
-		case "RssFile:":
-			s.fileB = v << 10
-		}
-	}
+	s := rssSample{rss: st["VmRSS"], anon: st["RssAnon"], fileB: st["RssFile"]}
 	return s, s.rss > 0
 }
 
