@@ -33,6 +33,8 @@ func New(t *theme.Theme) pane.Model {
 		},
 		Rows:    rows,
 		NoUsage: true,
+		// The note counts the pods' first list as it loads.
+		ReadsTicks: true,
 	})
 }
 

@@ -67,6 +67,12 @@ type Spec struct {
 	// ReadsLoads says the rows read Snapshot.Loads (ztunnel's rates), so
 	// a new scrape rebuilds them; other panes keep their rows then.
 	ReadsLoads bool
+	// ReadsTicks says the rows or the note read the snapshot's clock
+	// (Taken, LastEvent, Seq: an AGE column) or a first list's progress
+	// counts (a note that says "loading pods 5,423 / 10,600"), so a
+	// snapshot that changed only those rebuilds them; other panes keep
+	// their rows while the pods stream in.
+	ReadsTicks bool
 }
 
 // Model is a table pane built from a Spec; it implements Resource.
@@ -117,7 +123,7 @@ func NewModel(t *theme.Theme, spec Spec) Model {
 func (m Model) rebuild() Model {
 	if b := m.built; m.hasBuilt && b.Namespace == m.in.Namespace &&
 		(m.spec.NoUsage || b.Usage == m.in.Usage) &&
-		sameSnapshot(b.Snapshot, m.in.Snapshot, m.spec.ReadsLoads) {
+		sameSnapshot(b.Snapshot, m.in.Snapshot, m.spec.ReadsLoads, m.spec.ReadsTicks) {
 		return m
 	}
 	m.built, m.hasBuilt = m.in, true

@@ -15,21 +15,49 @@ import (
 // no drift) share them, so this holds for most snapshots the UI sees
 // while idle; a rebuilt snapshot is a new analysis and never the same.
 // Loads is left out unless loads is set: only panes that read it care.
-// It compares identity, never contents: a field it cannot compare (a
-// func) makes the snapshots differ.
-func sameSnapshot(a, b *kube.Snapshot, loads bool) bool {
+// The clock (Taken, LastEvent, Seq) and the progress counts of a first
+// list are left out unless ticks is set: while the pods stream in, the
+// Source publishes the same analysis again every 500 pods with only
+// those changed, and a pane that reads neither has nothing to rebuild
+// (at 50,000 pods that was 4.5 ms and 3 MB of garbage each, a hundred
+// times over). It compares identity, never contents, but for the watch
+// states: a field it cannot compare (a func) makes the snapshots differ.
+func sameSnapshot(a, b *kube.Snapshot, loads, ticks bool) bool {
 	if a == b {
 		return true
 	}
 	if a == nil || b == nil || a.Mesh == nil || a.Mesh != b.Mesh {
 		return false
 	}
-	if !loads && a.Loads != b.Loads {
+	if !loads && a.Loads != b.Loads || !ticks {
 		x := *b
-		x.Loads = a.Loads
+		if !loads {
+			x.Loads = a.Loads
+		}
+		if !ticks {
+			x.Taken, x.LastEvent, x.Seq = a.Taken, a.LastEvent, a.Seq
+			if sameStatesButCounts(a.Resources, b.Resources) {
+				x.Resources = a.Resources
+			}
+		}
 		b = &x
 	}
 	return sameValue(reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem())
+}
+
+// sameStatesButCounts reports whether a and b hold the same watch states
+// but for a first list's Loaded and Total counts.
+func sameStatesButCounts(a, b map[kube.Resource]kube.ResourceState) bool {
+	if len(a) != len(b) || (a == nil) != (b == nil) {
+		return false
+	}
+	for r, x := range a {
+		y, ok := b[r]
+		if !ok || x.Availability != y.Availability || x.Detail != y.Detail {
+			return false
+		}
+	}
+	return true
 }
 
 // sameValue compares a and b field by field: references by identity,

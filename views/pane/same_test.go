@@ -21,11 +21,11 @@ import (
 func TestSameSnapshotSeesEveryField(t *testing.T) {
 	s := demo.Homelab()
 	s.Loads = &ztunnel.Loads{}
-	if !sameSnapshot(s, s, true) {
+	if !sameSnapshot(s, s, true, true) {
 		t.Fatal("a snapshot is not the same as itself")
 	}
 	cp := *s
-	if !sameSnapshot(s, &cp, true) {
+	if !sameSnapshot(s, &cp, true, true) {
 		t.Fatal("a copy sharing every object is not the same")
 	}
 	n := 0
@@ -48,14 +48,20 @@ func TestSameSnapshotSeesEveryField(t *testing.T) {
 			}
 			n++
 			want := p != ".Loads" // left out for panes that do not read it
-			if got := !sameSnapshot(s, &cp, false); got != want {
+			if got := !sameSnapshot(s, &cp, false, true); got != want {
 				t.Errorf("%s replaced: differs=%v, want %v", p, got, want)
 			}
-			if sameSnapshot(s, &cp, true) {
+			// Left out for panes that read neither the clock nor a first
+			// list's counts.
+			want = want && p != ".Taken" && p != ".LastEvent" && p != ".Seq"
+			if got := !sameSnapshot(s, &cp, false, false); got != want {
+				t.Errorf("%s replaced: differs=%v for a pane that reads no ticks, want %v", p, got, want)
+			}
+			if sameSnapshot(s, &cp, true, true) {
 				t.Errorf("%s replaced: the same for a pane reading loads", p)
 			}
 			f.Set(old)
-			if !sameSnapshot(s, &cp, true) {
+			if !sameSnapshot(s, &cp, true, true) {
 				t.Fatalf("%s restored: not the same", p)
 			}
 		}
@@ -146,5 +152,46 @@ func TestRowsRebuiltOnlyWhenTheirInputChanged(t *testing.T) {
 		if v := r.View(200, 60, true); !strings.Contains(v, "Changed") {
 			t.Errorf("loads=%v: the changed pod's row is not on screen:\n%s", loads, v)
 		}
+	}
+}
+
+// A snapshot published again while the pods stream in differs in its
+// clock and the pods' counts only: the same for a pane that reads no
+// ticks, never for one that does, and any other change of a watch state
+// makes it differ for both.
+func TestSameSnapshotWhilePodsLoad(t *testing.T) {
+	s := demo.Homelab()
+	s.Resources = map[kube.Resource]kube.ResourceState{
+		kube.ResPods:       {Availability: kube.Syncing, Loaded: 500, Total: 10600},
+		kube.ResNamespaces: {Availability: kube.Available},
+	}
+	tick := *s
+	tick.Taken = s.Taken.Add(time.Second)
+	tick.Seq = s.Seq + 1
+	tick.Resources = map[kube.Resource]kube.ResourceState{
+		kube.ResPods:       {Availability: kube.Syncing, Loaded: 1000, Total: 10600},
+		kube.ResNamespaces: {Availability: kube.Available},
+	}
+	if !sameSnapshot(s, &tick, false, false) {
+		t.Error("a progress tick differs for a pane that reads no ticks")
+	}
+	if sameSnapshot(s, &tick, false, true) {
+		t.Error("a progress tick is the same for a pane that reads them")
+	}
+	for name, st := range map[string]kube.ResourceState{
+		"the pods read":      {Availability: kube.Available},
+		"a detail changed":   {Availability: kube.Syncing, Loaded: 1000, Total: 10600, Detail: "retrying"},
+		"the pods forbidden": {Availability: kube.Forbidden},
+	} {
+		next := tick
+		next.Resources = map[kube.Resource]kube.ResourceState{kube.ResPods: st, kube.ResNamespaces: {Availability: kube.Available}}
+		if sameSnapshot(s, &next, false, false) {
+			t.Errorf("%s: the same for a pane that reads no ticks", name)
+		}
+	}
+	fewer := tick
+	fewer.Resources = map[kube.Resource]kube.ResourceState{kube.ResPods: tick.Resources[kube.ResPods]}
+	if sameSnapshot(s, &fewer, false, false) {
+		t.Error("a watch state gone: the same for a pane that reads no ticks")
 	}
 }

@@ -42,6 +42,7 @@ func New(t *theme.Theme) pane.Model {
 		// and Gateways.
 		Reads:      []kube.Resource{kube.ResNamespaces, kube.ResServices, kube.ResGateways},
 		ReadsLoads: true, // CONN/S and BYTES/S
+		ReadsTicks: true, // AGE, and the pods' loading count
 	})
 }
 

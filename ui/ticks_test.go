@@ -1,0 +1,42 @@
+package ui
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/synth"
+	"github.com/ambx/ambx/theme"
+)
+
+// While the pods' first list streams in, the Source publishes the same
+// analysis again with a new clock and the pods' new count. Panes that
+// declare they read neither keep their rows then: each must show what a
+// pane given only the newer snapshot shows, so a pane whose note counts
+// the pods, or whose rows read the clock, cannot keep a stale one.
+func TestPanesAfterAProgressTickShowWhatAFreshPaneShows(t *testing.T) {
+	c := *synth.Cluster(400, 40, 120, 20)
+	c.Pods = nil
+	states := func(loaded int) map[kube.Resource]kube.ResourceState {
+		st := map[kube.Resource]kube.ResourceState{}
+		for _, r := range kube.Resources {
+			st[r] = kube.ResourceState{Availability: kube.Available}
+		}
+		st[kube.ResPods] = kube.ResourceState{Availability: kube.Syncing, Loaded: loaded, Total: 4000}
+		return st
+	}
+	s := kube.Build(c, t0)
+	s.Resources = states(500)
+	tick := *s
+	tick.Taken = s.Taken.Add(90 * time.Minute)
+	tick.Seq++
+	tick.Resources = states(3500)
+	const w, h = 160, 40
+	for i, r := range registry(theme.Plain) {
+		kept := r.pane.SetSize(w, h).SetSnapshot(s).SetSnapshot(&tick)
+		fresh := registry(theme.Plain)[i].pane.SetSize(w, h).SetSnapshot(&tick)
+		if got, want := kept.View(w, h, true), fresh.View(w, h, true); got != want {
+			t.Errorf("%s after a progress tick shows\n%s\nwant\n%s", r.pane.Name(), got, want)
+		}
+	}
+}
