@@ -6,8 +6,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/ambx/ambx/kube"
-	"github.com/ambx/ambx/kube/synth"
 	"github.com/ambx/ambx/theme"
 )
 
@@ -16,19 +14,9 @@ import (
 // Services, 2,500 policies): the last one's analysis with a new clock and
 // pod count, then its frame. It comes every 500 pods.
 func BenchmarkProgressTick(b *testing.B) {
-	c := *synth.Cluster(53000, 5000, 15000, 2500)
-	c.Pods = nil
-	s := kube.Build(c, t0)
+	s := loading(53000, 5000, 15000, 2500)
 	s.Context = "bench"
-	states := func(loaded int) map[kube.Resource]kube.ResourceState {
-		st := map[kube.Resource]kube.ResourceState{}
-		for _, r := range kube.Resources {
-			st[r] = kube.ResourceState{Availability: kube.Available}
-		}
-		st[kube.ResPods] = kube.ResourceState{Availability: kube.Syncing, Loaded: loaded, Total: 53000}
-		return st
-	}
-	s.Resources = states(0)
+	s.Resources = loadingStates(0, 53000)
 	m := New(Options{Theme: theme.Dark, Now: func() time.Time { return t0 }})
 	mm, _ := m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
 	mm, _ = mm.Update(SnapshotMsg{s})
@@ -39,7 +27,7 @@ func BenchmarkProgressTick(b *testing.B) {
 		n := *s
 		n.Taken = s.Taken.Add(time.Duration(i) * 100 * time.Millisecond)
 		n.Seq = uint64(i)
-		n.Resources = states(i * 500 % 53000)
+		n.Resources = loadingStates(i*500%53000, 53000)
 		mm, _ = mm.Update(SnapshotMsg{&n})
 		_ = mm.(Model).Render()
 	}
