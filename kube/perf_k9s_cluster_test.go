@@ -161,20 +161,31 @@ func waitForwardsDone(t *testing.T, env *kubeenv.Env, agent string, since time.T
 func childPID(t *testing.T, x tmux, comm string) int {
 	t.Helper()
 	shell := strings.TrimSpace(x.run("display-message", "-p", "-t", "ambx", "#{pane_pid}"))
-	b, err := os.ReadFile("/proc/" + shell + "/task/" + shell + "/children")
+	pid, err := shellChild(shell, comm)
 	if err != nil {
 		t.Fatalf("children of the tmux shell %s: %v", shell, err)
 	}
+	if pid == 0 {
+		out, _ := exec.Command("ps", "-o", "pid,ppid,comm", "--ppid", shell).CombinedOutput()
+		t.Fatalf("no %s process under the tmux shell %s:\n%s", comm, shell, out)
+	}
+	return pid
+}
+
+// shellChild is the pid of the process named comm among the children of
+// the process shell, 0 when none is.
+func shellChild(shell, comm string) (int, error) {
+	b, err := os.ReadFile("/proc/" + shell + "/task/" + shell + "/children")
+	if err != nil {
+		return 0, err
+	}
 	for _, f := range strings.Fields(string(b)) {
-		c, err := os.ReadFile("/proc/" + f + "/comm")
-		if err == nil && strings.TrimSpace(string(c)) == comm {
+		if c, err := os.ReadFile("/proc/" + f + "/comm"); err == nil && strings.TrimSpace(string(c)) == comm {
 			pid, _ := strconv.Atoi(f)
-			return pid
+			return pid, nil
 		}
 	}
-	out, _ := exec.Command("ps", "-o", "pid,ppid,comm", "--ppid", shell).CombinedOutput()
-	t.Fatalf("no %s process under the tmux shell %s:\n%s", comm, shell, out)
-	return 0
+	return 0, nil
 }
 
 // compareWithK9s logs the two clients side by side and holds ambx to what

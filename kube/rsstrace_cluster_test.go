@@ -2,9 +2,7 @@ package kube_test
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -107,16 +105,6 @@ func paneChild(x tmux, comm string) int {
 	if err != nil {
 		return 0
 	}
-	shell := strings.TrimSpace(string(out))
-	b, err := os.ReadFile("/proc/" + shell + "/task/" + shell + "/children")
-	if err != nil {
-		return 0
-	}
-	for _, f := range strings.Fields(string(b)) {
-		if c, err := os.ReadFile("/proc/" + f + "/comm"); err == nil && strings.TrimSpace(string(c)) == comm {
-			pid, _ := strconv.Atoi(f)
-			return pid
-		}
-	}
-	return 0
+	pid, _ := shellChild(strings.TrimSpace(string(out)), comm)
+	return pid
 }
