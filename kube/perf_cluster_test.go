@@ -139,8 +139,10 @@ func TestClusterLargeMemoryAndIdle(t *testing.T) {
 
 	// Idle means steady state: the window begins once start-up work is
 	// done, the first rebuilds and metrics poll landed and the first drift
-	// survey round (a port-forward to every ztunnel) finished, seen in the
-	// audit log as no new port-forward for 5 s. The first half of the
+	// survey round (a port-forward to every ztunnel, or only to the first
+	// few when those all fail, as this cluster's do: kwok serves no
+	// ztunnel port) finished, seen in the audit log as no new port-forward
+	// for 5 s. The first half of the
 	// window lets the heap reach its GC target; growth after that would be
 	// a leak.
 	x.waitScreen(time.Minute, "CPU")

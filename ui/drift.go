@@ -2,8 +2,10 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -30,6 +32,17 @@ const (
 	driftAfterChange = 30 * time.Second
 	surveyParallel   = 4
 )
+
+// surveyGiveUp is how many first reads of a round, all failed with none
+// served, end it: the rest are reported not tried, and the round backs
+// off like one whose every read failed (its probes then ask one ztunnel,
+// another each time, and a full round follows the first that answers).
+// Every ztunnel refusing alike (pods/portforward forbidden, ztunnel's
+// admin port not listening) is the usual cause, and each read is a
+// port-forward to the API server and 0.7 MiB of SPDY state: at 500
+// nodes a round that read all was 500 requests and 350 MB of garbage to
+// learn what the first eight said.
+const surveyGiveUp = 2 * surveyParallel
 
 // surveyMsg carries a finished round of ztunnel reads and the pods of the
 // snapshot it began from (the next round's baseline).
@@ -115,6 +128,10 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 			last = l
 		}
 	}
+	giveUp := surveyGiveUp
+	if m.surveyAll {
+		giveUp = 0 // a probe answered: read every ztunnel, even if the first fail
+	}
 	m.surveying, m.surveyAll = true, false
 	cluster, before, off := &m.src.Cluster, m.surveyPods, m.surveyOff
 	reader, ctx, clock := m.opt.Ztunnel, m.opt.Ctx, m.opt.Now
@@ -130,7 +147,7 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 				read, kept = keepReadings(last, pods, nodes)
 			}
 		}
-		return surveyMsg{survey: survey(ctx, reader, read, kept, len(pods), versions, now, clock), pods: cluster.Pods}
+		return surveyMsg{survey: survey(ctx, reader, read, kept, len(pods), versions, now, clock, giveUp), pods: cluster.Pods}
 	}
 }
 
@@ -140,7 +157,7 @@ func (m Model) surveyDue(now time.Time) (Model, tea.Cmd) {
 // readings of the others, each with when it failed, so the screen goes on
 // saying every ztunnel was not read, and why.
 func probeSurvey(ctx context.Context, r ztread.Reader, failed *ztunnel.Survey, p ztread.Pod, running int, versions map[finding.Ref]string, started time.Time, clock func() time.Time, pods []*corev1.Pod) surveyMsg {
-	sv := survey(ctx, r, []ztread.Pod{p}, nil, running, versions, started, clock)
+	sv := survey(ctx, r, []ztread.Pod{p}, nil, running, versions, started, clock, 0)
 	if sv.Read() == 0 {
 		name := p.Namespace + "/" + p.Name
 		for _, old := range failed.Readings {
@@ -225,16 +242,36 @@ func keepReadings(last *ztunnel.Survey, pods []ztread.Pod, nodes map[string]bool
 // earlier round of the other ztunnels (of running in all); only the first
 // dump read is kept whole, since every ztunnel holds the whole mesh. With
 // no dump read, kept readings are dropped: the mesh-wide view they would
-// be judged with is not of now.
-func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, kept []ztunnel.Reading, running int, versions map[finding.Ref]string, started time.Time, clock func() time.Time) *ztunnel.Survey {
+// be judged with is not of now. Once the first giveUp reads (when not 0)
+// have failed and none served, no more begin: the ztunnels left are
+// reported not tried, and why.
+func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, kept []ztunnel.Reading, running int, versions map[finding.Ref]string, started time.Time, clock func() time.Time, giveUp int) *ztunnel.Survey {
 	readings := make([]ztunnel.Reading, len(pods))
-	ztread.Each(ctx, pods, surveyParallel, readTimeout, func(c context.Context, i int, p ztread.Pod) {
+	var mu sync.Mutex
+	failed, served := 0, 0
+	begun := ztread.EachUntil(ctx, pods, surveyParallel, readTimeout, func(c context.Context, i int, p ztread.Pod) bool {
 		d, err := r.ConfigDump(c, p)
 		readings[i] = ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, Dump: d, At: clock()}
 		if err != nil {
 			readings[i].Dump, readings[i].Err = nil, err.Error()
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			served++
+		case i < giveUp:
+			failed++ // of the first giveUp, which alone can end the round
+		}
+		return giveUp > 0 && served == 0 && failed == giveUp
 	})
+	if begun < len(pods) {
+		why := fmt.Sprintf("not tried: the round's first %d reads all failed", giveUp)
+		at := clock()
+		for i, p := range pods[begun:] {
+			readings[begun+i] = ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, At: at, Err: why}
+		}
+	}
 	full := false
 	for i := range readings {
 		if readings[i].Dump == nil {

@@ -29,7 +29,7 @@ func BenchmarkSurveyMsg(b *testing.B) {
 		b.Fatal("no ztunnel in the cluster")
 	}
 	round := func() surveyMsg {
-		sv := survey(context.Background(), failingReader{}, pods, nil, len(pods), ztunnel.Versions(&s.Cluster), now, clock)
+		sv := survey(context.Background(), failingReader{}, pods, nil, len(pods), ztunnel.Versions(&s.Cluster), now, clock, 0)
 		return surveyMsg{survey: sv, pods: s.Pods}
 	}
 	mm, _ = mm.Update(round())

@@ -90,7 +90,7 @@ func TestDriftRereadsOnlyChangedNodes(t *testing.T) {
 	if got, want := r.take(), sortedOf(all[0].Node, p.Spec.NodeName); !slices.Equal(got, want) {
 		t.Fatalf("after one pod changed the round read %v, want %v", got, want)
 	}
-	full := survey(context.Background(), r, all, nil, len(all), ztunnel.Versions(&next.Cluster), at, clock)
+	full := survey(context.Background(), r, all, nil, len(all), ztunnel.Versions(&next.Cluster), at, clock, 0)
 	r.take()
 	if got, want := findingKeys(m.snap.Findings), findingKeys(next.WithZtunnel(full, at).Findings); !slices.Equal(got, want) {
 		t.Errorf("findings after the partial round\n%v\nwant those of a full one\n%v", got, want)
@@ -200,7 +200,7 @@ func TestSameSurveyKeepsTheFindings(t *testing.T) {
 			first, ix := m.snap.Findings, m.snap.Index
 			pods := ztread.Ztunnels(m.src.Pods)
 			again := func() *ztunnel.Survey {
-				return survey(context.Background(), tc.reader, pods, nil, len(pods), ztunnel.Versions(&m.src.Cluster), at, clock)
+				return survey(context.Background(), tc.reader, pods, nil, len(pods), ztunnel.Versions(&m.src.Cluster), at, clock, 0)
 			}
 			if tc.name == "every read failed" {
 				at = at.Add(time.Minute)
