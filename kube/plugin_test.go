@@ -148,3 +148,76 @@ func TestStopPluginsEndsOnlyThePlugin(t *testing.T) {
 		t.Error("ppidOf")
 	}
 }
+
+// countingBody is a response body that counts the reads it serves.
+type countingBody struct {
+	r     io.Reader
+	reads int
+}
+
+func (b *countingBody) Read(p []byte) (int, error) { b.reads++; return b.r.Read(p) }
+func (b *countingBody) Close() error               { return nil }
+
+type bodyTransport struct{ body io.ReadCloser }
+
+func (t bodyTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Body: t.body}, nil
+}
+
+// A body read frame by frame, as client-go's watch decoder does, costs
+// the connection a read per bodyBuffer, not two per frame: each HTTP/2
+// read of 4 KB or more is a flow-control write back to the API server.
+// A frame that has arrived is still returned at once, without waiting
+// for the buffer to fill.
+func TestBodiesAreReadFromTheConnectionInLargeReads(t *testing.T) {
+	const frames, size = 2000, 2000
+	var stream strings.Builder
+	for range frames {
+		stream.WriteString("len:")
+		stream.WriteString(strings.Repeat("p", size))
+	}
+	body := &countingBody{r: strings.NewReader(stream.String())}
+	rt := answerTimeout{rt: bodyTransport{body}, d: time.Second, host: "x"}
+	req, _ := http.NewRequest("GET", "http://x", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, frame := make([]byte, 4), make([]byte, size)
+	for i := range frames {
+		if _, err := io.ReadFull(resp.Body, head); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if _, err := io.ReadFull(resp.Body, frame); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	resp.Body.Close()
+	if want := stream.Len()/bodyBuffer + 2; body.reads > want {
+		t.Errorf("%d frames of %d bytes took %d reads of the connection, want at most %d", frames, size, body.reads, want)
+	}
+
+	pr, pw := io.Pipe()
+	rt = answerTimeout{rt: bodyTransport{pr}, d: time.Second, host: "x"}
+	resp, err = rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	go pw.Write([]byte("one event"))
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 100)
+		n, _ := resp.Body.Read(b)
+		got <- string(b[:n])
+	}()
+	select {
+	case s := <-got:
+		if s != "one event" {
+			t.Errorf("read %q, want the event written", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a read waited for more than the event that had arrived")
+	}
+	pw.Close()
+}
