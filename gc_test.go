@@ -8,6 +8,11 @@ import (
 	"time"
 
 	"github.com/ambx/ambx/kube"
+	"github.com/ambx/ambx/kube/demo"
+	"github.com/ambx/ambx/kube/metrics"
+	"github.com/ambx/ambx/kube/usage"
+	"github.com/ambx/ambx/theme"
+	"github.com/ambx/ambx/ui"
 )
 
 func podsIn(a kube.Availability) *kube.Snapshot {
@@ -22,27 +27,40 @@ func TestGCPaceFollowsTheLoad(t *testing.T) {
 	count := func(*kube.Snapshot) { published++ }
 
 	first := g.watch(count)
-	first(podsIn(kube.Syncing)) // "loading pods 10 / 10,600"
-	first(&kube.Snapshot{})     // nothing read yet
+	loading := podsIn(kube.Syncing) // "loading pods 10 / 10,600"
+	first(loading)
+	g.shown(loading)
+	first(&kube.Snapshot{}) // nothing read yet
 	if want := []int{loadGCPercent}; !slices.Equal(calls, want) {
 		t.Fatalf("while the pods load: GOGC set to %v, want %v", calls, want)
 	}
+	listed := podsIn(kube.Available)
+	first(listed)
+	if want := []int{loadGCPercent}; !slices.Equal(calls, want) {
+		t.Fatalf("pods listed, the UI not yet building its panes from them: GOGC set to %v, want %v", calls, want)
+	}
+	g.shown(listed)
 	first(podsIn(kube.Available))
-	first(podsIn(kube.Available))
+	g.shown(podsIn(kube.Available))
 	if want := []int{loadGCPercent, idleGCPercent}; !slices.Equal(calls, want) {
-		t.Fatalf("after the pods are read: GOGC set to %v, want %v", calls, want)
+		t.Fatalf("after the UI applied the pods: GOGC set to %v, want %v", calls, want)
 	}
 
 	// A context switch loads another cluster at the load pace; the old
-	// session's Source, still stopping, cannot switch it to idle.
+	// session's Source, still stopping, cannot switch it to idle, nor can
+	// the UI showing its last snapshot.
 	second := g.watch(count)
-	first(podsIn(kube.Available))
+	old := podsIn(kube.Available)
+	first(old)
+	g.shown(old)
 	second(podsIn(kube.Syncing))
 	if want := []int{loadGCPercent, idleGCPercent, loadGCPercent}; !slices.Equal(calls, want) {
 		t.Fatalf("while the second context loads: GOGC set to %v, want %v", calls, want)
 	}
 	// Pods that cannot be read are as loaded as they will get.
-	second(podsIn(kube.Forbidden))
+	forbidden := podsIn(kube.Forbidden)
+	second(forbidden)
+	g.shown(forbidden)
 	if want := []int{loadGCPercent, idleGCPercent, loadGCPercent, idleGCPercent}; !slices.Equal(calls, want) {
 		t.Fatalf("pods forbidden: GOGC set to %v, want %v", calls, want)
 	}
@@ -62,7 +80,9 @@ func TestGCPaceLeavesTheUsersSettings(t *testing.T) {
 			g.set = func(p int) int { calls = append(calls, p); return 0 }
 			g.limit = func(b int64) int64 { limits = append(limits, b); return 0 }
 			w := g.watch(func(*kube.Snapshot) {})
-			w(podsIn(kube.Available))
+			s := podsIn(kube.Available)
+			w(s)
+			g.shown(s)
 			if len(calls) != 0 || len(limits) != 0 {
 				t.Errorf("%s=%s in the environment, yet GOGC set to %v and the memory limit to %v", env[0], env[1], calls, limits)
 			}
@@ -105,7 +125,12 @@ func TestMemoryLimitFollowsTheIdleHeap(t *testing.T) {
 	if len(limits) != 0 {
 		t.Fatalf("memory limit set to %v while the pods load", limits)
 	}
-	w(podsIn(kube.Available))
+	listed := podsIn(kube.Available)
+	w(listed)
+	if len(limits) != 0 {
+		t.Fatalf("memory limit set to %v before the UI built its panes from the pods", limits)
+	}
+	g.shown(listed)
 	if want := []int64{idleLimit(now)}; !slices.Equal(limits, want) {
 		t.Fatalf("at the idle pace: limits %v, want %v", limits, want)
 	}
@@ -121,7 +146,9 @@ func TestMemoryLimitFollowsTheIdleHeap(t *testing.T) {
 	if limits[n-1] != math.MaxInt64 || len(limits) != n {
 		t.Fatalf("while another context loads: limits %v, want the last one lifted and no other", limits)
 	}
-	w2(podsIn(kube.Available))
+	listed2 := podsIn(kube.Available)
+	w2(listed2)
+	g.shown(listed2)
 	if len(limits) != n+1 {
 		t.Fatalf("after the second context is read: limits %v, want one more", limits)
 	}
@@ -157,5 +184,26 @@ func TestReadMemory(t *testing.T) {
 	}
 	if idleLimit(m) <= int64(m.live) {
 		t.Fatalf("idleLimit = %d for a live heap of %d", idleLimit(m), m.live)
+	}
+}
+
+// The explorer's model tells the pace of each snapshot it applied: the
+// idle pace begins once the screen is built from the listed pods.
+func TestTheExplorerSettlesThePaceOnceItAppliedThePods(t *testing.T) {
+	var calls []int
+	g := &gcPace{set: func(p int) int { calls = append(calls, p); return 0 },
+		limit: func(int64) int64 { return 0 }, read: func() memoryNow { return memoryNow{} }}
+	d := demanding{Model: ui.New(ui.Options{Theme: theme.Plain}), demand: metrics.NewDemand(usage.Need{}), pace: g}
+	publish := g.watch(func(*kube.Snapshot) {})
+	s := demo.Homelab()
+	publish(s)
+	if want := []int{loadGCPercent}; !slices.Equal(calls, want) {
+		t.Fatalf("published, not applied: GOGC set to %v, want %v", calls, want)
+	}
+	if next, _ := d.Update(ui.SnapshotMsg{Snapshot: s}); next == nil {
+		t.Fatal("the explorer's model is not the UI's after a snapshot")
+	}
+	if want := []int{loadGCPercent, idleGCPercent}; !slices.Equal(calls, want) {
+		t.Errorf("after the UI applied the snapshot: GOGC set to %v, want %v", calls, want)
 	}
 }

@@ -150,11 +150,16 @@ func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) 
 type demanding struct {
 	ui.Model
 	demand *metrics.Demand
+	pace   *gcPace
 }
 
-// Update forwards to the UI and records its metrics need.
+// Update forwards to the UI and records its metrics need; the collector's
+// pace learns of each snapshot the UI applied.
 func (d demanding) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	next, cmd := d.Model.Update(msg)
+	if sm, ok := msg.(ui.SnapshotMsg); ok && d.pace != nil {
+		d.pace.shown(sm.Snapshot)
+	}
 	if m, ok := next.(ui.Model); ok {
 		d.Model = m
 		d.demand.Set(m.MetricsNeed())
@@ -599,7 +604,7 @@ func explore(o options, stderr io.Writer) error {
 		first.Switch = func(name string) (ui.Options, error) { return sessions.start(name, "") }
 	}
 	m := ui.New(first)
-	p := tea.NewProgram(demanding{m, demand}, tea.WithContext(ctx))
+	p := tea.NewProgram(demanding{Model: m, demand: demand, pace: sessions.pace}, tea.WithContext(ctx))
 	restore := func(io.Writer) {}
 	if f, ok := stderr.(*os.File); ok && f == os.Stderr {
 		restore = quietStderr()
