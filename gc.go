@@ -107,9 +107,9 @@ func idleLimit(m memoryNow) int64 {
 }
 
 // watch returns publish wrapped for a new session: the load pace now,
-// the idle pace once the UI has taken in (shown) a snapshot of this
-// session in which the pods' first list is over (read, or known
-// unreadable).
+// the idle GOGC from the first snapshot in which the pods' first list is
+// over (read, or known unreadable), and the idle soft limit once the UI
+// has taken that in (shown).
 func (g *gcPace) watch(publish func(*kube.Snapshot)) func(*kube.Snapshot) {
 	g.mu.Lock()
 	g.gen++
@@ -127,6 +127,7 @@ func (g *gcPace) watch(publish func(*kube.Snapshot)) func(*kube.Snapshot) {
 			g.mu.Lock()
 			if g.gen == gen {
 				g.loaded = true
+				g.pace(idleGCPercent)
 			}
 			g.mu.Unlock()
 		}
@@ -140,10 +141,11 @@ func podsListed(s *kube.Snapshot) bool {
 
 // shown is told of every snapshot the UI has applied. The first one with
 // the pods listed, once the current session's Source published one,
-// switches to the idle pace: the UI builds its panes' rows from it as it
-// applies it, and at the idle pace's soft limit, a few MiB over the live
-// heap, that build (some 20 MB at 10,600 pods) ran with a collection
-// every 40 ms and was a fifth of start-up's CPU.
+// starts the idle soft limit: the UI builds its panes' rows from it as it
+// applies it, and under a limit a few MiB over the live heap that build
+// ran with a collection every 40-50 ms at 10,600 pods. GOGC 25 bounds it
+// meanwhile (at 50,000 pods the load pace's 50 would let a 300 MiB heap
+// grow by half).
 func (g *gcPace) shown(s *kube.Snapshot) {
 	if !podsListed(s) {
 		return
@@ -154,7 +156,6 @@ func (g *gcPace) shown(s *kube.Snapshot) {
 		return
 	}
 	g.settled = true
-	g.pace(idleGCPercent)
 	g.idle = !g.user
 	g.mu.Unlock()
 	if !g.user {
