@@ -54,12 +54,11 @@ type gcPace struct {
 	read  func() memoryNow        // the runtime's figures after a collection
 	user  bool
 
-	mu      sync.Mutex
-	gen     int  // the current session; a stopped session's Source cannot switch
-	loaded  bool // the current session's Source published its pods listed
-	settled bool // the current session left the load pace
-	idle    bool // the current session is at the idle pace
-	armed   sync.Once
+	mu     sync.Mutex
+	gen    int  // the current session; a stopped session's Source cannot switch
+	loaded bool // the current session's Source published its pods listed
+	idle   bool // the current session is at the idle pace: its soft limit is on
+	armed  sync.Once
 }
 
 func newGCPace() *gcPace {
@@ -114,7 +113,7 @@ func (g *gcPace) watch(publish func(*kube.Snapshot)) func(*kube.Snapshot) {
 	g.mu.Lock()
 	g.gen++
 	gen := g.gen
-	g.loaded, g.settled = false, false
+	g.loaded = false
 	g.pace(loadGCPercent)
 	if g.idle {
 		g.idle = false
@@ -151,17 +150,14 @@ func (g *gcPace) shown(s *kube.Snapshot) {
 		return
 	}
 	g.mu.Lock()
-	if !g.loaded || g.settled {
+	if !g.loaded || g.idle || g.user {
 		g.mu.Unlock()
 		return
 	}
-	g.settled = true
-	g.idle = !g.user
+	g.idle = true
 	g.mu.Unlock()
-	if !g.user {
-		g.follow()
-		g.armed.Do(func() { afterEachGC(g.follow) })
-	}
+	g.follow()
+	g.armed.Do(func() { afterEachGC(g.follow) })
 }
 
 func (g *gcPace) pace(percent int) {
