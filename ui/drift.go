@@ -242,29 +242,39 @@ func keepReadings(last *ztunnel.Survey, pods []ztread.Pod, nodes map[string]bool
 // earlier round of the other ztunnels (of running in all); only the first
 // dump read is kept whole, since every ztunnel holds the whole mesh. With
 // no dump read, kept readings are dropped: the mesh-wide view they would
-// be judged with is not of now. Once the first giveUp reads (when not 0)
-// have failed and none served, no more begin: the ztunnels left are
-// reported not tried, and why.
+// be judged with is not of now. Once the first giveUp reads to end (when
+// giveUp is not 0) have all failed, no more begin; unless one under way
+// then serves, the ztunnels left are reported not tried, and why.
 func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, kept []ztunnel.Reading, running int, versions map[finding.Ref]string, started time.Time, clock func() time.Time, giveUp int) *ztunnel.Survey {
 	readings := make([]ztunnel.Reading, len(pods))
-	var mu sync.Mutex
-	failed, served := 0, 0
-	begun := ztread.EachUntil(ctx, pods, surveyParallel, readTimeout, func(c context.Context, i int, p ztread.Pod) bool {
+	read := func(c context.Context, i int, p ztread.Pod) error {
 		d, err := r.ConfigDump(c, p)
 		readings[i] = ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, Dump: d, At: clock()}
 		if err != nil {
 			readings[i].Dump, readings[i].Err = nil, err.Error()
 		}
+		return err
+	}
+	var mu sync.Mutex
+	done, served := 0, 0
+	begun := ztread.EachUntil(ctx, pods, surveyParallel, readTimeout, func(c context.Context, i int, p ztread.Pod) bool {
+		err := read(c, i, p)
 		mu.Lock()
 		defer mu.Unlock()
-		switch {
-		case err == nil:
+		done++
+		if err == nil {
 			served++
-		case i < giveUp:
-			failed++ // of the first giveUp, which alone can end the round
 		}
-		return giveUp > 0 && served == 0 && failed == giveUp
+		// The first giveUp reads to end, whichever pods they were.
+		return giveUp > 0 && served == 0 && done == giveUp
 	})
+	if begun < len(pods) && served > 0 {
+		// A read under way as the round stopped served: reads work after
+		// all, so the others are read too.
+		rest := pods[begun:]
+		ztread.Each(ctx, rest, surveyParallel, readTimeout, func(c context.Context, i int, p ztread.Pod) { _ = read(c, begun+i, p) })
+		begun = len(pods)
+	}
 	if begun < len(pods) {
 		why := fmt.Sprintf("not tried: the round's first %d reads all failed", giveUp)
 		at := clock()
