@@ -249,9 +249,11 @@ func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, kept []ztun
 	readings := make([]ztunnel.Reading, len(pods))
 	read := func(c context.Context, i int, p ztread.Pod) error {
 		d, err := r.ConfigDump(c, p)
-		readings[i] = ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, Dump: d, At: clock()}
+		readings[i] = readingOf(p, clock())
 		if err != nil {
-			readings[i].Dump, readings[i].Err = nil, err.Error()
+			readings[i].Err = err.Error()
+		} else {
+			readings[i].Dump = d
 		}
 		return err
 	}
@@ -279,7 +281,8 @@ func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, kept []ztun
 		why := fmt.Sprintf("not tried: the round's first %d reads all failed", giveUp)
 		at := clock()
 		for i, p := range pods[begun:] {
-			readings[begun+i] = ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, At: at, Err: why}
+			readings[begun+i] = readingOf(p, at)
+			readings[begun+i].Err = why
 		}
 	}
 	full := false
@@ -296,6 +299,12 @@ func survey(ctx context.Context, r ztread.Reader, pods []ztread.Pod, kept []ztun
 		readings = append(readings, kept...)
 	}
 	return &ztunnel.Survey{Started: started, Done: clock(), Ztunnels: running, Readings: readings, Versions: versions}
+}
+
+// readingOf is the start of ztunnel p's reading at at: which pod, on
+// which node; the dump or why there is none goes in after.
+func readingOf(p ztread.Pod, at time.Time) ztunnel.Reading {
+	return ztunnel.Reading{Node: p.Node, Pod: p.Namespace + "/" + p.Name, At: at}
 }
 
 // surveyed takes a finished round: its drift joins the findings. A round
